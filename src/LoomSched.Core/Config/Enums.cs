@@ -1,0 +1,99 @@
+namespace LoomSched.Config;
+
+/// <summary>What a schedule publishes.</summary>
+public enum DispatchType
+{
+    /// <summary>An OrchestratorGoal on <c>{p}.goals.incoming</c>.</summary>
+    Goal,
+    /// <summary>A TaskMessage on <c>{p}.tasks.incoming</c>.</summary>
+    Task,
+}
+
+/// <summary>Loom's message priority (<c>low</c> <c>normal</c> <c>high</c> <c>critical</c>).</summary>
+public enum Priority
+{
+    /// <summary><c>low</c></summary>
+    Low,
+    /// <summary><c>normal</c> (default)</summary>
+    Normal,
+    /// <summary><c>high</c></summary>
+    High,
+    /// <summary><c>critical</c></summary>
+    Critical,
+}
+
+/// <summary>Loom's model tier for tasks (<c>local</c> <c>standard</c> <c>frontier</c>).</summary>
+public enum ModelTier
+{
+    /// <summary><c>local</c> (default)</summary>
+    Local,
+    /// <summary><c>standard</c></summary>
+    Standard,
+    /// <summary><c>frontier</c></summary>
+    Frontier,
+}
+
+/// <summary>Control actions a config may allow on the control subject.</summary>
+[Flags]
+public enum ControlActions
+{
+    /// <summary>Nothing allowed.</summary>
+    None = 0,
+    /// <summary><c>status</c></summary>
+    Status = 1,
+    /// <summary><c>trigger</c></summary>
+    Trigger = 2,
+    /// <summary><c>pause</c></summary>
+    Pause = 4,
+    /// <summary><c>resume</c></summary>
+    Resume = 8,
+    /// <summary><c>reload</c></summary>
+    Reload = 16,
+    /// <summary>Everything (the default).</summary>
+    All = Status | Trigger | Pause | Resume | Reload,
+}
+
+/// <summary>What to do with slots missed while nothing ran (issue: high availability).</summary>
+public enum CatchUpPolicy
+{
+    /// <summary>Missed slots are not fired (Loom's behaviour, the default).</summary>
+    Skip,
+    /// <summary>One missed slot is fired.</summary>
+    Once,
+    /// <summary>Every missed slot inside the window is fired, in order.</summary>
+    All,
+}
+
+/// <summary>How replicas coordinate.</summary>
+public enum CoordinationMode
+{
+    /// <summary>A single instance, no shared state (the default).</summary>
+    None,
+    /// <summary>One leader among replicas, by a JetStream KV lease.</summary>
+    Leader,
+    /// <summary>A single instance keeping slot state in JetStream KV.</summary>
+    State,
+}
+
+/// <summary>Wire spellings of the enums.</summary>
+public static class WireNames
+{
+    /// <summary>The wire spelling of a priority.</summary>
+    public static string Of(Priority p) => p switch
+    {
+        Priority.Low => "low",
+        Priority.Normal => "normal",
+        Priority.High => "high",
+        Priority.Critical => "critical",
+        _ => throw new ArgumentOutOfRangeException(nameof(p)),
+    };
+
+    /// <summary>The wire spelling of a model tier.</summary>
+    public static string Of(ModelTier t) => t switch
+    {
+        ModelTier.Local => "local",
+        ModelTier.Standard => "standard",
+        ModelTier.Frontier => "frontier",
+        _ => throw new ArgumentOutOfRangeException(nameof(t)),
+    };
+}

@@ -1,0 +1,73 @@
+using System.Diagnostics.CodeAnalysis;
+using Cronos;
+
+namespace LoomSched.Triggers;
+
+/// <summary>
+/// Cron slots from Cronos, in the entry's zone. Five fields, or six with seconds <em>first</em>
+/// (Cronos/Quartz/NATS order; Loom's croniter reads a sixth field as seconds last). Macros such as
+/// <c>@hourly</c> are accepted. Daylight-saving transitions follow Cronos: a slot inside a skipped hour
+/// fires at the transition, a slot inside a repeated hour fires once (interval-like expressions fire in both).
+/// </summary>
+public sealed class CronTrigger : ITrigger
+{
+    private readonly CronExpression _expression;
+
+    private CronTrigger(string text, CronExpression expression, TimeZoneInfo zone, bool hasSeconds)
+    {
+        Text = text;
+        _expression = expression;
+        Zone = zone;
+        HasSeconds = hasSeconds;
+    }
+
+    /// <summary>The expression as written.</summary>
+    public string Text { get; }
+
+    /// <summary>The zone slots are computed in.</summary>
+    public TimeZoneInfo Zone { get; }
+
+    /// <summary>True for six-field expressions (seconds first).</summary>
+    public bool HasSeconds { get; }
+
+    /// <summary>Parses an expression; on failure <paramref name="error"/> says what is wrong.</summary>
+    public static bool TryParse(
+        string text, TimeZoneInfo zone,
+        [NotNullWhen(true)] out CronTrigger? trigger, [NotNullWhen(false)] out string? error)
+    {
+        trigger = null;
+        string trimmed = text.Trim();
+        if (trimmed.Length == 0)
+        {
+            error = "a cron expression is empty; write 5 fields (minute hour day month weekday), 6 with seconds first, or a macro such as @hourly";
+            return false;
+        }
+
+        int fields = trimmed.StartsWith('@') ? 5 : trimmed.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Length;
+        if (fields is not (5 or 6))
+        {
+            error = $"a cron expression needs 5 fields (minute hour day month weekday) or 6 with seconds first; \"{trimmed}\" has {fields}";
+            return false;
+        }
+
+        try
+        {
+            var expression = CronExpression.Parse(trimmed, fields == 6 ? CronFormat.IncludeSeconds : CronFormat.Standard);
+            trigger = new CronTrigger(trimmed, expression, zone, fields == 6);
+            error = null;
+            return true;
+        }
+        catch (CronFormatException ex)
+        {
+            error = $"\"{trimmed}\" is not a valid cron expression: {ex.Message}";
+            return false;
+        }
+    }
+
+    /// <inheritdoc />
+    public DateTimeOffset? NextAfter(DateTimeOffset instant, DateTimeOffset anchor) =>
+        _expression.GetNextOccurrence(instant, Zone, inclusive: false);
+
+    /// <inheritdoc />
+    public string Describe() => $"cron \"{Text}\" ({Zone.Id})";
+}

@@ -1,0 +1,1 @@
+return LoomSched.Daemon.Cli.Run(args);
