@@ -1,0 +1,33 @@
+using LoomSched.Config;
+
+namespace LoomSched.Scheduling;
+
+/// <summary>The live state of one schedule inside the engine. Guarded by the engine's lock.</summary>
+internal sealed class ScheduleState(ScheduleDefinition definition, DateTimeOffset anchor)
+{
+    public ScheduleDefinition Definition { get; set; } = definition;
+
+    /// <summary>Interval slots are <c>Anchor + k·interval</c>.</summary>
+    public DateTimeOffset Anchor { get; set; } = anchor;
+
+    public DateTimeOffset? NextSlot { get; set; }
+
+    /// <summary>Bumped whenever queued entries for this schedule become stale (pause, reload, removal).</summary>
+    public long Version { get; set; }
+
+    public bool Paused { get; set; }
+    public bool Removed { get; set; }
+    public bool Running { get; set; }
+
+    public long Fires;
+    public long Dispatched;
+    public long Errors;
+    public long SkippedOverlap;
+    public long MissedSlots;
+    public DateTimeOffset? LastSlot { get; set; }
+    public DateTimeOffset? LastFireStartedAt { get; set; }
+    public TimeSpan? LastLateness { get; set; }
+    public TimeSpan? LastDuration { get; set; }
+    public string? LastError { get; set; }
+    public DateTimeOffset? LastErrorAt { get; set; }
+}

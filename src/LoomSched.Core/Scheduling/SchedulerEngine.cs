@@ -1,0 +1,589 @@
+using LoomSched.Config;
+using LoomSched.Dispatch;
+using LoomSched.Expansion;
+using LoomSched.Triggers;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace LoomSched.Scheduling;
+
+/// <summary>Everything the engine needs besides the config and the output port.</summary>
+public sealed record EngineOptions
+{
+    /// <summary>The expansion functions schedules may name.</summary>
+    public IExpansionRegistry Registry { get; init; } = ExpansionRegistry.Empty;
+
+    /// <summary>Handed to expansion functions (<see cref="ExpansionContext.Services"/>).</summary>
+    public IServiceProvider? Services { get; init; }
+
+    /// <summary>Where events go.</summary>
+    public ILoggerFactory LoggerFactory { get; init; } = NullLoggerFactory.Instance;
+}
+
+/// <summary>
+/// The timer loop. Keeps a priority queue of next-fire instants and sleeps (on the given
+/// <see cref="TimeProvider"/>) until the earliest, or until a command wakes it; it never polls. Each fire
+/// runs on its own task, so one schedule's expansion or publish never delays another's fire. The next slot
+/// is computed from the slot just fired; after a stall a schedule fires once and resumes on its cadence.
+/// A slot that comes while the schedule's previous fire still runs is skipped and counted.
+/// </summary>
+public sealed partial class SchedulerEngine
+{
+    private readonly Lock _gate = new();
+    private readonly IDispatchPort _port;
+    private readonly TimeProvider _time;
+    private readonly EngineOptions _options;
+    private readonly ILogger _log;
+    private readonly PriorityQueue<QueueItem, (DateTimeOffset Due, long Seq)> _queue = new();
+    private readonly Dictionary<Task, FireTracker> _inFlight = [];
+    private readonly CancellationTokenSource _fireCancel = new();
+    private Dictionary<string, ScheduleState> _states = new(StringComparer.Ordinal);
+    private List<ScheduleState> _order = [];
+    private MessageBuilder _builder;
+    private TaskCompletionSource _wake = NewSignal();
+    private long _seq;
+    private long _dispatchedTotal;
+    private long _abandonedTotal;
+    private long _sleepingUntilTicks;
+
+    /// <summary>Creates an engine; nothing fires until <see cref="RunAsync"/>.</summary>
+    public SchedulerEngine(SchedulerConfig config, IDispatchPort port, TimeProvider time, EngineOptions? options = null)
+    {
+        _port = port;
+        _time = time;
+        _options = options ?? new EngineOptions();
+        _log = _options.LoggerFactory.CreateLogger("loomsched");
+        Config = config;
+        _builder = new MessageBuilder(config, time);
+        StartedAt = time.GetUtcNow();
+        foreach (var definition in config.Schedules)
+        {
+            var state = new ScheduleState(definition, StartedAt);
+            _states.Add(definition.Name, state);
+            _order.Add(state);
+            ScheduleNext(state, definition.Trigger.NextAfter(StartedAt, StartedAt));
+        }
+    }
+
+    /// <summary>The config in force.</summary>
+    public SchedulerConfig Config { get; private set; }
+
+    /// <summary>When the engine was created (interval schedules count their slots from here).</summary>
+    public DateTimeOffset StartedAt { get; }
+
+    /// <summary>Messages handed to the output port so far.</summary>
+    public long DispatchedTotal => Interlocked.Read(ref _dispatchedTotal);
+
+    /// <summary>
+    /// Runs the loop until <paramref name="stoppingToken"/> is cancelled. In-flight fires are not awaited
+    /// here: call <see cref="DrainAsync"/> afterwards to finish them within a grace period.
+    /// </summary>
+    public async Task RunAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            Task wake;
+            DateTimeOffset? until;
+            lock (_gate)
+            {
+                if (_wake.Task.IsCompleted)
+                {
+                    _wake = NewSignal();
+                }
+                wake = _wake.Task;
+                var now = _time.GetUtcNow();
+                while (_queue.TryPeek(out var item, out var key) && key.Due <= now)
+                {
+                    _queue.Dequeue();
+                    if (item.Version == item.State.Version && !item.State.Removed && !item.State.Paused)
+                    {
+                        OnSlotDue(item.State, key.Due, now);
+                    }
+                }
+                until = _queue.TryPeek(out _, out var next) ? next.Due : null;
+            }
+            await SleepAsync(until, wake, stoppingToken).ConfigureAwait(false);
+            Volatile.Write(ref _sleepingUntilTicks, 0);
+        }
+    }
+
+    /// <summary>
+    /// When the loop last went to sleep, the instant it sleeps until (UTC ticks; 0 while it works). Lets tests
+    /// on a fake clock know the loop has caught up before they move the clock again.
+    /// </summary>
+    internal long SleepingUntilTicks => Volatile.Read(ref _sleepingUntilTicks);
+
+    /// <summary>Fires started and not yet ended.</summary>
+    internal int FiresInFlight
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _inFlight.Count;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Lets running fires finish for up to <paramref name="grace"/>, then cancels what remains and reports
+    /// how many messages were dispatched and how many were abandoned.
+    /// </summary>
+    public async Task<DrainResult> DrainAsync(TimeSpan grace)
+    {
+        Task[] running;
+        lock (_gate)
+        {
+            running = [.. _inFlight.Keys];
+        }
+        int cut = 0;
+        if (running.Length > 0)
+        {
+            try
+            {
+                await Task.WhenAll(running).WaitAsync(grace, _time).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                lock (_gate)
+                {
+                    cut = _inFlight.Count;
+                }
+                await _fireCancel.CancelAsync().ConfigureAwait(false);
+                try
+                {
+                    await Task.WhenAll(running).WaitAsync(TimeSpan.FromMilliseconds(500), _time).ConfigureAwait(false);
+                }
+                catch (TimeoutException)
+                {
+                    // A fire stuck in user code that ignores cancellation: its unsent messages are already counted.
+                }
+            }
+        }
+        lock (_gate)
+        {
+            // Fires that never reached their publish loop count all their messages as abandoned.
+            foreach (var tracker in _inFlight.Values)
+            {
+                Interlocked.Add(ref _abandonedTotal, tracker.Remaining);
+            }
+        }
+        return new DrainResult(DispatchedTotal, Interlocked.Read(ref _abandonedTotal), cut);
+    }
+
+    /// <summary>Fires a schedule now, outside its cadence (its next slot is unchanged).</summary>
+    public ControlResult Trigger(string name)
+    {
+        lock (_gate)
+        {
+            if (!_states.TryGetValue(name, out var state))
+            {
+                return ControlResult.Refused(UnknownSchedule(name));
+            }
+            if (state.Running)
+            {
+                return ControlResult.Refused($"schedule \"{name}\" is still running its previous fire; try again when it ends");
+            }
+            var now = _time.GetUtcNow();
+            StartFire(state, now, manual: true);
+            return ControlResult.Done($"schedule \"{name}\" triggered for {LoomTime.Format(now)}");
+        }
+    }
+
+    /// <summary>Stops a schedule's cadence until <see cref="Resume"/> (a running fire finishes).</summary>
+    public ControlResult Pause(string name)
+    {
+        lock (_gate)
+        {
+            if (!_states.TryGetValue(name, out var state))
+            {
+                return ControlResult.Refused(UnknownSchedule(name));
+            }
+            if (state.Paused)
+            {
+                return ControlResult.Done($"schedule \"{name}\" was already paused");
+            }
+            state.Paused = true;
+            state.Version++;
+            state.NextSlot = null;
+            LogPaused(name);
+            return ControlResult.Done($"schedule \"{name}\" paused");
+        }
+    }
+
+    /// <summary>Restarts a paused schedule at its next slot after now (interval schedules keep their grid).</summary>
+    public ControlResult Resume(string name)
+    {
+        lock (_gate)
+        {
+            if (!_states.TryGetValue(name, out var state))
+            {
+                return ControlResult.Refused(UnknownSchedule(name));
+            }
+            if (!state.Paused)
+            {
+                return ControlResult.Done($"schedule \"{name}\" was not paused");
+            }
+            state.Paused = false;
+            var now = _time.GetUtcNow();
+            ScheduleNext(state, state.Definition.Trigger.NextAfter(now, state.Anchor));
+            LogResumed(name, state.NextSlot);
+            Wake();
+            return ControlResult.Done($"schedule \"{name}\" resumed; next fire {FormatOrNone(state.NextSlot)}");
+        }
+    }
+
+    /// <summary>
+    /// Applies a validated config at once. Schedules whose definition did not change keep their slots,
+    /// counters and running fire; removed ones stop (a running fire finishes); new and changed ones start
+    /// from now.
+    /// </summary>
+    public ReloadSummary Reload(SchedulerConfig config)
+    {
+        lock (_gate)
+        {
+            var now = _time.GetUtcNow();
+            var next = new Dictionary<string, ScheduleState>(StringComparer.Ordinal);
+            var order = new List<ScheduleState>();
+            List<string> added = [], changed = [], unchanged = [], removed = [];
+            foreach (var definition in config.Schedules)
+            {
+                if (_states.TryGetValue(definition.Name, out var old) && old.Definition.Fingerprint == definition.Fingerprint)
+                {
+                    old.Definition = definition;
+                    next.Add(definition.Name, old);
+                    order.Add(old);
+                    unchanged.Add(definition.Name);
+                    continue;
+                }
+                var state = new ScheduleState(definition, now);
+                if (old is not null)
+                {
+                    // The old definition's fire may still run; the new one is a new schedule with the same name.
+                    Retire(old);
+                    changed.Add(definition.Name);
+                }
+                else
+                {
+                    added.Add(definition.Name);
+                }
+                next.Add(definition.Name, state);
+                order.Add(state);
+                ScheduleNext(state, definition.Trigger.NextAfter(now, now));
+            }
+            foreach (var old in _order)
+            {
+                if (!next.ContainsKey(old.Definition.Name))
+                {
+                    Retire(old);
+                    removed.Add(old.Definition.Name);
+                }
+            }
+            _states = next;
+            _order = order;
+            Config = config;
+            _builder = new MessageBuilder(config, _time);
+            Wake();
+            var summary = new ReloadSummary(added, removed, changed, unchanged);
+            LogReloaded(summary.ToString());
+            return summary;
+        }
+    }
+
+    /// <summary>A snapshot of every schedule.</summary>
+    public SchedulerStatus Status()
+    {
+        lock (_gate)
+        {
+            var list = new List<ScheduleStatus>(_order.Count);
+            foreach (var s in _order)
+            {
+                list.Add(new ScheduleStatus(
+                    s.Definition.Name, s.Definition.Trigger.Describe(), s.NextSlot, s.LastSlot, s.LastFireStartedAt,
+                    s.LastLateness?.TotalMilliseconds, s.Fires, Interlocked.Read(ref s.Dispatched), s.Errors,
+                    s.SkippedOverlap, s.MissedSlots, s.Paused, s.Running, s.LastError));
+            }
+            return new SchedulerStatus(Config.Name, StartedAt, _time.GetUtcNow(), list);
+        }
+    }
+
+    // --- the loop's work, always under _gate ---
+
+    private void OnSlotDue(ScheduleState state, DateTimeOffset slot, DateTimeOffset now)
+    {
+        var definition = state.Definition;
+        if (state.Running)
+        {
+            state.SkippedOverlap++;
+            LogSkippedOverlap(definition.Name, LoomTime.Format(slot));
+        }
+        else
+        {
+            StartFire(state, slot, manual: false);
+        }
+
+        var next = definition.Trigger.NextAfter(slot, state.Anchor);
+        if (next is { } n && n <= now)
+        {
+            // A stall (suspended host, clock jump, long GC): the slot above stood for all the missed ones.
+            long missed = CountSlots(definition.Trigger, state.Anchor, slot, now);
+            state.MissedSlots += missed;
+            next = definition.Trigger.NextAfter(now, state.Anchor);
+            LogStall(definition.Name, missed, FormatOrNone(next));
+        }
+        ScheduleNext(state, next);
+    }
+
+    private static long CountSlots(ITrigger trigger, DateTimeOffset anchor, DateTimeOffset after, DateTimeOffset upTo)
+    {
+        if (trigger is IntervalTrigger interval)
+        {
+            long ticks = interval.Interval.Ticks;
+            return ((upTo - anchor).Ticks / ticks) - ((after - anchor).Ticks / ticks);
+        }
+        const int cap = 100_000; // counting a years-long stall of a per-second cron is not worth the time
+        long n = 0;
+        for (var t = trigger.NextAfter(after, anchor); t is { } v && v <= upTo && n < cap; t = trigger.NextAfter(v, anchor))
+        {
+            n++;
+        }
+        return n;
+    }
+
+    private void ScheduleNext(ScheduleState state, DateTimeOffset? next)
+    {
+        state.NextSlot = next;
+        if (next is { } due)
+        {
+            _queue.Enqueue(new QueueItem(state, state.Version), (due, _seq++));
+        }
+    }
+
+    private void Retire(ScheduleState state)
+    {
+        state.Removed = true;
+        state.Version++;
+        state.NextSlot = null;
+    }
+
+    private void StartFire(ScheduleState state, DateTimeOffset slot, bool manual)
+    {
+        var now = _time.GetUtcNow();
+        state.Running = true;
+        state.Fires++;
+        state.LastSlot = slot;
+        state.LastFireStartedAt = now;
+        state.LastLateness = manual ? TimeSpan.Zero : now - slot;
+        var tracker = new FireTracker();
+        var builder = _builder;
+        var task = Task.Run(() => FireAsync(state, state.Definition, builder, slot, tracker));
+        _inFlight[task] = tracker;
+        _ = task.ContinueWith(
+            static (t, self) => ((SchedulerEngine)self!).OnFireEnded(t), this,
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    private void OnFireEnded(Task task)
+    {
+        lock (_gate)
+        {
+            _inFlight.Remove(task);
+        }
+    }
+
+    // --- one fire, on its own task ---
+
+    private async Task FireAsync(
+        ScheduleState state, ScheduleDefinition definition, MessageBuilder builder, DateTimeOffset slot, FireTracker tracker)
+    {
+        var started = _time.GetUtcNow();
+        var token = _fireCancel.Token;
+        int sent = 0;
+        string slotText = LoomTime.Format(slot);
+        try
+        {
+            var messages = await BuildMessagesAsync(definition, builder, slot, token).ConfigureAwait(false);
+            tracker.Remaining = messages.Count;
+            foreach (var message in messages)
+            {
+                token.ThrowIfCancellationRequested();
+                await _port.PublishAsync(message, token).ConfigureAwait(false);
+                sent++;
+                tracker.Remaining--;
+                Interlocked.Increment(ref state.Dispatched);
+                Interlocked.Increment(ref _dispatchedTotal);
+            }
+            var ended = _time.GetUtcNow();
+            lock (_gate)
+            {
+                state.LastDuration = ended - started;
+            }
+            LogFired(definition.Name, slotText, sent, (started - slot).TotalMilliseconds, (ended - started).TotalMilliseconds);
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            Interlocked.Add(ref _abandonedTotal, tracker.Remaining);
+            LogAbandoned(definition.Name, slotText, sent, tracker.Remaining);
+            tracker.Remaining = 0;
+        }
+        catch (Exception ex)
+        {
+            string reason = ex is FireFailedException ? ex.Message : $"{ex.GetType().Name}: {ex.Message}";
+            lock (_gate)
+            {
+                state.Errors++;
+                state.LastError = reason;
+                state.LastErrorAt = _time.GetUtcNow();
+            }
+            LogFireFailed(definition.Name, slotText, sent, reason);
+            tracker.Remaining = 0;
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                state.Running = false;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Runs the expansion (bounded by its timeout and cap) and builds every message before any is sent, so
+    /// that a bad value or an oversize expansion refuses the whole fire rather than half-sending it.
+    /// </summary>
+    private async Task<List<DispatchMessage>> BuildMessagesAsync(
+        ScheduleDefinition definition, MessageBuilder builder, DateTimeOffset slot, CancellationToken token)
+    {
+        if (definition.ExpandFrom is not { } functionName)
+        {
+            return [builder.Build(definition, slot, null, 0)];
+        }
+        if (!_options.Registry.TryGet(functionName, out var function))
+        {
+            throw new FireFailedException($"expansion function \"{functionName}\" is not registered");
+        }
+
+        var context = new ExpansionContext
+        {
+            ScheduleName = definition.Name,
+            ScheduledFor = slot,
+            Args = definition.ExpandArgs,
+            Services = _options.Services,
+            Logger = _log,
+        };
+        IEnumerable<IEnumerable<KeyValuePair<string, object?>>>? maps;
+        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(token))
+        {
+            timeout.CancelAfter(definition.ExpandTimeout);
+            // Task.Run so that a function that blocks before its first await is still bounded by the timeout.
+            var call = Task.Run(() => function.Invoke(context, timeout.Token).AsTask(), CancellationToken.None);
+            try
+            {
+                maps = await call.WaitAsync(definition.ExpandTimeout, _time, token).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                await timeout.CancelAsync().ConfigureAwait(false);
+                throw new FireFailedException(
+                    $"expansion \"{functionName}\" did not finish within {definition.ExpandTimeout.TotalSeconds:0.###} s (expand_timeout_seconds)");
+            }
+            catch (OperationCanceledException) when (!token.IsCancellationRequested)
+            {
+                throw new FireFailedException(
+                    $"expansion \"{functionName}\" was cancelled after {definition.ExpandTimeout.TotalSeconds:0.###} s (expand_timeout_seconds)");
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                throw new FireFailedException($"expansion \"{functionName}\" threw {ex.GetType().Name}: {ex.Message}");
+            }
+        }
+        if (maps is null)
+        {
+            throw new FireFailedException($"expansion \"{functionName}\" returned null instead of a list of maps");
+        }
+
+        var messages = new List<DispatchMessage>();
+        int index = 0;
+        try
+        {
+            foreach (var map in maps)
+            {
+                if (index >= definition.MaxExpansion)
+                {
+                    throw new FireFailedException(
+                        $"expansion \"{functionName}\" returned more than {definition.MaxExpansion} maps (max_expansion); nothing was sent");
+                }
+                if (map is null)
+                {
+                    throw new FireFailedException($"expansion \"{functionName}\" returned a null map at index {index}; nothing was sent");
+                }
+                messages.Add(builder.Build(definition, slot, map, index));
+                index++;
+                if ((index & 0x3FF) == 0)
+                {
+                    token.ThrowIfCancellationRequested();
+                }
+            }
+        }
+        catch (UnserializableValueException ex)
+        {
+            throw new FireFailedException($"expansion \"{functionName}\" map {index}: {ex.Message}; nothing was sent");
+        }
+        catch (Exception ex) when (ex is not FireFailedException and not OperationCanceledException)
+        {
+            throw new FireFailedException($"expansion \"{functionName}\" failed while its maps were read: {ex.GetType().Name}: {ex.Message}");
+        }
+        return messages;
+    }
+
+    private async Task SleepAsync(DateTimeOffset? until, Task wake, CancellationToken stoppingToken)
+    {
+        if (until is null)
+        {
+            Volatile.Write(ref _sleepingUntilTicks, DateTimeOffset.MaxValue.UtcTicks);
+            try
+            {
+                await wake.WaitAsync(stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            return;
+        }
+        var delay = until.Value - _time.GetUtcNow();
+        if (delay <= TimeSpan.Zero)
+        {
+            return;
+        }
+        // Timers count whole milliseconds: round up, so the loop never wakes a fraction early and spins.
+        delay = TimeSpan.FromMilliseconds(Math.Ceiling(delay.TotalMilliseconds));
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        var timer = Task.Delay(delay, _time, cancel.Token);
+        Volatile.Write(ref _sleepingUntilTicks, until.Value.UtcTicks);
+        await Task.WhenAny(timer, wake).ConfigureAwait(false);
+        await cancel.CancelAsync().ConfigureAwait(false);
+    }
+
+    private void Wake() => _wake.TrySetResult();
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private string UnknownSchedule(string name)
+    {
+        var known = string.Join(", ", _order.Select(s => s.Definition.Name));
+        return known.Length == 0
+            ? $"no schedule is named \"{name}\" (this scheduler has none)"
+            : $"no schedule is named \"{name}\"; known: {known}";
+    }
+
+    private static string FormatOrNone(DateTimeOffset? t) => t is { } v ? LoomTime.Format(v) : "none";
+
+    private readonly record struct QueueItem(ScheduleState State, long Version);
+
+    private sealed class FireTracker
+    {
+        public int Remaining;
+    }
+
+    private sealed class FireFailedException(string message) : Exception(message);
+}

@@ -1,0 +1,61 @@
+namespace LoomSched.Scheduling;
+
+/// <summary>A snapshot of the engine, as the control subject's <c>status</c> reports it.</summary>
+/// <param name="Name">The scheduler's name.</param>
+/// <param name="StartedAt">When the engine started.</param>
+/// <param name="Now">When the snapshot was taken.</param>
+/// <param name="Schedules">Per schedule, in config order.</param>
+public sealed record SchedulerStatus(
+    string Name, DateTimeOffset StartedAt, DateTimeOffset Now, IReadOnlyList<ScheduleStatus> Schedules)
+{
+    /// <summary>How long the engine has run.</summary>
+    public TimeSpan Uptime => Now - StartedAt;
+}
+
+/// <summary>One schedule's state and counters.</summary>
+/// <param name="Name">Schedule name.</param>
+/// <param name="Trigger">e.g. <c>every 30 s</c> or <c>cron "0 * * * *" (UTC)</c>.</param>
+/// <param name="NextFire">The next slot; null while paused or when the cron has no further slot.</param>
+/// <param name="LastSlot">The slot of the last fire.</param>
+/// <param name="LastFireAt">When the last fire started.</param>
+/// <param name="LastLatenessMs">How late the last fire started after its slot.</param>
+/// <param name="Fires">Fires started (scheduled and triggered).</param>
+/// <param name="Dispatched">Messages handed to the output port.</param>
+/// <param name="Errors">Fires that failed (expansion, serialisation, publish).</param>
+/// <param name="Skipped">Slots skipped because the previous fire was still running.</param>
+/// <param name="Missed">Slots passed over after a stall (the schedule fired once for them).</param>
+/// <param name="Paused">True while paused.</param>
+/// <param name="Running">True while a fire is in progress.</param>
+/// <param name="LastError">The last failure, as a sentence.</param>
+public sealed record ScheduleStatus(
+    string Name, string Trigger, DateTimeOffset? NextFire, DateTimeOffset? LastSlot, DateTimeOffset? LastFireAt,
+    double? LastLatenessMs, long Fires, long Dispatched, long Errors, long Skipped, long Missed,
+    bool Paused, bool Running, string? LastError);
+
+/// <summary>The answer to a control command.</summary>
+/// <param name="Ok">True when the command was carried out.</param>
+/// <param name="Message">What happened, or what was wrong.</param>
+public readonly record struct ControlResult(bool Ok, string Message)
+{
+    internal static ControlResult Done(string message) => new(true, message);
+    internal static ControlResult Refused(string message) => new(false, message);
+}
+
+/// <summary>What a reload changed.</summary>
+/// <param name="Added">Schedules that are new.</param>
+/// <param name="Removed">Schedules that are gone.</param>
+/// <param name="Changed">Schedules whose definition changed (they restart their cadence).</param>
+/// <param name="Unchanged">Schedules that kept their slots and counters.</param>
+public sealed record ReloadSummary(
+    IReadOnlyList<string> Added, IReadOnlyList<string> Removed, IReadOnlyList<string> Changed, IReadOnlyList<string> Unchanged)
+{
+    /// <inheritdoc />
+    public override string ToString() =>
+        $"{Added.Count} added, {Removed.Count} removed, {Changed.Count} changed, {Unchanged.Count} unchanged";
+}
+
+/// <summary>How a shutdown ended.</summary>
+/// <param name="Dispatched">Messages handed to the output port over the engine's life.</param>
+/// <param name="Abandoned">Messages built but not handed over because the grace period ran out.</param>
+/// <param name="FiresCut">Fires still running when the grace period ran out.</param>
+public sealed record DrainResult(long Dispatched, long Abandoned, int FiresCut);

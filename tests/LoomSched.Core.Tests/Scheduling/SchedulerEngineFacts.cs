@@ -1,0 +1,357 @@
+using System.Text.Json;
+using LoomSched.Config;
+using LoomSched.Dispatch;
+using LoomSched.Expansion;
+using LoomSched.Scheduling;
+using LoomSched.Tests.Support;
+using Microsoft.Extensions.Time.Testing;
+
+namespace LoomSched.Tests.Scheduling;
+
+/// <summary>
+/// The timer loop under a fake clock: every instant is exact. Fires run on their own tasks, so assertions on
+/// what they published wait (in real time) for the fires to finish; the fake clock only moves when a test moves it.
+/// </summary>
+public sealed class SchedulerEngineFacts : IAsyncDisposable
+{
+    private static readonly DateTimeOffset T0 = DateTimeOffset.Parse("2026-11-27T02:59:30Z");
+    private readonly FakeTimeProvider _clock = new(T0);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly RecordingPort _port;
+    private SchedulerEngine? _engine;
+    private Task? _loop;
+
+    public SchedulerEngineFacts() => _port = new RecordingPort(_clock);
+
+    private SchedulerEngine Start(IExpansionRegistry? registry = null, params ScheduleDefinition[] schedules)
+    {
+        _engine = new SchedulerEngine(TestSchedules.Config(schedules), _port, _clock,
+            new EngineOptions { Registry = registry ?? ExpansionRegistry.Empty });
+        _loop = Task.Run(() => _engine.RunAsync(_stop.Token));
+        return _engine;
+    }
+
+    /// <summary>Moves the fake clock in steps, letting the loop catch up after each one.</summary>
+    private async Task AdvanceAsync(TimeSpan total, TimeSpan step)
+    {
+        for (var moved = TimeSpan.Zero; moved < total; moved += step)
+        {
+            await Settle();
+            _clock.Advance(step);
+        }
+        await Settle();
+    }
+
+    // Fires that a test keeps stuck on purpose (outside the port's gates).
+    private int _stuckOnPurpose;
+
+    // The loop and the fires run on the thread pool: wait until the loop has handled everything due and sleeps
+    // again, and every fire has ended (but those a test holds at a gate), before the clock moves on.
+    private Task Settle() => RecordingPort.Eventually(
+        () => _engine is null
+            || (_engine.SleepingUntilTicks > _clock.GetUtcNow().UtcTicks
+                && _engine.FiresInFlight <= _port.Blocked + _stuckOnPurpose),
+        "the loop and the fires to catch up with the clock");
+
+    private ScheduleStatus StatusOf(string name) => _engine!.Status().Schedules.Single(s => s.Name == name);
+
+    private static IReadOnlyList<string> Slots(IEnumerable<DispatchMessage> messages) =>
+        [.. messages.Select(m => m.ScheduledFor)];
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        if (_loop is not null)
+        {
+            await _loop.WaitAsync(TimeSpan.FromSeconds(5));
+        }
+    }
+
+    // --- intervals ---
+
+    [Fact]
+    public async Task Interval_schedule_first_fires_one_interval_after_start_then_on_the_grid()
+    {
+        Start(null, TestSchedules.Interval("poll", 10));
+        await AdvanceAsync(TimeSpan.FromSeconds(9), TimeSpan.FromSeconds(1));
+        Assert.Empty(_port.Seen);
+
+        await AdvanceAsync(TimeSpan.FromSeconds(21), TimeSpan.FromSeconds(1));
+        await RecordingPort.Eventually(() => _port.Seen.Count == 3, "three fires");
+        Assert.Equal(["2026-11-27T02:59:40Z", "2026-11-27T02:59:50Z", "2026-11-27T03:00:00Z"], Slots(_port.Of("poll")));
+        Assert.All(_port.Seen, s => Assert.Equal(s.Message.ScheduledFor, LoomTime.Format(s.At)));
+    }
+
+    [Fact]
+    public async Task Fractional_interval_fires_on_time_at_each_slot()
+    {
+        Start(null, TestSchedules.Interval("fast", 0.25));
+        await AdvanceAsync(TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(250));
+        await RecordingPort.Eventually(() => _port.Seen.Count == 8, "eight fires");
+        Assert.Equal(
+            Enumerable.Range(1, 8).Select(k => LoomTime.Format(T0.AddMilliseconds(250 * k))),
+            Slots(_port.Of("fast")));
+        Assert.Equal(0, StatusOf("fast").Missed);
+    }
+
+    [Fact]
+    public async Task After_a_stall_a_schedule_fires_once_then_resumes_its_cadence()
+    {
+        Start(null, TestSchedules.Interval("poll", 10));
+        await Settle();
+        _clock.Advance(TimeSpan.FromSeconds(105)); // slots at 10..100 s all passed while "suspended"
+        await Settle();
+        await RecordingPort.Eventually(() => _port.Seen.Count == 1, "one catch-up fire");
+        await Task.Delay(50);
+        Assert.Single(_port.Seen);
+        Assert.Equal(9, StatusOf("poll").Missed);
+        Assert.Equal(T0.AddSeconds(110), StatusOf("poll").NextFire);
+
+        await AdvanceAsync(TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(5));
+        await RecordingPort.Eventually(() => _port.Seen.Count == 2, "back on cadence");
+        Assert.Equal(LoomTime.Format(T0.AddSeconds(110)), _port.Seen[1].Message.ScheduledFor);
+    }
+
+    // --- cron ---
+
+    [Fact]
+    public async Task Six_field_cron_fires_every_second_on_the_second()
+    {
+        Start(null, TestSchedules.Cron("tick", "* * * * * *"));
+        await AdvanceAsync(TimeSpan.FromSeconds(3), TimeSpan.FromMilliseconds(500));
+        await RecordingPort.Eventually(() => _port.Seen.Count == 3, "three ticks");
+        Assert.Equal(["2026-11-27T02:59:31Z", "2026-11-27T02:59:32Z", "2026-11-27T02:59:33Z"], Slots(_port.Of("tick")));
+    }
+
+    [Fact]
+    public async Task Two_schedules_due_at_the_same_instant_both_fire()
+    {
+        Start(null, TestSchedules.Cron("hourly", "0 * * * *"), TestSchedules.Interval("half_minute", 30));
+        await AdvanceAsync(TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(10));
+        await RecordingPort.Eventually(() => _port.Seen.Count == 2, "both fire at 03:00:00");
+        Assert.Equal(["2026-11-27T03:00:00Z"], Slots(_port.Of("hourly")));
+        Assert.Equal(["2026-11-27T03:00:00Z"], Slots(_port.Of("half_minute")));
+    }
+
+    // --- isolation ---
+
+    [Fact]
+    public async Task A_blocked_publish_of_one_schedule_does_not_delay_another()
+    {
+        var release = new TaskCompletionSource();
+        _port.Gates["stuck"] = release.Task;
+        Start(null, TestSchedules.Interval("stuck", 1), TestSchedules.Interval("steady", 1));
+
+        await AdvanceAsync(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(1));
+        await RecordingPort.Eventually(() => _port.Of("steady").Count == 5, "steady fires every second");
+        Assert.All(_port.Seen.Where(s => s.Message.ScheduleName == "steady"), s => Assert.Equal(s.Message.ScheduledFor, LoomTime.Format(s.At)));
+        Assert.Empty(_port.Of("stuck"));
+        // Slots 2..5 of the stuck schedule came while its first fire was blocked: skipped, not piled up.
+        Assert.Equal(4, StatusOf("stuck").Skipped);
+        Assert.True(StatusOf("stuck").Running);
+
+        release.SetResult();
+        await RecordingPort.Eventually(() => _port.Of("stuck").Count == 1, "the blocked fire completes");
+        await RecordingPort.Eventually(() => !StatusOf("stuck").Running, "stuck is idle again");
+        await AdvanceAsync(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        await RecordingPort.Eventually(() => _port.Of("stuck").Count == 2, "stuck fires again on its grid");
+        Assert.Equal("2026-11-27T02:59:36Z", _port.Of("stuck")[1].ScheduledFor);
+    }
+
+    [Fact]
+    public async Task A_failing_publish_is_counted_and_the_schedule_fires_again_at_its_next_slot()
+    {
+        _port.Failures["flaky"] = new InvalidOperationException("no route to NATS");
+        Start(null, TestSchedules.Interval("flaky", 1), TestSchedules.Interval("steady", 1));
+        await AdvanceAsync(TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(1));
+        await RecordingPort.Eventually(() => StatusOf("flaky").Errors == 2, "two failed fires");
+        Assert.Contains("no route to NATS", StatusOf("flaky").LastError);
+        Assert.Equal(2, _port.Of("steady").Count);
+    }
+
+    // --- expansion ---
+
+    private static ExpansionRegistry Registry(string name, ExpansionInvoker invoker) =>
+        new ExpansionRegistry().Add(name, invoker, "Tests." + name);
+
+    private static ValueTask<IEnumerable<IEnumerable<KeyValuePair<string, object?>>>?> Maps(int count) =>
+        ValueTask.FromResult<IEnumerable<IEnumerable<KeyValuePair<string, object?>>>?>(
+            Enumerable.Range(0, count).Select(i => (IEnumerable<KeyValuePair<string, object?>>)
+                [new KeyValuePair<string, object?>("session", $"s{i}")]));
+
+    [Fact]
+    public async Task Expansion_publishes_one_message_per_map_with_its_index_in_the_message_id()
+    {
+        ExpansionContext? seen = null;
+        var registry = Registry("sessions.active", (ctx, _) => { seen = ctx; return Maps(3); });
+        Start(registry, TestSchedules.Interval("per_session", 5, expandFrom: "sessions.active"));
+        await AdvanceAsync(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5));
+        await RecordingPort.Eventually(() => _port.Seen.Count == 3, "three messages");
+
+        var messages = _port.Of("per_session");
+        Assert.Equal(["s0", "s1", "s2"], messages.Select(m =>
+            JsonDocument.Parse(m.Body).RootElement.GetProperty("payload").GetProperty("session").GetString()));
+        Assert.Equal(Enumerable.Range(0, 3).Select(i => $"test_scheduler/per_session/2026-11-27T02:59:35Z/{i}"), messages.Select(m => m.MessageId));
+        Assert.Equal("per_session", seen!.ScheduleName);
+        Assert.Equal(T0.AddSeconds(5), seen.ScheduledFor);
+        Assert.Equal(3, StatusOf("per_session").Dispatched);
+    }
+
+    [Fact]
+    public async Task Expansion_over_max_expansion_refuses_the_whole_fire()
+    {
+        Start(Registry("many", (_, _) => Maps(11)), TestSchedules.Interval("capped", 5, expandFrom: "many", maxExpansion: 10));
+        await AdvanceAsync(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5));
+        await RecordingPort.Eventually(() => StatusOf("capped").Errors == 1, "the fire is refused");
+        Assert.Empty(_port.Seen);
+        Assert.Contains("more than 10 maps", StatusOf("capped").LastError);
+    }
+
+    [Theory]
+    [InlineData("throws", "threw InvalidOperationException: boom")]
+    [InlineData("null", "returned null")]
+    [InlineData("null-map", "null map at index 1")]
+    [InlineData("bad-value", "has no JSON form")]
+    public async Task A_failing_expansion_is_counted_and_other_schedules_keep_firing(string kind, string reason)
+    {
+        ExpansionInvoker invoker = kind switch
+        {
+            "throws" => (_, _) => throw new InvalidOperationException("boom"),
+            "null" => (_, _) => ValueTask.FromResult<IEnumerable<IEnumerable<KeyValuePair<string, object?>>>?>(null),
+            "null-map" => (_, _) => ValueTask.FromResult<IEnumerable<IEnumerable<KeyValuePair<string, object?>>>?>(
+                [[new("a", 1L)], null!]),
+            _ => (_, _) => ValueTask.FromResult<IEnumerable<IEnumerable<KeyValuePair<string, object?>>>?>(
+                [[new("a", new object())]]),
+        };
+        Start(Registry("fn", invoker), TestSchedules.Interval("bad", 1, expandFrom: "fn"), TestSchedules.Interval("steady", 1));
+        await AdvanceAsync(TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(1));
+        await RecordingPort.Eventually(() => StatusOf("bad").Errors == 3, "three failed fires");
+        Assert.Contains(reason, StatusOf("bad").LastError);
+        Assert.Empty(_port.Of("bad"));
+        Assert.Equal(3, _port.Of("steady").Count);
+    }
+
+    [Fact]
+    public async Task An_expansion_that_hangs_past_its_timeout_fails_the_fire_and_frees_the_schedule()
+    {
+        var registry = Registry("hangs", async (_, ct) =>
+        {
+            await Task.Delay(Timeout.Infinite, CancellationToken.None); // ignores its token on purpose
+            return null;
+        });
+        _stuckOnPurpose = 1;
+        Start(registry, TestSchedules.Interval("slow", 10, expandFrom: "hangs", expandTimeoutSeconds: 2));
+        await AdvanceAsync(TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10));
+        await RecordingPort.Eventually(() => StatusOf("slow").Running, "the fire is running");
+        await AdvanceAsync(TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(1));
+        await RecordingPort.Eventually(() => StatusOf("slow").Errors == 1, "the fire times out");
+        Assert.Contains("did not finish within 2 s", StatusOf("slow").LastError);
+        Assert.False(StatusOf("slow").Running);
+    }
+
+    [Fact]
+    public async Task An_unregistered_expansion_function_fails_the_fire_with_its_name()
+    {
+        Start(null, TestSchedules.Interval("orphan", 1, expandFrom: "nowhere"));
+        await AdvanceAsync(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        await RecordingPort.Eventually(() => StatusOf("orphan").Errors == 1, "one failed fire");
+        Assert.Contains("\"nowhere\" is not registered", StatusOf("orphan").LastError);
+    }
+
+    // --- control ---
+
+    [Fact]
+    public async Task Trigger_fires_now_without_moving_the_next_slot()
+    {
+        var engine = Start(null, TestSchedules.Interval("poll", 10));
+        await AdvanceAsync(TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(3));
+        var result = engine.Trigger("poll");
+        Assert.True(result.Ok, result.Message);
+        await RecordingPort.Eventually(() => _port.Seen.Count == 1, "the manual fire");
+        Assert.Equal("2026-11-27T02:59:33Z", _port.Seen[0].Message.ScheduledFor);
+        Assert.Equal(T0.AddSeconds(10), StatusOf("poll").NextFire);
+    }
+
+    [Fact]
+    public void Control_of_an_unknown_schedule_is_refused_naming_the_known_ones()
+    {
+        var engine = Start(null, TestSchedules.Interval("poll", 10));
+        foreach (var result in new[] { engine.Trigger("pol"), engine.Pause("pol"), engine.Resume("pol") })
+        {
+            Assert.False(result.Ok);
+            Assert.Equal("no schedule is named \"pol\"; known: poll", result.Message);
+        }
+    }
+
+    [Fact]
+    public async Task Paused_schedule_does_not_fire_and_resumes_on_its_grid()
+    {
+        var engine = Start(null, TestSchedules.Interval("poll", 10), TestSchedules.Interval("other", 10));
+        Assert.True(engine.Pause("poll").Ok);
+        Assert.Null(StatusOf("poll").NextFire);
+        await AdvanceAsync(TimeSpan.FromSeconds(25), TimeSpan.FromSeconds(5));
+        await RecordingPort.Eventually(() => _port.Of("other").Count == 2, "other keeps firing");
+        Assert.Empty(_port.Of("poll"));
+
+        Assert.True(engine.Resume("poll").Ok);
+        Assert.Equal(T0.AddSeconds(30), StatusOf("poll").NextFire);
+        await AdvanceAsync(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5));
+        await RecordingPort.Eventually(() => _port.Of("poll").Count == 1, "poll fires after resume");
+        Assert.Equal("2026-11-27T03:00:00Z", _port.Of("poll")[0].ScheduledFor);
+    }
+
+    [Fact]
+    public async Task Reload_keeps_unchanged_schedules_slots_and_counters_and_applies_the_rest()
+    {
+        var keep = TestSchedules.Interval("keep", 10);
+        var engine = Start(null, keep, TestSchedules.Interval("drop", 10), TestSchedules.Interval("change", 10));
+        await AdvanceAsync(TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(5));
+        await RecordingPort.Eventually(() => _port.Seen.Count == 3, "first round");
+
+        var summary = engine.Reload(TestSchedules.Config(
+            TestSchedules.Interval("keep", 10), TestSchedules.Interval("change", 4), TestSchedules.Interval("new", 4)));
+        Assert.Equal(["new"], summary.Added);
+        Assert.Equal(["drop"], summary.Removed);
+        Assert.Equal(["change"], summary.Changed);
+        Assert.Equal(["keep"], summary.Unchanged);
+        Assert.Equal(1, StatusOf("keep").Fires);
+        Assert.Equal(T0.AddSeconds(20), StatusOf("keep").NextFire);
+        Assert.Equal(T0.AddSeconds(19), StatusOf("new").NextFire);
+
+        await AdvanceAsync(TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(1));
+        await RecordingPort.Eventually(() => _port.Of("keep").Count == 3, "keep stays on its grid");
+        Assert.Equal(["2026-11-27T02:59:40Z", "2026-11-27T02:59:50Z", "2026-11-27T03:00:00Z"], Slots(_port.Of("keep")));
+        Assert.Single(_port.Of("drop"));
+        Assert.Equal(["2026-11-27T02:59:49Z", "2026-11-27T02:59:53Z", "2026-11-27T02:59:57Z"], Slots(_port.Of("new")));
+    }
+
+    // --- shutdown ---
+
+    [Fact]
+    public async Task Drain_reports_messages_abandoned_when_the_grace_period_runs_out()
+    {
+        var release = new TaskCompletionSource();
+        _port.Gates["stuck"] = release.Task;
+        var engine = Start(Registry("five", (_, _) => Maps(5)), TestSchedules.Interval("stuck", 1, expandFrom: "five"));
+        await AdvanceAsync(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        await RecordingPort.Eventually(() => StatusOf("stuck").Running, "the fire is publishing");
+        await _stop.CancelAsync();
+
+        var drain = engine.DrainAsync(TimeSpan.FromSeconds(2)); // its grace timer exists once this returns
+        _clock.Advance(TimeSpan.FromSeconds(3));
+        var result = await drain.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(0, result.Dispatched);
+        Assert.Equal(5, result.Abandoned);
+        Assert.Equal(1, result.FiresCut);
+    }
+
+    [Fact]
+    public async Task Idle_engine_stops_at_once_when_asked()
+    {
+        Start(null, TestSchedules.Cron("daily", "@daily"));
+        await Settle();
+        await _stop.CancelAsync();
+        await _loop!.WaitAsync(TimeSpan.FromSeconds(2));
+        Assert.True(_loop.IsCompletedSuccessfully);
+    }
+}

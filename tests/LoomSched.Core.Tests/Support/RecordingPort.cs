@@ -1,0 +1,61 @@
+using System.Collections.Concurrent;
+using LoomSched.Dispatch;
+
+namespace LoomSched.Tests.Support;
+
+/// <summary>An output port that records what is published, with the (fake) time it was handed over.</summary>
+internal sealed class RecordingPort(TimeProvider time) : IDispatchPort
+{
+    private readonly ConcurrentQueue<(DispatchMessage Message, DateTimeOffset At)> _seen = new();
+
+    /// <summary>Per schedule: when set, publishes of that schedule wait for this task.</summary>
+    public ConcurrentDictionary<string, Task> Gates { get; } = new();
+
+    /// <summary>Per schedule: when set, publishes of that schedule throw.</summary>
+    public ConcurrentDictionary<string, Exception> Failures { get; } = new();
+
+    private int _blocked;
+
+    /// <summary>Publishes waiting at a gate right now.</summary>
+    public int Blocked => Volatile.Read(ref _blocked);
+
+    public IReadOnlyList<(DispatchMessage Message, DateTimeOffset At)> Seen => [.. _seen];
+
+    public IReadOnlyList<DispatchMessage> Of(string schedule) =>
+        [.. _seen.Where(s => s.Message.ScheduleName == schedule).Select(s => s.Message)];
+
+    public async ValueTask PublishAsync(DispatchMessage message, CancellationToken cancellationToken)
+    {
+        if (Failures.TryGetValue(message.ScheduleName, out var failure))
+        {
+            throw failure;
+        }
+        if (Gates.TryGetValue(message.ScheduleName, out var gate) && !gate.IsCompleted)
+        {
+            Interlocked.Increment(ref _blocked);
+            try
+            {
+                await gate.WaitAsync(cancellationToken);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _blocked);
+            }
+        }
+        _seen.Enqueue((message, time.GetUtcNow()));
+    }
+
+    /// <summary>Waits (in real time, generously) until <paramref name="predicate"/> holds.</summary>
+    public static async Task Eventually(Func<bool> predicate, string what, int timeoutMs = 5000)
+    {
+        var deadline = Environment.TickCount64 + timeoutMs;
+        while (!predicate())
+        {
+            if (Environment.TickCount64 > deadline)
+            {
+                Assert.Fail($"timed out waiting for: {what}");
+            }
+            await Task.Delay(2);
+        }
+    }
+}
