@@ -1,0 +1,17 @@
+using LoomSched.Daemon.Logging;
+using LoomSched.Daemon.Nats;
+using Microsoft.Extensions.Logging;
+
+namespace LoomSched.Daemon.Hosting;
+
+/// <summary>What <c>loomsched run</c> was asked to do.</summary>
+internal sealed record DaemonOptions
+{
+    public required string ConfigPath { get; init; }
+    public required NatsSettings Nats { get; init; }
+    public LogFormat LogFormat { get; init; } = LogFormat.Text;
+    public LogLevel LogLevel { get; init; } = LogLevel.Information;
+
+    /// <summary>How long a shutdown waits for running fires and the publish buffer.</summary>
+    public TimeSpan ShutdownGrace { get; init; } = TimeSpan.FromSeconds(1.5);
+}

@@ -1,0 +1,131 @@
+using LoomSched.Config;
+using LoomSched.Control;
+using LoomSched.Daemon.Nats;
+using LoomSched.Expansion;
+using LoomSched.Scheduling;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using NATS.Client.Core;
+
+namespace LoomSched.Daemon.Hosting;
+
+/// <summary>
+/// The daemon: connects to NATS (retrying for ever, never blocking the schedules), runs the engine, serves the
+/// control subject, reloads on SIGHUP, and on SIGTERM/SIGINT stops firing, lets running fires and the publish
+/// buffer finish within the grace period, and says how many messages were sent and abandoned.
+/// </summary>
+internal sealed partial class SchedulerService(
+    DaemonOptions options, SchedulerConfig config, IExpansionRegistry registry, NatsConnection connection,
+    IServiceProvider services, ILoggerFactory loggers, TimeProvider time) : BackgroundService
+{
+    private readonly ILogger _log = loggers.CreateLogger("loomsched");
+    private readonly Lock _reloadGate = new();
+    private SchedulerEngine? _engine;
+    private NatsDispatchPort? _port;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await using var port = new NatsDispatchPort(connection, config.MaxPending, _log);
+        _port = port;
+        var engine = new SchedulerEngine(config, port, time, new EngineOptions
+        {
+            Registry = registry,
+            Services = services,
+            LoggerFactory = loggers,
+        });
+        _engine = engine;
+        var handler = new ControlHandler(engine, Reload, Cli.Version, WriteHostStatus);
+        var responder = new ControlResponder(connection, handler, Reload, _log);
+
+        using var hangup = System.Runtime.InteropServices.PosixSignalRegistration.Create(
+            System.Runtime.InteropServices.PosixSignal.SIGHUP, context =>
+            {
+                context.Cancel = true;
+                _ = Task.Run(Reload, CancellationToken.None);
+            });
+
+        LogStarting(config.Name, config.Schedules.Count, options.Nats.RedactedUrl, config.ControlSubject);
+        connection.ConnectionOpened += (_, _) => { LogNats("connected", options.Nats.RedactedUrl); return ValueTask.CompletedTask; };
+        connection.ConnectionDisconnected += (_, _) => { LogNats("disconnected; retrying", options.Nats.RedactedUrl); return ValueTask.CompletedTask; };
+
+        // Subscribing waits for the first connection; the schedules must not, so this runs beside the loop.
+        var control = Task.Run(() => responder.ServeAsync(config, stoppingToken), CancellationToken.None);
+        await engine.RunAsync(stoppingToken).ConfigureAwait(false);
+
+        var started = time.GetTimestamp();
+        var drain = await engine.DrainAsync(options.ShutdownGrace).ConfigureAwait(false);
+        var left = options.ShutdownGrace - time.GetElapsedTime(started);
+        int unsent = await port.FlushAsync(left > TimeSpan.FromMilliseconds(200) ? left : TimeSpan.FromMilliseconds(200)).ConfigureAwait(false);
+        LogStopped(port.Published, drain.Abandoned + unsent, port.Dropped, port.PublishErrors);
+        try
+        {
+            await control.WaitAsync(TimeSpan.FromMilliseconds(200), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException or NatsException)
+        {
+        }
+    }
+
+    private ReloadOutcome Reload()
+    {
+        lock (_reloadGate)
+        {
+            var engine = _engine;
+            if (engine is null)
+            {
+                return new ReloadOutcome(false, "the scheduler is still starting", []);
+            }
+            var result = ConfigLoader.LoadFile(options.ConfigPath, registry);
+            if (!result.Success)
+            {
+                var errors = result.Errors.Select(e => e.ToString()).ToList();
+                foreach (var e in errors)
+                {
+                    LogReloadError(e);
+                }
+                LogReloadRejected(options.ConfigPath, errors.Count);
+                return new ReloadOutcome(false, $"{options.ConfigPath} has {errors.Count} error(s); the running schedules are unchanged", errors);
+            }
+            var next = result.Config!;
+            if (next.Name != engine.Config.Name || next.SubjectPrefix != engine.Config.SubjectPrefix)
+            {
+                const string why = "name and subject_prefix cannot change on reload (they form the subjects); restart the daemon to change them";
+                LogReloadRejected(options.ConfigPath, 1);
+                LogReloadError(why);
+                return new ReloadOutcome(false, why, []);
+            }
+            var summary = engine.Reload(next);
+            return new ReloadOutcome(true, $"reloaded {options.ConfigPath}: {summary}", []);
+        }
+    }
+
+    private void WriteHostStatus(System.Text.Json.Utf8JsonWriter w)
+    {
+        w.WriteString("nats", connection.ConnectionState.ToString().ToLowerInvariant());
+        if (_port is { } port)
+        {
+            w.WriteNumber("published", port.Published);
+            w.WriteNumber("pending", port.Pending);
+            w.WriteNumber("max_pending", port.Capacity);
+            w.WriteNumber("dropped", port.Dropped);
+            w.WriteNumber("publish_errors", port.PublishErrors);
+        }
+    }
+
+    [LoggerMessage(EventId = 40, Level = LogLevel.Information,
+        Message = "starting {Scheduler}: {Count} schedule(s), nats={Url}, control={Subject}")]
+    private partial void LogStarting(string scheduler, int count, string url, string subject);
+
+    [LoggerMessage(EventId = 41, Level = LogLevel.Information, Message = "nats {State} ({Url})")]
+    private partial void LogNats(string state, string url);
+
+    [LoggerMessage(EventId = 42, Level = LogLevel.Information,
+        Message = "stopped: published={Published} abandoned={Abandoned} dropped={Dropped} publish_errors={Errors}")]
+    private partial void LogStopped(long published, long abandoned, long dropped, long errors);
+
+    [LoggerMessage(EventId = 43, Level = LogLevel.Error, Message = "reload rejected: {Path} has {Count} error(s); the running schedules are unchanged")]
+    private partial void LogReloadRejected(string path, int count);
+
+    [LoggerMessage(EventId = 44, Level = LogLevel.Error, Message = "reload: {Error}")]
+    private partial void LogReloadError(string error);
+}

@@ -1,0 +1,97 @@
+using System.Text.Json;
+using LoomSched.Config;
+using LoomSched.Control;
+using Microsoft.Extensions.Logging;
+using NATS.Client.Core;
+
+namespace LoomSched.Daemon.Nats;
+
+/// <summary>
+/// Serves the control subject <c>{p}.scheduler.{name}</c> (request-reply, every request answered) and
+/// listens on the broadcast <c>{p}.control.reload</c>. The protocol itself is <see cref="ControlHandler"/>'s.
+/// </summary>
+internal sealed partial class ControlResponder(INatsConnection connection, ControlHandler handler, Func<ReloadOutcome> reload, ILogger log)
+{
+    private static readonly NatsRawSerializer<byte[]> Raw = NatsRawSerializer<byte[]>.Default;
+
+    public Task ServeAsync(SchedulerConfig config, CancellationToken stoppingToken) =>
+        Task.WhenAll(ServeControlAsync(config.ControlSubject, stoppingToken), ServeReloadAsync(config, stoppingToken));
+
+    private async Task ServeControlAsync(string subject, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await foreach (var msg in connection.SubscribeAsync(subject, serializer: Raw, cancellationToken: stoppingToken).ConfigureAwait(false))
+            {
+                byte[] reply;
+                try
+                {
+                    reply = handler.Handle(msg.Data ?? []);
+                }
+                catch (Exception ex)
+                {
+                    // A bug of ours must not silence the control subject: answer and go on.
+                    reply = ControlHandler.Error($"internal error: {ex.GetType().Name}: {ex.Message}");
+                }
+                if (msg.ReplyTo is not null)
+                {
+                    await msg.ReplyAsync(reply, serializer: Raw, cancellationToken: stoppingToken).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task ServeReloadAsync(SchedulerConfig config, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await foreach (var msg in connection.SubscribeAsync(config.ReloadSubject, serializer: Raw, cancellationToken: stoppingToken).ConfigureAwait(false))
+            {
+                if (!IsReloadRequest(msg.Data))
+                {
+                    continue;
+                }
+                if ((config.AllowedControl & ControlActions.Reload) == 0)
+                {
+                    LogReloadRefused(config.ReloadSubject);
+                    continue;
+                }
+                var outcome = reload();
+                if (msg.ReplyTo is not null)
+                {
+                    await msg.ReplyAsync(ControlHandler.Reply(outcome), serializer: Raw, cancellationToken: stoppingToken)
+                        .ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    // Loom broadcasts {"action": "reload"}; anything else on the subject is not for us.
+    private static bool IsReloadRequest(byte[]? body)
+    {
+        if (body is null || body.Length == 0 || body.Length > ControlHandler.MaxRequestBytes)
+        {
+            return body is { Length: 0 };
+        }
+        try
+        {
+            using var doc = JsonDocument.Parse(body);
+            return doc.RootElement.ValueKind == JsonValueKind.Object
+                && doc.RootElement.TryGetProperty("action", out var a)
+                && a.ValueKind == JsonValueKind.String && a.GetString() == "reload";
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    [LoggerMessage(EventId = 30, Level = LogLevel.Warning, Message = "reload on {Subject} ignored: control.actions does not allow reload")]
+    private partial void LogReloadRefused(string subject);
+}

@@ -1,0 +1,113 @@
+using NATS.Client.Core;
+
+namespace LoomSched.Daemon.Nats;
+
+/// <summary>How to reach NATS: from <c>--nats-url</c> (or <c>NATS_URL</c>) and the credential/TLS flags.</summary>
+internal sealed record NatsSettings
+{
+    public const string DefaultUrl = "nats://127.0.0.1:4222";
+
+    public string Url { get; init; } = DefaultUrl;
+    public string? CredsFile { get; init; }
+    public string? NKeyFile { get; init; }
+    public string? TlsCa { get; init; }
+    public string? TlsCert { get; init; }
+    public string? TlsKey { get; init; }
+
+    /// <summary>The URL with any user, password or token removed: the only form that may be logged.</summary>
+    public string RedactedUrl => Redact(Url);
+
+    /// <summary>
+    /// Builds client options. A user and password (<c>nats://u:p@host</c>) or token (<c>nats://t@host</c>) in
+    /// the URL become auth options, and the URL handed to the client carries none of them.
+    /// </summary>
+    public NatsOpts ToOpts(string clientName, Microsoft.Extensions.Logging.ILoggerFactory loggers)
+    {
+        var auth = NatsAuthOpts.Default;
+        var urls = new List<string>();
+        foreach (var part in Url.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var uri = ParseUri(part);
+            if (uri.UserInfo.Length > 0)
+            {
+                var info = uri.UserInfo.Split(':', 2);
+                auth = info.Length == 2
+                    ? auth with { Username = Uri.UnescapeDataString(info[0]), Password = Uri.UnescapeDataString(info[1]) }
+                    : auth with { Token = Uri.UnescapeDataString(info[0]) };
+            }
+            urls.Add(new UriBuilder(uri) { UserName = "", Password = "" }.Uri.GetComponents(
+                UriComponents.SchemeAndServer, UriFormat.UriEscaped));
+        }
+        if (CredsFile is not null)
+        {
+            auth = auth with { CredsFile = CredsFile };
+        }
+        if (NKeyFile is not null)
+        {
+            auth = auth with { NKeyFile = NKeyFile };
+        }
+        var tls = NatsTlsOpts.Default;
+        if (TlsCa is not null || TlsCert is not null)
+        {
+            tls = tls with { CaFile = TlsCa, CertFile = TlsCert, KeyFile = TlsKey, Mode = TlsMode.Require };
+        }
+        return NatsOpts.Default with
+        {
+            Url = string.Join(',', urls),
+            Name = clientName,
+            AuthOpts = auth,
+            TlsOpts = tls,
+            LoggerFactory = loggers,
+            RetryOnInitialConnect = true,
+            MaxReconnectRetry = -1,
+            ReconnectWaitMin = TimeSpan.FromMilliseconds(250),
+            ReconnectWaitMax = TimeSpan.FromSeconds(2),
+            ReconnectJitter = TimeSpan.FromMilliseconds(100),
+            ConnectTimeout = TimeSpan.FromSeconds(2),
+        };
+    }
+
+    /// <summary>Checks the URL before anything connects; null when it is usable.</summary>
+    public string? Problem()
+    {
+        foreach (var part in Url.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!Uri.TryCreate(part.Contains("://", StringComparison.Ordinal) ? part : "nats://" + part, UriKind.Absolute, out var uri)
+                || uri.Scheme is not ("nats" or "tls" or "ws" or "wss"))
+            {
+                return $"--nats-url \"{Redact(part)}\" is not a NATS URL such as nats://127.0.0.1:4222";
+            }
+        }
+        foreach (var (flag, path) in new[] { ("--nats-creds", CredsFile), ("--nats-nkey", NKeyFile), ("--tls-ca", TlsCa), ("--tls-cert", TlsCert), ("--tls-key", TlsKey) })
+        {
+            if (path is not null && !File.Exists(path))
+            {
+                return $"{flag} {path}: no such file";
+            }
+        }
+        if ((TlsCert is null) != (TlsKey is null))
+        {
+            return "--tls-cert and --tls-key go together";
+        }
+        return null;
+    }
+
+    private static Uri ParseUri(string part) =>
+        new(part.Contains("://", StringComparison.Ordinal) ? part : "nats://" + part, UriKind.Absolute);
+
+    public static string Redact(string url)
+    {
+        var parts = url.Split(',');
+        for (int i = 0; i < parts.Length; i++)
+        {
+            int at = parts[i].LastIndexOf('@');
+            if (at >= 0)
+            {
+                int scheme = parts[i].IndexOf("://", StringComparison.Ordinal);
+                int start = scheme >= 0 ? scheme + 3 : 0;
+                parts[i] = string.Concat(parts[i].AsSpan(0, start), "***@", parts[i].AsSpan(at + 1));
+            }
+        }
+        return string.Join(',', parts);
+    }
+}
