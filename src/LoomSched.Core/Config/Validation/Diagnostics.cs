@@ -15,7 +15,13 @@ internal sealed class Diagnostics(string file)
     public void Error(TextPosition at, string path, string message) =>
         _errors.Add(new ConfigDiagnostic(Locate(at), path, message));
 
-    public void Error(YamlNode at, string path, string message) => Error(at.Start, path, message);
+    public void Error(YamlNode at, string path, string message)
+    {
+        if (at is not ScalarNode { IsPlaceholder: true })
+        {
+            Error(at.Start, path, message);
+        }
+    }
 
     public void Note(YamlNode at, string path, string message) =>
         _notes.Add(new ConfigDiagnostic(Locate(at.Start), path, message));

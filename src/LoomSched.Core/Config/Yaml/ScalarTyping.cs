@@ -190,7 +190,7 @@ internal static partial class ScalarTyping
             magnitude = ParseDigits(v, 10);
         }
         BigInteger signed = negative ? -magnitude : magnitude;
-        return signed >= long.MinValue && signed <= long.MaxValue ? (long)signed : (double)signed;
+        return signed >= long.MinValue && signed <= long.MaxValue ? (object)(long)signed : (double)signed;
     }
 
     private static BigInteger ParseDigits(ReadOnlySpan<char> digits, int radix)

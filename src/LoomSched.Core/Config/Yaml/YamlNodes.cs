@@ -27,6 +27,12 @@ internal sealed class ScalarNode(TextPosition start, string value, bool isPlain,
 
     /// <summary>The explicit tag in full form (<c>tag:yaml.org,2002:str</c>), <c>!</c>, or null.</summary>
     public string? Tag { get; } = tag;
+
+    /// <summary>
+    /// Stands in for a node that could not be built (an unknown alias): already reported, so checks of its value
+    /// stay silent instead of adding a second, misleading error.
+    /// </summary>
+    public bool IsPlaceholder { get; init; }
 }
 
 internal sealed record MapEntry(YamlNode Key, YamlNode Value, string? KeyText);

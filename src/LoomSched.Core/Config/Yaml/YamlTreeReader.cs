@@ -101,12 +101,12 @@ internal sealed class YamlTreeReader
         if (_stack.Exists(f => f.Anchor == name))
         {
             _diagnostics.Error(at, ChildPath(), $"the alias *{name} refers to a node that contains it; a recursive structure cannot become JSON");
-            return Attach(new ScalarNode(at, "", isPlain: true, tag: null));
+            return Attach(new ScalarNode(at, "", isPlain: true, tag: null) { IsPlaceholder = true });
         }
         if (!_anchors.TryGetValue(name, out var anchored))
         {
             _diagnostics.Error(at, ChildPath(), $"unknown alias *{name}: no anchor &{name} is defined before it");
-            return Attach(new ScalarNode(at, "", isPlain: true, tag: null));
+            return Attach(new ScalarNode(at, "", isPlain: true, tag: null) { IsPlaceholder = true });
         }
         if (_stack.Count + anchored.Node.Height > MaxDepth)
         {
