@@ -14,6 +14,11 @@ internal static class ConfigSource
 
     public static string? ReadFile(string path, Diagnostics diagnostics)
     {
+        if (Directory.Exists(path))
+        {
+            diagnostics.FileError("this is a directory; name the config file itself");
+            return null;
+        }
         byte[] bytes;
         try
         {

@@ -32,6 +32,12 @@ public sealed class LoadingFacts : IDisposable
     }
 
     [Fact]
+    public void Directory_instead_of_a_file_is_an_error()
+    {
+        Assert.Contains("directory", Assert.Single(ConfigLoader.LoadFile(_dir).Errors).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Oversize_single_line_file_is_refused_fast_with_its_size_and_the_limit()
     {
         byte[] bytes = new byte[10 * 1000 * 1000];
