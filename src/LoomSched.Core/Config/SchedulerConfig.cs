@@ -2,11 +2,11 @@ using LoomSched.Triggers;
 
 namespace LoomSched.Config;
 
-/// <summary>Where a YAML node stands in its file (1-based line and column).</summary>
+/// <summary>Where a YAML node stands in its file (1-based line and column; 0 for the file as a whole).</summary>
 public readonly record struct SourceLocation(string File, int Line, int Column)
 {
     /// <inheritdoc />
-    public override string ToString() => $"{File}:{Line}:{Column}";
+    public override string ToString() => Line == 0 ? File : $"{File}:{Line}:{Column}";
 }
 
 /// <summary>A validated scheduler config. Built only by <see cref="ConfigLoader"/>.</summary>

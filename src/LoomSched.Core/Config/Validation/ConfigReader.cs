@@ -1,0 +1,152 @@
+using System.Text.RegularExpressions;
+using LoomSched.Config.Yaml;
+using LoomSched.Expansion;
+
+namespace LoomSched.Config.Validation;
+
+/// <summary>Validates the document against the schema (DESIGN.md section 4) and builds the config.</summary>
+internal static partial class ConfigReader
+{
+    /// <summary>The config, or null when anything is wrong (every problem is in <paramref name="diagnostics"/>).</summary>
+    public static SchedulerConfig? Read(YamlNode root, Diagnostics diagnostics, IExpansionRegistry? registry)
+    {
+        var fields = new FieldReader(diagnostics);
+        if (root is not MapNode)
+        {
+            diagnostics.Error(root, "", $"the top level must be a map with name and schedules, got {FieldReader.Actual(root)}");
+            return null;
+        }
+        var map = StrictMap.Open(root, "", "a map", Vocabulary.TopLevelKeys, diagnostics, Vocabulary.PlacementAtTop)!;
+
+        string? name = null;
+        if (map.Value("name") is { } nameNode)
+        {
+            name = Token(fields, nameNode, map.PathOf("name"));
+        }
+        else
+        {
+            map.Missing("name", "the scheduler's name; it forms the control subject {prefix}.scheduler.{name}", diagnostics);
+        }
+
+        string prefix = "loom";
+        if (map.Value("subject_prefix") is { } prefixNode)
+        {
+            prefix = SubjectPrefix(fields, prefixNode, map.PathOf("subject_prefix")) ?? prefix;
+        }
+        var zone = map.Value("time_zone") is { } zoneNode ? fields.Zone(zoneNode, map.PathOf("time_zone")) : TimeZoneInfo.Utc;
+        var control = map.Value("control") is { } controlNode
+            ? OptionsReader.Control(controlNode, map.PathOf("control"), fields)
+            : ControlActions.All;
+        long? maxPending = map.Value("max_pending") is { } pendingNode
+            ? fields.Integer(pendingNode, map.PathOf("max_pending"), 0, int.MaxValue, "a whole number of at least 0 (messages held while NATS is away)")
+            : 10_000;
+        var coordination = map.Value("coordination") is { } coordinationNode
+            ? OptionsReader.Coordination(coordinationNode, map.PathOf("coordination"), fields)
+            : CoordinationOptions.Standalone;
+        var catchUp = map.Value("catch_up") is { } catchUpNode
+            ? OptionsReader.CatchUp(catchUpNode, map.PathOf("catch_up"), fields, CatchUpOptions.Default)
+            : CatchUpOptions.Default;
+
+        var defaults = new ScheduleDefaults(prefix, zone ?? TimeZoneInfo.Utc, catchUp ?? CatchUpOptions.Default);
+        var schedules = ReadSchedules(map, fields, registry, defaults);
+
+        if (diagnostics.ErrorCount > 0 || name is null || zone is null || control is null || maxPending is null
+            || coordination is null || catchUp is null || schedules is null)
+        {
+            return null;
+        }
+        return new SchedulerConfig
+        {
+            Name = name,
+            SubjectPrefix = prefix,
+            TimeZone = zone,
+            Schedules = schedules,
+            AllowedControl = control.Value,
+            MaxPending = (int)maxPending.Value,
+            Coordination = coordination,
+            CatchUp = catchUp,
+            SourcePath = diagnostics.File,
+        };
+    }
+
+    private static List<ScheduleDefinition>? ReadSchedules(StrictMap map, FieldReader fields, IExpansionRegistry? registry, ScheduleDefaults defaults)
+    {
+        var diagnostics = fields.Diagnostics;
+        if (map.Value("schedules") is not { } node)
+        {
+            map.Missing("schedules", "the list of schedule entries", diagnostics);
+            return null;
+        }
+        if (node is not SequenceNode list)
+        {
+            diagnostics.Error(node, map.PathOf("schedules"),
+                $"must be a list of schedule entries (each starting with \"- name:\"), got {FieldReader.Actual(node)}");
+            return null;
+        }
+        if (list.Items.Count == 0)
+        {
+            diagnostics.Note(node, map.PathOf("schedules"), "no schedules: the daemon will only answer control requests");
+        }
+
+        var reader = new ScheduleReader(fields, registry, defaults);
+        var result = new List<ScheduleDefinition>(list.Items.Count);
+        var firstByName = new Dictionary<string, TextPosition>(StringComparer.Ordinal);
+        bool ok = true;
+        for (int i = 0; i < list.Items.Count; i++)
+        {
+            string path = KeyPath.Index(map.PathOf("schedules"), i);
+            var entry = list.Items[i];
+            var definition = reader.Read(entry, path);
+            if (entry is MapNode entryMap && entryMap.Find("name") is { Value: ScalarNode nameNode } nameEntry
+                && ScalarTyping.TryResolve(nameNode, out object? value, out _) && value is string name)
+            {
+                if (firstByName.TryGetValue(name, out var first))
+                {
+                    diagnostics.Error(nameEntry.Value, KeyPath.Child(path, "name"),
+                        $"duplicate schedule name \"{name}\"; the first is at line {first.Line}: schedule names must be unique");
+                    ok = false;
+                }
+                else
+                {
+                    firstByName.Add(name, nameNode.Start);
+                }
+            }
+            ok &= definition is not null;
+            if (definition is not null)
+            {
+                result.Add(definition);
+            }
+        }
+        return ok ? result : null;
+    }
+
+    private static string? Token(FieldReader fields, YamlNode node, string path)
+    {
+        string? name = fields.NonBlank(node, path, "the scheduler's name");
+        if (name is not null && !TokenPattern().IsMatch(name))
+        {
+            fields.Diagnostics.Error(node, path,
+                $"\"{name}\" must be a single NATS subject token (letters, digits, _ and - only), since it forms the control subject {{prefix}}.scheduler.{{name}}");
+            return null;
+        }
+        return name;
+    }
+
+    private static string? SubjectPrefix(FieldReader fields, YamlNode node, string path)
+    {
+        string? prefix = fields.NonBlank(node, path, "a subject prefix such as \"loom\"");
+        if (prefix is not null && !PrefixPattern().IsMatch(prefix))
+        {
+            fields.Diagnostics.Error(node, path,
+                $"\"{prefix}\" is not a valid subject prefix; write dot-separated tokens of letters, digits, _ and - (no spaces or wildcards), such as \"loom\" or \"site1.loom\"");
+            return null;
+        }
+        return prefix;
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9_-]+$", RegexOptions.CultureInvariant)]
+    private static partial Regex TokenPattern();
+
+    [GeneratedRegex(@"^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*$", RegexOptions.CultureInvariant)]
+    private static partial Regex PrefixPattern();
+}

@@ -1,0 +1,50 @@
+using LoomSched.Config.Yaml;
+
+namespace LoomSched.Config.Validation;
+
+/// <summary>Collects every error and note of one load, each with its file location and key path.</summary>
+internal sealed class Diagnostics(string file)
+{
+    private readonly List<ConfigDiagnostic> _errors = [];
+    private readonly List<ConfigDiagnostic> _notes = [];
+
+    public string File { get; } = file;
+
+    public int ErrorCount => _errors.Count;
+
+    public void Error(TextPosition at, string path, string message) =>
+        _errors.Add(new ConfigDiagnostic(Locate(at), path, message));
+
+    public void Error(YamlNode at, string path, string message)
+    {
+        if (at is not ScalarNode { IsPlaceholder: true })
+        {
+            Error(at.Start, path, message);
+        }
+    }
+
+    public void Note(YamlNode at, string path, string message) =>
+        _notes.Add(new ConfigDiagnostic(Locate(at.Start), path, message));
+
+    /// <summary>For problems of the file as a whole (unreadable, too large): no line to point at.</summary>
+    public void FileError(string message) => _errors.Add(new ConfigDiagnostic(new SourceLocation(File, 0, 0), "", message));
+
+    /// <summary>Errors in file order; the walk reports some (missing keys, duplicates) after later ones.</summary>
+    public IReadOnlyList<ConfigDiagnostic> SortedErrors() => Sort(_errors);
+
+    public IReadOnlyList<ConfigDiagnostic> SortedNotes() => Sort(_notes);
+
+    private SourceLocation Locate(TextPosition at) => new(File, at.Line, at.Column);
+
+    private static ConfigDiagnostic[] Sort(List<ConfigDiagnostic> list) =>
+        // OrderBy is stable: diagnostics at one node keep the order they were found in.
+        [.. list.OrderBy(d => d.Location.Line).ThenBy(d => d.Location.Column)];
+}
+
+/// <summary>Key paths as users read them: <c>schedules[3].task.worker_type</c>.</summary>
+internal static class KeyPath
+{
+    public static string Child(string parent, string key) => parent.Length == 0 ? key : $"{parent}.{key}";
+
+    public static string Index(string parent, int index) => $"{parent}[{index}]";
+}

@@ -1,0 +1,202 @@
+using System.Globalization;
+using LoomSched.Config.Yaml;
+
+namespace LoomSched.Config.Validation;
+
+/// <summary>Reads typed values of strict keys; each wrong value is reported at the value with what is wanted.</summary>
+internal sealed class FieldReader(Diagnostics diagnostics)
+{
+    public Diagnostics Diagnostics { get; } = diagnostics;
+
+    /// <summary>A string value; numbers, booleans and null are refused as PyYAML would not hand Loom a string.</summary>
+    public string? String(YamlNode node, string path, string expected)
+    {
+        if (node is not ScalarNode scalar)
+        {
+            Diagnostics.Error(node, path, $"must be {expected}, got {Actual(node)}");
+            return null;
+        }
+        if (Resolve(scalar, path) is not (true, var value))
+        {
+            return null;
+        }
+        switch (value)
+        {
+            case string s:
+                return s;
+            case bool:
+                Diagnostics.Error(node, path, $"must be {expected}, got \"{scalar.Value}\", which YAML 1.1 reads as a boolean; put it in quotes");
+                return null;
+            case long or double:
+                Diagnostics.Error(node, path, $"must be {expected}, got \"{scalar.Value}\", which YAML reads as a number; put it in quotes");
+                return null;
+            default:
+                Diagnostics.Error(node, path, $"must be {expected}, got {Shown(scalar, value)}");
+                return null;
+        }
+    }
+
+    /// <summary>A string that is not empty or only white space.</summary>
+    public string? NonBlank(YamlNode node, string path, string expected)
+    {
+        string? s = String(node, path, expected);
+        if (s is not null && string.IsNullOrWhiteSpace(s))
+        {
+            Diagnostics.Error(node, path, $"must not be blank; write {expected}");
+            return null;
+        }
+        return s;
+    }
+
+    /// <summary>A finite number greater than 0. A quoted number is refused: YAML (and Loom) read it as text.</summary>
+    public double? PositiveNumber(YamlNode node, string path, string unit)
+    {
+        string expected = $"a number greater than 0 ({unit})";
+        if (node is not ScalarNode scalar)
+        {
+            Diagnostics.Error(node, path, $"must be {expected}, got {Actual(node)}");
+            return null;
+        }
+        if (Resolve(scalar, path) is not (true, var value))
+        {
+            return null;
+        }
+        switch (value)
+        {
+            case long l when l > 0:
+                return l;
+            case double d when double.IsFinite(d) && d > 0:
+                return d;
+            case double d when !double.IsFinite(d):
+                Diagnostics.Error(node, path, $"must be a finite {expected[2..]}, got \"{scalar.Value}\"");
+                return null;
+            case long or double:
+                Diagnostics.Error(node, path, $"must be {expected}, got {scalar.Value}");
+                return null;
+            case string s when !scalar.IsPlain && LooksNumeric(s):
+                Diagnostics.Error(node, path, $"must be {expected}, not a string: write {s.Trim()} without quotes");
+                return null;
+            case string s when scalar.IsPlain && LooksNumeric(s):
+                Diagnostics.Error(node, path,
+                    $"must be {expected}, got \"{s}\", which YAML 1.1 reads as text (an exponent needs a point and a sign, as in 1.0e+3); write it as a plain number");
+                return null;
+            default:
+                Diagnostics.Error(node, path, $"must be {expected}, got {Shown(scalar, value)}");
+                return null;
+        }
+    }
+
+    /// <summary>A whole number within [min, max].</summary>
+    public long? Integer(YamlNode node, string path, long min, long max, string expected)
+    {
+        if (node is not ScalarNode scalar)
+        {
+            Diagnostics.Error(node, path, $"must be {expected}, got {Actual(node)}");
+            return null;
+        }
+        if (Resolve(scalar, path) is not (true, var value))
+        {
+            return null;
+        }
+        switch (value)
+        {
+            case long l when l >= min && l <= max:
+                return l;
+            case long or double:
+                Diagnostics.Error(node, path, $"must be {expected}, got {scalar.Value}");
+                return null;
+            case string s when !scalar.IsPlain && LooksNumeric(s):
+                Diagnostics.Error(node, path, $"must be {expected}, not a string: write {s.Trim()} without quotes");
+                return null;
+            default:
+                Diagnostics.Error(node, path, $"must be {expected}, got {Shown(scalar, value)}");
+                return null;
+        }
+    }
+
+    /// <summary>One of a fixed set of lower-case words.</summary>
+    public T? Choice<T>(YamlNode node, string path, string what, IReadOnlyList<(string Word, T Value)> choices)
+        where T : struct
+    {
+        string words = string.Join(", ", choices.Select(c => c.Word));
+        if (node is not ScalarNode scalar)
+        {
+            Diagnostics.Error(node, path, $"must be one of {words}, got {Actual(node)}");
+            return null;
+        }
+        if (Resolve(scalar, path) is not (true, var value))
+        {
+            return null;
+        }
+        if (value is not string s)
+        {
+            Diagnostics.Error(node, path, $"must be one of {words}, got {Shown(scalar, value)}");
+            return null;
+        }
+        foreach (var (word, choice) in choices)
+        {
+            if (word == s)
+            {
+                return choice;
+            }
+        }
+        string hint = DidYouMean.Hint(s, choices.Select(c => c.Word));
+        Diagnostics.Error(node, path, hint.Length > 0 ? $"unknown {what} \"{s}\"{hint}" : $"unknown {what} \"{s}\"; expected one of {words}");
+        return null;
+    }
+
+    /// <summary>An IANA zone id.</summary>
+    public TimeZoneInfo? Zone(YamlNode node, string path)
+    {
+        string? id = String(node, path, "an IANA time zone id such as \"Europe/Berlin\"");
+        if (id is null)
+        {
+            return null;
+        }
+        if (TimeZones.TryFind(id, out var zone))
+        {
+            return zone;
+        }
+        Diagnostics.Error(node, path, TimeZones.UnknownMessage(id));
+        return null;
+    }
+
+    /// <summary>A free-form map (<c>context</c>, <c>payload</c>, <c>expand_args</c>).</summary>
+    public IReadOnlyDictionary<string, object?>? FreeformMap(YamlNode node, string path)
+    {
+        if (node is MapNode map)
+        {
+            int before = Diagnostics.ErrorCount;
+            var result = FreeformConverter.ConvertMap(map, path, Diagnostics);
+            return Diagnostics.ErrorCount == before ? result : null;
+        }
+        Diagnostics.Error(node, path, $"must be a map of keys to values (write {{}} for none), got {Actual(node)}");
+        return null;
+    }
+
+    /// <summary>How a wrong value is named in a message: <c>a list</c>, <c>"true"</c>, <c>an empty value</c>.</summary>
+    public static string Actual(YamlNode node) => node switch
+    {
+        MapNode => "a map",
+        SequenceNode => "a list",
+        ScalarNode { Value.Length: 0, IsPlain: true } => "an empty value",
+        ScalarNode s => $"\"{s.Value}\"",
+        _ => "a value",
+    };
+
+    private static string Shown(ScalarNode scalar, object? value) =>
+        value is null && scalar.Value.Length == 0 && scalar.IsPlain ? "an empty value" : $"\"{scalar.Value}\"";
+
+    private static bool LooksNumeric(string s) =>
+        double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out _);
+
+    private (bool Ok, object? Value) Resolve(ScalarNode scalar, string path)
+    {
+        if (ScalarTyping.TryResolve(scalar, out object? value, out string? error))
+        {
+            return (true, value);
+        }
+        Diagnostics.Error(scalar, path, $"this value {error}");
+        return (false, null);
+    }
+}

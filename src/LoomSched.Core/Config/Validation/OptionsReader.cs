@@ -1,0 +1,94 @@
+using LoomSched.Config.Yaml;
+
+namespace LoomSched.Config.Validation;
+
+/// <summary>The option maps shared by the top level and entries: <c>control</c>, <c>coordination</c>, <c>catch_up</c>.</summary>
+internal static partial class OptionsReader
+{
+    public static ControlActions? Control(YamlNode node, string path, FieldReader fields)
+    {
+        var map = StrictMap.Open(node, path, "a map such as {actions: [status, trigger]}", Vocabulary.ControlKeys, fields.Diagnostics);
+        if (map?.Value("actions") is not { } actionsNode)
+        {
+            return map is null ? null : ControlActions.All;
+        }
+        if (actionsNode is not SequenceNode list)
+        {
+            fields.Diagnostics.Error(actionsNode, map.PathOf("actions"),
+                $"must be a list of control actions (status, trigger, pause, resume, reload), got {FieldReader.Actual(actionsNode)}");
+            return null;
+        }
+        var allowed = ControlActions.None;
+        bool ok = true;
+        for (int i = 0; i < list.Items.Count; i++)
+        {
+            var action = fields.Choice(list.Items[i], KeyPath.Index(map.PathOf("actions"), i), "control action", Vocabulary.Actions);
+            ok &= action is not null;
+            allowed |= action ?? ControlActions.None;
+        }
+        return ok ? allowed : null;
+    }
+
+    public static CoordinationOptions? Coordination(YamlNode node, string path, FieldReader fields)
+    {
+        var map = StrictMap.Open(node, path, "a map such as {mode: leader}", Vocabulary.CoordinationKeys, fields.Diagnostics);
+        if (map is null)
+        {
+            return null;
+        }
+        int before = fields.Diagnostics.ErrorCount;
+        var result = CoordinationOptions.Standalone;
+        if (map.Value("mode") is { } mode && fields.Choice(mode, map.PathOf("mode"), "coordination mode", Vocabulary.CoordinationModes) is { } m)
+        {
+            result = result with { Mode = m };
+        }
+        if (map.Value("lease_bucket") is { } lease && Bucket(lease, map.PathOf("lease_bucket"), fields) is { } l)
+        {
+            result = result with { LeaseBucket = l };
+        }
+        if (map.Value("state_bucket") is { } state && Bucket(state, map.PathOf("state_bucket"), fields) is { } s)
+        {
+            result = result with { StateBucket = s };
+        }
+        if (map.Value("lease_ttl_seconds") is { } ttl && fields.PositiveNumber(ttl, map.PathOf("lease_ttl_seconds"), "seconds") is { } t)
+        {
+            result = result with { LeaseTtlSeconds = t };
+        }
+        return fields.Diagnostics.ErrorCount == before ? result : null;
+    }
+
+    /// <summary><c>catch_up</c>; keys left out take their value from <paramref name="inherited"/>.</summary>
+    public static CatchUpOptions? CatchUp(YamlNode node, string path, FieldReader fields, CatchUpOptions inherited)
+    {
+        var map = StrictMap.Open(node, path, "a map such as {policy: once, window_seconds: 3600}", Vocabulary.CatchUpKeys, fields.Diagnostics);
+        if (map is null)
+        {
+            return null;
+        }
+        int before = fields.Diagnostics.ErrorCount;
+        var result = inherited;
+        if (map.Value("policy") is { } policy && fields.Choice(policy, map.PathOf("policy"), "catch-up policy", Vocabulary.CatchUpPolicies) is { } p)
+        {
+            result = result with { Policy = p };
+        }
+        if (map.Value("window_seconds") is { } window && fields.PositiveNumber(window, map.PathOf("window_seconds"), "seconds") is { } w)
+        {
+            result = result with { WindowSeconds = w };
+        }
+        return fields.Diagnostics.ErrorCount == before ? result : null;
+    }
+
+    private static string? Bucket(YamlNode node, string path, FieldReader fields)
+    {
+        string? name = fields.NonBlank(node, path, "a JetStream key-value bucket name");
+        if (name is not null && !BucketPattern().IsMatch(name))
+        {
+            fields.Diagnostics.Error(node, path, $"\"{name}\" is not a valid bucket name; use letters, digits, _ and - only");
+            return null;
+        }
+        return name;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z0-9_-]+$", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex BucketPattern();
+}

@@ -1,0 +1,349 @@
+using System.Globalization;
+using System.Text;
+using LoomSched.Config.Yaml;
+using LoomSched.Expansion;
+using LoomSched.Triggers;
+
+namespace LoomSched.Config.Validation;
+
+/// <summary>Validates one <c>schedules[i]</c> entry and builds its <see cref="ScheduleDefinition"/>.</summary>
+internal sealed class ScheduleReader(FieldReader fields, IExpansionRegistry? registry, ScheduleDefaults defaults)
+{
+    public const int MaxNameLength = 200;
+
+    private Diagnostics Diagnostics => fields.Diagnostics;
+
+    /// <summary>The entry, or null when it has errors (all of them reported).</summary>
+    public ScheduleDefinition? Read(YamlNode node, string path)
+    {
+        int before = Diagnostics.ErrorCount;
+        var map = StrictMap.Open(node, path, "a map (a schedule entry with name, cron or interval_seconds, and goal or task)",
+            Vocabulary.ScheduleKeys, Diagnostics, Vocabulary.PlacementInSchedule);
+        if (map is null)
+        {
+            return null;
+        }
+
+        string? name = ReadName(map);
+        TimeZoneInfo? zone = map.Value("time_zone") is { } zoneNode ? fields.Zone(zoneNode, map.PathOf("time_zone")) : defaults.TimeZone;
+        var timing = ReadTiming(map, zone ?? TimeZoneInfo.Utc);
+        var dispatch = ReadDispatch(map);
+        var expansion = ReadExpansion(map);
+        CatchUpOptions? catchUp = map.Value("catch_up") is { } catchUpNode
+            ? OptionsReader.CatchUp(catchUpNode, map.PathOf("catch_up"), fields, defaults.CatchUp)
+            : null;
+
+        if (Diagnostics.ErrorCount != before || name is null || zone is null || timing.Trigger is null || dispatch.Type is null)
+        {
+            return null;
+        }
+        return new ScheduleDefinition
+        {
+            Name = name,
+            Cron = timing.Cron,
+            Interval = timing.Interval,
+            TimeZone = zone,
+            Trigger = timing.Trigger,
+            DispatchType = dispatch.Type.Value,
+            Goal = dispatch.Goal,
+            Task = dispatch.Task,
+            ExpandFrom = expansion.From,
+            ExpandArgs = expansion.Args,
+            ExpandTimeout = expansion.Timeout,
+            MaxExpansion = expansion.MaxExpansion,
+            CatchUp = catchUp,
+            Location = new SourceLocation(Diagnostics.File, map.Node.Start.Line, map.Node.Start.Column),
+            Fingerprint = Fingerprint(map.Node, zone, catchUp ?? defaults.CatchUp),
+        };
+    }
+
+    private string? ReadName(StrictMap map)
+    {
+        if (map.Value("name") is not { } node)
+        {
+            map.Missing("name", "the schedule's unique name", Diagnostics);
+            return null;
+        }
+        string path = map.PathOf("name");
+        string? name = fields.NonBlank(node, path, "the schedule's unique name");
+        if (name is null)
+        {
+            return null;
+        }
+        if (name.Length > MaxNameLength)
+        {
+            Diagnostics.Error(node, path, $"is {name.Length} characters long; a schedule name may have at most {MaxNameLength} (it travels in NATS headers)");
+            return null;
+        }
+        if (name.Any(char.IsControl))
+        {
+            Diagnostics.Error(node, path, "must not contain control characters such as tabs or line breaks (it travels in NATS headers)");
+            return null;
+        }
+        return name;
+    }
+
+    private (ITrigger? Trigger, string? Cron, TimeSpan? Interval) ReadTiming(StrictMap map, TimeZoneInfo zone)
+    {
+        var cron = map.Entry("cron");
+        var interval = map.Entry("interval_seconds");
+        if (cron is not null && interval is not null)
+        {
+            var later = cron.Key.Start.Line > interval.Key.Start.Line ? cron : interval;
+            Diagnostics.Error(later.Key, map.PathOf(later.KeyText!),
+                "a schedule has either cron or interval_seconds, not both; keep one");
+            return default;
+        }
+        if (cron is not null)
+        {
+            string path = map.PathOf("cron");
+            string? text = fields.String(cron.Value, path, "a cron expression in quotes, such as \"0 * * * *\"");
+            if (text is null)
+            {
+                return default;
+            }
+            if (!CronTrigger.TryParse(text, zone, out var trigger, out string? error))
+            {
+                Diagnostics.Error(cron.Value, path, error);
+                return default;
+            }
+            if (trigger.HasSeconds)
+            {
+                Diagnostics.Note(cron.Value, path,
+                    $"\"{trigger.Text}\" has six fields: loomsched (like Cronos, Quartz and NATS) reads the FIRST as seconds, whereas Loom's croniter reads a sixth field as seconds LAST");
+            }
+            return (trigger, trigger.Text, null);
+        }
+        if (interval is not null)
+        {
+            string path = map.PathOf("interval_seconds");
+            if (fields.PositiveNumber(interval.Value, path, "seconds") is not { } seconds)
+            {
+                return default;
+            }
+            // TimeSpan holds about 29,000 years; half of that keeps start + k·interval away from overflow.
+            if (seconds > TimeSpan.MaxValue.TotalSeconds / 2)
+            {
+                Diagnostics.Error(interval.Value, path, $"is too large: {seconds.ToString(CultureInfo.InvariantCulture)} seconds is beyond any date");
+                return default;
+            }
+            long ticks = (long)Math.Round(seconds * TimeSpan.TicksPerSecond);
+            if (ticks < 1)
+            {
+                Diagnostics.Error(interval.Value, path, "is shorter than the clock's resolution (0.0000001 s); write a longer interval");
+                return default;
+            }
+            var span = TimeSpan.FromTicks(ticks);
+            return (new IntervalTrigger(span), null, span);
+        }
+        Diagnostics.Error(map.Node, map.PathOf("cron"),
+            "a schedule needs cron (such as \"0 * * * *\") or interval_seconds (such as 300); neither is given");
+        return default;
+    }
+
+    private (DispatchType? Type, GoalTemplate? Goal, TaskTemplate? Task) ReadDispatch(StrictMap map)
+    {
+        var goal = map.Entry("goal");
+        var task = map.Entry("task");
+        DispatchType? type = null;
+        if (map.Entry("dispatch_type") is { } declared)
+        {
+            string path = map.PathOf("dispatch_type");
+            type = fields.Choice(declared.Value, path, "dispatch_type", Vocabulary.DispatchTypes);
+            if (type is null)
+            {
+                // Still check the sections, so their errors are reported in the same run.
+                _ = goal is null ? null : ReadGoal(goal.Value, map.PathOf("goal"));
+                _ = task is null ? null : ReadTask(task.Value, map.PathOf("task"));
+                return default;
+            }
+            var (wanted, other, word, otherWord) = type == DispatchType.Goal ? (goal, task, "goal", "task") : (task, goal, "task", "goal");
+            if (wanted is null)
+            {
+                Diagnostics.Error(declared.Value, path, other is null
+                    ? $"dispatch_type is \"{word}\" but the schedule has no {word}: section; add one"
+                    : $"dispatch_type is \"{word}\" but the schedule has a {otherWord}: section, not a {word}: section; make them agree");
+                return default;
+            }
+            if (other is not null)
+            {
+                Diagnostics.Error(other.Key, map.PathOf(otherWord),
+                    $"dispatch_type is \"{word}\", so this {otherWord}: section would never be used; remove it");
+                return default;
+            }
+        }
+        else if (goal is not null && task is not null)
+        {
+            var later = goal.Key.Start.Line > task.Key.Start.Line ? goal : task;
+            Diagnostics.Error(later.Key, map.PathOf(later.KeyText!),
+                "a schedule has either a goal: or a task: section, not both; keep the one it should publish");
+            _ = ReadGoal(goal.Value, map.PathOf("goal"));
+            _ = ReadTask(task.Value, map.PathOf("task"));
+            return default;
+        }
+        else if (goal is null && task is null)
+        {
+            Diagnostics.Error(map.Node, map.PathOf("goal"),
+                "a schedule needs a goal: section (to publish a goal) or a task: section (to publish a task); neither is given");
+            return default;
+        }
+        else
+        {
+            type = goal is not null ? DispatchType.Goal : DispatchType.Task;
+        }
+
+        return type == DispatchType.Goal
+            ? ReadGoal(goal!.Value, map.PathOf("goal")) is { } g ? (type, g, null) : default
+            : ReadTask(task!.Value, map.PathOf("task")) is { } t ? (type, null, t) : default;
+    }
+
+    private GoalTemplate? ReadGoal(YamlNode node, string path)
+    {
+        var map = StrictMap.Open(node, path, "a map with instruction, and optionally context and priority", Vocabulary.GoalKeys, Diagnostics);
+        if (map is null)
+        {
+            return null;
+        }
+        string? instruction = null;
+        if (map.Value("instruction") is { } instructionNode)
+        {
+            instruction = fields.NonBlank(instructionNode, map.PathOf("instruction"), "the instruction the goal carries");
+        }
+        else
+        {
+            map.Missing("instruction", "the instruction the goal carries", Diagnostics);
+        }
+        var context = map.Value("context") is { } c ? fields.FreeformMap(c, map.PathOf("context")) : FreeformMap.Empty;
+        var priority = map.Value("priority") is { } p ? fields.Choice(p, map.PathOf("priority"), "priority", Vocabulary.Priorities) : Priority.Normal;
+        return instruction is null || context is null || priority is null ? null : new GoalTemplate(instruction, context, priority.Value);
+    }
+
+    private TaskTemplate? ReadTask(YamlNode node, string path)
+    {
+        var map = StrictMap.Open(node, path, "a map with worker_type, and optionally payload, model_tier and priority", Vocabulary.TaskKeys, Diagnostics);
+        if (map is null)
+        {
+            return null;
+        }
+        string? worker = null;
+        if (map.Value("worker_type") is { } workerNode)
+        {
+            worker = fields.NonBlank(workerNode, map.PathOf("worker_type"), "the worker type that takes the task");
+        }
+        else
+        {
+            map.Missing("worker_type", "the worker type that takes the task", Diagnostics);
+        }
+        var payload = map.Value("payload") is { } pl ? fields.FreeformMap(pl, map.PathOf("payload")) : FreeformMap.Empty;
+        var tier = map.Value("model_tier") is { } mt ? fields.Choice(mt, map.PathOf("model_tier"), "model_tier", Vocabulary.ModelTiers) : ModelTier.Local;
+        var priority = map.Value("priority") is { } p ? fields.Choice(p, map.PathOf("priority"), "priority", Vocabulary.Priorities) : Priority.Normal;
+        return worker is null || payload is null || tier is null || priority is null
+            ? null
+            : new TaskTemplate(worker, payload, tier.Value, priority.Value);
+    }
+
+    private (string? From, IReadOnlyDictionary<string, object?> Args, TimeSpan Timeout, int MaxExpansion) ReadExpansion(StrictMap map)
+    {
+        var fromEntry = map.Entry("expand_from");
+        var argsEntry = map.Entry("expand_args");
+        string? from = fromEntry is null ? null : fields.NonBlank(fromEntry.Value, map.PathOf("expand_from"), "the name of an expansion function");
+        IReadOnlyDictionary<string, object?>? args = FreeformMap.Empty;
+        if (argsEntry is not null)
+        {
+            args = fields.FreeformMap(argsEntry.Value, map.PathOf("expand_args"));
+            if (fromEntry is null)
+            {
+                Diagnostics.Error(argsEntry.Key, map.PathOf("expand_args"),
+                    "expand_args is given without expand_from; name the expansion function it is for, or remove it");
+            }
+        }
+        if (from is not null && registry is not null)
+        {
+            CheckExpansion(from, fromEntry!.Value, args, argsEntry, map);
+        }
+
+        var timeout = TimeSpan.FromSeconds(30);
+        if (map.Value("expand_timeout_seconds") is { } t && fields.PositiveNumber(t, map.PathOf("expand_timeout_seconds"), "seconds") is { } seconds)
+        {
+            if (seconds > TimeSpan.FromDays(1).TotalSeconds)
+            {
+                Diagnostics.Error(t, map.PathOf("expand_timeout_seconds"), "must be at most 86400 seconds (one day)");
+            }
+            else
+            {
+                timeout = TimeSpan.FromSeconds(seconds);
+            }
+        }
+        int maxExpansion = 100_000;
+        if (map.Value("max_expansion") is { } m
+            && fields.Integer(m, map.PathOf("max_expansion"), 1, int.MaxValue, "a whole number greater than 0 (messages per fire)") is { } max)
+        {
+            maxExpansion = (int)max;
+        }
+        return (from, args ?? FreeformMap.Empty, timeout, maxExpansion);
+    }
+
+    private void CheckExpansion(string name, YamlNode fromNode, IReadOnlyDictionary<string, object?>? args, MapEntry? argsEntry, StrictMap map)
+    {
+        string path = map.PathOf("expand_from");
+        if (!registry!.TryGet(name, out var function))
+        {
+            string? near = DidYouMean.Nearest(name, registry.Names);
+            var known = registry.Names.Take(8).ToList();
+            string message = near is not null
+                ? $"unknown expansion function \"{name}\"; did you mean \"{near}\"?"
+                : known.Count == 0
+                    ? $"unknown expansion function \"{name}\"; no expansion function is registered"
+                    : $"unknown expansion function \"{name}\"; registered: {string.Join(", ", known)}{(registry.Names.Count > known.Count ? $" ({registry.Names.Count} in all)" : "")}";
+            Diagnostics.Error(fromNode, path, message);
+            return;
+        }
+        if (function.ValidateArgs is null || args is null)
+        {
+            return;
+        }
+
+        string argsPath = map.PathOf("expand_args");
+        YamlNode argsAt = argsEntry?.Value ?? map.Node;
+        List<ExpansionArgError> problems;
+        try
+        {
+            problems = [.. function.ValidateArgs(args)];
+        }
+#pragma warning disable CA1031 // A validator is project code run on user input; its failure is reported, not thrown.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            Diagnostics.Error(argsAt, argsPath, $"the argument check of \"{name}\" ({function.Origin}) failed: {ex.Message}");
+            return;
+        }
+        foreach (var problem in problems)
+        {
+            if (problem.Key is null)
+            {
+                Diagnostics.Error(argsAt, argsPath, problem.Message);
+                continue;
+            }
+            var at = (argsEntry?.Value as MapNode)?.Find(problem.Key)?.Value ?? argsAt;
+            Diagnostics.Error(at, KeyPath.Child(argsPath, problem.Key), problem.Message);
+        }
+    }
+
+    /// <summary>
+    /// The entry's whole definition as written (aliases and merges resolved) plus what it inherits: equal texts mean
+    /// a reload may keep the schedule's slots.
+    /// </summary>
+    private string Fingerprint(MapNode entry, TimeZoneInfo zone, CatchUpOptions catchUp)
+    {
+        var sb = new StringBuilder();
+        sb.Append("prefix=").Append(defaults.SubjectPrefix)
+          .Append(";zone=").Append(zone.Id)
+          .Append(";catch_up=").Append(catchUp.Policy).Append('/').Append(catchUp.WindowSeconds.ToString("R", CultureInfo.InvariantCulture))
+          .Append(';');
+        CanonicalText.Write(entry, sb);
+        return sb.ToString();
+    }
+}
+
+/// <summary>What entries inherit from the top level.</summary>
+internal sealed record ScheduleDefaults(string SubjectPrefix, TimeZoneInfo TimeZone, CatchUpOptions CatchUp);

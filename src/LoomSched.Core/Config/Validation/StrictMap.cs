@@ -1,0 +1,72 @@
+using LoomSched.Config.Yaml;
+
+namespace LoomSched.Config.Validation;
+
+/// <summary>
+/// A map whose keys are fixed by the schema: every unknown key is reported (with a "did you mean" among the keys
+/// allowed at that level, or a pointer to where the key belongs), and values are looked up by key.
+/// </summary>
+internal sealed class StrictMap
+{
+    private StrictMap(MapNode node, string path)
+    {
+        Node = node;
+        Path = path;
+    }
+
+    public MapNode Node { get; }
+
+    public string Path { get; }
+
+    /// <summary>
+    /// Opens a node as a strict map; reports and returns null when it is not a map. <c>expected</c> names the map for
+    /// the type error; <c>placement</c> says where a key of another level belongs (<c>instruction</c> → "under goal:").
+    /// </summary>
+    public static StrictMap? Open(
+        YamlNode node, string path, string expected, IReadOnlyList<string> allowed, Diagnostics diagnostics,
+        Func<string, string?>? placement = null)
+    {
+        if (node is not MapNode map)
+        {
+            diagnostics.Error(node, path, $"must be {expected}, got {FieldReader.Actual(node)}");
+            return null;
+        }
+        foreach (var entry in map.Entries)
+        {
+            if (entry.KeyText is null)
+            {
+                diagnostics.Error(entry.Key, path, $"a key must be a plain name, not {FieldReader.Actual(entry.Key)}");
+            }
+            else if (!allowed.Contains(entry.KeyText))
+            {
+                diagnostics.Error(entry.Key, KeyPath.Child(path, entry.KeyText), UnknownKey(entry.KeyText, allowed, placement));
+            }
+        }
+        return new StrictMap(map, path);
+    }
+
+    public MapEntry? Entry(string key) => Node.Find(key);
+
+    public YamlNode? Value(string key) => Node.Find(key)?.Value;
+
+    public bool Has(string key) => Node.Find(key) is not null;
+
+    public string PathOf(string key) => KeyPath.Child(Path, key);
+
+    /// <summary>Reports a missing required key at the map that lacks it.</summary>
+    public void Missing(string key, string what, Diagnostics diagnostics) =>
+        diagnostics.Error(Node, PathOf(key), $"missing required key \"{key}\" ({what})");
+
+    private static string UnknownKey(string key, IReadOnlyList<string> allowed, Func<string, string?>? placement)
+    {
+        if (DidYouMean.Nearest(key, allowed) is { } near)
+        {
+            return $"unknown key \"{key}\"; did you mean \"{near}\"?";
+        }
+        if (placement?.Invoke(key) is { } where)
+        {
+            return $"unknown key \"{key}\" here; it belongs {where}";
+        }
+        return $"unknown key \"{key}\"; expected one of {string.Join(", ", allowed)}";
+    }
+}

@@ -1,0 +1,54 @@
+namespace LoomSched.Config.Validation;
+
+/// <summary>The schema's keys and words, one place for the validators and their did-you-mean lists.</summary>
+internal static class Vocabulary
+{
+    public static readonly string[] TopLevelKeys =
+        ["name", "subject_prefix", "time_zone", "schedules", "control", "max_pending", "coordination", "catch_up"];
+
+    public static readonly string[] ScheduleKeys =
+    [
+        "name", "cron", "interval_seconds", "time_zone", "dispatch_type", "goal", "task",
+        "expand_from", "expand_args", "expand_timeout_seconds", "max_expansion", "catch_up",
+    ];
+
+    public static readonly string[] GoalKeys = ["instruction", "context", "priority"];
+    public static readonly string[] TaskKeys = ["worker_type", "payload", "model_tier", "priority"];
+    public static readonly string[] ControlKeys = ["actions"];
+    public static readonly string[] CoordinationKeys = ["mode", "lease_bucket", "state_bucket", "lease_ttl_seconds"];
+    public static readonly string[] CatchUpKeys = ["policy", "window_seconds"];
+
+    public static readonly (string, DispatchType)[] DispatchTypes = [("goal", DispatchType.Goal), ("task", DispatchType.Task)];
+
+    public static readonly (string, Priority)[] Priorities =
+        [("low", Priority.Low), ("normal", Priority.Normal), ("high", Priority.High), ("critical", Priority.Critical)];
+
+    public static readonly (string, ModelTier)[] ModelTiers =
+        [("local", ModelTier.Local), ("standard", ModelTier.Standard), ("frontier", ModelTier.Frontier)];
+
+    public static readonly (string, ControlActions)[] Actions =
+    [
+        ("status", ControlActions.Status), ("trigger", ControlActions.Trigger), ("pause", ControlActions.Pause),
+        ("resume", ControlActions.Resume), ("reload", ControlActions.Reload),
+    ];
+
+    public static readonly (string, CoordinationMode)[] CoordinationModes =
+        [("none", CoordinationMode.None), ("leader", CoordinationMode.Leader), ("state", CoordinationMode.State)];
+
+    public static readonly (string, CatchUpPolicy)[] CatchUpPolicies =
+        [("skip", CatchUpPolicy.Skip), ("once", CatchUpPolicy.Once), ("all", CatchUpPolicy.All)];
+
+    /// <summary>Where a key of another level belongs, for a key misplaced in a schedule entry.</summary>
+    public static string? PlacementInSchedule(string key) =>
+        GoalKeys.Contains(key) && key != "priority" ? "under goal:"
+        : TaskKeys.Contains(key) && key != "priority" ? "under task:"
+        : key == "priority" ? "under goal: or task:"
+        : key is "subject_prefix" or "max_pending" or "coordination" or "control" ? "at the top level of the file"
+        : null;
+
+    /// <summary>Where a key of another level belongs, for a key misplaced at the top level.</summary>
+    public static string? PlacementAtTop(string key) =>
+        ScheduleKeys.Contains(key) || GoalKeys.Contains(key) || TaskKeys.Contains(key)
+            ? "in a schedule entry, under schedules:"
+            : null;
+}

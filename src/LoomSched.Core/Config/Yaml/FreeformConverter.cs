@@ -1,0 +1,58 @@
+using LoomSched.Config.Validation;
+
+namespace LoomSched.Config.Yaml;
+
+/// <summary>
+/// Turns a free-form subtree (<c>context</c>, <c>payload</c>, <c>expand_args</c>) into CLR values typed as PyYAML
+/// types them: null, string, bool, long, double, ordered maps and lists.
+/// </summary>
+internal static class FreeformConverter
+{
+    /// <summary>The converted value; problems are reported and the value left null.</summary>
+    public static object? Convert(YamlNode node, string path, Diagnostics diagnostics)
+    {
+        switch (node)
+        {
+            case ScalarNode scalar:
+                if (!ScalarTyping.TryResolve(scalar, out object? value, out string? error))
+                {
+                    diagnostics.Error(scalar, path, $"this value {error}");
+                    return null;
+                }
+                if (ScalarTyping.IsTimestamp(scalar))
+                {
+                    diagnostics.Note(scalar, path,
+                        $"{scalar.Value} is a date to PyYAML, so Loom would send a date where loomsched sends the text \"{scalar.Value}\"; quote it so that both send the same string");
+                }
+                return value;
+            case SequenceNode seq:
+                var list = new List<object?>(seq.Items.Count);
+                for (int i = 0; i < seq.Items.Count; i++)
+                {
+                    list.Add(Convert(seq.Items[i], KeyPath.Index(path, i), diagnostics));
+                }
+                return list;
+            case MapNode map:
+                return ConvertMap(map, path, diagnostics);
+            default:
+                return null;
+        }
+    }
+
+    public static OrderedDictionary<string, object?> ConvertMap(MapNode map, string path, Diagnostics diagnostics)
+    {
+        var result = new OrderedDictionary<string, object?>(map.Entries.Count, StringComparer.Ordinal);
+        foreach (var entry in map.Entries)
+        {
+            // PyYAML would build an int (or bool, float, None) key from `1:`; JSON has only string keys, so the key
+            // becomes the text json.dumps would write for it ("1", "true", "null"), keeping Loom's wire output.
+            if (entry.KeyText is null)
+            {
+                diagnostics.Error(entry.Key, path, "a key must be a plain value (a name or a number), not a map or a list");
+                continue;
+            }
+            result[entry.KeyText] = Convert(entry.Value, KeyPath.Child(path, entry.KeyText), diagnostics);
+        }
+        return result;
+    }
+}

@@ -1,0 +1,91 @@
+namespace LoomSched.Config.Yaml;
+
+/// <summary>A 1-based line and column in the config text.</summary>
+internal readonly record struct TextPosition(int Line, int Column);
+
+/// <summary>
+/// The loader's own YAML tree, built from parser events. Aliases are resolved to the anchored node (shared,
+/// never copied) and merge keys are applied, so every later walk sees plain maps, lists and scalars.
+/// </summary>
+internal abstract class YamlNode(TextPosition start)
+{
+    public TextPosition Start { get; } = start;
+
+    /// <summary>Nesting of collections below and including this node (0 for a scalar).</summary>
+    public int Height { get; protected set; }
+
+    /// <summary>How many nodes a walk visits when it expands every alias below this node.</summary>
+    public long ExpandedSize { get; protected set; } = 1;
+}
+
+internal sealed class ScalarNode(TextPosition start, string value, bool isPlain, string? tag) : YamlNode(start)
+{
+    public string Value { get; } = value;
+
+    /// <summary>Plain (unquoted, untagged): only these are typed by YAML 1.1's implicit rules.</summary>
+    public bool IsPlain { get; } = isPlain;
+
+    /// <summary>The explicit tag in full form (<c>tag:yaml.org,2002:str</c>), <c>!</c>, or null.</summary>
+    public string? Tag { get; } = tag;
+
+    /// <summary>
+    /// Stands in for a node that could not be built (an unknown alias): already reported, so checks of its value
+    /// stay silent instead of adding a second, misleading error.
+    /// </summary>
+    public bool IsPlaceholder { get; init; }
+}
+
+internal sealed record MapEntry(YamlNode Key, YamlNode Value, string? KeyText);
+
+internal sealed class MapNode(TextPosition start) : YamlNode(start)
+{
+    public List<MapEntry> Entries { get; } = [];
+
+    public void Complete()
+    {
+        int height = 0;
+        long size = 1;
+        foreach (var e in Entries)
+        {
+            height = Math.Max(height, Math.Max(e.Key.Height, e.Value.Height));
+            size = Saturating.Add(size, Saturating.Add(e.Key.ExpandedSize, e.Value.ExpandedSize));
+        }
+        Height = height + 1;
+        ExpandedSize = size;
+    }
+
+    public MapEntry? Find(string key)
+    {
+        foreach (var e in Entries)
+        {
+            if (e.KeyText == key)
+            {
+                return e;
+            }
+        }
+        return null;
+    }
+}
+
+internal sealed class SequenceNode(TextPosition start) : YamlNode(start)
+{
+    public List<YamlNode> Items { get; } = [];
+
+    public void Complete()
+    {
+        int height = 0;
+        long size = 1;
+        foreach (var item in Items)
+        {
+            height = Math.Max(height, item.Height);
+            size = Saturating.Add(size, item.ExpandedSize);
+        }
+        Height = height + 1;
+        ExpandedSize = size;
+    }
+}
+
+internal static class Saturating
+{
+    public static long Add(long a, long b) => a > long.MaxValue - b ? long.MaxValue : a + b;
+}

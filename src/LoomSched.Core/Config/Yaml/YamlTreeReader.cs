@@ -1,0 +1,321 @@
+using LoomSched.Config.Validation;
+using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
+
+namespace LoomSched.Config.Yaml;
+
+/// <summary>
+/// Builds the <see cref="YamlNode"/> tree from YamlDotNet's event parser (no representation model, no
+/// deserializer). Doing it here rather than in YamlStream lets one pass bound hostile input before anything
+/// recurses over it: nesting depth and the count of nodes a walk would visit with aliases expanded (the
+/// "billion laughs" bomb) are checked as events arrive, and the load stops at the first excess.
+/// It also reports what PyYAML (Loom) rejects or YamlStream hides: duplicate keys with both lines, duplicate
+/// anchors, unknown and recursive aliases; and it applies YAML 1.1 merge keys (<c>&lt;&lt;: *defaults</c>).
+/// </summary>
+internal sealed class YamlTreeReader
+{
+    public const int MaxDepth = 64;
+    public const long MaxNodes = 1_000_000;
+
+    private const string MapTag = "tag:yaml.org,2002:map";
+    private const string SeqTag = "tag:yaml.org,2002:seq";
+
+    private readonly Diagnostics _diagnostics;
+    private readonly Dictionary<string, (YamlNode Node, TextPosition At)> _anchors = new(StringComparer.Ordinal);
+    private readonly List<Frame> _stack = [];
+    private long _visited;
+    private YamlNode? _root;
+    private TextPosition _lastPosition = new(1, 1);
+
+    private YamlTreeReader(Diagnostics diagnostics) => _diagnostics = diagnostics;
+
+    /// <summary>The document's root node, or null when the file cannot be read as one YAML document.</summary>
+    public static YamlNode? Read(string text, Diagnostics diagnostics) => new YamlTreeReader(diagnostics).ReadDocument(text);
+
+    private YamlNode? ReadDocument(string text)
+    {
+        int documents = 0;
+        try
+        {
+            var parser = new Parser(new StringReader(text));
+            while (parser.MoveNext())
+            {
+                var current = parser.Current!;
+                _lastPosition = At(current.End);
+                bool ok = current switch
+                {
+                    DocumentStart start when ++documents > 1 => Fatal(At(start.Start), "",
+                        "the file holds more than one YAML document (a second starts here); keep a single document"),
+                    Scalar scalar => OnScalar(scalar),
+                    AnchorAlias alias => OnAlias(alias),
+                    MappingStart map => OnCollectionStart(new MapNode(At(map.Start)), map, MapTag),
+                    SequenceStart seq => OnCollectionStart(new SequenceNode(At(seq.Start)), seq, SeqTag),
+                    MappingEnd or SequenceEnd => OnCollectionEnd(),
+                    _ => true,
+                };
+                if (!ok)
+                {
+                    return null;
+                }
+            }
+        }
+        catch (YamlException ex)
+        {
+            Fatal(At(ex.Start), "", $"YAML syntax error: {TrimMessage(ex.Message)}");
+            return null;
+        }
+#pragma warning disable CA1031 // The parser is third-party code fed hostile input; whatever it throws is a config error.
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or IndexOutOfRangeException or FormatException)
+#pragma warning restore CA1031
+        {
+            Fatal(_lastPosition, "",
+                $"YAML syntax error: the parser stopped after this point ({TrimMessage(ex.Message)}); check that every [ and {{ is closed and every quote ends");
+            return null;
+        }
+
+        if (_root is null || _root is ScalarNode { IsPlain: true, Tag: null } s && ScalarTyping.TryResolve(s, out object? v, out _) && v is null)
+        {
+            _diagnostics.Error(new TextPosition(1, 1), "", "the file is empty; expected a map with name and schedules");
+            return null;
+        }
+        return _root;
+    }
+
+    private bool OnScalar(Scalar e)
+    {
+        // A tagged scalar counts as plain only for the non-specific "!" (a string, as in PyYAML).
+        string? tag = e.Tag.IsEmpty ? null : e.Tag.Value;
+        bool isPlain = e.Style == ScalarStyle.Plain && tag is null;
+        var node = new ScalarNode(At(e.Start), e.Value, isPlain, tag);
+        if (!e.Anchor.IsEmpty)
+        {
+            DefineAnchor(e.Anchor.Value, node);
+        }
+        return Count(1, node.Start) && Attach(node);
+    }
+
+    private bool OnAlias(AnchorAlias e)
+    {
+        var at = At(e.Start);
+        string name = e.Value.Value;
+        if (_stack.Exists(f => f.Anchor == name))
+        {
+            _diagnostics.Error(at, ChildPath(), $"the alias *{name} refers to a node that contains it; a recursive structure cannot become JSON");
+            return Attach(new ScalarNode(at, "", isPlain: true, tag: null) { IsPlaceholder = true });
+        }
+        if (!_anchors.TryGetValue(name, out var anchored))
+        {
+            _diagnostics.Error(at, ChildPath(), $"unknown alias *{name}: no anchor &{name} is defined before it");
+            return Attach(new ScalarNode(at, "", isPlain: true, tag: null) { IsPlaceholder = true });
+        }
+        if (_stack.Count + anchored.Node.Height > MaxDepth)
+        {
+            return Fatal(at, ChildPath(), $"the alias *{name} nests its node deeper than {MaxDepth} levels; flatten the structure");
+        }
+        return Count(anchored.Node.ExpandedSize, at) && Attach(anchored.Node);
+    }
+
+    private bool OnCollectionStart(YamlNode node, NodeEvent e, string plainTag)
+    {
+        string path = ChildPath();
+        if (!e.Tag.IsEmpty && !e.Tag.IsNonSpecific && e.Tag.Value != plainTag)
+        {
+            _diagnostics.Error(node.Start, path, ScalarTyping.UnsupportedTag(e.Tag.Value));
+        }
+        _stack.Add(new Frame(node, path, e.Anchor.IsEmpty ? null : e.Anchor.Value));
+        if (_stack.Count > MaxDepth)
+        {
+            return Fatal(node.Start, path, $"nesting is deeper than {MaxDepth} levels; flatten the structure");
+        }
+        return Count(1, node.Start);
+    }
+
+    private bool OnCollectionEnd()
+    {
+        var frame = _stack[^1];
+        _stack.RemoveAt(_stack.Count - 1);
+        if (frame.Node is MapNode map)
+        {
+            if (!ApplyMerges(frame, map))
+            {
+                return false;
+            }
+            map.Complete();
+        }
+        else
+        {
+            ((SequenceNode)frame.Node).Complete();
+        }
+        if (_stack.Count + frame.Node.Height > MaxDepth)
+        {
+            return Fatal(frame.Node.Start, frame.Path, $"nesting is deeper than {MaxDepth} levels; flatten the structure");
+        }
+        if (frame.Anchor is not null)
+        {
+            DefineAnchor(frame.Anchor, frame.Node);
+        }
+        return Attach(frame.Node);
+    }
+
+    private bool Attach(YamlNode node)
+    {
+        if (_stack.Count == 0)
+        {
+            _root ??= node;
+            return true;
+        }
+        var frame = _stack[^1];
+        if (frame.Node is SequenceNode seq)
+        {
+            seq.Items.Add(node);
+            return true;
+        }
+        if (frame.PendingKey is null)
+        {
+            frame.PendingKey = node;
+            return true;
+        }
+        var key = frame.PendingKey;
+        frame.PendingKey = null;
+        if (key is ScalarNode { IsPlain: true, Value: "<<" })
+        {
+            frame.Merges.Add(new MapEntry(key, node, "<<"));
+            return true;
+        }
+        string? keyText = KeyTextOf(key);
+        if (keyText is not null)
+        {
+            if (frame.FirstKeys.TryGetValue(keyText, out var first))
+            {
+                _diagnostics.Error(key.Start, KeyPath.Child(frame.Path, keyText),
+                    $"duplicate key \"{keyText}\"; it is already at line {first.Line}, column {first.Column}: keep one");
+                return true;
+            }
+            frame.FirstKeys.Add(keyText, key.Start);
+        }
+        ((MapNode)frame.Node).Entries.Add(new MapEntry(key, node, keyText));
+        return true;
+    }
+
+    /// <summary>
+    /// PyYAML's flatten_mapping: merged pairs come first (a list of maps in reverse order), then the map's own;
+    /// a later pair wins and keeps the first one's place, so own keys override merged ones.
+    /// </summary>
+    private bool ApplyMerges(Frame frame, MapNode map)
+    {
+        if (frame.Merges.Count == 0)
+        {
+            return true;
+        }
+        var merged = new List<MapEntry>();
+        foreach (var merge in frame.Merges)
+        {
+            switch (merge.Value)
+            {
+                case MapNode source:
+                    merged.AddRange(source.Entries);
+                    break;
+                case SequenceNode { Items: var items } when items.TrueForAll(i => i is MapNode):
+                    for (int i = items.Count - 1; i >= 0; i--)
+                    {
+                        merged.AddRange(((MapNode)items[i]).Entries);
+                    }
+                    break;
+                default:
+                    _diagnostics.Error(merge.Value.Start, KeyPath.Child(frame.Path, "<<"),
+                        "the merge key << takes a map (such as *defaults) or a list of maps");
+                    break;
+            }
+        }
+        long added = 0;
+        foreach (var e in merged)
+        {
+            added = Saturating.Add(added, Saturating.Add(e.Key.ExpandedSize, e.Value.ExpandedSize));
+        }
+        if (!Count(added, frame.Merges[0].Key.Start))
+        {
+            return false;
+        }
+
+        var result = new List<MapEntry>(merged.Count + map.Entries.Count);
+        var index = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var e in merged.Concat(map.Entries))
+        {
+            if (e.KeyText is not null && index.TryGetValue(e.KeyText, out int at))
+            {
+                result[at] = e;
+                continue;
+            }
+            if (e.KeyText is not null)
+            {
+                index[e.KeyText] = result.Count;
+            }
+            result.Add(e);
+        }
+        map.Entries.Clear();
+        map.Entries.AddRange(result);
+        return true;
+    }
+
+    private void DefineAnchor(string name, YamlNode node)
+    {
+        if (_anchors.TryGetValue(name, out var first))
+        {
+            _diagnostics.Error(node.Start, ChildPath(),
+                $"the anchor &{name} is defined twice (first at line {first.At.Line}); PyYAML (Loom) rejects that: rename one");
+        }
+        _anchors[name] = (node, node.Start);
+    }
+
+    private bool Count(long nodes, TextPosition at)
+    {
+        _visited = Saturating.Add(_visited, nodes);
+        if (_visited <= MaxNodes)
+        {
+            return true;
+        }
+        return Fatal(at, ChildPath(),
+            $"the document expands to more than {MaxNodes:N0} nodes here (aliases repeat what they point at: an alias bomb?); loading stops");
+    }
+
+    private bool Fatal(TextPosition at, string path, string message)
+    {
+        _diagnostics.Error(at, path, message);
+        return false;
+    }
+
+    /// <summary>The key path of the node about to be attached (a map's key shares the map's path).</summary>
+    private string ChildPath()
+    {
+        if (_stack.Count == 0)
+        {
+            return "";
+        }
+        var frame = _stack[^1];
+        return frame.Node switch
+        {
+            SequenceNode seq => KeyPath.Index(frame.Path, seq.Items.Count),
+            _ when frame.PendingKey is null => frame.Path,
+            _ => KeyPath.Child(frame.Path, KeyTextOf(frame.PendingKey) ?? "?"),
+        };
+    }
+
+    private static string? KeyTextOf(YamlNode key) =>
+        key is ScalarNode scalar
+            ? ScalarTyping.TryResolve(scalar, out object? value, out _) ? ScalarTyping.JsonKeyText(value) : scalar.Value
+            : null;
+
+    private static TextPosition At(Mark mark) => new((int)Math.Min(mark.Line, int.MaxValue), (int)Math.Min(mark.Column, int.MaxValue));
+
+    private static string TrimMessage(string message) => message.TrimEnd('.', ' ');
+
+    private sealed class Frame(YamlNode node, string path, string? anchor)
+    {
+        public YamlNode Node { get; } = node;
+        public string Path { get; } = path;
+        public string? Anchor { get; } = anchor;
+        public YamlNode? PendingKey { get; set; }
+        public List<MapEntry> Merges { get; } = [];
+        public Dictionary<string, TextPosition> FirstKeys { get; } = new(StringComparer.Ordinal);
+    }
+}

@@ -1,0 +1,238 @@
+using System.Diagnostics;
+using System.Text;
+using LoomSched.Config;
+
+namespace LoomSched.Core.Tests.Config;
+
+/// <summary>Reading the file: size, encoding, documents, hostile YAML, and that nothing throws.</summary>
+public sealed class LoadingFacts : IDisposable
+{
+    private const string Valid = "name: t\nschedules:\n  - name: a\n    interval_seconds: 1\n    task: {worker_type: w}\n";
+
+    private readonly string _dir = Directory.CreateTempSubdirectory("loomsched-config-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private string Write(string name, byte[] bytes)
+    {
+        string path = Path.Combine(_dir, name);
+        File.WriteAllBytes(path, bytes);
+        return path;
+    }
+
+    [Fact]
+    public void Missing_file_is_an_error_naming_the_file()
+    {
+        string path = Path.Combine(_dir, "nope.yaml");
+
+        var error = Assert.Single(ConfigLoader.LoadFile(path).Errors);
+
+        Assert.Equal(path, error.Location.ToString());
+        Assert.Contains("does not exist", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Directory_instead_of_a_file_is_an_error()
+    {
+        Assert.Contains("directory", Assert.Single(ConfigLoader.LoadFile(_dir).Errors).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Oversize_single_line_file_is_refused_fast_with_its_size_and_the_limit()
+    {
+        byte[] bytes = new byte[10 * 1000 * 1000];
+        Array.Fill(bytes, (byte)'a');
+        string path = Write("big.yaml", bytes);
+
+        var clock = Stopwatch.StartNew();
+        var result = ConfigLoader.LoadFile(path);
+        clock.Stop();
+
+        var error = Assert.Single(result.Errors);
+        Assert.Equal("the file is 10,000,000 bytes, over the limit of 8,388,608 bytes (8 MiB); a scheduler config should be far smaller", error.Message);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), $"took {clock.Elapsed}");
+    }
+
+    [Fact]
+    public void Oversize_text_is_refused_too()
+    {
+        var error = Assert.Single(ConfigLoader.LoadText(new string('a', ConfigLoader.MaxFileBytes + 1), "t.yaml").Errors);
+
+        Assert.Contains("over the limit of 8,388,608 bytes", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Invalid_UTF8_is_reported_at_its_line_column_and_byte_offset()
+    {
+        byte[] bytes = [.. Encoding.UTF8.GetBytes("name: t\nschedules: []\n# café "), 0xC3, 0x28, (byte)'\n'];
+        string path = Write("latin.yaml", bytes);
+
+        var error = Assert.Single(ConfigLoader.LoadFile(path).Errors);
+
+        Assert.Equal((3, 8), (error.Location.Line, error.Location.Column));
+        Assert.Equal("the file is not valid UTF-8: byte 0xC3 at offset 30 cannot start or continue a character; save the file as UTF-8", error.Message);
+    }
+
+    [Fact]
+    public void UTF8_byte_order_mark_is_accepted_and_UTF16_is_refused()
+    {
+        Assert.True(ConfigLoader.LoadFile(Write("bom.yaml", [0xEF, 0xBB, 0xBF, .. Encoding.UTF8.GetBytes(Valid)])).Success);
+
+        var error = Assert.Single(ConfigLoader.LoadFile(Write("utf16.yaml", [.. Encoding.Unicode.GetPreamble(), .. Encoding.Unicode.GetBytes(Valid)])).Errors);
+        Assert.Contains("UTF-16", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Control_character_is_refused_at_its_position_as_PyYAML_refuses_it()
+    {
+        var error = Assert.Single(ConfigLoader.LoadText("name: t\nschedules: [] \u0001\n", "t.yaml").Errors);
+
+        Assert.Equal((2, 15), (error.Location.Line, error.Location.Column));
+        Assert.Contains("U+0001", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Empty_text_is_the_empty_file_error()
+    {
+        foreach (string text in new[] { "", "   \n", "# nothing\n", "---\n", "~\n" })
+        {
+            var error = Assert.Single(ConfigLoader.LoadText(text, "t.yaml").Errors);
+            Assert.Equal("the file is empty; expected a map with name and schedules", error.Message);
+        }
+    }
+
+    [Fact]
+    public void Config_with_many_errors_reports_every_one_in_file_order()
+    {
+        string path = Path.Combine(AppContext.BaseDirectory, "configs", "invalid", "many-errors.yaml");
+
+        var result = ConfigLoader.LoadFile(path);
+
+        Assert.Equal(10, result.Errors.Count);
+        Assert.Equal(
+            result.Errors.OrderBy(e => e.Location.Line).ThenBy(e => e.Location.Column),
+            result.Errors);
+        Assert.Equal(
+            ["name", "time_zone", "schedules[0].cron", "schedules[0].task.model_tier", "schedules[1].name",
+             "schedules[1].interval_seconds", "schedules[1].goal.instruction", "schedules[1].goal.priority",
+             "schedules[2].cron", "schedules[2].interva_seconds"],
+            result.Errors.Select(e => e.Path));
+    }
+
+    [Fact]
+    public void Diagnostic_reads_as_file_line_column_path_and_message()
+    {
+        var result = ConfigLoader.LoadText("name: t\nschedules:\n  - name: a\n    interval_seconds: true\n    task: {worker_type: w}\n", "cfg.yaml");
+
+        Assert.Equal(
+            "cfg.yaml:4:23: schedules[0].interval_seconds: must be a number greater than 0 (seconds), got \"true\"",
+            Assert.Single(result.Errors).ToString());
+    }
+
+    [Fact]
+    public void Six_field_cron_loads_with_a_note_that_its_first_field_is_the_second()
+    {
+        var result = ConfigLoader.LoadText("name: t\nschedules:\n  - name: a\n    cron: \"30 0 * * * *\"\n    task: {worker_type: w}\n", "t.yaml");
+
+        Assert.True(result.Success);
+        var note = Assert.Single(result.Notes);
+        Assert.Equal(("schedules[0].cron", 4, 11), (note.Path, note.Location.Line, note.Location.Column));
+        Assert.Contains("FIRST as seconds", note.Message, StringComparison.Ordinal);
+        Assert.Contains("croniter", note.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Empty_schedule_list_loads_with_a_note()
+    {
+        var result = ConfigLoader.LoadText("name: t\nschedules: []\n", "t.yaml");
+
+        Assert.True(result.Success);
+        Assert.Empty(result.Config!.Schedules);
+        Assert.Equal("no schedules: the daemon will only answer control requests", Assert.Single(result.Notes).Message);
+    }
+
+    [Fact]
+    public void Aliases_and_merge_keys_share_definitions_between_entries()
+    {
+        const string yaml = """
+            name: t
+            schedules:
+              - name: a
+                interval_seconds: 60
+                task: &base {worker_type: w, payload: {tier: 1}, priority: high}
+              - name: b
+                interval_seconds: 60
+                task:
+                  <<: *base
+                  priority: low
+              - name: c
+                interval_seconds: 60
+                task: *base
+            """;
+
+        var result = ConfigLoader.LoadText(yaml, "t.yaml");
+
+        Assert.True(result.Success, string.Join("\n", result.Errors));
+        var tasks = result.Config!.Schedules.Select(s => s.Task!).ToList();
+        Assert.Equal([Priority.High, Priority.Low, Priority.High], tasks.Select(t => t.Priority));
+        Assert.All(tasks, t => Assert.Equal(("w", 1L), (t.WorkerType, t.Payload["tier"])));
+    }
+
+    [Fact]
+    public void Top_level_options_are_read()
+    {
+        const string yaml = """
+            name: t
+            subject_prefix: site1.heddle
+            time_zone: Europe/Berlin
+            control: {actions: [status, pause]}
+            max_pending: 0
+            coordination: {mode: leader, lease_bucket: lease_b, lease_ttl_seconds: 7.5}
+            catch_up: {policy: all, window_seconds: 600}
+            schedules:
+              - name: a
+                cron: "0 8 * * *"
+                task: {worker_type: w}
+            """;
+
+        var config = ConfigLoader.LoadText(yaml, "t.yaml").Config!;
+
+        Assert.Equal("site1.heddle.goals.incoming", config.GoalSubject);
+        Assert.Equal("Europe/Berlin", config.TimeZone.Id);
+        Assert.Equal("Europe/Berlin", config.Schedules[0].TimeZone.Id);
+        Assert.Equal(ControlActions.Status | ControlActions.Pause, config.AllowedControl);
+        Assert.Equal(0, config.MaxPending);
+        Assert.Equal(new CoordinationOptions(CoordinationMode.Leader, "lease_b", "loomsched_state", 7.5), config.Coordination);
+        Assert.Equal(new CatchUpOptions(CatchUpPolicy.All, 600), config.CatchUp);
+        Assert.Null(config.Schedules[0].CatchUp);
+    }
+
+    [Theory]
+    [InlineData("[[[[")]
+    [InlineData("{a: [}")]
+    [InlineData("a: &x\n  - *x\n")]
+    [InlineData("? - a\n  - b\n: c\n")]
+    [InlineData("name: t\nschedules:\n  - {name: a, interval_seconds: 1e400, task: {worker_type: w}}\n")]
+    [InlineData("name: t\nschedules:\n  - {name: a, interval_seconds: 0.00000001, task: {worker_type: w}}\n")]
+    [InlineData("name: t\nschedules:\n  - {name: a, interval_seconds: 1e+300, task: {worker_type: w}}\n")]
+    [InlineData("\"unterminated\n")]
+    [InlineData("a: !!set {x}\n")]
+    [InlineData("!!map\n- a\n")]
+    public void Hostile_or_broken_text_gives_errors_never_an_exception(string yaml)
+    {
+        var result = ConfigLoader.LoadText(yaml, "t.yaml");
+
+        Assert.False(result.Success);
+        Assert.NotEmpty(result.Errors);
+    }
+
+    [Fact]
+    public void Deep_nesting_stops_at_the_limit_without_exhausting_the_stack()
+    {
+        string yaml = "name: t\nx: " + new string('[', 100_000) + new string(']', 100_000) + "\n";
+
+        var error = Assert.Single(ConfigLoader.LoadText(yaml, "t.yaml").Errors);
+
+        Assert.Contains("deeper than 64 levels", error.Message, StringComparison.Ordinal);
+    }
+}
