@@ -18,6 +18,13 @@ public sealed record EngineOptions
 
     /// <summary>Where events go.</summary>
     public ILoggerFactory LoggerFactory { get; init; } = NullLoggerFactory.Instance;
+
+    /// <summary>
+    /// With the system clock: how long before a slot the coarse timer wakes the loop, which then sleeps the
+    /// rest precisely. .NET timers tick on a coarse monotonic clock (a few ms on Linux); this lead keeps
+    /// fires within about a millisecond of their slot. Zero turns it off (as for fake clocks, where it must be).
+    /// </summary>
+    public TimeSpan PreciseWakeLead { get; init; }
 }
 
 /// <summary>
@@ -555,6 +562,15 @@ public sealed partial class SchedulerEngine
         {
             return;
         }
+        var lead = _options.PreciseWakeLead;
+        if (lead > TimeSpan.Zero && delay <= lead)
+        {
+            // The last few milliseconds: a high-resolution sleep of this thread beats the coarse timer queue.
+            Volatile.Write(ref _sleepingUntilTicks, until.Value.UtcTicks);
+            Thread.Sleep(delay);
+            return;
+        }
+        delay -= lead;
         // Timers count whole milliseconds: round up, so the loop never wakes a fraction early and spins.
         delay = TimeSpan.FromMilliseconds(Math.Ceiling(delay.TotalMilliseconds));
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);

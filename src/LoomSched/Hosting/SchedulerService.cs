@@ -32,6 +32,7 @@ internal sealed partial class SchedulerService(
             Registry = registry,
             Services = services,
             LoggerFactory = loggers,
+            PreciseWakeLead = ReferenceEquals(time, TimeProvider.System) ? TimeSpan.FromMilliseconds(5) : TimeSpan.Zero,
         });
         _engine = engine;
         var handler = new ControlHandler(engine, Reload, Cli.Version, WriteHostStatus);

@@ -1,0 +1,144 @@
+using System.Text;
+using System.Text.Json;
+using LoomSched.Daemon.Nats;
+using Microsoft.Extensions.Logging.Abstractions;
+using NATS.Client.Core;
+
+namespace LoomSched.Daemon;
+
+internal static partial class Cli
+{
+    private static readonly NatsRawSerializer<byte[]> Raw = NatsRawSerializer<byte[]>.Default;
+
+    private static int Control(string command, IEnumerable<string> args)
+    {
+        var parsed = CliArgs.Parse(command, args, [.. ConnectionFlags, "--name", "--subject-prefix", "--timeout"]);
+        string name = parsed.Get("--name") ?? throw new UsageException($"{command}: name the scheduler with --name N (its config's name)");
+        string prefix = parsed.Get("--subject-prefix") ?? "loom";
+        var timeout = TimeSpan.FromSeconds(parsed.GetSeconds(command, "--timeout", 2, 0.1, 600));
+        string? schedule = null;
+        if (command is "trigger" or "pause" or "resume")
+        {
+            if (parsed.Positionals.Count != 1)
+            {
+                throw new UsageException($"{command}: name one schedule, e.g. loomsched {command} hourly_summarize --name default_scheduler");
+            }
+            schedule = parsed.Positionals[0];
+        }
+        else if (parsed.Positionals.Count > 0)
+        {
+            throw new UsageException($"{command}: unexpected argument \"{parsed.Positionals[0]}\"");
+        }
+        var nats = NatsFrom(parsed, command);
+        var body = new MemoryStream();
+        using (var w = new Utf8JsonWriter(body))
+        {
+            w.WriteStartObject();
+            w.WriteString("action", command);
+            if (schedule is not null)
+            {
+                w.WriteString("schedule", schedule);
+            }
+            w.WriteEndObject();
+        }
+        return RequestAsync(nats, $"{prefix}.scheduler.{name}", body.ToArray(), timeout).GetAwaiter().GetResult();
+    }
+
+    private static async Task<int> RequestAsync(NatsSettings nats, string subject, byte[] body, TimeSpan timeout)
+    {
+        var opts = nats.ToOpts("loomsched-cli", NullLoggerFactory.Instance) with
+        {
+            RetryOnInitialConnect = false,
+            ConnectTimeout = timeout,
+            RequestTimeout = timeout,
+            MaxReconnectRetry = 0,
+        };
+        await using var connection = new NatsConnection(opts);
+        using var cancel = new CancellationTokenSource(timeout + TimeSpan.FromSeconds(1));
+        try
+        {
+            await connection.ConnectAsync().AsTask().WaitAsync(cancel.Token).ConfigureAwait(false);
+            var reply = await connection.RequestAsync(subject, body, requestSerializer: Raw, replySerializer: Raw,
+                replyOpts: new NatsSubOpts { Timeout = timeout }, cancellationToken: cancel.Token).ConfigureAwait(false);
+            var data = reply.Data ?? [];
+            Console.Out.WriteLine(Pretty(data));
+            return IsOk(data) ? 0 : 1;
+        }
+        catch (NatsNoRespondersException)
+        {
+            Console.Error.WriteLine($"loomsched: no scheduler answers on {subject} (is the daemon running with that name?)");
+        }
+        catch (Exception ex) when (ex is NatsException or OperationCanceledException or TimeoutException)
+        {
+            Console.Error.WriteLine($"loomsched: no answer on {subject} via {nats.RedactedUrl}: {ex.Message}");
+        }
+        return 1;
+    }
+
+    private static bool IsOk(byte[] reply)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(reply);
+            return doc.RootElement.TryGetProperty("ok", out var ok) && ok.ValueKind == JsonValueKind.True;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    private static string Pretty(byte[] json)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            var stream = new MemoryStream();
+            using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+            {
+                doc.WriteTo(w);
+            }
+            return Encoding.UTF8.GetString(stream.ToArray());
+        }
+        catch (JsonException)
+        {
+            return Encoding.UTF8.GetString(json);
+        }
+    }
+
+    private static int Watch(IEnumerable<string> args)
+    {
+        var parsed = CliArgs.Parse("watch", args, ConnectionFlags);
+        string subject = parsed.Positionals.Count switch
+        {
+            0 => "loom.>",
+            1 => parsed.Positionals[0],
+            _ => throw new UsageException("watch: name at most one subject"),
+        };
+        var nats = NatsFrom(parsed, "watch");
+        using var stop = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
+        using var term = System.Runtime.InteropServices.PosixSignalRegistration.Create(
+            System.Runtime.InteropServices.PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
+        return WatchAsync(nats, subject, stop.Token).GetAwaiter().GetResult();
+    }
+
+    private static async Task<int> WatchAsync(NatsSettings nats, string subject, CancellationToken stop)
+    {
+        await using var connection = new NatsConnection(nats.ToOpts("loomsched-watch", NullLoggerFactory.Instance));
+        Console.Error.WriteLine($"watching {subject} on {nats.RedactedUrl} (Ctrl-C stops)");
+        try
+        {
+            await foreach (var msg in connection.SubscribeAsync(subject, serializer: Raw, cancellationToken: stop).ConfigureAwait(false))
+            {
+                string schedule = msg.Headers?.TryGetValue("Loom-Schedule", out var s) == true ? s.ToString() : "-";
+                string slot = msg.Headers?.TryGetValue("Loom-Scheduled-For", out var f) == true ? f.ToString() : "-";
+                Console.Out.WriteLine($"{msg.Subject} schedule={schedule} slot={slot} {Encoding.UTF8.GetString(msg.Data ?? [])}");
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+        return 0;
+    }
+}

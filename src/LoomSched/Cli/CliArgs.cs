@@ -1,0 +1,99 @@
+namespace LoomSched.Daemon;
+
+/// <summary>A usage mistake: one line for the user, exit code 2.</summary>
+internal sealed class UsageException(string message) : Exception(message);
+
+/// <summary>
+/// A small, strict argument reader: positionals and <c>--flag value</c> / <c>--flag=value</c> options, each
+/// command declaring the options it takes, so that a misspelt flag is an error, not ignored.
+/// </summary>
+internal sealed class CliArgs
+{
+    private readonly Dictionary<string, string> _options = new(StringComparer.Ordinal);
+
+    private CliArgs(List<string> positionals) => Positionals = positionals;
+
+    public List<string> Positionals { get; }
+
+    public static CliArgs Parse(string command, IEnumerable<string> args, params string[] allowed)
+    {
+        var positionals = new List<string>();
+        var parsed = new CliArgs(positionals);
+        using var e = args.GetEnumerator();
+        while (e.MoveNext())
+        {
+            string arg = e.Current;
+            if (arg == "--")
+            {
+                while (e.MoveNext())
+                {
+                    positionals.Add(e.Current);
+                }
+                break;
+            }
+            if (!arg.StartsWith("--", StringComparison.Ordinal) || arg.Length == 2)
+            {
+                positionals.Add(arg);
+                continue;
+            }
+            string name = arg, value;
+            int eq = arg.IndexOf('=', StringComparison.Ordinal);
+            if (eq > 0)
+            {
+                name = arg[..eq];
+                value = arg[(eq + 1)..];
+            }
+            else
+            {
+                if (!allowed.Contains(name))
+                {
+                    throw new UsageException(UnknownOption(command, name, allowed));
+                }
+                if (!e.MoveNext())
+                {
+                    throw new UsageException($"{command}: {name} needs a value");
+                }
+                value = e.Current;
+            }
+            if (!allowed.Contains(name))
+            {
+                throw new UsageException(UnknownOption(command, name, allowed));
+            }
+            parsed._options[name] = value;
+        }
+        return parsed;
+    }
+
+    public string? Get(string name) => _options.GetValueOrDefault(name);
+
+    public int GetInt(string command, string name, int fallback, int min, int max)
+    {
+        if (Get(name) is not { } text)
+        {
+            return fallback;
+        }
+        if (!int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n) || n < min || n > max)
+        {
+            throw new UsageException($"{command}: {name} must be a whole number from {min} to {max}, got \"{text}\"");
+        }
+        return n;
+    }
+
+    public double GetSeconds(string command, string name, double fallback, double min, double max)
+    {
+        if (Get(name) is not { } text)
+        {
+            return fallback;
+        }
+        if (!double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double n) || !(n >= min && n <= max))
+        {
+            throw new UsageException($"{command}: {name} must be a number of seconds from {min} to {max}, got \"{text}\"");
+        }
+        return n;
+    }
+
+    private static string UnknownOption(string command, string name, string[] allowed) =>
+        allowed.Length == 0
+            ? $"{command}: unknown option {name} (it takes none)"
+            : $"{command}: unknown option {name}; expected one of {string.Join(", ", allowed)}";
+}
