@@ -37,39 +37,47 @@ publish() {
 }
 
 run_tests() {
-  log "building and running the tests"
+  log "building the tests"
   export LOOMSCHED_BINARY="$ART/loomsched"
   dotnet build LoomSchedAot.sln -c Release -nologo -v:q -clp:NoSummary
-  local failed=0
+  local failed=0 total_passed=0 total_failed=0
   for proj in tests/*/*.Tests.csproj; do
-    log "dotnet test $proj"
-    dotnet test "$proj" -c Release --no-build -nologo --logger "console;verbosity=normal" \
-      2>&1 | tee "$ART/$(basename "$proj" .csproj).log" | grep -E '^\s*(Passed|Failed|Skipped)!|^\s*Failed |error' || true
-    if ! grep -qE '^\s*Passed!' "$ART/$(basename "$proj" .csproj).log"; then failed=1; fi
-  done
-  total_passed=0; total_failed=0
-  for f in "$ART"/*.Tests.log; do
-    p=$(grep -oE 'Passed: +[0-9]+' "$f" | tail -1 | grep -oE '[0-9]+' || echo 0)
-    q=$(grep -oE 'Failed: +[0-9]+' "$f" | tail -1 | grep -oE '[0-9]+' || echo 0)
-    total_passed=$((total_passed + p)); total_failed=$((total_failed + q))
+    local name; name=$(basename "$proj" .csproj)
+    log "testing $name"
+    if ! dotnet test "$proj" -c Release --no-build -nologo --blame-hang-timeout 5m \
+        --logger "console;verbosity=normal" >"$ART/$name.log" 2>&1; then
+      failed=1
+      # Show what failed, with the assertion, without drowning the reader.
+      grep -E -A25 '^\s+Failed [A-Za-z]' "$ART/$name.log" | head -200 || tail -50 "$ART/$name.log"
+    fi
+    local p q
+    p=$(grep -oE '^\s+Passed: +[0-9]+' "$ART/$name.log" | grep -oE '[0-9]+' | tail -1 || true)
+    q=$(grep -oE '^\s+Failed: +[0-9]+' "$ART/$name.log" | grep -oE '[0-9]+' | tail -1 || true)
+    echo "    $name: ${p:-0} passed, ${q:-0} failed"
+    total_passed=$((total_passed + ${p:-0})); total_failed=$((total_failed + ${q:-0}))
   done
   echo "$total_passed passed, $total_failed failed"
   return $failed
 }
 
-free_port_listening() { (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; }
+port_listening() { (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; }
 
 run_daemon() {
-  local url="${NATS_URL:-nats://127.0.0.1:4222}" server_pid=""
-  if ! free_port_listening 4222; then
-    log "starting nats-server on 127.0.0.1:4222"
+  local url="${NATS_URL:-nats://127.0.0.1:4222}" server_pid="" watch_pid=""
+  if ! port_listening 4222; then
+    log "starting nats-server on 127.0.0.1:4222 (log: artifacts/nats-server.log)"
     nats-server -a 127.0.0.1 -p 4222 >"$ART/nats-server.log" 2>&1 & server_pid=$!
-    sleep 0.5
+    for _ in $(seq 50); do port_listening 4222 && break; sleep 0.1; done
   fi
-  trap '[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; kill 0 2>/dev/null' EXIT INT TERM
-  log "daemon on config/scheduler.example.yaml; messages it publishes follow (Ctrl-C stops)"
-  "$ART/loomsched" watch --nats-url "$url" "loom.>" &
-  "$ART/loomsched" run --config config/scheduler.example.yaml --nats-url "$url"
+  cleanup() {
+    [ -n "$watch_pid" ] && kill "$watch_pid" 2>/dev/null
+    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null
+    wait 2>/dev/null || true
+  }
+  trap cleanup EXIT
+  log "daemon on config/scheduler.example.yaml; the messages it publishes follow (Ctrl-C stops)"
+  "$ART/loomsched" watch --nats-url "$url" "loom.>" & watch_pid=$!
+  "$ART/loomsched" run --config config/scheduler.example.yaml --nats-url "$url" || true
 }
 
 mkdir -p "$ART"

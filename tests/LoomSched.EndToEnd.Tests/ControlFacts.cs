@@ -1,0 +1,143 @@
+using System.Text;
+using System.Text.Json;
+using LoomSched.EndToEnd.Tests.Support;
+using NATS.Client.Core;
+
+namespace LoomSched.EndToEnd.Tests;
+
+/// <summary>The control subject and the CLI commands that use it, against the running binary.</summary>
+[Collection("nats")]
+public sealed class ControlFacts(NatsFixture nats)
+{
+    private static readonly NatsRawSerializer<byte[]> Raw = NatsRawSerializer<byte[]>.Default;
+
+    private async Task<JsonElement> RequestAsync(string subject, string body)
+    {
+        var reply = await nats.Client.RequestAsync(subject, Encoding.UTF8.GetBytes(body), requestSerializer: Raw, replySerializer: Raw,
+            replyOpts: new NatsSubOpts { Timeout = TimeSpan.FromSeconds(5) });
+        return JsonDocument.Parse(reply.Data!).RootElement.Clone();
+    }
+
+    private static string Config(string prefix, string extra = "") => TempConfig.Write($$"""
+        name: ctl
+        subject_prefix: {{prefix}}
+        {{extra}}
+        schedules:
+          - name: slow
+            interval_seconds: 3600
+            task: {worker_type: w}
+          - name: daily
+            cron: "@daily"
+            goal: {instruction: report}
+        """);
+
+    [Fact]
+    public async Task Status_trigger_pause_and_resume_round_trip()
+    {
+        var prefix = TempConfig.UniqueName("c");
+        await using var seen = await Captured.StartAsync(nats.Client, $"{prefix}.tasks.incoming");
+        await using var daemon = Loomsched.Run(Config(prefix), nats.Server.Url);
+        await daemon.WaitForLogAsync("nats connected");
+        string subject = $"{prefix}.scheduler.ctl";
+
+        var status = await RequestAsync(subject, "");
+        Assert.True(status.GetProperty("ok").GetBoolean());
+        Assert.Equal("ctl", status.GetProperty("scheduler").GetString());
+        Assert.Equal("open", status.GetProperty("nats").GetString());
+        Assert.Equal(["slow", "daily"], status.GetProperty("schedules").EnumerateArray().Select(s => s.GetProperty("name").GetString()));
+
+        var trigger = await RequestAsync(subject, """{"action":"trigger","schedule":"slow"}""");
+        Assert.True(trigger.GetProperty("ok").GetBoolean(), trigger.GetRawText());
+        await seen.WaitForAsync(1, TimeSpan.FromSeconds(5));
+
+        var pause = await RequestAsync(subject, """{"action":"pause","schedule":"slow"}""");
+        Assert.True(pause.GetProperty("ok").GetBoolean());
+        var paused = (await RequestAsync(subject, """{"action":"status"}""")).GetProperty("schedules")[0];
+        Assert.True(paused.GetProperty("paused").GetBoolean());
+        Assert.Equal(JsonValueKind.Null, paused.GetProperty("next_fire").ValueKind);
+        Assert.Equal(1, paused.GetProperty("fires").GetInt32());
+        Assert.Equal(1, paused.GetProperty("dispatched").GetInt32());
+
+        var resume = await RequestAsync(subject, """{"action":"resume","schedule":"slow"}""");
+        Assert.True(resume.GetProperty("ok").GetBoolean());
+        var resumed = (await RequestAsync(subject, "{}")).GetProperty("schedules")[0];
+        Assert.False(resumed.GetProperty("paused").GetBoolean());
+        Assert.Equal(JsonValueKind.String, resumed.GetProperty("next_fire").ValueKind);
+    }
+
+    [Theory]
+    [InlineData("not json", "not valid JSON")]
+    [InlineData("[1,2]", "must be a JSON object")]
+    [InlineData("""{"action":42}""", "\"action\" must be a string")]
+    [InlineData("""{"action":"explode"}""", "unknown action \"explode\"")]
+    [InlineData("""{"action":"trigger"}""", "needs \"schedule\"")]
+    [InlineData("""{"action":"pause","schedule":"nope"}""", "no schedule is named \"nope\"")]
+    [InlineData("""{"action":"resume","schedule":7}""", "\"schedule\" must be a string")]
+    public async Task Bad_control_requests_get_a_json_error_and_change_nothing(string body, string error)
+    {
+        var prefix = TempConfig.UniqueName("b");
+        await using var daemon = Loomsched.Run(Config(prefix), nats.Server.Url);
+        await daemon.WaitForLogAsync("nats connected");
+        string subject = $"{prefix}.scheduler.ctl";
+        await RequestAsync(subject, "{}"); // the control subscription is live
+
+        var reply = await RequestAsync(subject, body);
+        Assert.False(reply.GetProperty("ok").GetBoolean());
+        Assert.Contains(error, reply.GetProperty("error").GetString());
+
+        var status = await RequestAsync(subject, "{}");
+        Assert.All(status.GetProperty("schedules").EnumerateArray(), s =>
+        {
+            Assert.False(s.GetProperty("paused").GetBoolean());
+            Assert.Equal(0, s.GetProperty("fires").GetInt32());
+        });
+    }
+
+    [Fact]
+    public async Task Oversized_control_request_gets_a_json_error()
+    {
+        var prefix = TempConfig.UniqueName("o");
+        await using var daemon = Loomsched.Run(Config(prefix), nats.Server.Url);
+        await daemon.WaitForLogAsync("nats connected");
+        await RequestAsync($"{prefix}.scheduler.ctl", "{}");
+        var reply = await RequestAsync($"{prefix}.scheduler.ctl", "{\"pad\":\"" + new string('x', 100_000) + "\"}");
+        Assert.False(reply.GetProperty("ok").GetBoolean());
+        Assert.Contains("the limit is 65536", reply.GetProperty("error").GetString());
+    }
+
+    [Fact]
+    public async Task Control_actions_in_the_config_limit_what_the_subject_may_do()
+    {
+        var prefix = TempConfig.UniqueName("l");
+        await using var daemon = Loomsched.Run(Config(prefix, "control: {actions: [status]}"), nats.Server.Url);
+        await daemon.WaitForLogAsync("nats connected");
+        string subject = $"{prefix}.scheduler.ctl";
+        Assert.True((await RequestAsync(subject, "{}")).GetProperty("ok").GetBoolean());
+        var refused = await RequestAsync(subject, """{"action":"trigger","schedule":"slow"}""");
+        Assert.False(refused.GetProperty("ok").GetBoolean());
+        Assert.Contains("not allowed", refused.GetProperty("error").GetString());
+    }
+
+    [Fact]
+    public async Task Cli_status_exits_zero_when_the_daemon_answers_and_one_when_none_does()
+    {
+        var prefix = TempConfig.UniqueName("s");
+        await using var daemon = Loomsched.Run(Config(prefix), nats.Server.Url);
+        await daemon.WaitForLogAsync("nats connected");
+        await RequestAsync($"{prefix}.scheduler.ctl", "{}");
+
+        var ok = await Loomsched.ExecAsync("status", "--name", "ctl", "--subject-prefix", prefix, "--nats-url", nats.Server.Url);
+        Assert.Equal(0, ok.Code);
+        Assert.Equal("ctl", JsonDocument.Parse(ok.Out).RootElement.GetProperty("scheduler").GetString());
+
+        var none = await Loomsched.ExecAsync("status", "--name", "nobody", "--subject-prefix", prefix, "--nats-url", nats.Server.Url, "--timeout", "1");
+        Assert.Equal(1, none.Code);
+        Assert.Contains("no scheduler answers", none.Err);
+
+        var paused = await Loomsched.ExecAsync("pause", "daily", "--name", "ctl", "--subject-prefix", prefix, "--nats-url", nats.Server.Url);
+        Assert.Equal(0, paused.Code);
+        var unknown = await Loomsched.ExecAsync("resume", "weekly", "--name", "ctl", "--subject-prefix", prefix, "--nats-url", nats.Server.Url);
+        Assert.Equal(1, unknown.Code);
+        Assert.Contains("no schedule is named", unknown.Out);
+    }
+}

@@ -1,0 +1,106 @@
+using System.Text;
+using System.Text.Json;
+using LoomSched.EndToEnd.Tests.Support;
+using NATS.Client.Core;
+
+namespace LoomSched.EndToEnd.Tests;
+
+/// <summary>Start, reload, shutdown and NATS coming and going, with the real binary and server.</summary>
+[Collection("nats")]
+public sealed class LifecycleFacts(NatsFixture nats)
+{
+    private static readonly NatsRawSerializer<byte[]> Raw = NatsRawSerializer<byte[]>.Default;
+
+    private async Task<JsonElement> StatusAsync(string subject)
+    {
+        var reply = await nats.Client.RequestAsync(subject, "{}"u8.ToArray(), requestSerializer: Raw, replySerializer: Raw,
+            replyOpts: new NatsSubOpts { Timeout = TimeSpan.FromSeconds(5) });
+        return JsonDocument.Parse(reply.Data!).RootElement.Clone();
+    }
+
+    [Fact]
+    public async Task Sigterm_stops_an_idle_daemon_with_exit_code_zero_within_two_seconds()
+    {
+        var config = TempConfig.Write("""
+            name: idle
+            subject_prefix: idle_test
+            schedules:
+              - name: daily
+                cron: "@daily"
+                goal: {instruction: report}
+            """);
+        await using var daemon = Loomsched.Run(config, nats.Server.Url);
+        await daemon.WaitForLogAsync("nats connected");
+        var (code, took) = await daemon.TerminateAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(0, code);
+        Assert.True(took < TimeSpan.FromSeconds(2), $"took {took.TotalMilliseconds} ms");
+        Assert.Contains(daemon.Stderr, l => l.Contains("stopped: published=0 abandoned=0", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Sighup_applies_a_valid_config_and_keeps_the_old_one_when_the_new_is_invalid()
+    {
+        var prefix = TempConfig.UniqueName("r");
+        string Yaml(string extra) => $$"""
+            name: reloading
+            subject_prefix: {{prefix}}
+            schedules:
+              - name: kept
+                interval_seconds: 3600
+                task: {worker_type: w}
+            {{extra}}
+            """;
+        var config = TempConfig.Write(Yaml(""));
+        await using var daemon = Loomsched.Run(config, nats.Server.Url);
+        await daemon.WaitForLogAsync("nats connected");
+        string subject = $"{prefix}.scheduler.reloading";
+        var before = (await StatusAsync(subject)).GetProperty("schedules")[0].GetProperty("next_fire").GetString();
+
+        await File.WriteAllTextAsync(config, Yaml("""
+              - name: added
+                interval_seconds: 1800
+                task: {worker_type: w}
+            """));
+        daemon.Signal(Signals.SIGHUP);
+        await daemon.WaitForLogAsync("reloaded: 1 added, 0 removed, 0 changed, 1 unchanged");
+        var after = (await StatusAsync(subject)).GetProperty("schedules");
+        Assert.Equal(["kept", "added"], after.EnumerateArray().Select(s => s.GetProperty("name").GetString()));
+        Assert.Equal(before, after[0].GetProperty("next_fire").GetString());
+
+        await File.WriteAllTextAsync(config, Yaml("""
+              - name: broken
+                interval_seconds: -5
+                task: {worker_type: w}
+            """));
+        daemon.Signal(Signals.SIGHUP);
+        await daemon.WaitForLogAsync("reload rejected");
+        Assert.Contains(daemon.Stderr, l => l.Contains("schedules[1].interval_seconds", StringComparison.Ordinal));
+        var still = (await StatusAsync(subject)).GetProperty("schedules");
+        Assert.Equal(["kept", "added"], still.EnumerateArray().Select(s => s.GetProperty("name").GetString()));
+        Assert.False(daemon.HasExited);
+    }
+
+    [Fact]
+    public async Task Daemon_started_before_nats_waits_then_fires_once_a_server_appears()
+    {
+        await using var late = await NatsServer.StartAsync();
+        await late.StopAsync();
+        var config = TempConfig.Write("""
+            name: patient
+            subject_prefix: patient
+            schedules:
+              - name: tick
+                interval_seconds: 0.5
+                task: {worker_type: w}
+            """);
+        await using var daemon = Loomsched.Run(config, late.Url);
+        await Task.Delay(1500);
+        Assert.False(daemon.HasExited, "the daemon must not exit because NATS is away");
+
+        await late.RestartAsync();
+        await using var client = new NatsConnection(NatsOpts.Default with { Url = late.Url });
+        await using var seen = await Captured.StartAsync(client, "patient.tasks.incoming");
+        await daemon.WaitForLogAsync("nats connected", TimeSpan.FromSeconds(15));
+        await seen.WaitForAsync(2, TimeSpan.FromSeconds(10));
+    }
+}

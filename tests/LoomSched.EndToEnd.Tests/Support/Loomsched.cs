@@ -1,0 +1,118 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+
+namespace LoomSched.EndToEnd.Tests.Support;
+
+/// <summary>The published binary, run as a child process, its stderr lines collected.</summary>
+public sealed partial class Loomsched : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly ConcurrentQueue<string> _stderr = new();
+    private readonly ConcurrentQueue<string> _stdout = new();
+
+    private Loomsched(Process process)
+    {
+        _process = process;
+        _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) _stderr.Enqueue(e.Data); };
+        _process.OutputDataReceived += (_, e) => { if (e.Data is not null) _stdout.Enqueue(e.Data); };
+        _process.BeginErrorReadLine();
+        _process.BeginOutputReadLine();
+    }
+
+    public int Pid => _process.Id;
+    public IReadOnlyList<string> Stderr => [.. _stderr];
+    public string Log => string.Join('\n', _stderr);
+    public bool HasExited => _process.HasExited;
+    public int ExitCode => _process.ExitCode;
+
+    /// <summary>Starts <c>loomsched run</c> on a config file.</summary>
+    public static Loomsched Run(string configPath, string natsUrl, params string[] extra) =>
+        Start(["run", "--config", configPath, "--nats-url", natsUrl, .. extra]);
+
+    public static Loomsched Start(params string[] args)
+    {
+        var info = new ProcessStartInfo(Repo.Binary)
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+            RedirectStandardInput = true,
+        };
+        foreach (var a in args)
+        {
+            info.ArgumentList.Add(a);
+        }
+        return new Loomsched(Process.Start(info)!);
+    }
+
+    /// <summary>Runs a command to completion: exit code, stdout, stderr.</summary>
+    public static async Task<(int Code, string Out, string Err)> ExecAsync(params string[] args)
+    {
+        var info = new ProcessStartInfo(Repo.Binary) { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var a in args)
+        {
+            info.ArgumentList.Add(a);
+        }
+        using var p = Process.Start(info)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        return (p.ExitCode, await stdout, await stderr);
+    }
+
+    public async Task WaitForLogAsync(string fragment, TimeSpan? timeout = null)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (!_stderr.Any(l => l.Contains(fragment, StringComparison.Ordinal)))
+        {
+            if (deadline.Elapsed > (timeout ?? TimeSpan.FromSeconds(10)))
+            {
+                Assert.Fail($"the daemon did not log \"{fragment}\" in time; its log:\n{Log}");
+            }
+            if (_process.HasExited)
+            {
+                Assert.Fail($"the daemon exited ({_process.ExitCode}) before logging \"{fragment}\"; its log:\n{Log}");
+            }
+            await Task.Delay(20);
+        }
+    }
+
+    public void Signal(int signal)
+    {
+        if (kill(_process.Id, signal) != 0)
+        {
+            throw new InvalidOperationException($"kill({_process.Id}, {signal}) failed");
+        }
+    }
+
+    /// <summary>Sends SIGTERM and waits for the exit; returns the exit code and how long it took.</summary>
+    public async Task<(int Code, TimeSpan Took)> TerminateAsync(TimeSpan timeout)
+    {
+        var watch = Stopwatch.StartNew();
+        Signal(Signals.SIGTERM);
+        await _process.WaitForExitAsync().WaitAsync(timeout);
+        return (_process.ExitCode, watch.Elapsed);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+        _process.Dispose();
+    }
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int kill(int pid, int sig);
+}
+
+public static class Signals
+{
+    public const int SIGHUP = 1;
+    public const int SIGKILL = 9;
+    public const int SIGTERM = 15;
+    public const int SIGCONT = 18;
+    public const int SIGSTOP = 19;
+}
