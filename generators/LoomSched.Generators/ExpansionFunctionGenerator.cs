@@ -17,6 +17,11 @@ namespace LoomSched.Generators;
 /// <item>when the assembly has functions, a public provider class <c>LoomSched.Generated.ExpansionFunctions_&lt;Assembly&gt;</c>
 /// and <c>[assembly: ExpansionFunctionLibrary(...)]</c> naming it, which is how referencing assemblies find them.</item>
 /// </list>
+/// A project opts in by referencing this project as an analyzer
+/// (<c>&lt;ProjectReference Include="…/LoomSched.Generators.csproj" OutputItemType="Analyzer" ReferenceOutputAssembly="false" /&gt;</c>);
+/// a library must do so too, or its functions are not announced. A static method <c>ValidateArgs_&lt;Method&gt;</c>
+/// (<c>IReadOnlyDictionary&lt;string, object?&gt;</c> → <c>IEnumerable&lt;ExpansionArgError&gt;</c>) in the function's type is
+/// registered as the function's <c>expand_args</c> validator (LSCH005 checks its shape).
 /// </remarks>
 [Generator(LanguageNames.CSharp)]
 public sealed partial class ExpansionFunctionGenerator : IIncrementalGenerator

@@ -86,6 +86,20 @@ public class CrossAssemblyFacts
     }
 
     [Fact]
+    public async Task Two_referenced_libraries_sharing_a_name_are_reported_for_the_project_without_a_location()
+    {
+        var other = GeneratorHarness.EmitLibrary(LibrarySource.Replace("MyLib", "OtherLib"), "OtherLib");
+
+        var diagnostic = Assert.Single(await GeneratorHarness.AnalyzeAsync(
+            GeneratorHarness.Compile("namespace MyApp; public static class Empty { }", "MyApp", Library, other), new DuplicateNameAnalyzer()));
+
+        Assert.Equal(Location.None, diagnostic.Location);
+        Assert.StartsWith(
+            "The expansion function name 'lib.range' is also used by the referenced assembly MyLib and the referenced assembly OtherLib;",
+            diagnostic.GetMessage(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task An_expand_from_naming_a_function_defined_only_in_the_library_is_accepted()
     {
         var yaml = new InMemoryAdditionalText("app.yaml", "schedules:\n  - expand_from: lib.range\n  - expand_from: app.nodes\n  - expand_from: lib.rnage\n");

@@ -16,6 +16,11 @@ namespace LoomSched.Generators.Analyzers;
 /// LSCH004: an <c>expand_from</c> in a YAML AdditionalFile (<c>*.yaml</c>, <c>*.yml</c>) that names no expansion
 /// function of the project or of the assemblies it references. Reported on the YAML file, at the value.
 /// </summary>
+/// <remarks>
+/// A project chooses which configs are checked by listing them as AdditionalFiles, e.g.
+/// <c>&lt;AdditionalFiles Include="config/**/*.yaml" /&gt;</c> or <c>&lt;AdditionalFiles Include="my/*.yml" /&gt;</c>;
+/// other AdditionalFiles are ignored. Files are read with <see cref="ExpandFromScanner"/>, not a YAML parser.
+/// </remarks>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class UnknownExpandFromAnalyzer : DiagnosticAnalyzer
 {
