@@ -1,0 +1,96 @@
+using LoomSched.Expansion;
+
+namespace LoomSched.BuiltIns;
+
+/// <summary>Reads the <c>expand_args</c> the built-ins take, the same way at validation time and at fire time.</summary>
+internal static class ExpansionArgs
+{
+    /// <summary>A required, non-empty string argument; null and a problem when it is missing or not a string.</summary>
+    public static string? String(IReadOnlyDictionary<string, object?> args, string key, bool required, out ExpansionArgError? error)
+    {
+        error = null;
+        if (!args.TryGetValue(key, out var value) || value is null)
+        {
+            if (required)
+            {
+                error = new ExpansionArgError(key, $"'{key}' is required");
+            }
+            return null;
+        }
+        if (value is not string text || text.Length == 0)
+        {
+            error = new ExpansionArgError(key, $"'{key}' must be a non-empty string, not {Describe(value)}");
+            return null;
+        }
+        return text;
+    }
+
+    /// <summary>A required whole number of at least 0 that fits an int.</summary>
+    public static int? Count(IReadOnlyDictionary<string, object?> args, string key, out ExpansionArgError? error)
+    {
+        error = null;
+        if (!args.TryGetValue(key, out var value) || value is null)
+        {
+            error = new ExpansionArgError(key, $"'{key}' is required (a whole number of at least 0)");
+            return null;
+        }
+        long? number = value switch
+        {
+            int i => i,
+            long l => l,
+            short s => s,
+            byte b => b,
+            sbyte sb => sb,
+            ushort us => us,
+            uint ui => ui,
+            ulong ul when ul <= long.MaxValue => (long)ul,
+            _ => null,
+        };
+        if (number is null || number < 0 || number > int.MaxValue)
+        {
+            error = new ExpansionArgError(key, $"'{key}' must be a whole number from 0 to {int.MaxValue}, not {Describe(value)}");
+            return null;
+        }
+        return (int)number.Value;
+    }
+
+    /// <summary>Turns the problem found at fire time (when the config was not validated) into an exception.</summary>
+    public static T Require<T>(T? value, ExpansionArgError? error, string function)
+        where T : class
+    {
+        ThrowIfInvalid(error, function);
+        return value ?? throw Invalid(null, function);
+    }
+
+    /// <inheritdoc cref="Require{T}(T, ExpansionArgError?, string)"/>
+    public static T Require<T>(T? value, ExpansionArgError? error, string function)
+        where T : struct
+    {
+        ThrowIfInvalid(error, function);
+        return value ?? throw Invalid(null, function);
+    }
+
+    public static void ThrowIfInvalid(ExpansionArgError? error, string function)
+    {
+        if (error is not null)
+        {
+            throw Invalid(error, function);
+        }
+    }
+
+    private static ArgumentException Invalid(ExpansionArgError? error, string function) =>
+        new($"{function}: expand_args {error?.Message ?? "is invalid"}.");
+
+    public static IEnumerable<ExpansionArgError> Errors(params ExpansionArgError?[] errors) =>
+        errors.Where(e => e is not null).Select(e => e!.Value).ToArray();
+
+    internal static string Describe(object? value) => value switch
+    {
+        null => "null",
+        string s => $"the string \"{s}\"",
+        bool b => b ? "true" : "false",
+        IReadOnlyDictionary<string, object?> => "a map",
+        System.Collections.IEnumerable => "a list",
+        _ => Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) ?? value.GetType().Name,
+    };
+}

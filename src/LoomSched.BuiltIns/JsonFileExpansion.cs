@@ -1,0 +1,65 @@
+using System.Text.Json;
+using LoomSched.Expansion;
+
+namespace LoomSched.BuiltIns;
+
+/// <summary>
+/// <c>json_file</c>: one dispatch per object of a JSON array read from <c>expand_args.path</c>, re-read at every fire.
+/// </summary>
+internal static class JsonFileExpansion
+{
+    public const string Name = "json_file";
+
+    [ExpansionFunction(Name)]
+    internal static async Task<List<OrderedDictionary<string, object?>>> Expand(ExpansionContext context, CancellationToken cancellationToken)
+    {
+        var path = ExpansionArgs.Require(ExpansionArgs.String(context.Args, "path", required: true, out var error), error, Name);
+        byte[] bytes;
+        try
+        {
+            bytes = await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"{Name}: cannot read '{path}': {e.Message}", e);
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(bytes, JsonValues.Options);
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{Name}: '{path}' is not valid JSON: {e.Message}", e);
+        }
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Array)
+            {
+                throw new InvalidDataException(
+                    $"{Name}: '{path}' holds {JsonValues.Describe(root.ValueKind)}; it must hold an array of objects, one per dispatch.");
+            }
+            var maps = new List<OrderedDictionary<string, object?>>(root.GetArrayLength());
+            var index = 0;
+            foreach (var element in root.EnumerateArray())
+            {
+                if (element.ValueKind != JsonValueKind.Object)
+                {
+                    throw new InvalidDataException(
+                        $"{Name}: element {index} of the array in '{path}' is {JsonValues.Describe(element.ValueKind)}; every element must be an object.");
+                }
+                maps.Add(JsonValues.ToMap(element));
+                index++;
+            }
+            return maps;
+        }
+    }
+
+    internal static IEnumerable<ExpansionArgError> ValidateArgs_Expand(IReadOnlyDictionary<string, object?> args)
+    {
+        ExpansionArgs.String(args, "path", required: true, out var error);
+        return ExpansionArgs.Errors(error);
+    }
+}

@@ -1,0 +1,104 @@
+using System.Text.Json;
+using LoomSched.Expansion;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Client.KeyValueStore;
+
+namespace LoomSched.BuiltIns;
+
+/// <summary>
+/// <c>nats_kv_keys</c>: one dispatch per key of the NATS KV bucket <c>expand_args.bucket</c>, as <c>{key: k}</c> plus the
+/// fields of the key's value when that value is a JSON object (<c>key</c> itself always names the key). Keys are
+/// dispatched in ordinal order; a key deleted while the bucket is read is skipped.
+/// </summary>
+internal static class NatsKvKeysExpansion
+{
+    public const string Name = "nats_kv_keys";
+
+    [ExpansionFunction(Name)]
+    internal static async ValueTask<List<OrderedDictionary<string, object?>>> Expand(
+        CancellationToken cancellationToken, ExpansionContext context)
+    {
+        var bucket = ExpansionArgs.Require(ExpansionArgs.String(context.Args, "bucket", required: true, out var error), error, Name);
+        var connection = context.GetService<INatsConnection>()
+            ?? throw new InvalidOperationException(
+                $"{Name}: no NATS connection is available to expansion functions (the host offers no INatsConnection in ExpansionContext.Services).");
+
+        var kv = new NatsKVContext(new NatsJSContext(connection));
+        INatsKVStore store;
+        try
+        {
+            store = await kv.GetStoreAsync(bucket, cancellationToken).ConfigureAwait(false);
+        }
+        catch (NatsJSException e)
+        {
+            throw new InvalidOperationException($"{Name}: cannot open the KV bucket '{bucket}': {e.Message}", e);
+        }
+
+        var keys = new List<string>();
+        await foreach (var key in store.GetKeysAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            keys.Add(key);
+        }
+        keys.Sort(StringComparer.Ordinal);
+
+        var maps = new List<OrderedDictionary<string, object?>>(keys.Count);
+        foreach (var key in keys)
+        {
+            var entry = await store.TryGetEntryAsync<byte[]>(key, cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (!entry.Success)
+            {
+                continue;
+            }
+            maps.Add(ToMap(key, entry.Value.Value));
+        }
+        return maps;
+    }
+
+    internal static OrderedDictionary<string, object?> ToMap(string key, byte[]? value)
+    {
+        var map = new OrderedDictionary<string, object?>(StringComparer.Ordinal) { ["key"] = key };
+        if (value is not { Length: > 0 } || !LooksLikeObject(value))
+        {
+            return map;
+        }
+        try
+        {
+            using var document = JsonDocument.Parse(value, JsonValues.Options);
+            if (document.RootElement.ValueKind == JsonValueKind.Object)
+            {
+                foreach (var field in JsonValues.ToMap(document.RootElement))
+                {
+                    if (field.Key != "key")
+                    {
+                        map[field.Key] = field.Value;
+                    }
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            // A value that merely starts with '{' but is not JSON is a plain value: the key alone is dispatched.
+        }
+        return map;
+    }
+
+    private static bool LooksLikeObject(byte[] value)
+    {
+        foreach (var b in value)
+        {
+            if (b is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n' or 0xEF or 0xBB or 0xBF)
+            {
+                continue;
+            }
+            return b == (byte)'{';
+        }
+        return false;
+    }
+
+    internal static IEnumerable<ExpansionArgError> ValidateArgs_Expand(IReadOnlyDictionary<string, object?> args)
+    {
+        ExpansionArgs.String(args, "bucket", required: true, out var error);
+        return ExpansionArgs.Errors(error);
+    }
+}

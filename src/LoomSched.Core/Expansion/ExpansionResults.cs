@@ -1,0 +1,74 @@
+using System.ComponentModel;
+
+namespace LoomSched.Expansion;
+
+/// <summary>
+/// Adapts what an expansion function returns to the shape of <see cref="ExpansionInvoker"/>. Called by generated
+/// code; generic instead of reflective, so every instantiation is known at compile time (trim- and AOT-safe).
+/// </summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public static class ExpansionResults
+{
+    /// <summary>
+    /// Views a sequence of maps with <typeparamref name="TValue"/> values as maps of boxed values, lazily.
+    /// A null map inside the sequence is reported when it is reached.
+    /// </summary>
+    /// <typeparam name="TMap">The map type the function returns, e.g. <c>Dictionary&lt;string, string&gt;</c>.</typeparam>
+    /// <typeparam name="TValue">The map's value type.</typeparam>
+    /// <param name="maps">The function's result (null stays null).</param>
+    /// <param name="functionName">The function's registered name, for messages.</param>
+    public static IEnumerable<IEnumerable<KeyValuePair<string, object?>>>? Box<TMap, TValue>(
+        IEnumerable<TMap?>? maps, string functionName)
+        where TMap : IEnumerable<KeyValuePair<string, TValue>>
+    {
+        ArgumentNullException.ThrowIfNull(functionName);
+        return maps is null ? null : BoxMaps<TMap, TValue>(maps, functionName);
+    }
+
+    /// <summary>Collects an asynchronous sequence of maps, then boxes it like <see cref="Box{TMap,TValue}"/>.</summary>
+    /// <param name="maps">The function's result.</param>
+    /// <param name="functionName">The function's registered name, for messages.</param>
+    /// <param name="cancellationToken">Stops the enumeration.</param>
+    public static async ValueTask<IEnumerable<IEnumerable<KeyValuePair<string, object?>>>?> CollectAsync<TMap, TValue>(
+        IAsyncEnumerable<TMap?>? maps, string functionName, CancellationToken cancellationToken)
+        where TMap : IEnumerable<KeyValuePair<string, TValue>>
+    {
+        ArgumentNullException.ThrowIfNull(functionName);
+        if (maps is null)
+        {
+            return null;
+        }
+        var collected = new List<TMap?>();
+        await foreach (var map in maps.WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            collected.Add(map);
+        }
+        return BoxMaps<TMap, TValue>(collected, functionName);
+    }
+
+    private static IEnumerable<IEnumerable<KeyValuePair<string, object?>>> BoxMaps<TMap, TValue>(
+        IEnumerable<TMap?> maps, string functionName)
+        where TMap : IEnumerable<KeyValuePair<string, TValue>>
+    {
+        var index = 0;
+        foreach (var map in maps)
+        {
+            if (map is null)
+            {
+                throw new InvalidOperationException(
+                    $"Expansion function '{functionName}' returned a null map at position {index}; return an empty map instead.");
+            }
+            yield return map is IEnumerable<KeyValuePair<string, object?>> boxed ? boxed : BoxValues<TMap, TValue>(map);
+            index++;
+        }
+    }
+
+    private static IEnumerable<KeyValuePair<string, object?>> BoxValues<TMap, TValue>(TMap map)
+        where TMap : IEnumerable<KeyValuePair<string, TValue>>
+    {
+        foreach (var pair in map)
+        {
+            yield return new KeyValuePair<string, object?>(pair.Key, pair.Value);
+        }
+    }
+}

@@ -1,0 +1,112 @@
+using LoomSched.BuiltIns.Tests.Support;
+using static LoomSched.BuiltIns.Tests.Support.Expansions;
+
+namespace LoomSched.BuiltIns.Tests;
+
+/// <summary>json_file: one map per object of the JSON array at expand_args.path, read at every fire.</summary>
+public sealed class JsonFileFacts : IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    [Fact]
+    public async Task Each_object_of_the_array_becomes_one_map_with_plain_values()
+    {
+        var path = _dir.File("sessions.json", """
+            [
+              {"id": "s1", "n": 3, "ratio": 0.5, "ok": true, "none": null, "tags": ["a", 1], "meta": {"x": "y"}},
+              {"id": "s2"}
+            ]
+            """);
+
+        var maps = await Expand("json_file", Args(("path", path)));
+
+        Assert.Equal(2, maps.Count);
+        var first = maps[0];
+        Assert.Equal(["id", "n", "ratio", "ok", "none", "tags", "meta"], first.Keys.ToArray());
+        Assert.Equal("s1", first["id"]);
+        Assert.Equal(3L, first["n"]);
+        Assert.Equal(0.5, first["ratio"]);
+        Assert.Equal(true, first["ok"]);
+        Assert.Null(first["none"]);
+        Assert.Equal(new object?[] { "a", 1L }, Assert.IsType<List<object?>>(first["tags"]));
+        Assert.Equal("y", Assert.IsAssignableFrom<IReadOnlyDictionary<string, object?>>(first["meta"])["x"]);
+        Assert.Equal(new Dictionary<string, object?> { ["id"] = "s2" }, maps[1]);
+    }
+
+    [Fact]
+    public async Task The_file_is_read_again_at_every_fire()
+    {
+        var path = _dir.File("live.json", """[{"v": 1}]""");
+        Assert.Single(await Expand("json_file", Args(("path", path))));
+
+        File.WriteAllText(path, """[{"v": 1}, {"v": 2}]""");
+
+        Assert.Equal(2, (await Expand("json_file", Args(("path", path)))).Count);
+    }
+
+    [Fact]
+    public async Task An_empty_array_gives_no_maps() =>
+        Assert.Empty(await Expand("json_file", Args(("path", _dir.File("empty.json", "[]")))));
+
+    [Fact]
+    public async Task A_file_that_is_not_an_array_fails_the_fire_with_a_clear_message()
+    {
+        var path = _dir.File("object.json", """{"id": "s1"}""");
+
+        var error = await Assert.ThrowsAsync<InvalidDataException>(() => Expand("json_file", Args(("path", path))));
+
+        Assert.Equal($"json_file: '{path}' holds an object; it must hold an array of objects, one per dispatch.", error.Message);
+    }
+
+    [Fact]
+    public async Task An_element_that_is_not_an_object_fails_the_fire_naming_its_index()
+    {
+        var path = _dir.File("mixed.json", """[{"id": "s1"}, 42]""");
+
+        var error = await Assert.ThrowsAsync<InvalidDataException>(() => Expand("json_file", Args(("path", path))));
+
+        Assert.Equal($"json_file: element 1 of the array in '{path}' is a number; every element must be an object.", error.Message);
+    }
+
+    [Fact]
+    public async Task A_missing_file_fails_the_fire_naming_the_path()
+    {
+        var path = Path.Combine(_dir.Path, "absent.json");
+
+        var error = await Assert.ThrowsAsync<IOException>(() => Expand("json_file", Args(("path", path))));
+
+        Assert.StartsWith($"json_file: cannot read '{path}': ", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Invalid_json_fails_the_fire_saying_so()
+    {
+        var path = _dir.File("broken.json", "[{\"id\": ");
+
+        var error = await Assert.ThrowsAsync<InvalidDataException>(() => Expand("json_file", Args(("path", path))));
+
+        Assert.StartsWith($"json_file: '{path}' is not valid JSON: ", error.Message, StringComparison.Ordinal);
+    }
+
+    // Validation of expand_args
+    [Fact]
+    public void A_missing_path_is_a_validation_error() =>
+        Assert.Equal([new("path", "'path' is required")], Validate("json_file", Args()));
+
+    [Fact]
+    public void A_path_that_is_not_a_string_is_a_validation_error() =>
+        Assert.Equal([new("path", "'path' must be a non-empty string, not 3")], Validate("json_file", Args(("path", 3L))));
+
+    [Fact]
+    public void A_string_path_is_valid() => Assert.Empty(Validate("json_file", Args(("path", "/x.json"))));
+
+    [Fact]
+    public async Task Firing_without_a_path_fails_with_the_validation_message()
+    {
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => Expand("json_file", Args()));
+
+        Assert.Equal("json_file: expand_args 'path' is required.", error.Message);
+    }
+
+    public void Dispose() => _dir.Dispose();
+}

@@ -1,0 +1,61 @@
+using LoomSched.BuiltIns.Tests.Support;
+using static LoomSched.BuiltIns.Tests.Support.Expansions;
+
+namespace LoomSched.BuiltIns.Tests;
+
+/// <summary>lines_file: one map per non-blank line, under expand_args.key or "item".</summary>
+public sealed class LinesFileFacts : IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    [Fact]
+    public async Task Each_non_blank_line_becomes_one_map_under_item()
+    {
+        var path = _dir.File("hosts.txt", "alpha\n\n  beta  \r\n   \ngamma");
+
+        var maps = await Expand("lines_file", Args(("path", path)));
+
+        Assert.Equal(["alpha", "beta", "gamma"], maps.Select(m => Assert.Single(m, kv => kv.Key == "item").Value).ToArray());
+        Assert.All(maps, m => Assert.Single(m));
+    }
+
+    [Fact]
+    public async Task A_custom_key_names_the_field()
+    {
+        var path = _dir.File("hosts.txt", "alpha\nbeta\n");
+
+        var maps = await Expand("lines_file", Args(("path", path), ("key", "host")));
+
+        Assert.Equal([new Dictionary<string, object?> { ["host"] = "alpha" }, new Dictionary<string, object?> { ["host"] = "beta" }], maps);
+    }
+
+    [Fact]
+    public async Task An_empty_file_gives_no_maps() =>
+        Assert.Empty(await Expand("lines_file", Args(("path", _dir.File("empty.txt", "\n\n")))));
+
+    [Fact]
+    public async Task A_missing_file_fails_the_fire_naming_the_path()
+    {
+        var path = Path.Combine(_dir.Path, "absent.txt");
+
+        var error = await Assert.ThrowsAsync<IOException>(() => Expand("lines_file", Args(("path", path))));
+
+        Assert.StartsWith($"lines_file: cannot read '{path}': ", error.Message, StringComparison.Ordinal);
+    }
+
+    // Validation of expand_args
+    [Fact]
+    public void A_missing_path_and_a_bad_key_are_both_reported() =>
+        Assert.Equal(
+            [new("path", "'path' is required"), new("key", "'key' must be a non-empty string, not the string \"\"")],
+            Validate("lines_file", Args(("key", ""))));
+
+    [Fact]
+    public void A_path_with_or_without_a_key_is_valid()
+    {
+        Assert.Empty(Validate("lines_file", Args(("path", "/x.txt"))));
+        Assert.Empty(Validate("lines_file", Args(("path", "/x.txt"), ("key", "host"))));
+    }
+
+    public void Dispose() => _dir.Dispose();
+}

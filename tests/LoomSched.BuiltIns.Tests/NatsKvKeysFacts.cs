@@ -1,0 +1,97 @@
+using System.Text;
+using LoomSched.BuiltIns.Tests.Support;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Client.KeyValueStore;
+using static LoomSched.BuiltIns.Tests.Support.Expansions;
+
+namespace LoomSched.BuiltIns.Tests;
+
+/// <summary>nats_kv_keys against a real nats-server with JetStream: one map per key, plus the fields of JSON-object values.</summary>
+public sealed class NatsKvKeysFacts(NatsServerFixture server) : IClassFixture<NatsServerFixture>, IAsyncLifetime
+{
+    private NatsConnection _nats = null!;
+
+    public async Task InitializeAsync()
+    {
+        _nats = new NatsConnection(new NatsOpts { Url = server.Url });
+        await _nats.ConnectAsync();
+    }
+
+    public async Task DisposeAsync() => await _nats.DisposeAsync();
+
+    [Fact]
+    public async Task Each_key_becomes_a_map_with_the_fields_of_a_json_object_value()
+    {
+        var store = await CreateBucket("sessions");
+        await store.PutAsync("s2", Encoding.UTF8.GetBytes("""{"user": "ann", "n": 2, "key": "ignored", "nested": {"a": true}}"""));
+        await store.PutAsync("s1", Encoding.UTF8.GetBytes("plain value"));
+        await store.PutAsync("s3", Encoding.UTF8.GetBytes("[1, 2]"));
+
+        var maps = await Expand("nats_kv_keys", Args(("bucket", "sessions")), new Services(_nats));
+
+        Assert.Equal(3, maps.Count);
+        Assert.Equal(new Dictionary<string, object?> { ["key"] = "s1" }, maps[0]);
+        Assert.Equal(["key", "user", "n", "nested"], maps[1].Keys.ToArray());
+        Assert.Equal("s2", maps[1]["key"]);
+        Assert.Equal("ann", maps[1]["user"]);
+        Assert.Equal(2L, maps[1]["n"]);
+        Assert.Equal(true, Assert.IsAssignableFrom<IReadOnlyDictionary<string, object?>>(maps[1]["nested"])["a"]);
+        Assert.Equal(new Dictionary<string, object?> { ["key"] = "s3" }, maps[2]);
+    }
+
+    [Fact]
+    public async Task A_deleted_key_is_not_dispatched()
+    {
+        var store = await CreateBucket("with_deletes");
+        await store.PutAsync("kept", Encoding.UTF8.GetBytes("1"));
+        await store.PutAsync("gone", Encoding.UTF8.GetBytes("2"));
+        await store.DeleteAsync("gone");
+
+        var maps = await Expand("nats_kv_keys", Args(("bucket", "with_deletes")), new Services(_nats));
+
+        Assert.Equal(["kept"], maps.Select(m => m["key"]).ToArray());
+    }
+
+    [Fact]
+    public async Task An_empty_bucket_gives_no_maps()
+    {
+        await CreateBucket("empty_bucket");
+
+        Assert.Empty(await Expand("nats_kv_keys", Args(("bucket", "empty_bucket")), new Services(_nats)));
+    }
+
+    [Fact]
+    public async Task A_missing_bucket_fails_the_fire_naming_it()
+    {
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(
+            () => Expand("nats_kv_keys", Args(("bucket", "no_such_bucket")), new Services(_nats)));
+
+        Assert.StartsWith("nats_kv_keys: cannot open the KV bucket 'no_such_bucket': ", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Without_a_nats_connection_the_fire_fails_saying_so()
+    {
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => Expand("nats_kv_keys", Args(("bucket", "sessions"))));
+
+        Assert.Equal(
+            "nats_kv_keys: no NATS connection is available to expansion functions (the host offers no INatsConnection in ExpansionContext.Services).",
+            error.Message);
+    }
+
+    [Fact]
+    public void A_missing_bucket_argument_is_a_validation_error() =>
+        Assert.Equal([new("bucket", "'bucket' is required")], Validate("nats_kv_keys", Args()));
+
+    [Fact]
+    public void A_bucket_argument_is_valid() => Assert.Empty(Validate("nats_kv_keys", Args(("bucket", "sessions"))));
+
+    private async Task<INatsKVStore> CreateBucket(string name) =>
+        await new NatsKVContext(new NatsJSContext(_nats)).CreateStoreAsync(name);
+
+    private sealed class Services(INatsConnection connection) : IServiceProvider
+    {
+        public object? GetService(Type serviceType) => serviceType == typeof(INatsConnection) ? connection : null;
+    }
+}

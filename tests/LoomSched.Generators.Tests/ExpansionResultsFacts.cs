@@ -1,0 +1,56 @@
+using LoomSched.Expansion;
+
+namespace LoomSched.Generators.Tests;
+
+/// <summary>The helpers the generated invokers call: boxing without reflection, and clear errors on bad data.</summary>
+public class ExpansionResultsFacts
+{
+    [Fact]
+    public void Values_of_typed_maps_are_boxed_in_order()
+    {
+        var maps = ExpansionResults.Box<Dictionary<string, int>, int>([new() { ["a"] = 1, ["b"] = 2 }], "f")!;
+
+        Assert.Equal(["a=1,b=2"], maps.Select(m => string.Join(",", m.Select(kv => $"{kv.Key}={kv.Value}"))).ToArray());
+    }
+
+    [Fact]
+    public void Maps_of_object_values_are_passed_through_as_they_are()
+    {
+        var map = new Dictionary<string, object?> { ["a"] = 1 };
+
+        var boxed = ExpansionResults.Box<Dictionary<string, object?>, object?>([map], "f")!;
+
+        Assert.Same(map, Assert.Single(boxed));
+    }
+
+    [Fact]
+    public void A_null_result_stays_null() =>
+        Assert.Null(ExpansionResults.Box<Dictionary<string, int>, int>(null, "f"));
+
+    [Fact]
+    public void A_null_map_fails_naming_the_function_and_the_position()
+    {
+        var maps = ExpansionResults.Box<Dictionary<string, int>, int>([new(), null], "sessions.active")!;
+
+        var error = Assert.Throws<InvalidOperationException>(() => maps.ToList());
+
+        Assert.Equal("Expansion function 'sessions.active' returned a null map at position 1; return an empty map instead.", error.Message);
+    }
+
+    [Fact]
+    public async Task An_async_sequence_is_collected_then_boxed()
+    {
+        var maps = await ExpansionResults.CollectAsync<KeyValuePair<string, string>[], string>(Stream(), "f", CancellationToken.None);
+
+        Assert.Equal(["k=v0", "k=v1"], maps!.Select(m => string.Join(",", m.Select(kv => $"{kv.Key}={kv.Value}"))).ToArray());
+
+        static async IAsyncEnumerable<KeyValuePair<string, string>[]> Stream()
+        {
+            for (var i = 0; i < 2; i++)
+            {
+                await Task.Yield();
+                yield return [new("k", $"v{i}")];
+            }
+        }
+    }
+}
