@@ -71,7 +71,9 @@ internal static partial class Cli
     }
 
     /// <summary>The expansion functions compiled into this binary (the generated registry).</summary>
-    internal static IExpansionRegistry Registry() => ExpansionRegistry.Empty;
+    internal static IExpansionRegistry Registry() => _registry ??= LoomSched.Generated.ExpansionFunctionRegistry.Create();
+
+    private static IExpansionRegistry? _registry;
 
     /// <summary>Loads a config for a command, printing every error; null when invalid.</summary>
     private static SchedulerConfig? LoadOrReport(string path)
