@@ -1,6 +1,7 @@
 using System.Globalization;
 using LoomSched.Config;
 using LoomSched.Dispatch;
+using LoomSched.Scheduling;
 
 namespace LoomSched.Daemon;
 
@@ -62,19 +63,15 @@ internal static partial class Cli
         foreach (var schedule in schedules)
         {
             Console.Out.WriteLine($"{schedule.Name}  ({schedule.Trigger.Describe()})");
-            var zone = schedule.Interval is null ? schedule.TimeZone : TimeZoneInfo.Utc;
-            DateTimeOffset? slot = now;
-            for (int i = 0; i < count; i++)
+            var slots = UpcomingSlots.Of(schedule, now, count);
+            foreach (var slot in slots)
             {
-                slot = schedule.Trigger.NextAfter(slot!.Value, now);
-                if (slot is null)
-                {
-                    Console.Out.WriteLine("  (no further slot)");
-                    break;
-                }
-                var local = TimeZoneInfo.ConvertTime(slot.Value, zone);
                 Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"  {local:yyyy-MM-dd'T'HH:mm:ss.FFFFFFzzz}  {LoomTime.Format(slot.Value)}"));
+                    $"  {slot:yyyy-MM-dd'T'HH:mm:ss.FFFFFFzzz}  {LoomTime.Format(slot)}"));
+            }
+            if (slots.Count < count)
+            {
+                Console.Out.WriteLine("  (no further slot)");
             }
         }
         return 0;

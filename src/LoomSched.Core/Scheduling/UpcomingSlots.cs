@@ -1,0 +1,26 @@
+using LoomSched.Config;
+
+namespace LoomSched.Scheduling;
+
+/// <summary>What <c>loomsched next</c> shows: the upcoming slots of a schedule.</summary>
+public static class UpcomingSlots
+{
+    /// <summary>
+    /// The next <paramref name="count"/> slots after <paramref name="from"/>, as the engine would fire them if it
+    /// started at <paramref name="from"/> (interval schedules count from their start). Each slot is given in the
+    /// schedule's zone for cron entries, in UTC for intervals. Fewer come back when a cron has no further slot.
+    /// </summary>
+    public static IReadOnlyList<DateTimeOffset> Of(ScheduleDefinition schedule, DateTimeOffset from, int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        var zone = schedule.Interval is null ? schedule.TimeZone : TimeZoneInfo.Utc;
+        var slots = new List<DateTimeOffset>(count);
+        var at = from;
+        while (slots.Count < count && schedule.Trigger.NextAfter(at, from) is { } next)
+        {
+            slots.Add(TimeZoneInfo.ConvertTime(next, zone));
+            at = next;
+        }
+        return slots;
+    }
+}

@@ -1,0 +1,160 @@
+using System.Text.Json;
+using LoomSched.EndToEnd.Tests.Support;
+using NATS.Client.KeyValueStore;
+
+namespace LoomSched.EndToEnd.Tests;
+
+/// <summary>The built-in expansion functions through the published binary: one message per map, merged.</summary>
+[Collection("nats")]
+public sealed class ExpansionFacts(NatsFixture nats)
+{
+    [Fact]
+    public async Task Each_builtin_fans_a_fire_out_into_one_merged_message_per_map()
+    {
+        var prefix = TempConfig.UniqueName("x");
+        var dir = Directory.CreateTempSubdirectory("loomsched-expand-").FullName;
+        var json = Path.Combine(dir, "sessions.json");
+        await File.WriteAllTextAsync(json, """[{"session": "s1", "user": "ada"}, {"session": "s2", "user": "bob"}]""");
+        var lines = Path.Combine(dir, "hosts.txt");
+        await File.WriteAllTextAsync(lines, "alpha\n\nbeta\ngamma\n");
+        var bucket = TempConfig.UniqueName("kv");
+        var kv = await new NatsKVContext(new NATS.Client.JetStream.NatsJSContext(nats.Client)).CreateStoreAsync(bucket);
+        await kv.PutAsync("agent-1", """{"state": "busy"}"""u8.ToArray());
+        await kv.PutAsync("agent-2", "plain"u8.ToArray());
+
+        var config = TempConfig.Write($$"""
+            name: fan
+            subject_prefix: {{prefix}}
+            schedules:
+              - name: from_json
+                interval_seconds: 3600
+                task:
+                  worker_type: w
+                  payload: {user: nobody, kind: session}
+                expand_from: json_file
+                expand_args: {path: {{json}}}
+              - name: from_lines
+                interval_seconds: 3600
+                task: {worker_type: w}
+                expand_from: lines_file
+                expand_args: {path: {{lines}}, key: host}
+              - name: from_range
+                interval_seconds: 3600
+                goal:
+                  instruction: load
+                  context: {batch: 7}
+                expand_from: range
+                expand_args: {count: 5}
+              - name: from_kv
+                interval_seconds: 3600
+                task: {worker_type: w}
+                expand_from: nats_kv_keys
+                expand_args: {bucket: {{bucket}}}
+            """);
+        await using var seen = await Captured.StartAsync(nats.Client, $"{prefix}.>");
+        await using var daemon = Loomsched.Run(config, nats.Server.Url);
+        await daemon.WaitForLogAsync("nats connected");
+        foreach (var schedule in new[] { "from_json", "from_lines", "from_range", "from_kv" })
+        {
+            var (code, output, error) = await Loomsched.ExecAsync("trigger", schedule, "--name", "fan", "--subject-prefix", prefix, "--nats-url", nats.Server.Url);
+            Assert.True(code == 0, output + error);
+        }
+
+        static IReadOnlyList<string> Field(IEnumerable<Received> messages, string map) =>
+            [.. messages.OrderBy(m => m.Header("Nats-Msg-Id"), StringComparer.Ordinal).Select(m => m.Body.GetProperty(map).GetRawText())];
+
+        var fromJson = await seen.WaitForAsync(2, TimeSpan.FromSeconds(10), m => m.Header("Loom-Schedule") == "from_json");
+        Assert.Equal(
+            ["""{"user":"ada","kind":"session","session":"s1"}""", """{"user":"bob","kind":"session","session":"s2"}"""],
+            Field(fromJson, "payload"));
+
+        var fromLines = await seen.WaitForAsync(3, TimeSpan.FromSeconds(10), m => m.Header("Loom-Schedule") == "from_lines");
+        Assert.Equal(["""{"host":"alpha"}""", """{"host":"beta"}""", """{"host":"gamma"}"""], Field(fromLines, "payload"));
+
+        var fromRange = await seen.WaitForAsync(5, TimeSpan.FromSeconds(10), m => m.Header("Loom-Schedule") == "from_range");
+        Assert.Equal(Enumerable.Range(0, 5).Select(i => $$"""{"batch":7,"index":{{i}}}"""), Field(fromRange, "context"));
+        Assert.Equal(Enumerable.Range(0, 5).Select(i => $"/{i}"),
+            fromRange.Select(m => m.Header("Nats-Msg-Id")!).Select(id => id[id.LastIndexOf('/')..]).Order(StringComparer.Ordinal));
+
+        var fromKv = await seen.WaitForAsync(2, TimeSpan.FromSeconds(10), m => m.Header("Loom-Schedule") == "from_kv");
+        Assert.Equal(["""{"key":"agent-1","state":"busy"}""", """{"key":"agent-2"}"""], Field(fromKv, "payload"));
+    }
+
+    [Fact]
+    public async Task A_failing_expansion_is_counted_and_reported_in_status()
+    {
+        var prefix = TempConfig.UniqueName("f");
+        var config = TempConfig.Write($$"""
+            name: failing
+            subject_prefix: {{prefix}}
+            schedules:
+              - name: missing_file
+                interval_seconds: 3600
+                task: {worker_type: w}
+                expand_from: json_file
+                expand_args: {path: /nonexistent/sessions.json}
+            """);
+        await using var daemon = Loomsched.Run(config, nats.Server.Url);
+        await daemon.WaitForLogAsync("nats connected");
+        var trigger = await Loomsched.ExecAsync("trigger", "missing_file", "--name", "failing", "--subject-prefix", prefix, "--nats-url", nats.Server.Url);
+        Assert.Equal(0, trigger.Code);
+        await daemon.WaitForLogAsync("fire failed missing_file");
+        var status = await Loomsched.ExecAsync("status", "--name", "failing", "--subject-prefix", prefix, "--nats-url", nats.Server.Url);
+        var schedule = JsonDocument.Parse(status.Out).RootElement.GetProperty("schedules")[0];
+        Assert.Equal(1, schedule.GetProperty("errors").GetInt32());
+        Assert.Contains("/nonexistent/sessions.json", schedule.GetProperty("last_error").GetString());
+        Assert.False(daemon.HasExited);
+    }
+
+    [Fact]
+    public async Task Validate_rejects_an_unknown_function_and_bad_arguments_with_exit_2()
+    {
+        var config = TempConfig.Write("""
+            name: refs
+            schedules:
+              - name: typo
+                interval_seconds: 60
+                task: {worker_type: w}
+                expand_from: jsn_file
+                expand_args: {path: /tmp/x.json}
+              - name: bad_count
+                interval_seconds: 60
+                task: {worker_type: w}
+                expand_from: range
+                expand_args: {count: lots}
+            """);
+        var (code, output, _) = await Loomsched.ExecAsync("validate", config);
+        Assert.Equal(2, code);
+        Assert.Contains("scheduler.yaml:6:18: schedules[0].expand_from: unknown expansion function \"jsn_file\"; did you mean \"json_file\"?", output);
+        Assert.Contains("schedules[1].expand_args.count", output);
+    }
+
+    [Fact]
+    public async Task Json_log_format_writes_one_json_object_per_line()
+    {
+        var prefix = TempConfig.UniqueName("j");
+        var config = TempConfig.Write($$"""
+            name: jsonlog
+            subject_prefix: {{prefix}}
+            schedules:
+              - name: quick
+                interval_seconds: 0.3
+                task: {worker_type: w}
+            """);
+        await using var daemon = Loomsched.Run(config, nats.Server.Url, "--log-format", "json");
+        await daemon.WaitForLogAsync("\"fired quick");
+        var (code, _) = await daemon.TerminateAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(0, code);
+        var lines = daemon.Stderr.Where(l => l.Length > 0).ToList();
+        Assert.NotEmpty(lines);
+        foreach (var line in lines)
+        {
+            var doc = JsonDocument.Parse(line).RootElement; // every line parses
+            Assert.True(doc.TryGetProperty("time", out _) && doc.TryGetProperty("level", out _) && doc.TryGetProperty("message", out _), line);
+        }
+        var fired = lines.Select(l => JsonDocument.Parse(l).RootElement).First(e => e.GetProperty("message").GetString()!.StartsWith("fired", StringComparison.Ordinal));
+        Assert.Equal("quick", fired.GetProperty("schedule").GetString());
+        Assert.Equal(1, fired.GetProperty("messages").GetInt32());
+        Assert.True(fired.TryGetProperty("lateness_ms", out _));
+    }
+}
