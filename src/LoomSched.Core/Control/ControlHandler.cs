@@ -43,6 +43,12 @@ public sealed class ControlHandler
         _hostStatus = hostStatus;
     }
 
+    /// <summary>
+    /// Consulted before <c>trigger</c>, <c>pause</c> and <c>resume</c>: returns why this process refuses the action
+    /// (e.g. it is a follower replica), or null to carry it out.
+    /// </summary>
+    public Func<string, string?>? Guard { get; init; }
+
     /// <summary>Handles one request body; always returns a JSON reply.</summary>
     public byte[] Handle(ReadOnlySpan<byte> request)
     {
@@ -114,6 +120,10 @@ public sealed class ControlHandler
                 {
                     return Error($"action \"{action}\" needs \"schedule\": the name of a schedule");
                 }
+                if (Guard?.Invoke(action) is { } refusal)
+                {
+                    return Error(refusal);
+                }
                 var result = action switch
                 {
                     "trigger" => _engine.Trigger(schedule),
@@ -160,6 +170,7 @@ public sealed class ControlHandler
                 w.WriteNumber("errors", s.Errors);
                 w.WriteNumber("skipped", s.Skipped);
                 w.WriteNumber("missed", s.Missed);
+                w.WriteNumber("not_claimed", s.NotClaimed);
                 w.WriteBoolean("paused", s.Paused);
                 w.WriteBoolean("running", s.Running);
                 if (s.LastError is null)

@@ -24,6 +24,9 @@ internal sealed class ScheduleState(ScheduleDefinition definition, DateTimeOffse
     public long Errors;
     public long SkippedOverlap;
     public long MissedSlots;
+
+    /// <summary>Slots another replica owned, or that this one could not claim (a follower's slots).</summary>
+    public long NotClaimed;
     public DateTimeOffset? LastSlot { get; set; }
     public DateTimeOffset? LastFireStartedAt { get; set; }
     public TimeSpan? LastLateness { get; set; }

@@ -32,4 +32,8 @@ public sealed partial class SchedulerEngine
 
     [LoggerMessage(EventId = 8, Level = LogLevel.Information, Message = "reloaded: {Summary}")]
     private partial void LogReloaded(string summary);
+
+    [LoggerMessage(EventId = 9, Level = LogLevel.Information,
+        Message = "catch-up {Schedule}: {Count} missed slot(s) from {First} to {Last}")]
+    private partial void LogCatchUp(string schedule, int count, string first, string last);
 }

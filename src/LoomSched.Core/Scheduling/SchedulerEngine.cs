@@ -25,6 +25,15 @@ public sealed record EngineOptions
     /// fires within about a millisecond of their slot. Zero turns it off (as for fake clocks, where it must be).
     /// </summary>
     public TimeSpan PreciseWakeLead { get; init; }
+
+    /// <summary>Coordinates fires across replicas (leader lease, slot state); null fires every slot.</summary>
+    public ISlotGate? SlotGate { get; init; }
+
+    /// <summary>
+    /// Where interval grids start. Null: when the engine starts (Loom's behaviour: first fire one interval
+    /// later). Replicas and restarts that must agree on slots anchor every grid to a fixed instant instead.
+    /// </summary>
+    public DateTimeOffset? IntervalAnchor { get; init; }
 }
 
 /// <summary>
@@ -65,10 +74,10 @@ public sealed partial class SchedulerEngine
         StartedAt = time.GetUtcNow();
         foreach (var definition in config.Schedules)
         {
-            var state = new ScheduleState(definition, StartedAt);
+            var state = new ScheduleState(definition, _options.IntervalAnchor ?? StartedAt);
             _states.Add(definition.Name, state);
             _order.Add(state);
-            ScheduleNext(state, definition.Trigger.NextAfter(StartedAt, StartedAt));
+            ScheduleNext(state, definition.Trigger.NextAfter(StartedAt, state.Anchor));
         }
     }
 
@@ -263,7 +272,7 @@ public sealed partial class SchedulerEngine
                     unchanged.Add(definition.Name);
                     continue;
                 }
-                var state = new ScheduleState(definition, now);
+                var state = new ScheduleState(definition, _options.IntervalAnchor ?? now);
                 if (old is not null)
                 {
                     // The old definition's fire may still run; the new one is a new schedule with the same name.
@@ -276,7 +285,7 @@ public sealed partial class SchedulerEngine
                 }
                 next.Add(definition.Name, state);
                 order.Add(state);
-                ScheduleNext(state, definition.Trigger.NextAfter(now, now));
+                ScheduleNext(state, definition.Trigger.NextAfter(now, state.Anchor));
             }
             foreach (var old in _order)
             {
@@ -308,7 +317,7 @@ public sealed partial class SchedulerEngine
                 list.Add(new ScheduleStatus(
                     s.Definition.Name, s.Definition.Trigger.Describe(), s.NextSlot, s.LastSlot, s.LastFireStartedAt,
                     s.LastLateness?.TotalMilliseconds, s.Fires, Interlocked.Read(ref s.Dispatched), s.Errors,
-                    s.SkippedOverlap, s.MissedSlots, s.Paused, s.Running, s.LastError));
+                    s.SkippedOverlap, s.MissedSlots, s.Paused, s.Running, s.LastError, s.NotClaimed));
             }
             return new SchedulerStatus(Config.Name, StartedAt, _time.GetUtcNow(), list);
         }
@@ -373,21 +382,71 @@ public sealed partial class SchedulerEngine
         state.NextSlot = null;
     }
 
-    private void StartFire(ScheduleState state, DateTimeOffset slot, bool manual)
+    private void StartFire(ScheduleState state, DateTimeOffset slot, bool manual) => StartFires(state, [slot], manual);
+
+    /// <summary>Runs the fires of <paramref name="slots"/> one after another on one task (a catch-up runs several).</summary>
+    private void StartFires(ScheduleState state, IReadOnlyList<DateTimeOffset> slots, bool manual)
     {
-        var now = _time.GetUtcNow();
         state.Running = true;
-        state.Fires++;
-        state.LastSlot = slot;
-        state.LastFireStartedAt = now;
-        state.LastLateness = manual ? TimeSpan.Zero : now - slot;
         var tracker = new FireTracker();
         var builder = _builder;
-        var task = Task.Run(() => FireAsync(state, state.Definition, builder, slot, tracker));
+        var definition = state.Definition;
+        var task = Task.Run(async () =>
+        {
+            try
+            {
+                foreach (var slot in slots)
+                {
+                    await FireAsync(state, definition, builder, slot, manual, tracker).ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                lock (_gate)
+                {
+                    state.Running = false;
+                }
+            }
+        });
         _inFlight[task] = tracker;
         _ = task.ContinueWith(
             static (t, self) => ((SchedulerEngine)self!).OnFireEnded(t), this,
             CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    /// <summary>
+    /// Fires missed slots of a schedule after downtime or a failover, in order, as one run (see
+    /// <see cref="CatchUpPlanner"/>). Refused while the schedule is running.
+    /// </summary>
+    public ControlResult CatchUp(string name, IReadOnlyList<DateTimeOffset> slots)
+    {
+        lock (_gate)
+        {
+            if (!_states.TryGetValue(name, out var state))
+            {
+                return ControlResult.Refused(UnknownSchedule(name));
+            }
+            if (slots.Count == 0)
+            {
+                return ControlResult.Done($"schedule \"{name}\" has no slot to catch up");
+            }
+            if (state.Running)
+            {
+                return ControlResult.Refused($"schedule \"{name}\" is running; its catch-up was not started");
+            }
+            LogCatchUp(name, slots.Count, LoomTime.Format(slots[0]), LoomTime.Format(slots[^1]));
+            StartFires(state, slots, manual: false);
+            return ControlResult.Done($"schedule \"{name}\" catches up {slots.Count} slot(s)");
+        }
+    }
+
+    /// <summary>The anchor of a schedule's interval grid (for catch-up planning).</summary>
+    public DateTimeOffset? AnchorOf(string name)
+    {
+        lock (_gate)
+        {
+            return _states.TryGetValue(name, out var state) ? state.Anchor : null;
+        }
     }
 
     private void OnFireEnded(Task task)
@@ -401,24 +460,48 @@ public sealed partial class SchedulerEngine
     // --- one fire, on its own task ---
 
     private async Task FireAsync(
-        ScheduleState state, ScheduleDefinition definition, MessageBuilder builder, DateTimeOffset slot, FireTracker tracker)
+        ScheduleState state, ScheduleDefinition definition, MessageBuilder builder, DateTimeOffset slot, bool manual, FireTracker tracker)
     {
-        var started = _time.GetUtcNow();
         var token = _fireCancel.Token;
+        var gate = _options.SlotGate;
         int sent = 0;
         string slotText = LoomTime.Format(slot);
         try
         {
+            if (gate is not null && !await gate.TryClaimAsync(definition, slot, token).ConfigureAwait(false))
+            {
+                lock (_gate)
+                {
+                    state.NotClaimed++;
+                }
+                return;
+            }
+            var started = _time.GetUtcNow();
+            lock (_gate)
+            {
+                state.Fires++;
+                state.LastSlot = slot;
+                state.LastFireStartedAt = started;
+                state.LastLateness = manual ? TimeSpan.Zero : started - slot;
+            }
             var messages = await BuildMessagesAsync(definition, builder, slot, token).ConfigureAwait(false);
             tracker.Remaining = messages.Count;
             foreach (var message in messages)
             {
                 token.ThrowIfCancellationRequested();
+                if (gate is { MayPublish: false })
+                {
+                    throw new FireFailedException("this replica lost the right to publish (leadership lapsed) during the fire; the rest is left to the leader");
+                }
                 await _port.PublishAsync(message, token).ConfigureAwait(false);
                 sent++;
                 tracker.Remaining--;
                 Interlocked.Increment(ref state.Dispatched);
                 Interlocked.Increment(ref _dispatchedTotal);
+            }
+            if (gate is not null)
+            {
+                await gate.CompleteAsync(definition, slot, token).ConfigureAwait(false);
             }
             var ended = _time.GetUtcNow();
             lock (_gate)
@@ -444,13 +527,6 @@ public sealed partial class SchedulerEngine
             }
             LogFireFailed(definition.Name, slotText, sent, reason);
             tracker.Remaining = 0;
-        }
-        finally
-        {
-            lock (_gate)
-            {
-                state.Running = false;
-            }
         }
     }
 
