@@ -1,5 +1,6 @@
 using LoomSched.Config;
 using LoomSched.Control;
+using LoomSched.Daemon.Coordination;
 using LoomSched.Daemon.Nats;
 using LoomSched.Expansion;
 using LoomSched.Scheduling;
@@ -27,16 +28,34 @@ internal sealed partial class SchedulerService(
     {
         await using var port = new NatsDispatchPort(connection, config.MaxPending, _log);
         _port = port;
+        var coordinator = config.Coordination.Mode == CoordinationMode.None ? null : new Coordinator(config, connection, time, _log);
+        coordinator?.Prepare();
         var engine = new SchedulerEngine(config, port, time, new EngineOptions
         {
             Registry = registry,
             Services = services,
             LoggerFactory = loggers,
             PreciseWakeLead = ReferenceEquals(time, TimeProvider.System) ? TimeSpan.FromMilliseconds(5) : TimeSpan.Zero,
+            SlotGate = coordinator?.Gate,
+            IntervalAnchor = coordinator is null ? null : Coordinator.GridAnchor,
         });
         _engine = engine;
-        var handler = new ControlHandler(engine, Reload, Cli.Version, WriteHostStatus);
-        var responder = new ControlResponder(connection, handler, Reload, _log);
+        var handler = new ControlHandler(engine, Reload, Cli.Version, w =>
+        {
+            WriteHostStatus(w);
+            coordinator?.WriteStatus(w);
+        })
+        {
+            Guard = coordinator is null ? null : coordinator.Refusal,
+        };
+        var responder = new ControlResponder(connection, handler, Reload, _log)
+        {
+            // A follower's refusal waits a little, so that the leader's answer reaches the requester first.
+            RefusalDelay = () => coordinator?.Lease is { IsLeader: false } ? TimeSpan.FromMilliseconds(250) : TimeSpan.Zero,
+        };
+        var coordination = coordinator is null
+            ? Task.CompletedTask
+            : Task.Run(() => coordinator.RunAsync(engine, stoppingToken), CancellationToken.None);
 
         using var hangup = System.Runtime.InteropServices.PosixSignalRegistration.Create(
             System.Runtime.InteropServices.PosixSignal.SIGHUP, context =>
@@ -57,6 +76,18 @@ internal sealed partial class SchedulerService(
         var drain = await engine.DrainAsync(options.ShutdownGrace).ConfigureAwait(false);
         var left = options.ShutdownGrace - time.GetElapsedTime(started);
         int unsent = await port.FlushAsync(left > TimeSpan.FromMilliseconds(200) ? left : TimeSpan.FromMilliseconds(200)).ConfigureAwait(false);
+        if (coordinator is not null)
+        {
+            // After the drain: the fires in flight finish as leader; then a follower may take over at once.
+            await coordinator.ReleaseAsync().ConfigureAwait(false);
+            try
+            {
+                await coordination.WaitAsync(TimeSpan.FromMilliseconds(200), CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is TimeoutException or OperationCanceledException or NatsException)
+            {
+            }
+        }
         LogStopped(port.Published, drain.Abandoned + unsent, port.Dropped, port.PublishErrors);
         try
         {

@@ -14,6 +14,9 @@ internal sealed partial class ControlResponder(INatsConnection connection, Contr
 {
     private static readonly NatsRawSerializer<byte[]> Raw = NatsRawSerializer<byte[]>.Default;
 
+    /// <summary>How long to hold back an error reply (replicas: a follower lets the leader answer first).</summary>
+    public Func<TimeSpan>? RefusalDelay { get; init; }
+
     public Task ServeAsync(SchedulerConfig config, CancellationToken stoppingToken) =>
         Task.WhenAll(ServeControlAsync(config.ControlSubject, stoppingToken), ServeReloadAsync(config, stoppingToken));
 
@@ -35,6 +38,10 @@ internal sealed partial class ControlResponder(INatsConnection connection, Contr
                 }
                 if (msg.ReplyTo is not null)
                 {
+                    if (RefusalDelay?.Invoke() is { } delay && delay > TimeSpan.Zero && reply.AsSpan().StartsWith("{\"ok\":false"u8))
+                    {
+                        await Task.Delay(delay, stoppingToken).ConfigureAwait(false);
+                    }
                     await msg.ReplyAsync(reply, serializer: Raw, cancellationToken: stoppingToken).ConfigureAwait(false);
                 }
             }

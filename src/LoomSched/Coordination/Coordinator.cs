@@ -1,0 +1,203 @@
+using System.Text.Json;
+using LoomSched.Config;
+using LoomSched.Dispatch;
+using LoomSched.Scheduling;
+using Microsoft.Extensions.Logging;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Client.KeyValueStore;
+
+namespace LoomSched.Daemon.Coordination;
+
+/// <summary>
+/// High availability on JetStream (<c>coordination:</c> in the config). <c>leader</c>: replicas on one config elect
+/// a leader by a KV lease; only the leader fires, and each slot is claimed in the state bucket so it fires once.
+/// <c>state</c>: a single instance keeps its slots in the state bucket to catch up across restarts. Interval
+/// grids are anchored to the Unix epoch in both modes, so every replica and every restart agrees on the slots.
+/// On taking over (elected, or started in state mode) each schedule re-publishes a slot left <c>claimed</c> and
+/// fires missed slots by its <c>catch_up</c> policy.
+/// </summary>
+internal sealed partial class Coordinator
+{
+    private readonly SchedulerConfig _config;
+    private readonly CoordinationOptions _options;
+    private readonly INatsConnection _connection;
+    private readonly TimeProvider _time;
+    private readonly ILogger _log;
+    private readonly TaskCompletionSource<INatsKVStore> _state = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private SchedulerEngine? _engine;
+
+    public Coordinator(SchedulerConfig config, INatsConnection connection, TimeProvider time, ILogger log)
+    {
+        _config = config;
+        _options = config.Coordination;
+        _connection = connection;
+        _time = time;
+        _log = log;
+        InstanceId = $"{Environment.MachineName}-{Environment.ProcessId}-{Random.Shared.Next(0x10000):x4}";
+        Gate = new KvSlotGate(_state.Task, null, InstanceId, log);
+    }
+
+    public static DateTimeOffset GridAnchor => DateTimeOffset.UnixEpoch;
+
+    public string InstanceId { get; }
+    public LeaderLease? Lease { get; private set; }
+    public KvSlotGate Gate { get; private set; }
+
+    public string Role => _options.Mode switch
+    {
+        CoordinationMode.Leader => Lease?.IsLeader == true ? "leader" : "follower",
+        CoordinationMode.State => "standalone (state)",
+        _ => "standalone",
+    };
+
+    /// <summary>Creates the buckets (waiting for NATS) and the lease; call before the engine is built.</summary>
+    public void Prepare()
+    {
+        if (_options.Mode == CoordinationMode.Leader)
+        {
+            var leaseStore = new TaskCompletionSource<INatsKVStore>(TaskCreationOptions.RunContinuationsAsynchronously);
+            // The lease object exists at once so that the gate can ask it; its store arrives with NATS.
+            Lease = new LeaderLease(leaseStore.Task, InstanceId, TimeSpan.FromSeconds(_options.LeaseTtlSeconds), _time, _log);
+            Gate = new KvSlotGate(_state.Task, Lease, InstanceId, _log);
+            _leaseStore = leaseStore;
+        }
+    }
+
+    private TaskCompletionSource<INatsKVStore>? _leaseStore;
+
+    /// <summary>Opens the buckets (retrying while NATS is away), then runs the lease or the state-mode take-over.</summary>
+    public async Task RunAsync(SchedulerEngine engine, CancellationToken stoppingToken)
+    {
+        _engine = engine;
+        var kv = new NatsKVContext(new NatsJSContext((NatsConnection)_connection));
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                var state = await kv.CreateStoreAsync(new NatsKVConfig(_options.StateBucket) { History = 1 }, stoppingToken).ConfigureAwait(false);
+                if (_leaseStore is not null)
+                {
+                    var lease = await kv.CreateStoreAsync(new NatsKVConfig(_options.LeaseBucket)
+                    {
+                        History = 1,
+                        MaxAge = TimeSpan.FromSeconds(_options.LeaseTtlSeconds),
+                    }, stoppingToken).ConfigureAwait(false);
+                    _leaseStore.TrySetResult(lease);
+                }
+                _state.TrySetResult(state);
+                break;
+            }
+            catch (Exception ex) when (ex is NatsException or NatsJSException && !stoppingToken.IsCancellationRequested)
+            {
+                LogBucketsUnavailable(_options.StateBucket, ex.Message);
+                await Task.Delay(TimeSpan.FromSeconds(1), _time, stoppingToken).ConfigureAwait(false);
+            }
+        }
+        if (Lease is { } leaseHolder)
+        {
+            leaseHolder.Elected += TakeOverAsync;
+            await leaseHolder.RunAsync(stoppingToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await TakeOverAsync(stoppingToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Re-publishes what a previous owner left claimed and fires the missed slots by policy.</summary>
+    private async Task TakeOverAsync(CancellationToken stoppingToken)
+    {
+        var engine = _engine!;
+        var now = _time.GetUtcNow();
+        foreach (var schedule in engine.Config.Schedules)
+        {
+            SlotRecord? record;
+            try
+            {
+                record = await Gate.ReadAsync(schedule.Name, stoppingToken).ConfigureAwait(false);
+            }
+            catch (NatsException ex)
+            {
+                LogBucketsUnavailable(_options.StateBucket, ex.Message);
+                continue;
+            }
+            if (record is null || record.Slot == DateTimeOffset.MinValue)
+            {
+                continue;
+            }
+            var slots = new List<DateTimeOffset>();
+            if (record.Phase == SlotRecord.Claimed && record.By != InstanceId)
+            {
+                slots.Add(record.Slot);
+            }
+            var policy = schedule.CatchUp ?? _config.CatchUp;
+            slots.AddRange(CatchUpPlanner.MissedSlots(schedule.Trigger, GridAnchor, record.Slot, now, policy));
+            if (slots.Count == 0)
+            {
+                continue;
+            }
+            // A follower's fire attempt may still be finishing: give it a moment rather than drop the catch-up.
+            for (int attempt = 0; attempt < 20; attempt++)
+            {
+                var result = engine.CatchUp(schedule.Name, slots);
+                if (result.Ok)
+                {
+                    break;
+                }
+                await Task.Delay(TimeSpan.FromMilliseconds(50), _time, stoppingToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Writes the coordination part of <c>status</c>.</summary>
+    public void WriteStatus(Utf8JsonWriter w)
+    {
+        w.WriteStartObject("coordination");
+        w.WriteString("mode", _options.Mode.ToString().ToLowerInvariant());
+        w.WriteString("role", Role);
+        w.WriteString("instance", InstanceId);
+        if (Lease is { } lease)
+        {
+            var (holder, expires) = lease.Holder;
+            if (holder is null)
+            {
+                w.WriteNull("lease_holder");
+            }
+            else
+            {
+                w.WriteString("lease_holder", holder);
+            }
+            if (expires is { } e)
+            {
+                w.WriteString("lease_expires", LoomTime.Format(e));
+            }
+            else
+            {
+                w.WriteNull("lease_expires");
+            }
+        }
+        w.WriteStartObject("slots");
+        foreach (var (name, record) in Gate.Known.OrderBy(k => k.Key, StringComparer.Ordinal))
+        {
+            w.WriteStartObject(name);
+            w.WriteString("slot", LoomTime.Format(record.Slot));
+            w.WriteString("phase", record.Phase);
+            w.WriteString("by", record.By);
+            w.WriteEndObject();
+        }
+        w.WriteEndObject();
+        w.WriteEndObject();
+    }
+
+    /// <summary>Why this replica refuses a control action (a follower), or null.</summary>
+    public string? Refusal(string action) =>
+        Lease is { IsLeader: false } lease
+            ? $"this replica ({InstanceId}) is a follower; \"{action}\" is for the leader ({lease.Holder.Holder ?? "none elected yet"}), which answers too"
+            : null;
+
+    public Task ReleaseAsync() => Lease?.ReleaseAsync() ?? Task.CompletedTask;
+
+    [LoggerMessage(EventId = 80, Level = LogLevel.Warning, Message = "coordination: buckets not available yet ({Bucket}): {Reason}; retrying")]
+    private partial void LogBucketsUnavailable(string bucket, string reason);
+}

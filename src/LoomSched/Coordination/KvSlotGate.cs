@@ -1,0 +1,167 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using LoomSched.Config;
+using LoomSched.Dispatch;
+using LoomSched.Scheduling;
+using Microsoft.Extensions.Logging;
+using NATS.Client.Core;
+using NATS.Client.KeyValueStore;
+
+namespace LoomSched.Daemon.Coordination;
+
+/// <summary>A schedule's last slot in the state bucket, and how far it got.</summary>
+internal sealed record SlotRecord(DateTimeOffset Slot, string Phase, string By, ulong Revision)
+{
+    public const string Claimed = "claimed";
+    public const string Done = "done";
+}
+
+/// <summary>
+/// Exactly-once per slot through a JetStream KV state bucket: one key per schedule holds its last slot and
+/// phase. A fire claims its slot by compare-and-set (<c>claimed</c>), publishes, then marks it <c>done</c>. A
+/// slot that is done, or older than the recorded one, is never fired again; a slot another process left
+/// <c>claimed</c> may be re-published (JetStream drops the duplicate by <c>Nats-Msg-Id</c>).
+/// </summary>
+internal sealed partial class KvSlotGate(Task<INatsKVStore> store, LeaderLease? lease, string instanceId, ILogger log) : ISlotGate
+{
+    private static readonly NatsRawSerializer<byte[]> Raw = NatsRawSerializer<byte[]>.Default;
+    private readonly ConcurrentDictionary<string, SlotRecord> _known = new(StringComparer.Ordinal);
+
+    public bool MayPublish => lease?.IsLeader ?? true;
+
+    /// <summary>What this process last saw per schedule (for status).</summary>
+    public IReadOnlyDictionary<string, SlotRecord> Known => _known;
+
+    public async ValueTask<bool> TryClaimAsync(ScheduleDefinition schedule, DateTimeOffset slot, CancellationToken cancellationToken)
+    {
+        if (!MayPublish || (lease is not null && !store.IsCompletedSuccessfully))
+        {
+            return false;
+        }
+        // Without a lease (state mode) the first fires wait for the bucket rather than go unrecorded.
+        var kv = await store.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var current = await ReadAsync(schedule.Name, cancellationToken).ConfigureAwait(false);
+            if (current is not null)
+            {
+                bool mineInFlight = current.Slot == slot && current.Phase == SlotRecord.Claimed && current.By == instanceId;
+                if (current.Slot > slot || (current.Slot == slot && current.Phase == SlotRecord.Done) || mineInFlight)
+                {
+                    return false;
+                }
+            }
+            var value = Encode(slot, SlotRecord.Claimed);
+            var result = current is null
+                ? await kv.TryCreateAsync(KeyOf(schedule.Name), value, Raw, cancellationToken).ConfigureAwait(false)
+                : await kv.TryUpdateAsync(KeyOf(schedule.Name), value, current.Revision, Raw, cancellationToken).ConfigureAwait(false);
+            if (!result.Success)
+            {
+                LogClaimLost(schedule.Name, LoomTime.Format(slot));
+                return false;
+            }
+            _known[schedule.Name] = new SlotRecord(slot, SlotRecord.Claimed, instanceId, result.Value);
+            // A leader that lapsed while it claimed must not publish: the lease decides, checked once more.
+            return MayPublish;
+        }
+        catch (NatsException ex)
+        {
+            LogStateError(schedule.Name, ex.Message);
+            return false;
+        }
+    }
+
+    public async ValueTask CompleteAsync(ScheduleDefinition schedule, DateTimeOffset slot, CancellationToken cancellationToken)
+    {
+        if (!_known.TryGetValue(schedule.Name, out var claim) || claim.Slot != slot || !store.IsCompletedSuccessfully)
+        {
+            return;
+        }
+        try
+        {
+            var result = await store.Result.TryUpdateAsync(KeyOf(schedule.Name), Encode(slot, SlotRecord.Done), claim.Revision, Raw, cancellationToken)
+                .ConfigureAwait(false);
+            if (result.Success)
+            {
+                _known[schedule.Name] = claim with { Phase = SlotRecord.Done, Revision = result.Value };
+            }
+            else
+            {
+                LogClaimLost(schedule.Name, LoomTime.Format(slot));
+            }
+        }
+        catch (NatsException ex)
+        {
+            LogStateError(schedule.Name, ex.Message);
+        }
+    }
+
+    /// <summary>The schedule's record in the bucket, or null when it never fired (or the key was deleted).</summary>
+    public async Task<SlotRecord?> ReadAsync(string schedule, CancellationToken cancellationToken)
+    {
+        var kv = await store.ConfigureAwait(false);
+        var entry = await kv.TryGetEntryAsync(KeyOf(schedule), 0, Raw, cancellationToken).ConfigureAwait(false);
+        if (!entry.Success || entry.Value.Operation != NatsKVOperation.Put || entry.Value.Value is null)
+        {
+            return null;
+        }
+        try
+        {
+            using var doc = JsonDocument.Parse(entry.Value.Value);
+            var root = doc.RootElement;
+            var record = new SlotRecord(
+                DateTimeOffset.Parse(root.GetProperty("slot").GetString()!, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal),
+                root.GetProperty("phase").GetString()!,
+                root.TryGetProperty("by", out var by) ? by.GetString() ?? "" : "",
+                entry.Value.Revision);
+            _known[schedule] = record;
+            return record;
+        }
+        catch (Exception ex) when (ex is JsonException or FormatException or KeyNotFoundException or InvalidOperationException)
+        {
+            LogStateError(schedule, $"unreadable state record ({ex.Message}); it will be overwritten by the next fire");
+            return new SlotRecord(DateTimeOffset.MinValue, SlotRecord.Done, "", entry.Value.Revision);
+        }
+    }
+
+    private byte[] Encode(DateTimeOffset slot, string phase)
+    {
+        var buffer = new ArrayBufferWriter<byte>(96);
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteString("slot", LoomTime.Format(slot));
+            w.WriteString("phase", phase);
+            w.WriteString("by", instanceId);
+            w.WriteEndObject();
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>KV keys allow letters, digits and <c>-_=./</c>: anything else in a name is written as <c>=XX</c> bytes.</summary>
+    internal static string KeyOf(string schedule)
+    {
+        var key = new StringBuilder("schedule.", schedule.Length + 16);
+        foreach (byte b in Encoding.UTF8.GetBytes(schedule))
+        {
+            if (char.IsAsciiLetterOrDigit((char)b) || b is (byte)'-' or (byte)'_')
+            {
+                key.Append((char)b);
+            }
+            else
+            {
+                key.Append('=').Append(b.ToString("X2", CultureInfo.InvariantCulture));
+            }
+        }
+        return key.ToString();
+    }
+
+    [LoggerMessage(EventId = 70, Level = LogLevel.Information, Message = "slot {Schedule} {Slot} belongs to another replica (compare-and-set lost)")]
+    private partial void LogClaimLost(string schedule, string slot);
+
+    [LoggerMessage(EventId = 71, Level = LogLevel.Warning, Message = "slot state of {Schedule}: {Reason}")]
+    private partial void LogStateError(string schedule, string reason);
+}

@@ -1,0 +1,254 @@
+using System.Globalization;
+using System.Text.Json;
+using LoomSched.EndToEnd.Tests.Support;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
+using Xunit.Abstractions;
+
+namespace LoomSched.EndToEnd.Tests.HighAvailability;
+
+/// <summary>
+/// Replicas of the published binary on one config, coordinated through JetStream KV on a real nats-server
+/// (file store in a temp dir). A JetStream stream captures the task subject, deduplicating by Nats-Msg-Id, as
+/// a production deployment would; a core subscription counts what was published raw.
+/// </summary>
+[Collection("nats")]
+public sealed class HighAvailabilityFacts(NatsFixture nats, ITestOutputHelper output)
+{
+    private static readonly TimeSpan Half = TimeSpan.FromMilliseconds(500);
+
+    private static DateTimeOffset Slot(Received m) =>
+        DateTimeOffset.Parse(m.Header("Loom-Scheduled-For")!, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
+
+    private async Task<List<DateTimeOffset>> StreamSlotsAsync(string stream)
+    {
+        var js = new NatsJSContext(nats.Client);
+        var consumer = await js.CreateOrderedConsumerAsync(stream);
+        var slots = new List<DateTimeOffset>();
+        var info = await js.GetStreamAsync(stream);
+        long total = info.Info.State.Messages;
+        if (total == 0)
+        {
+            return slots;
+        }
+        await foreach (var msg in consumer.ConsumeAsync<byte[]>(serializer: NatsRawSerializer<byte[]>.Default))
+        {
+            var text = msg.Headers!["Loom-Scheduled-For"].ToString();
+            slots.Add(DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal));
+            if (msg.Metadata?.Sequence.Stream >= info.Info.State.LastSeq)
+            {
+                break;
+            }
+        }
+        return slots;
+    }
+
+    private static Loomsched? LeaderOf(IEnumerable<Loomsched> replicas) =>
+        replicas.Where(r => !r.HasExited)
+            .Select(r => (r, at: r.Stderr.LastOrDefault(l => l.Contains(" leader: ", StringComparison.Ordinal) || l.Contains("follower: ", StringComparison.Ordinal))))
+            .Where(x => x.at is not null && x.at.Contains(" leader: ", StringComparison.Ordinal))
+            .OrderByDescending(x => x.at, StringComparer.Ordinal)
+            .Select(x => x.r)
+            .FirstOrDefault();
+
+    private static async Task<Loomsched> WaitForLeaderAsync(List<Loomsched> replicas, Loomsched? not, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (LeaderOf(replicas) is { } leader && leader != not)
+            {
+                return leader;
+            }
+            await Task.Delay(50);
+        }
+        Assert.Fail("no replica became leader in time:\n" + string.Join("\n---\n", replicas.Select(r => r.Log)));
+        return null!;
+    }
+
+    [Fact]
+    public async Task Three_replicas_fire_every_slot_exactly_once_through_kills_and_a_freeze()
+    {
+        var prefix = TempConfig.UniqueName("ha");
+        var config = TempConfig.Write($$"""
+            name: ha
+            subject_prefix: {{prefix}}
+            coordination: {mode: leader, lease_bucket: {{prefix}}_lease, state_bucket: {{prefix}}_state, lease_ttl_seconds: 3}
+            catch_up: {policy: all, window_seconds: 120}
+            schedules:
+              - name: half_second
+                interval_seconds: 0.5
+                task: {worker_type: ha_probe}
+            """);
+        var js = new NatsJSContext(nats.Client);
+        string stream = prefix.ToUpperInvariant();
+        await js.CreateStreamAsync(new StreamConfig(stream, [$"{prefix}.tasks.incoming"]) { DuplicateWindow = TimeSpan.FromMinutes(5) });
+        await using var raw = await Captured.StartAsync(nats.Client, $"{prefix}.tasks.incoming");
+
+        var replicas = new List<Loomsched>();
+        Loomsched Spawn()
+        {
+            var r = Loomsched.Run(config, nats.Server.Url);
+            replicas.Add(r);
+            return r;
+        }
+        try
+        {
+            for (int i = 0; i < 3; i++)
+            {
+                Spawn();
+            }
+            var leader = await WaitForLeaderAsync(replicas, null, TimeSpan.FromSeconds(15));
+            await Task.Delay(TimeSpan.FromSeconds(10));
+
+            // Two leaders die hard; a fresh replica replaces each, so three stay in the race.
+            var gaps = new List<TimeSpan>();
+            for (int kill = 0; kill < 2; kill++)
+            {
+                var killedAt = DateTimeOffset.UtcNow;
+                leader.Signal(Signals.SIGKILL);
+                Spawn();
+                leader = await WaitForLeaderAsync(replicas, leader, TimeSpan.FromSeconds(15));
+                gaps.Add(DateTimeOffset.UtcNow - killedAt);
+                await Task.Delay(TimeSpan.FromSeconds(10));
+            }
+
+            // The third leader freezes past its TTL; when it wakes it must find itself a follower.
+            var frozen = leader;
+            frozen.Signal(Signals.SIGSTOP);
+            var frozenAt = DateTimeOffset.UtcNow;
+            leader = await WaitForLeaderAsync(replicas, frozen, TimeSpan.FromSeconds(15));
+            gaps.Add(DateTimeOffset.UtcNow - frozenAt);
+            await Task.Delay(TimeSpan.FromSeconds(3));
+            frozen.Signal(Signals.SIGCONT);
+            await frozen.WaitForLogAsync("stepped down", TimeSpan.FromSeconds(10));
+            await Task.Delay(TimeSpan.FromSeconds(12));
+
+            foreach (var r in replicas.Where(r => !r.HasExited))
+            {
+                var (code, _) = await r.TerminateAsync(TimeSpan.FromSeconds(10));
+                Assert.Equal(0, code);
+            }
+            output.WriteLine($"failover (kill or freeze to new leader elected): {string.Join(", ", gaps.Select(g => $"{g.TotalSeconds:0.0} s"))}");
+
+            var slots = await StreamSlotsAsync(stream);
+            Assert.True(slots.Count >= 100, $"only {slots.Count} slots captured");
+            var ordered = slots.Order().ToList();
+            Assert.Equal(ordered.Count, ordered.Distinct().Count()); // exactly once in the stream
+            var expected = (int)((ordered[^1] - ordered[0]) / Half) + 1;
+            var missing = Enumerable.Range(0, expected).Select(k => ordered[0] + (k * Half)).Except(ordered).ToList();
+            Assert.True(missing.Count == 0, $"slots missing from the stream: {string.Join(", ", missing.Select(m => m.ToString("HH:mm:ss.fff", CultureInfo.InvariantCulture)))}");
+
+            // Raw duplicates come only from a new leader re-publishing a slot its predecessor left claimed.
+            var duplicates = raw.Messages.GroupBy(Slot).Count(g => g.Count() > 1);
+            output.WriteLine($"{slots.Count} slots, {raw.Messages.Count} raw messages, {duplicates} re-published");
+            Assert.True(duplicates <= 3, $"{duplicates} slots were published more than once");
+            Assert.DoesNotContain(frozen.Stderr.SkipWhile(l => !l.Contains("stepped down", StringComparison.Ordinal)),
+                l => l.Contains("fired half_second", StringComparison.Ordinal));
+        }
+        finally
+        {
+            foreach (var r in replicas)
+            {
+                if (!r.HasExited)
+                {
+                    r.Signal(Signals.SIGCONT);
+                }
+                await r.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Followers_answer_status_and_leave_control_actions_to_the_leader()
+    {
+        var prefix = TempConfig.UniqueName("hc");
+        var config = TempConfig.Write($$"""
+            name: hac
+            subject_prefix: {{prefix}}
+            coordination: {mode: leader, lease_bucket: {{prefix}}_lease, state_bucket: {{prefix}}_state, lease_ttl_seconds: 3}
+            schedules:
+              - name: hourly
+                cron: "0 * * * *"
+                task: {worker_type: w}
+            """);
+        var replicas = new List<Loomsched> { Loomsched.Run(config, nats.Server.Url), Loomsched.Run(config, nats.Server.Url) };
+        try
+        {
+            await WaitForLeaderAsync(replicas, null, TimeSpan.FromSeconds(15));
+            var roles = new HashSet<string>();
+            var subject = $"{prefix}.scheduler.hac";
+            await foreach (var reply in nats.Client.RequestManyAsync(subject, "{}"u8.ToArray(), requestSerializer: NatsRawSerializer<byte[]>.Default,
+                replySerializer: NatsRawSerializer<byte[]>.Default, replyOpts: new NatsSubOpts { Timeout = TimeSpan.FromSeconds(2), MaxMsgs = 2 }))
+            {
+                var c = JsonDocument.Parse(reply.Data!).RootElement.GetProperty("coordination");
+                roles.Add(c.GetProperty("role").GetString()!);
+                Assert.False(string.IsNullOrEmpty(c.GetProperty("lease_holder").GetString()));
+            }
+            Assert.Equal(["follower", "leader"], roles.Order());
+
+            // The leader carries the trigger out; the follower's refusal comes later and is not the answer.
+            var (code, text, error) = await Loomsched.ExecAsync("trigger", "hourly", "--name", "hac", "--subject-prefix", prefix, "--nats-url", nats.Server.Url);
+            Assert.True(code == 0, text + error);
+            Assert.Contains("triggered", text);
+        }
+        finally
+        {
+            foreach (var r in replicas)
+            {
+                await r.DisposeAsync();
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData("skip")]
+    [InlineData("once")]
+    [InlineData("all")]
+    public async Task A_restarted_instance_with_state_catches_up_by_its_policy(string policy)
+    {
+        var prefix = TempConfig.UniqueName("cu");
+        var config = TempConfig.Write($$"""
+            name: cu
+            subject_prefix: {{prefix}}
+            coordination: {mode: state, state_bucket: {{prefix}}_state}
+            catch_up: {policy: {{policy}}, window_seconds: 60}
+            schedules:
+              - name: every_second
+                interval_seconds: 1
+                task: {worker_type: w}
+            """);
+        await using var seen = await Captured.StartAsync(nats.Client, $"{prefix}.tasks.incoming");
+        await using (var first = Loomsched.Run(config, nats.Server.Url))
+        {
+            await seen.WaitForAsync(2, TimeSpan.FromSeconds(10));
+            Assert.Equal(0, (await first.TerminateAsync(TimeSpan.FromSeconds(10))).Code);
+        }
+        var lastBefore = seen.Messages.Select(Slot).Max();
+        await Task.Delay(TimeSpan.FromSeconds(4.2)); // four slots pass while nothing runs
+        var restartedAt = DateTimeOffset.UtcNow;
+        await using var second = Loomsched.Run(config, nats.Server.Url);
+        await seen.WaitForAsync(1, TimeSpan.FromSeconds(10), m => Slot(m) > restartedAt.AddSeconds(1));
+        Assert.Equal(0, (await second.TerminateAsync(TimeSpan.FromSeconds(10))).Code);
+
+        var slots = seen.Messages.Select(Slot).ToList();
+        Assert.Equal(slots.Count, slots.Distinct().Count());
+        var gap = slots.Where(s => s > lastBefore && s <= restartedAt).Order().ToList();
+        var missed = Enumerable.Range(1, (int)(restartedAt - lastBefore).TotalSeconds).Select(k => lastBefore.AddSeconds(k)).Where(s => s <= restartedAt).ToList();
+        output.WriteLine($"{policy}: missed {missed.Count}, fired {gap.Count} of them");
+        Assert.True(missed.Count >= 3, $"the test should leave at least three slots missed, left {missed.Count}");
+        switch (policy)
+        {
+            case "skip":
+                Assert.Empty(gap);
+                break;
+            case "once":
+                Assert.Equal([missed[^1]], gap);
+                break;
+            default:
+                Assert.Equal(missed, gap);
+                break;
+        }
+    }
+}
