@@ -75,10 +75,10 @@ internal sealed partial class Coordinator
         {
             try
             {
-                var state = await kv.CreateStoreAsync(new NatsKVConfig(_options.StateBucket) { History = 1 }, stoppingToken).ConfigureAwait(false);
+                var state = await OpenOrCreateAsync(kv, new NatsKVConfig(_options.StateBucket) { History = 1 }, stoppingToken).ConfigureAwait(false);
                 if (_leaseStore is not null)
                 {
-                    var lease = await kv.CreateStoreAsync(new NatsKVConfig(_options.LeaseBucket)
+                    var lease = await OpenOrCreateAsync(kv, new NatsKVConfig(_options.LeaseBucket)
                     {
                         History = 1,
                         MaxAge = TimeSpan.FromSeconds(_options.LeaseTtlSeconds),
@@ -96,36 +96,71 @@ internal sealed partial class Coordinator
         }
         if (Lease is { } leaseHolder)
         {
-            leaseHolder.Elected += TakeOverAsync;
+            leaseHolder.Electing += async ct => _plan = await PlanAsync(ct).ConfigureAwait(false);
+            leaseHolder.Elected += ct => ExecuteAsync(_plan, ct);
             await leaseHolder.RunAsync(stoppingToken).ConfigureAwait(false);
         }
         else
         {
-            await TakeOverAsync(stoppingToken).ConfigureAwait(false);
+            var plan = await PlanAsync(stoppingToken).ConfigureAwait(false);
+            Gate.Open();
+            await ExecuteAsync(plan, stoppingToken).ConfigureAwait(false);
         }
     }
 
-    /// <summary>Re-publishes what a previous owner left claimed and fires the missed slots by policy.</summary>
-    private async Task TakeOverAsync(CancellationToken stoppingToken)
+    private IReadOnlyList<(ScheduleDefinition Schedule, SlotRecord Record)> _plan = [];
+
+    /// <summary>
+    /// Uses a bucket as it exists (an operator may have made it R3 on a cluster, or set other limits), and
+    /// creates it with these settings only when it is missing.
+    /// </summary>
+    private static async Task<INatsKVStore> OpenOrCreateAsync(NatsKVContext kv, NatsKVConfig config, CancellationToken cancellationToken)
     {
-        var engine = _engine!;
-        var now = _time.GetUtcNow();
-        foreach (var schedule in engine.Config.Schedules)
+        try
         {
-            SlotRecord? record;
+            return await kv.GetStoreAsync(config.Bucket, cancellationToken).ConfigureAwait(false);
+        }
+        catch (NatsKVException)
+        {
+            return await kv.CreateStoreAsync(config, cancellationToken).ConfigureAwait(false);
+        }
+        catch (NatsJSApiException ex) when (ex.Error.Code == 404)
+        {
+            return await kv.CreateStoreAsync(config, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Reads each schedule's recorded slot, before this process fires anything as owner.</summary>
+    private async Task<IReadOnlyList<(ScheduleDefinition Schedule, SlotRecord Record)>> PlanAsync(CancellationToken stoppingToken)
+    {
+        var plan = new List<(ScheduleDefinition, SlotRecord)>();
+        foreach (var schedule in _engine!.Config.Schedules)
+        {
             try
             {
-                record = await Gate.ReadAsync(schedule.Name, stoppingToken).ConfigureAwait(false);
+                if (await Gate.ReadAsync(schedule.Name, stoppingToken).ConfigureAwait(false) is { } record && record.Slot != DateTimeOffset.MinValue)
+                {
+                    plan.Add((schedule, record));
+                }
             }
             catch (NatsException ex)
             {
                 LogBucketsUnavailable(_options.StateBucket, ex.Message);
-                continue;
             }
-            if (record is null || record.Slot == DateTimeOffset.MinValue)
-            {
-                continue;
-            }
+        }
+        return plan;
+    }
+
+    /// <summary>
+    /// Re-publishes what a previous owner left claimed and fires the slots missed since the recorded one, up to
+    /// now — which includes any slot that came while the take-over ran; the gate keeps it from firing twice.
+    /// </summary>
+    private async Task ExecuteAsync(IReadOnlyList<(ScheduleDefinition Schedule, SlotRecord Record)> plan, CancellationToken stoppingToken)
+    {
+        var engine = _engine!;
+        var now = _time.GetUtcNow();
+        foreach (var (schedule, record) in plan)
+        {
             var slots = new List<DateTimeOffset>();
             if (record.Phase == SlotRecord.Claimed && record.By != InstanceId)
             {
@@ -137,15 +172,10 @@ internal sealed partial class Coordinator
             {
                 continue;
             }
-            // A follower's fire attempt may still be finishing: give it a moment rather than drop the catch-up.
-            for (int attempt = 0; attempt < 20; attempt++)
+            // A fire attempt may still be finishing: give it a moment rather than drop the catch-up.
+            for (int attempt = 0; attempt < 40 && !engine.CatchUp(schedule.Name, slots).Ok; attempt++)
             {
-                var result = engine.CatchUp(schedule.Name, slots);
-                if (result.Ok)
-                {
-                    break;
-                }
-                await Task.Delay(TimeSpan.FromMilliseconds(50), _time, stoppingToken).ConfigureAwait(false);
+                await Task.Delay(TimeSpan.FromMilliseconds(25), _time, stoppingToken).ConfigureAwait(false);
             }
         }
     }

@@ -27,6 +27,14 @@ internal sealed record SlotRecord(DateTimeOffset Slot, string Phase, string By, 
 /// </summary>
 internal sealed partial class KvSlotGate(Task<INatsKVStore> store, LeaderLease? lease, string instanceId, ILogger log) : ISlotGate
 {
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>
+    /// Opens the gate in state mode, once the take-over has read the slot state (until then, fires wait, so
+    /// that none of them can overtake what the take-over reads).
+    /// </summary>
+    public void Open() => _ready.TrySetResult();
+
     private static readonly NatsRawSerializer<byte[]> Raw = NatsRawSerializer<byte[]>.Default;
     private readonly ConcurrentDictionary<string, SlotRecord> _known = new(StringComparer.Ordinal);
 
@@ -41,7 +49,11 @@ internal sealed partial class KvSlotGate(Task<INatsKVStore> store, LeaderLease? 
         {
             return false;
         }
-        // Without a lease (state mode) the first fires wait for the bucket rather than go unrecorded.
+        // Without a lease (state mode) the first fires wait for the take-over rather than go unrecorded.
+        if (lease is null)
+        {
+            await _ready.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
         var kv = await store.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {

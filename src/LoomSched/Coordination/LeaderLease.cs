@@ -21,7 +21,13 @@ internal sealed partial class LeaderLease(Task<INatsKVStore> store, string insta
     private bool _leader;
     private long _deadline; // TimeProvider timestamp after which this process no longer trusts its lease
 
-    /// <summary>Raised (on the lease's task) when this process becomes leader.</summary>
+    /// <summary>
+    /// Raised when this process has won the lease, before it acts as leader: what it reads here (the slot state)
+    /// cannot be overtaken by its own fires.
+    /// </summary>
+    public event Func<CancellationToken, Task>? Electing;
+
+    /// <summary>Raised once this process acts as leader.</summary>
     public event Func<CancellationToken, Task>? Elected;
 
     public string InstanceId => instanceId;
@@ -117,6 +123,10 @@ internal sealed partial class LeaderLease(Task<INatsKVStore> store, string insta
         var created = await kv.TryCreateAsync(Key, System.Text.Encoding.UTF8.GetBytes(instanceId), Raw, stoppingToken).ConfigureAwait(false);
         if (created.Success)
         {
+            if (Electing is { } electing)
+            {
+                await electing(stoppingToken).ConfigureAwait(false);
+            }
             lock (_gate)
             {
                 _leader = true;

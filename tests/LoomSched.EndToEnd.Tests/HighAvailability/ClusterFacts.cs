@@ -1,0 +1,82 @@
+using System.Globalization;
+using LoomSched.EndToEnd.Tests.Support;
+using NATS.Client.Core;
+using NATS.Client.JetStream;
+using NATS.Client.JetStream.Models;
+using NATS.Client.KeyValueStore;
+using Xunit.Abstractions;
+
+namespace LoomSched.EndToEnd.Tests.HighAvailability;
+
+/// <summary>Two replicas on a three-node JetStream cluster with R3 buckets, losing one NATS node.</summary>
+public sealed class ClusterFacts(ITestOutputHelper output)
+{
+    private static readonly TimeSpan Half = TimeSpan.FromMilliseconds(500);
+
+    [Fact]
+    public async Task Losing_one_nats_node_neither_loses_nor_doubles_a_slot()
+    {
+        await using var cluster = await NatsCluster.StartAsync();
+        await using var client = new NatsConnection(NatsOpts.Default with { Url = cluster.UrlOf(0) });
+        await client.ConnectAsync();
+        var js = new NatsJSContext(client);
+        var kv = new NatsKVContext(js);
+
+        // JetStream needs its meta leader before streams can be made: retry until the cluster is ready.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            try
+            {
+                await kv.CreateStoreAsync(new NatsKVConfig("cl_lease") { History = 1, MaxAge = TimeSpan.FromSeconds(3), NumberOfReplicas = 3 });
+                await kv.CreateStoreAsync(new NatsKVConfig("cl_state") { History = 1, NumberOfReplicas = 3 });
+                await js.CreateStreamAsync(new StreamConfig("CL_TASKS", ["cl.tasks.incoming"]) { NumReplicas = 3, DuplicateWindow = TimeSpan.FromMinutes(5) });
+                break;
+            }
+            catch (Exception ex) when (ex is NatsJSException or NatsException && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(250);
+            }
+        }
+
+        var config = TempConfig.Write("""
+            name: cl
+            subject_prefix: cl
+            coordination: {mode: leader, lease_bucket: cl_lease, state_bucket: cl_state, lease_ttl_seconds: 3}
+            catch_up: {policy: all, window_seconds: 120}
+            schedules:
+              - name: half_second
+                interval_seconds: 0.5
+                task: {worker_type: cluster_probe}
+            """);
+        // Each replica prefers a different node; all know the three.
+        await using var a = Loomsched.Run(config, $"{cluster.UrlOf(1)},{cluster.UrlOf(2)},{cluster.UrlOf(0)}");
+        await using var b = Loomsched.Run(config, $"{cluster.UrlOf(2)},{cluster.UrlOf(1)},{cluster.UrlOf(0)}");
+        await Task.Delay(TimeSpan.FromSeconds(8));
+        await cluster.KillAsync(1);
+        await Task.Delay(TimeSpan.FromSeconds(12));
+        foreach (var r in new[] { a, b })
+        {
+            Assert.Equal(0, (await r.TerminateAsync(TimeSpan.FromSeconds(10))).Code);
+        }
+
+        var info = await js.GetStreamAsync("CL_TASKS");
+        var slots = new List<DateTimeOffset>();
+        var consumer = await js.CreateOrderedConsumerAsync("CL_TASKS");
+        await foreach (var msg in consumer.ConsumeAsync<byte[]>(serializer: NatsRawSerializer<byte[]>.Default))
+        {
+            slots.Add(DateTimeOffset.Parse(msg.Headers!["Loom-Scheduled-For"].ToString(), CultureInfo.InvariantCulture,
+                DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal));
+            if (msg.Metadata?.Sequence.Stream >= info.Info.State.LastSeq)
+            {
+                break;
+            }
+        }
+        output.WriteLine($"{slots.Count} slots captured in the R3 stream");
+        Assert.True(slots.Count >= 25, $"only {slots.Count} slots");
+        var ordered = slots.Order().ToList();
+        Assert.Equal(ordered.Count, ordered.Distinct().Count());
+        var expected = Enumerable.Range(0, (int)((ordered[^1] - ordered[0]) / Half) + 1).Select(k => ordered[0] + (k * Half));
+        Assert.Empty(expected.Except(ordered));
+    }
+}
