@@ -46,7 +46,7 @@ public sealed partial class ImageContainer : IDisposable
         try
         {
             await RunAsync("cp", "-a", source + "/.", root);
-            File.SetUnixFileMode(root, (UnixFileMode)0b111_101_101);
+            await RunAsync("chmod", "0755", root); // the image's user must be able to enter "/"
             Directory.CreateDirectory(Path.Combine(root, "dev"));
             foreach (var (name, minor) in new[] { ("null", 3), ("zero", 5), ("full", 7), ("random", 8), ("urandom", 9) })
             {
