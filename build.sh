@@ -21,6 +21,10 @@ ensure_tools() {
   # NativeAOT links with the platform toolchain.
   command -v cc >/dev/null || missing+=(gcc)
   [ -e /usr/include/zlib.h ] || missing+=(zlib1g-dev)
+  # The image's build links OpenSSL statically (packaging/rootfs.sh): cmake and make build the shim.
+  command -v cmake >/dev/null || missing+=(cmake)
+  command -v make >/dev/null || missing+=(make)
+  [ -e /usr/include/openssl/ssl.h ] || missing+=(libssl-dev)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]} (apt)"
     local sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -60,6 +64,34 @@ run_tests() {
   return $failed
 }
 
+# The FROM-scratch image's file system, without Docker: packaging/rootfs.sh, the script the Dockerfile's
+# build stage runs, publishes the image's build of the binary and assembles artifacts/rootfs.
+image_rootfs() {
+  log "assembling the image's file system in artifacts/rootfs (packaging/rootfs.sh, as in the Dockerfile)"
+  packaging/rootfs.sh "$ART/rootfs"
+}
+
+# ./build.sh install PREFIX: PREFIX/bin/loomsched, PREFIX/etc/loomsched/scheduler.example.yaml and the
+# systemd units in PREFIX/lib/systemd/system, their paths pointing into PREFIX. DESTDIR stages the same
+# files under another root (for packaging). An existing scheduler.yaml is never touched.
+install_to() {
+  local prefix="${1:-}"
+  case "$prefix" in
+    /*) prefix="${prefix%/}" ;;
+    *) echo "usage: ./build.sh install PREFIX   (an absolute path, e.g. /usr/local)" >&2; exit 2 ;;
+  esac
+  local root="${DESTDIR:-}$prefix" unit
+  log "installing loomsched into ${DESTDIR:+$DESTDIR:}${prefix:-/}"
+  install -D -m 0755 "$ART/loomsched" "$root/bin/loomsched"
+  install -D -m 0644 config/scheduler.example.yaml "$root/etc/loomsched/scheduler.example.yaml"
+  for unit in loomsched.service loomsched-health.service loomsched-health.timer; do
+    mkdir -p "$root/lib/systemd/system"
+    sed -e "s|@BINDIR@|$prefix/bin|g" -e "s|@CONFDIR@|$prefix/etc/loomsched|g" "packaging/systemd/$unit" \
+      >"$root/lib/systemd/system/$unit"
+    chmod 0644 "$root/lib/systemd/system/$unit"
+  done
+}
+
 port_listening() { (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; }
 
 run_daemon() {
@@ -84,8 +116,10 @@ mkdir -p "$ART"
 cmd="${1:-build}"
 case "$cmd" in
   build|"") ensure_tools; publish ;;
-  test) ensure_tools; publish; run_tests ;;
+  test) ensure_tools; publish; image_rootfs; run_tests ;;
   run) ensure_tools; [ -x "$ART/loomsched" ] || publish; run_daemon ;;
   bench) ensure_tools; publish; log "benchmarks: not written yet"; exit 0 ;;
+  image-rootfs) ensure_tools; image_rootfs ;;
+  install) ensure_tools; [ -x "$ART/loomsched" ] || publish; install_to "${2:-}" ;;
   *) echo "usage: ./build.sh [build|test|run|bench]" >&2; exit 2 ;;
 esac

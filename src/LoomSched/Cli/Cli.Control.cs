@@ -13,7 +13,11 @@ internal static partial class Cli
     private static int Control(string command, IEnumerable<string> args)
     {
         var parsed = CliArgs.Parse(command, args, [.. ConnectionFlags, "--name", "--subject-prefix", "--timeout"]);
-        string name = parsed.Get("--name") ?? throw new UsageException($"{command}: name the scheduler with --name N (its config's name)");
+        // LOOMSCHED_NAME lets a container's HEALTHCHECK (exec form, no shell to expand variables) or a systemd
+        // probe ask "loomsched status" without repeating the name in the command.
+        string name = parsed.Get("--name")
+            ?? (Environment.GetEnvironmentVariable("LOOMSCHED_NAME") is { Length: > 0 } env ? env : null)
+            ?? throw new UsageException($"{command}: name the scheduler with --name N (its config's name) or LOOMSCHED_NAME");
         string prefix = parsed.Get("--subject-prefix") ?? "loom";
         var timeout = TimeSpan.FromSeconds(parsed.GetSeconds(command, "--timeout", 2, 0.1, 600));
         string? schedule = null;

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# The file system of loomsched's FROM-scratch image, in one place. The Dockerfile's build stage runs
+# this script and copies its output into `FROM scratch`; `./build.sh image-rootfs` runs the same script
+# without Docker (into artifacts/rootfs), and the end-to-end tests run the binary inside it with chroot.
+#
+#   packaging/rootfs.sh DEST            publish the image's build of loomsched, then assemble DEST
+#   packaging/rootfs.sh DEST BINARY     assemble DEST around an already published BINARY
+#
+# DEST receives exactly this, and nothing else:
+#   /loomsched                              the NativeAOT binary
+#   the libraries `ldd /loomsched` lists    glibc: libc.so.6, libm.so.6 and the loader
+#   /etc/ssl/certs/ca-certificates.crt      CA certificates (OpenSSL's default file and directory point here)
+#   /usr/share/zoneinfo/                    tzdata: the compiled zones and zone.tab, without the right/ and
+#                                           posix/ copies, the tzdata.zi source or the leap-second tables
+#   /etc/passwd, /etc/group                 root and the unprivileged user loomsched (65532:65532)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+DEST=${1:?usage: packaging/rootfs.sh DEST [BINARY]}
+BINARY=${2:-}
+
+# The image's own build of the daemon. Two differences from ./build.sh's artifacts/loomsched, both for size
+# (the image must stay under 20 MB): OpenSSL is linked in statically, so the image needs no libssl.so.3 and
+# libcrypto.so.3 (5.4 MB; the default binary dlopens them, which ldd does not show, and aborts at its first
+# NATS connection without them, TLS or not); and the code is optimised for size (-1.3 MB; a scheduler sleeps
+# between fires). Edge hosts get the default binary, linked against the host's OpenSSL and its updates.
+# Static OpenSSL linking needs cmake and libssl-dev at build time.
+IMAGE_PUBLISH_PROPERTIES=(-p:StaticOpenSslLinking=true -p:OptimizationPreference=Size)
+IMAGE_UID=65532
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+if [ -z "$BINARY" ]; then
+  out="$ROOT/artifacts/image-build/publish"
+  log "publishing the image's build of loomsched (static OpenSSL, size-optimised)"
+  # A separate ArtifactsPath keeps this build from invalidating the default one in artifacts/build.
+  # The ILCompiler's own shim build (build-local.sh) passes cmake a variable the shim does not use, and
+  # MSBuild turns cmake's note about it into "EXEC : CMake warning"; that one line is dropped, nothing else.
+  dotnet publish "$ROOT/src/LoomSched/LoomSched.csproj" -c Release -o "$out" -nologo -v:q -clp:NoSummary \
+      "-p:ArtifactsPath=$ROOT/artifacts/image-build" "${IMAGE_PUBLISH_PROPERTIES[@]}" 2>&1 \
+    | { grep -v -E '^EXEC : CMake warning : +\[' || true; } >&2
+  BINARY="$out/loomsched"
+fi
+[ -x "$BINARY" ] || { echo "rootfs: no executable at $BINARY" >&2; exit 1; }
+
+rm -rf "$DEST"
+mkdir -p "$DEST"
+install -m 0755 "$BINARY" "$DEST/loomsched"
+
+# Shared libraries: every path ldd resolves (the loader included), copied to the same path, symlinks followed.
+libs=$(ldd "$BINARY" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }')
+for lib in $libs; do
+  mkdir -p "$DEST$(dirname "$lib")"
+  cp -L "$lib" "$DEST$lib"
+  chmod 0755 "$DEST$lib"
+done
+if grep -q 'libssl\.so\.3' "$BINARY"; then
+  echo "rootfs: $BINARY loads OpenSSL at run time (libssl.so.3 is not in ldd's list);" \
+       "publish it with ${IMAGE_PUBLISH_PROPERTIES[*]}" >&2
+  exit 1
+fi
+
+# CA certificates, where Debian and Ubuntu keep them, and OpenSSL's compiled-in default paths pointing there.
+mkdir -p "$DEST/etc/ssl/certs"
+install -m 0644 /etc/ssl/certs/ca-certificates.crt "$DEST/etc/ssl/certs/ca-certificates.crt"
+openssl_dir=$(grep -ao 'OPENSSLDIR: "[^"]*"' "$BINARY" | head -1 | sed 's/^OPENSSLDIR: "\(.*\)"$/\1/' || true)
+openssl_dir=${openssl_dir:-/usr/lib/ssl}
+if [ "$openssl_dir" != /etc/ssl ]; then
+  mkdir -p "$DEST$openssl_dir"
+  ln -s /etc/ssl/certs/ca-certificates.crt "$DEST$openssl_dir/cert.pem"
+  ln -s /etc/ssl/certs "$DEST$openssl_dir/certs"
+else
+  ln -s certs/ca-certificates.crt "$DEST/etc/ssl/cert.pem"
+fi
+
+# tzdata. .NET reads zones from $TZDIR, else /usr/share/zoneinfo/, and lists them from zone.tab.
+zoneinfo=${TZDIR:-/usr/share/zoneinfo}
+mkdir -p "$DEST/usr/share"
+cp -a "$zoneinfo" "$DEST/usr/share/zoneinfo"
+rm -rf "$DEST/usr/share/zoneinfo/"{right,posix,posixrules,localtime,tzdata.zi,leapseconds,leap-seconds.list,iso3166.tab,zone1970.tab,zonenow.tab,SECURITY}
+# Links left dangling by what was removed would fail at run time: none may remain.
+if dangling=$(find "$DEST/usr/share/zoneinfo" -xtype l) && [ -n "$dangling" ]; then
+  echo "rootfs: dangling zone links: $dangling" >&2
+  exit 1
+fi
+
+# Users: the image runs as loomsched (USER 65532:65532 in the Dockerfile), never as root.
+printf 'root:x:0:0:root:/root:/sbin/nologin\nloomsched:x:%s:%s:loomsched:/:/sbin/nologin\n' "$IMAGE_UID" "$IMAGE_UID" >"$DEST/etc/passwd"
+printf 'root:x:0:\nloomsched:x:%s:\n' "$IMAGE_UID" >"$DEST/etc/group"
+chmod 0644 "$DEST/etc/passwd" "$DEST/etc/group"
+
+bytes=$(find "$DEST" -type f -printf '%s\n' | awk '{ s += $1 } END { print s }')
+log "rootfs: $(find "$DEST" -type f | wc -l) files, $bytes bytes ($(awk -v b="$bytes" 'BEGIN { printf "%.1f MB", b / 1e6 }'))"
