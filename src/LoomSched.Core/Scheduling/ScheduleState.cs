@@ -19,6 +19,9 @@ internal sealed class ScheduleState(ScheduleDefinition definition, DateTimeOffse
     public bool Removed { get; set; }
     public bool Running { get; set; }
 
+    /// <summary>While a catch-up run is active: slots that came due meanwhile, fired after it instead of skipped.</summary>
+    public Queue<DateTimeOffset>? Backlog { get; set; }
+
     public long Fires;
     public long Dispatched;
     public long Errors;

@@ -328,7 +328,12 @@ public sealed partial class SchedulerEngine
     private void OnSlotDue(ScheduleState state, DateTimeOffset slot, DateTimeOffset now)
     {
         var definition = state.Definition;
-        if (state.Running)
+        if (state.Running && state.Backlog is { } backlog)
+        {
+            // A catch-up is running: this slot is not an overlap but the next in line.
+            backlog.Enqueue(slot);
+        }
+        else if (state.Running)
         {
             state.SkippedOverlap++;
             LogSkippedOverlap(definition.Name, LoomTime.Format(slot));
@@ -382,12 +387,16 @@ public sealed partial class SchedulerEngine
         state.NextSlot = null;
     }
 
-    private void StartFire(ScheduleState state, DateTimeOffset slot, bool manual) => StartFires(state, [slot], manual);
+    private void StartFire(ScheduleState state, DateTimeOffset slot, bool manual) => StartFires(state, [slot], manual, catchUp: false);
 
-    /// <summary>Runs the fires of <paramref name="slots"/> one after another on one task (a catch-up runs several).</summary>
-    private void StartFires(ScheduleState state, IReadOnlyList<DateTimeOffset> slots, bool manual)
+    /// <summary>
+    /// Runs the fires of <paramref name="slots"/> one after another on one task. A catch-up run also takes the
+    /// slots that come due while it runs (its backlog), so that catching up never costs a regular slot.
+    /// </summary>
+    private void StartFires(ScheduleState state, IReadOnlyList<DateTimeOffset> slots, bool manual, bool catchUp)
     {
         state.Running = true;
+        state.Backlog = catchUp ? new Queue<DateTimeOffset>() : null;
         var tracker = new FireTracker();
         var builder = _builder;
         var definition = state.Definition;
@@ -399,12 +408,17 @@ public sealed partial class SchedulerEngine
                 {
                     await FireAsync(state, definition, builder, slot, manual, tracker).ConfigureAwait(false);
                 }
+                while (NextFromBacklog(state) is { } late)
+                {
+                    await FireAsync(state, definition, builder, late, manual, tracker).ConfigureAwait(false);
+                }
             }
             finally
             {
                 lock (_gate)
                 {
                     state.Running = false;
+                    state.Backlog = null;
                 }
             }
         });
@@ -412,6 +426,20 @@ public sealed partial class SchedulerEngine
         _ = task.ContinueWith(
             static (t, self) => ((SchedulerEngine)self!).OnFireEnded(t), this,
             CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    private DateTimeOffset? NextFromBacklog(ScheduleState state)
+    {
+        lock (_gate)
+        {
+            if (state.Backlog is { Count: > 0 } backlog)
+            {
+                return backlog.Dequeue();
+            }
+            // Empty: from now on a due slot while running is an ordinary overlap again.
+            state.Backlog = null;
+            return null;
+        }
     }
 
     /// <summary>
@@ -435,7 +463,7 @@ public sealed partial class SchedulerEngine
                 return ControlResult.Refused($"schedule \"{name}\" is running; its catch-up was not started");
             }
             LogCatchUp(name, slots.Count, LoomTime.Format(slots[0]), LoomTime.Format(slots[^1]));
-            StartFires(state, slots, manual: false);
+            StartFires(state, slots, manual: false, catchUp: true);
             return ControlResult.Done($"schedule \"{name}\" catches up {slots.Count} slot(s)");
         }
     }

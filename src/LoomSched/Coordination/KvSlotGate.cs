@@ -58,6 +58,12 @@ internal sealed partial class KvSlotGate(Task<INatsKVStore> store, LeaderLease? 
         try
         {
             var current = await ReadAsync(schedule.Name, cancellationToken).ConfigureAwait(false);
+            // A read may come from a replica that lags (direct gets on a clustered bucket): this process's own
+            // last write, when newer, is the truth to compare-and-set against.
+            if (_known.TryGetValue(schedule.Name, out var mine) && mine.By == instanceId && (current is null || mine.Revision > current.Revision))
+            {
+                current = mine;
+            }
             if (current is not null)
             {
                 bool mineInFlight = current.Slot == slot && current.Phase == SlotRecord.Claimed && current.By == instanceId;
@@ -129,7 +135,7 @@ internal sealed partial class KvSlotGate(Task<INatsKVStore> store, LeaderLease? 
                 root.GetProperty("phase").GetString()!,
                 root.TryGetProperty("by", out var by) ? by.GetString() ?? "" : "",
                 entry.Value.Revision);
-            _known[schedule] = record;
+            _known.AddOrUpdate(schedule, record, (_, known) => known.Revision > record.Revision ? known : record);
             return record;
         }
         catch (Exception ex) when (ex is JsonException or FormatException or KeyNotFoundException or InvalidOperationException)

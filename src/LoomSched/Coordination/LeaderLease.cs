@@ -191,7 +191,7 @@ internal sealed partial class LeaderLease(Task<INatsKVStore> store, string insta
     [LoggerMessage(EventId = 60, Level = LogLevel.Information, Message = "leader: {Instance} holds the lease (ttl {Ttl} s)")]
     private partial void LogElected(string instance, double ttl);
 
-    [LoggerMessage(EventId = 61, Level = LogLevel.Warning, Message = "follower: {Instance} lost the lease (another replica holds it)")]
+    [LoggerMessage(EventId = 61, Level = LogLevel.Warning, Message = "follower: {Instance} lost the lease (its renew lost the compare-and-set)")]
     private partial void LogLostLease(string instance);
 
     [LoggerMessage(EventId = 62, Level = LogLevel.Warning, Message = "follower: {Instance} stepped down, its lease lapsed without a renew")]

@@ -135,4 +135,22 @@ public sealed class SlotGateFacts : IAsyncDisposable
         Assert.Equal(slots.Select(LoomTime.Format), _gate.Claimed);
         Assert.False(engine.CatchUp("nope", slots).Ok);
     }
+
+    [Fact]
+    public async Task A_slot_that_comes_due_during_a_catch_up_fires_after_it_instead_of_being_skipped()
+    {
+        var release = new TaskCompletionSource();
+        _port.Gates["late"] = release.Task;
+        var engine = Start(null, TestSchedules.Interval("late", 60)); // next grid slot: 03:00:00, 1.5 s away
+        await Settle();
+        var missed = new[] { T0.AddSeconds(-61.5), T0.AddSeconds(-1.5) };
+        Assert.True(engine.CatchUp("late", missed).Ok);
+        await RecordingPort.Eventually(() => _port.Blocked == 1, "the catch-up is publishing");
+        await AdvanceAsync(TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(0.5));
+
+        release.SetResult();
+        await RecordingPort.Eventually(() => _port.Seen.Count == 3, "both missed slots and the regular one");
+        Assert.Equal(["2026-11-27T02:58:57Z", "2026-11-27T02:59:57Z", "2026-11-27T03:00:00Z"], _port.Seen.Select(x => x.Message.ScheduledFor));
+        Assert.Equal(0, StatusOf("late").Skipped);
+    }
 }
