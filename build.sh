@@ -5,6 +5,8 @@
 #   ./build.sh run        start a loopback nats-server if none listens, run the daemon on
 #                         config/scheduler.example.yaml and print what it publishes (Ctrl-C stops)
 #   ./build.sh bench      benchmarks (measure, never fail)
+#   ./build.sh image-rootfs           the FROM-scratch image's file system in artifacts/rootfs (no Docker)
+#   ./build.sh install PREFIX         binary, example config and systemd units under PREFIX (DESTDIR honoured)
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$(pwd)
@@ -121,5 +123,5 @@ case "$cmd" in
   bench) ensure_tools; publish; log "benchmarks: not written yet"; exit 0 ;;
   image-rootfs) ensure_tools; image_rootfs ;;
   install) ensure_tools; [ -x "$ART/loomsched" ] || publish; install_to "${2:-}" ;;
-  *) echo "usage: ./build.sh [build|test|run|bench]" >&2; exit 2 ;;
+  *) echo "usage: ./build.sh [build|test|run|bench|image-rootfs|install PREFIX]" >&2; exit 2 ;;
 esac

@@ -18,6 +18,7 @@ internal static partial class Cli
           loomsched validate PATH...                           exit 0 valid, 2 invalid; every error listed
           loomsched next     PATH [--count N] [--schedule S]   upcoming fire times, in each entry's zone
           loomsched status   --name N [--nats-url URL]         asks a running daemon; exit 0 if it answers
+                             (--name defaults to LOOMSCHED_NAME for status, trigger, pause, resume, reload)
           loomsched trigger|pause|resume S --name N [--nats-url URL]
           loomsched reload   --name N [--nats-url URL]         re-read the config of a running daemon
           loomsched watch    [SUBJECT] [--nats-url URL]        print messages as they arrive (default loom.>)
