@@ -59,6 +59,9 @@ internal sealed record NatsSettings
             TlsOpts = tls,
             LoggerFactory = loggers,
             RetryOnInitialConnect = true,
+            // By default the client gives up for good after the same auth error twice; a daemon keeps trying
+            // (the credentials may be fixed on the server side) and says why in its log.
+            IgnoreAuthErrorAbort = true,
             MaxReconnectRetry = -1,
             ReconnectWaitMin = TimeSpan.FromMilliseconds(250),
             ReconnectWaitMax = TimeSpan.FromSeconds(2),
