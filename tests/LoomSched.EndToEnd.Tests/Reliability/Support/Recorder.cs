@@ -53,9 +53,12 @@ public sealed class Recorder : IAsyncDisposable
 
     public IReadOnlyList<Seen> Of(string schedule) => [.. _messages.Where(m => m.Schedule == schedule)];
 
-    public static async Task<Recorder> StartAsync(string url, string subject)
+    public static Task<Recorder> StartAsync(string url, string subject) => StartAsync(NatsOpts.Default with { Url = url }, subject);
+
+    /// <summary>Records through a connection made with <paramref name="opts"/> (credentials, TLS).</summary>
+    public static async Task<Recorder> StartAsync(NatsOpts opts, string subject)
     {
-        var connection = new NatsConnection(NatsOpts.Default with { Url = url, SubPendingChannelCapacity = 1_000_000 });
+        var connection = new NatsConnection(opts with { SubPendingChannelCapacity = 1_000_000 });
         await connection.ConnectAsync();
         var sub = await connection.SubscribeCoreAsync(subject, serializer: Raw);
         await connection.PingAsync(); // the server has the subscription before anything is published
