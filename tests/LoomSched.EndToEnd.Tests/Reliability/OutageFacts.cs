@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using LoomSched.EndToEnd.Tests.Reliability.Support;
 using LoomSched.EndToEnd.Tests.Support;
@@ -33,7 +34,7 @@ public sealed partial class OutageFacts
     /// daemon, and returns the grid indexes the stream holds (stream order), the index of the last slot before
     /// the kill, and the daemon.
     /// </summary>
-    private static async Task<(List<long> Indexes, long LastBeforeKill, Loomsched Daemon, NatsServer Server, NatsConnection Client)>
+    private static async Task<(List<long> Indexes, long LastBeforeKill, JsonElement Status, Loomsched Daemon, NatsServer Server, NatsConnection Client)>
         RunThroughAnOutageAsync(string prefix, string extra)
     {
         var server = await NatsServer.StartAsync("-js");
@@ -60,9 +61,10 @@ public sealed partial class OutageFacts
         await client.ConnectAsync();
         var subject = $"{prefix}.scheduler.outage";
         var deadline = Stopwatch.StartNew();
+        JsonElement status;
         while (true)
         {
-            var status = await Control.StatusAsync(client, subject);
+            status = await Control.StatusAsync(client, subject);
             if (status.GetProperty("pending").GetInt64() == 0 && Control.Schedule(status, "tick").GetProperty("fires").GetInt64() > 0)
             {
                 break;
@@ -79,14 +81,14 @@ public sealed partial class OutageFacts
         var indexes = stored.Select(m => Slots.Index(m.SlotTime, origin, Tick)).ToList();
         long lastBeforeKill = Slots.Index(last, origin, Tick);
         Assert.True(killedAt < last + Tick, "the kill came after the next slot; the timing of this test is off");
-        return (indexes, lastBeforeKill, daemon, server, client);
+        return (indexes, lastBeforeKill, status, daemon, server, client);
     }
 
     [Fact]
     public async Task Every_message_fired_while_the_server_was_killed_is_delivered_once_in_order_after_it_restarts()
     {
         var prefix = TempConfig.UniqueName("ko");
-        var (indexes, lastBeforeKill, daemon, server, client) = await RunThroughAnOutageAsync(prefix, "");
+        var (indexes, lastBeforeKill, status, daemon, server, client) = await RunThroughAnOutageAsync(prefix, "");
         await using var _d = daemon;
         await using var _s = server;
         await using var _c = client;
@@ -100,6 +102,7 @@ public sealed partial class OutageFacts
 
         var stopped = Control.Stopped(daemon);
         Assert.Equal((indexes.Count, 0L, 0L, 0L), stopped);
+        Assert.Equal(0, status.GetProperty("dropped").GetInt64());
         Assert.Contains(daemon.Stderr, l => l.Contains("nats disconnected; retrying", StringComparison.Ordinal));
     }
 
@@ -107,7 +110,7 @@ public sealed partial class OutageFacts
     public async Task With_a_small_max_pending_the_first_messages_of_an_outage_are_kept_and_the_rest_are_counted_and_logged_as_dropped()
     {
         var prefix = TempConfig.UniqueName("mp");
-        var (indexes, lastBeforeKill, daemon, server, client) = await RunThroughAnOutageAsync(prefix, "max_pending: 10");
+        var (indexes, lastBeforeKill, status, daemon, server, client) = await RunThroughAnOutageAsync(prefix, "max_pending: 10");
         await using var _d = daemon;
         await using var _s = server;
         await using var _c = client;
@@ -124,7 +127,9 @@ public sealed partial class OutageFacts
             $"after the gap every slot must be stored: {Slots.Describe(indexes)}");
         Assert.True(gap >= Outage / Tick - 12, $"a six-second outage at 200 ms overflows a buffer of ten by about twenty; the gap is {gap}: {Slots.Describe(indexes)}");
 
-        // The drops are exactly the gap, in the final count and in the log.
+        // The drops are exactly the gap: in status, in the final count and in the log.
+        Assert.Equal(gap, status.GetProperty("dropped").GetInt64());
+        Assert.Equal(10, status.GetProperty("max_pending").GetInt64());
         var stopped = Control.Stopped(daemon);
         Assert.Equal((indexes.Count, 0L, gap, 0L), stopped);
         Assert.Contains(daemon.Stderr, l => l.Contains("dropped tick slot=", StringComparison.Ordinal)

@@ -46,6 +46,15 @@ public sealed class ReloadFacts : IAsyncLifetime
             goal: {instruction: report}
         """;
 
+    // As editors save: a new file renamed over the old one, so a reload never reads a half-written file. (A reload
+    // signalled earlier may run late, while the next version is being written.)
+    private static async Task ReplaceAsync(string path, string text)
+    {
+        string next = path + ".next";
+        await File.WriteAllTextAsync(next, text);
+        File.Move(next, path, overwrite: true);
+    }
+
     private static List<string?> Names(System.Text.Json.JsonElement status) =>
         [.. status.GetProperty("schedules").EnumerateArray().Select(s => s.GetProperty("name").GetString())];
 
@@ -59,7 +68,7 @@ public sealed class ReloadFacts : IAsyncLifetime
         string subject = $"{prefix}.scheduler.rl";
         var before = Control.Schedule(await Control.StatusAsync(_client, subject), "slow").GetProperty("next_fire").GetString();
 
-        await File.WriteAllTextAsync(config, Yaml(prefix, Slow, Added));
+        await ReplaceAsync(config, Yaml(prefix, Slow, Added));
         var reply = await Control.RequestAsync(_client, subject, """{"action":"reload"}""");
 
         Assert.True(reply.GetProperty("ok").GetBoolean(), reply.GetRawText());
@@ -68,7 +77,7 @@ public sealed class ReloadFacts : IAsyncLifetime
         Assert.Equal(["slow", "added"], Names(status));
         Assert.Equal(before, Control.Schedule(status, "slow").GetProperty("next_fire").GetString());
 
-        await File.WriteAllTextAsync(config, Yaml(prefix, Slow, "  - name: broken\n    cron: \"99 * * * *\"\n    goal: {instruction: x}"));
+        await ReplaceAsync(config, Yaml(prefix, Slow, "  - name: broken\n    cron: \"99 * * * *\"\n    goal: {instruction: x}"));
         var refused = await Control.RequestAsync(_client, subject, """{"action":"reload"}""");
         Assert.False(refused.GetProperty("ok").GetBoolean());
         Assert.Contains("schedules[1].cron", refused.GetRawText());
@@ -85,14 +94,14 @@ public sealed class ReloadFacts : IAsyncLifetime
         string subject = $"{prefix}.scheduler.rl";
         await Control.StatusAsync(_client, subject); // both subscriptions are live once the control one answers
 
-        await File.WriteAllTextAsync(config, Yaml(prefix, Slow, Added));
+        await ReplaceAsync(config, Yaml(prefix, Slow, Added));
         var reply = await Control.RequestAsync(_client, $"{prefix}.control.reload", """{"action": "reload"}""");
         Assert.True(reply.GetProperty("ok").GetBoolean(), reply.GetRawText());
         Assert.Equal(["slow", "added"], Names(await Control.StatusAsync(_client, subject)));
 
         // Loom publishes the broadcast without a reply subject; anything that is not a reload is ignored.
         await _client.PublishAsync($"{prefix}.control.reload", Encoding.UTF8.GetBytes("""{"action":"status"}"""));
-        await File.WriteAllTextAsync(config, Yaml(prefix, Added));
+        await ReplaceAsync(config, Yaml(prefix, Added));
         await _client.PublishAsync($"{prefix}.control.reload", Encoding.UTF8.GetBytes("""{"action":"reload"}"""));
         await daemon.WaitForLogAsync("reloaded: 0 added, 1 removed, 0 changed, 1 unchanged");
         Assert.Equal(["added"], Names(await Control.StatusAsync(_client, subject)));
@@ -118,7 +127,7 @@ public sealed class ReloadFacts : IAsyncLifetime
         await using var daemon = Loomsched.Run(config, _server.Url);
         await seen.WaitForAsync(3, TimeSpan.FromSeconds(15), "gone");
 
-        await File.WriteAllTextAsync(config, Yaml(prefix, kept));
+        await ReplaceAsync(config, Yaml(prefix, kept));
         var reply = await Control.RequestAsync(_client, $"{prefix}.scheduler.rl", """{"action":"reload"}""");
         var reloadedAt = DateTimeOffset.UtcNow;
         Assert.Contains("0 added, 1 removed, 0 changed, 1 unchanged", reply.GetRawText());
@@ -163,7 +172,7 @@ public sealed class ReloadFacts : IAsyncLifetime
                 await Task.Delay(wait);
             }
             // Every other reload changes "changing" (a new definition with a new grid); "steady" never changes.
-            await File.WriteAllTextAsync(config, Yaml(prefix, steady, Changing(i / 2)));
+            await ReplaceAsync(config, Yaml(prefix, steady, Changing(i / 2)));
             daemon.Signal(Signals.SIGHUP);
             reloads.Add(DateTimeOffset.UtcNow);
         }
