@@ -115,6 +115,7 @@ internal sealed partial class SchedulerService(
             w.WriteNumber("max_pending", port.Capacity);
             w.WriteNumber("dropped", port.Dropped);
             w.WriteNumber("publish_errors", port.PublishErrors);
+            w.WriteNumber("resent", port.Resent);
         }
     }
 

@@ -192,6 +192,7 @@ public sealed partial class OutageFacts
         Assert.Equal(count, status.GetProperty("published").GetInt64());
         Assert.Equal(0, status.GetProperty("dropped").GetInt64());
         Assert.Equal(0, status.GetProperty("pending").GetInt64());
+        Assert.Equal(resent, status.GetProperty("resent").GetInt64());
     }
 
     [GeneratedRegex(@"resending (\d+) message\(s\)")]

@@ -149,4 +149,22 @@ public sealed class SecurityFacts
         Assert.Equal(0, code);
         Assert.True(took < TimeSpan.FromSeconds(2), $"took {took.TotalMilliseconds:0} ms");
     }
+
+    [Theory]
+    [InlineData("--nats-nkey", "UAPUBLICKEYONLY\n", "no user seed in the file")]
+    [InlineData("--nats-nkey", "SUNOTAREALSEEDATALL\n", "not a valid nkey seed")]
+    [InlineData("--nats-creds", "SUAJUNKSEED-secret-material\n", "not a creds file")]
+    public async Task Unusable_nkey_or_creds_file_is_a_one_line_usage_error_that_never_quotes_the_file(string flag, string content, string message)
+    {
+        var file = Path.Combine(Directory.CreateTempSubdirectory("loomsched-badcred-").FullName, "cred");
+        await File.WriteAllTextAsync(file, content);
+        var config = TickConfig(TempConfig.UniqueName("bad"));
+        var (code, output, error) = await Loomsched.ExecAsync("run", "--config", config, "--nats-url", "nats://127.0.0.1:1", flag, file);
+        Assert.Equal(2, code);
+        Assert.Empty(output);
+        Assert.Equal($"loomsched: run: {flag} {file}: ", error.TrimEnd('\n')[..($"loomsched: run: {flag} {file}: ".Length)]);
+        Assert.Contains(message, error);
+        Assert.Single(error.TrimEnd('\n').Split('\n'));
+        Assert.DoesNotContain(content.Trim(), error);
+    }
 }
