@@ -78,8 +78,15 @@ internal static partial class Cli
         builder.Services.AddSingleton(config);
         builder.Services.AddSingleton(registry);
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton(sp => new NatsConnection(
-            options.Nats.ToOpts($"loomsched {config.Name}", sp.GetRequiredService<ILoggerFactory>())));
+        builder.Services.AddSingleton(sp =>
+        {
+            // The client's connection messages become one line per failed attempt, in the daemon's words.
+            var loggers = sp.GetRequiredService<ILoggerFactory>();
+            var report = new NatsConnectionReport(options.Nats, loggers.CreateLogger("loomsched"));
+            var connection = new NatsConnection(options.Nats.ToOpts($"loomsched {config.Name}", new NatsClientLog(loggers, report)));
+            report.Attach(connection);
+            return connection;
+        });
         builder.Services.AddSingleton<INatsConnection>(sp => sp.GetRequiredService<NatsConnection>());
         builder.Services.AddHostedService<SchedulerService>();
 

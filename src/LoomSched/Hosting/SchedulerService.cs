@@ -72,10 +72,13 @@ internal sealed partial class SchedulerService(
         var control = Task.Run(() => responder.ServeAsync(config, stoppingToken), CancellationToken.None);
         await engine.RunAsync(stoppingToken).ConfigureAwait(false);
 
+        // One grace for the whole stop: running fires finish while the publisher drains the buffer beside them,
+        // and the flush gets what the fires left of it (a fifth at least).
         var started = time.GetTimestamp();
-        var drain = await engine.DrainAsync(options.ShutdownGrace).ConfigureAwait(false);
-        var left = options.ShutdownGrace - time.GetElapsedTime(started);
-        int unsent = await port.FlushAsync(left > TimeSpan.FromMilliseconds(200) ? left : TimeSpan.FromMilliseconds(200)).ConfigureAwait(false);
+        var grace = options.ShutdownGrace;
+        var drain = await engine.DrainAsync(grace * 0.8).ConfigureAwait(false);
+        var left = grace - time.GetElapsedTime(started);
+        int unsent = await port.FlushAsync(left > grace * 0.2 ? left : grace * 0.2).ConfigureAwait(false);
         if (coordinator is not null)
         {
             // After the drain: the fires in flight finish as leader; then a follower may take over at once.
@@ -88,6 +91,8 @@ internal sealed partial class SchedulerService(
             {
             }
         }
+        // Every message built is in exactly one of: published (confirmed by the server), abandoned (cut by the
+        // grace, in a fire or in the buffer), dropped (buffer full while NATS was away), publish_errors (refused).
         LogStopped(port.Published, drain.Abandoned + unsent, port.Dropped, port.PublishErrors);
         try
         {
@@ -141,6 +146,7 @@ internal sealed partial class SchedulerService(
             w.WriteNumber("max_pending", port.Capacity);
             w.WriteNumber("dropped", port.Dropped);
             w.WriteNumber("publish_errors", port.PublishErrors);
+            w.WriteNumber("resent", port.Resent);
         }
     }
 

@@ -42,9 +42,12 @@ internal sealed record NatsSettings
         {
             auth = auth with { CredsFile = CredsFile };
         }
-        if (NKeyFile is not null)
+        if (NKeyFile is not null && ReadSeed(NKeyFile) is { } seed)
         {
-            auth = auth with { NKeyFile = NKeyFile };
+            // Read here rather than by the client, which wants the public key in the file too: the file `nk -gen
+            // user` writes holds the seed alone, and the public key follows from it.
+            using var pair = NATS.NKeys.KeyPair.FromSeed(seed);
+            auth = auth with { NKey = pair.GetPublicKey(), Seed = seed };
         }
         var tls = NatsTlsOpts.Default;
         if (TlsCa is not null || TlsCert is not null)
@@ -59,6 +62,9 @@ internal sealed record NatsSettings
             TlsOpts = tls,
             LoggerFactory = loggers,
             RetryOnInitialConnect = true,
+            // By default the client gives up for good after the same auth error twice; a daemon keeps trying
+            // (the credentials may be fixed on the server side) and says why in its log.
+            IgnoreAuthErrorAbort = true,
             MaxReconnectRetry = -1,
             ReconnectWaitMin = TimeSpan.FromMilliseconds(250),
             ReconnectWaitMax = TimeSpan.FromSeconds(2),
@@ -89,7 +95,60 @@ internal sealed record NatsSettings
         {
             return "--tls-cert and --tls-key go together";
         }
+        if (NKeyFile is not null && NKeyProblem(NKeyFile) is { } nkey)
+        {
+            return $"--nats-nkey {NKeyFile}: {nkey}";
+        }
+        if (CredsFile is not null && !CredsLookRight(CredsFile))
+        {
+            return $"--nats-creds {CredsFile}: not a creds file; it must hold a \"BEGIN NATS USER JWT\" block and a \"BEGIN USER NKEY SEED\" block, as nsc writes it";
+        }
         return null;
+    }
+
+    /// <summary>The user seed in an nkey file: the first line starting with SU.</summary>
+    private static string? ReadSeed(string path)
+    {
+        try
+        {
+            return File.ReadLines(path).Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith("SU", StringComparison.Ordinal));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    // Never quotes the file: it holds a secret.
+    private static string? NKeyProblem(string path)
+    {
+        if (ReadSeed(path) is not { } seed)
+        {
+            return "no user seed in the file (a line starting with SU, as `nk -gen user` writes it)";
+        }
+        try
+        {
+            using var pair = NATS.NKeys.KeyPair.FromSeed(seed);
+            return null;
+        }
+        catch (Exception ex) when (ex is NATS.NKeys.NKeysException or FormatException or ArgumentException or IndexOutOfRangeException)
+        {
+            return "the seed in the file is not a valid nkey seed";
+        }
+    }
+
+    private static bool CredsLookRight(string path)
+    {
+        try
+        {
+            string text = File.ReadAllText(path);
+            return text.Contains("-----BEGIN NATS USER JWT-----", StringComparison.Ordinal)
+                && text.Contains("-----BEGIN USER NKEY SEED-----", StringComparison.Ordinal);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
     }
 
     private static Uri ParseUri(string part) =>

@@ -120,9 +120,19 @@ internal static partial class ConfigReader
         return ok ? result : null;
     }
 
+    // NATS refuses a protocol line over 4 KiB, and a SUB line carries {prefix}.scheduler.{name}: longer parts would
+    // pass validation and then make every connection fail. 200 each, as for schedule names, is far from both.
+    private const int MaxSubjectPartLength = 200;
+
     private static string? Token(FieldReader fields, YamlNode node, string path)
     {
         string? name = fields.NonBlank(node, path, "the scheduler's name");
+        if (name is not null && name.Length > MaxSubjectPartLength)
+        {
+            fields.Diagnostics.Error(node, path,
+                $"is {name.Length} characters long; the scheduler's name may have at most {MaxSubjectPartLength} (it forms the control subject {{prefix}}.scheduler.{{name}})");
+            return null;
+        }
         if (name is not null && !TokenPattern().IsMatch(name))
         {
             fields.Diagnostics.Error(node, path,
@@ -135,6 +145,12 @@ internal static partial class ConfigReader
     private static string? SubjectPrefix(FieldReader fields, YamlNode node, string path)
     {
         string? prefix = fields.NonBlank(node, path, "a subject prefix such as \"loom\"");
+        if (prefix is not null && prefix.Length > MaxSubjectPartLength)
+        {
+            fields.Diagnostics.Error(node, path,
+                $"is {prefix.Length} characters long; a subject prefix may have at most {MaxSubjectPartLength} (it begins every subject)");
+            return null;
+        }
         if (prefix is not null && !PrefixPattern().IsMatch(prefix))
         {
             fields.Diagnostics.Error(node, path,

@@ -182,7 +182,7 @@ internal static partial class ScalarTyping
             magnitude = BigInteger.Zero;
             foreach (string part in v.Split(':'))
             {
-                magnitude = (magnitude * 60) + ParseDigits(part, 10);
+                magnitude = BigInteger.Min((magnitude * 60) + ParseDigits(part, 10), BeyondDouble);
             }
         }
         else
@@ -200,9 +200,18 @@ internal static partial class ScalarTyping
         {
             int d = c <= '9' ? c - '0' : (char.ToLowerInvariant(c) - 'a') + 10;
             result = (result * radix) + d;
+            if (result > BeyondDouble)
+            {
+                // The value ends up as a double, and past this it is infinity whatever digits follow: stop here,
+                // or a million-digit number would take minutes (each step costs as much as the number is long).
+                return BeyondDouble;
+            }
         }
         return result;
     }
+
+    // Larger than double.MaxValue (about 2^1024), so it converts to infinity as the exact value would.
+    private static readonly BigInteger BeyondDouble = BigInteger.One << 1100;
 
     // SafeConstructor.construct_yaml_float.
     private static double ConstructFloat(string text)

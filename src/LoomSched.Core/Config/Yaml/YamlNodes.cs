@@ -16,17 +16,29 @@ internal abstract class YamlNode(TextPosition start)
 
     /// <summary>How many nodes a walk visits when it expands every alias below this node.</summary>
     public long ExpandedSize { get; protected set; } = 1;
+
+    /// <summary>How many scalar characters a walk reads when it expands every alias below this node.</summary>
+    public long ExpandedChars { get; protected set; }
 }
 
-internal sealed class ScalarNode(TextPosition start, string value, bool isPlain, string? tag) : YamlNode(start)
+internal sealed class ScalarNode : YamlNode
 {
-    public string Value { get; } = value;
+    public ScalarNode(TextPosition start, string value, bool isPlain, string? tag)
+        : base(start)
+    {
+        Value = value;
+        IsPlain = isPlain;
+        Tag = tag;
+        ExpandedChars = value.Length;
+    }
+
+    public string Value { get; }
 
     /// <summary>Plain (unquoted, untagged): only these are typed by YAML 1.1's implicit rules.</summary>
-    public bool IsPlain { get; } = isPlain;
+    public bool IsPlain { get; }
 
     /// <summary>The explicit tag in full form (<c>tag:yaml.org,2002:str</c>), <c>!</c>, or null.</summary>
-    public string? Tag { get; } = tag;
+    public string? Tag { get; }
 
     /// <summary>
     /// Stands in for a node that could not be built (an unknown alias): already reported, so checks of its value
@@ -44,14 +56,16 @@ internal sealed class MapNode(TextPosition start) : YamlNode(start)
     public void Complete()
     {
         int height = 0;
-        long size = 1;
+        long size = 1, chars = 0;
         foreach (var e in Entries)
         {
             height = Math.Max(height, Math.Max(e.Key.Height, e.Value.Height));
             size = Saturating.Add(size, Saturating.Add(e.Key.ExpandedSize, e.Value.ExpandedSize));
+            chars = Saturating.Add(chars, Saturating.Add(e.Key.ExpandedChars, e.Value.ExpandedChars));
         }
         Height = height + 1;
         ExpandedSize = size;
+        ExpandedChars = chars;
     }
 
     public MapEntry? Find(string key)
@@ -74,14 +88,16 @@ internal sealed class SequenceNode(TextPosition start) : YamlNode(start)
     public void Complete()
     {
         int height = 0;
-        long size = 1;
+        long size = 1, chars = 0;
         foreach (var item in Items)
         {
             height = Math.Max(height, item.Height);
             size = Saturating.Add(size, item.ExpandedSize);
+            chars = Saturating.Add(chars, item.ExpandedChars);
         }
         Height = height + 1;
         ExpandedSize = size;
+        ExpandedChars = chars;
     }
 }
 

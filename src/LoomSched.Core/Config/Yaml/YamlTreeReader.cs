@@ -17,6 +17,11 @@ internal sealed class YamlTreeReader
     public const int MaxDepth = 64;
     public const long MaxNodes = 1_000_000;
 
+    // Counting nodes alone misses the other bomb: one long string repeated by a thousand aliases is a few nodes
+    // but gigabytes of text once written out (in the reload fingerprint, in every message). Four times the
+    // largest file is far above what real sharing of defaults needs.
+    public const long MaxChars = 4L * ConfigSource.MaxBytes;
+
     private const string MapTag = "tag:yaml.org,2002:map";
     private const string SeqTag = "tag:yaml.org,2002:seq";
 
@@ -24,6 +29,7 @@ internal sealed class YamlTreeReader
     private readonly Dictionary<string, (YamlNode Node, TextPosition At)> _anchors = new(StringComparer.Ordinal);
     private readonly List<Frame> _stack = [];
     private long _visited;
+    private long _chars;
     private YamlNode? _root;
     private TextPosition _lastPosition = new(1, 1);
 
@@ -91,7 +97,7 @@ internal sealed class YamlTreeReader
         {
             DefineAnchor(e.Anchor.Value, node);
         }
-        return Count(1, node.Start) && Attach(node);
+        return Count(1, node.ExpandedChars, node.Start) && Attach(node);
     }
 
     private bool OnAlias(AnchorAlias e)
@@ -112,7 +118,7 @@ internal sealed class YamlTreeReader
         {
             return Fatal(at, ChildPath(), $"the alias *{name} nests its node deeper than {MaxDepth} levels; flatten the structure");
         }
-        return Count(anchored.Node.ExpandedSize, at) && Attach(anchored.Node);
+        return Count(anchored.Node.ExpandedSize, anchored.Node.ExpandedChars, at) && Attach(anchored.Node);
     }
 
     private bool OnCollectionStart(YamlNode node, NodeEvent e, string plainTag)
@@ -127,7 +133,7 @@ internal sealed class YamlTreeReader
         {
             return Fatal(node.Start, path, $"nesting is deeper than {MaxDepth} levels; flatten the structure");
         }
-        return Count(1, node.Start);
+        return Count(1, 0, node.Start);
     }
 
     private bool OnCollectionEnd()
@@ -227,12 +233,13 @@ internal sealed class YamlTreeReader
                     break;
             }
         }
-        long added = 0;
+        long added = 0, addedChars = 0;
         foreach (var e in merged)
         {
             added = Saturating.Add(added, Saturating.Add(e.Key.ExpandedSize, e.Value.ExpandedSize));
+            addedChars = Saturating.Add(addedChars, Saturating.Add(e.Key.ExpandedChars, e.Value.ExpandedChars));
         }
-        if (!Count(added, frame.Merges[0].Key.Start))
+        if (!Count(added, addedChars, frame.Merges[0].Key.Start))
         {
             return false;
         }
@@ -267,15 +274,21 @@ internal sealed class YamlTreeReader
         _anchors[name] = (node, node.Start);
     }
 
-    private bool Count(long nodes, TextPosition at)
+    private bool Count(long nodes, long chars, TextPosition at)
     {
         _visited = Saturating.Add(_visited, nodes);
-        if (_visited <= MaxNodes)
+        _chars = Saturating.Add(_chars, chars);
+        if (_visited > MaxNodes)
         {
-            return true;
+            return Fatal(at, ChildPath(),
+                $"the document expands to more than {MaxNodes:N0} nodes here (aliases repeat what they point at: an alias bomb?); loading stops");
         }
-        return Fatal(at, ChildPath(),
-            $"the document expands to more than {MaxNodes:N0} nodes here (aliases repeat what they point at: an alias bomb?); loading stops");
+        if (_chars > MaxChars)
+        {
+            return Fatal(at, ChildPath(),
+                $"the document expands to more than {MaxChars:N0} characters of text here (aliases repeat what they point at: an alias bomb?); loading stops");
+        }
+        return true;
     }
 
     private bool Fatal(TextPosition at, string path, string message)

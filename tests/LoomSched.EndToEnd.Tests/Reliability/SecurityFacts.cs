@@ -1,0 +1,170 @@
+using LoomSched.EndToEnd.Tests.Reliability.Support;
+using LoomSched.EndToEnd.Tests.Support;
+using NATS.Client.Core;
+using NATS.NKeys;
+
+namespace LoomSched.EndToEnd.Tests.Reliability;
+
+/// <summary>
+/// The daemon against servers that require each kind of credential NATS offers, and TLS. Messages must arrive,
+/// a wrong credential must be logged clearly while the daemon keeps retrying, and no secret may ever reach the
+/// log (the daemon runs at debug level so that the most it ever writes is checked).
+/// </summary>
+[Collection("reliability")]
+public sealed class SecurityFacts
+{
+    private static async Task<NatsServer> ServerAsync(string config)
+    {
+        var path = Path.Combine(Directory.CreateTempSubdirectory("loomsched-nats-conf-").FullName, "nats.conf");
+        await File.WriteAllTextAsync(path, config);
+        return await NatsServer.StartAsync("-c", path);
+    }
+
+    private static string TickConfig(string prefix) => TempConfig.Write($$"""
+        name: secure
+        subject_prefix: {{prefix}}
+        schedules:
+          - name: tick
+            interval_seconds: 0.2
+            task: {worker_type: w}
+        """);
+
+    /// <summary>Runs the daemon with <paramref name="args"/>, waits for two messages, and checks its whole log for the secrets.</summary>
+    private static async Task DeliversWithoutLeakingAsync(NatsServer server, string url, NatsOpts observer, string[] args, params string[] secrets)
+    {
+        var prefix = TempConfig.UniqueName("sec");
+        await using var seen = await Recorder.StartAsync(observer with { Url = server.Url }, $"{prefix}.tasks.incoming");
+        await using var daemon = Loomsched.Run(TickConfig(prefix), url, [.. args, "--log-level", "debug"]);
+        await daemon.WaitForLogAsync("nats connected", TimeSpan.FromSeconds(15));
+        await seen.WaitForAsync(2, TimeSpan.FromSeconds(15));
+        var (code, _) = await daemon.TerminateAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(0, code);
+        AssertNoSecrets(daemon, secrets);
+    }
+
+    private static void AssertNoSecrets(Loomsched daemon, string[] secrets)
+    {
+        foreach (var secret in secrets)
+        {
+            Assert.False(daemon.Log.Contains(secret, StringComparison.Ordinal), $"the log holds a secret ({secret[..4]}…):\n{daemon.Log}");
+        }
+    }
+
+    [Fact]
+    public async Task User_and_password_in_the_url_authenticate()
+    {
+        const string password = "pw-Zq81-secret";
+        await using var server = await ServerAsync($$"""authorization { user: loom, password: "{{password}}" }""");
+        await DeliversWithoutLeakingAsync(server, $"nats://loom:{password}@127.0.0.1:{server.Port}",
+            NatsOpts.Default with { AuthOpts = NatsAuthOpts.Default with { Username = "loom", Password = password } }, [], password);
+    }
+
+    [Fact]
+    public async Task Token_in_the_url_authenticates()
+    {
+        const string token = "tok-88Hq-secret";
+        await using var server = await ServerAsync($$"""authorization { token: "{{token}}" }""");
+        await DeliversWithoutLeakingAsync(server, $"nats://{token}@127.0.0.1:{server.Port}",
+            NatsOpts.Default with { AuthOpts = NatsAuthOpts.Default with { Token = token } }, [], token);
+    }
+
+    [Fact]
+    public async Task Nkey_seed_file_authenticates()
+    {
+        var user = NKey.Create(PrefixByte.User);
+        await using var server = await ServerAsync($$"""authorization { users: [ { nkey: {{user.PublicKey}} } ] }""");
+        // As `nk -gen user` writes it: the seed alone.
+        var seedFile = Path.Combine(Directory.CreateTempSubdirectory("loomsched-nkey-").FullName, "user.nk");
+        await File.WriteAllTextAsync(seedFile, user.Seed + "\n");
+        await DeliversWithoutLeakingAsync(server, $"nats://127.0.0.1:{server.Port}",
+            NatsOpts.Default with { AuthOpts = NatsAuthOpts.Default with { NKey = user.PublicKey, Seed = user.Seed } },
+            ["--nats-nkey", seedFile], user.Seed, user.Seed[2..]);
+    }
+
+    [Fact]
+    public async Task Creds_file_of_an_operator_account_user_chain_authenticates()
+    {
+        var setup = OperatorSetup.Create();
+        await using var server = await ServerAsync(setup.ServerConfig);
+        var creds = Path.Combine(Directory.CreateTempSubdirectory("loomsched-creds-").FullName, "user.creds");
+        await File.WriteAllTextAsync(creds, setup.CredsFile);
+        await DeliversWithoutLeakingAsync(server, $"nats://127.0.0.1:{server.Port}",
+            NatsOpts.Default with { AuthOpts = NatsAuthOpts.Default with { CredsFile = creds } },
+            ["--nats-creds", creds], setup.User.Seed, setup.UserJwt);
+    }
+
+    [Fact]
+    public async Task Tls_with_a_private_ca_connects_and_mutual_tls_presents_the_client_certificate()
+    {
+        var pki = await Pki.CreateAsync();
+        var observer = NatsOpts.Default with { TlsOpts = new NatsTlsOpts { CaFile = pki.CaCert, CertFile = pki.ClientCert, KeyFile = pki.ClientKey, Mode = TlsMode.Require } };
+
+        await using (var server = await ServerAsync($$"""tls { cert_file: "{{pki.ServerCert}}", key_file: "{{pki.ServerKey}}" }"""))
+        {
+            await DeliversWithoutLeakingAsync(server, $"nats://127.0.0.1:{server.Port}", observer, ["--tls-ca", pki.CaCert]);
+        }
+
+        await using (var server = await ServerAsync($$"""tls { cert_file: "{{pki.ServerCert}}", key_file: "{{pki.ServerKey}}", ca_file: "{{pki.CaCert}}", verify: true }"""))
+        {
+            var clientKey = await File.ReadAllTextAsync(pki.ClientKey);
+            await DeliversWithoutLeakingAsync(server, $"nats://127.0.0.1:{server.Port}", observer,
+                ["--tls-ca", pki.CaCert, "--tls-cert", pki.ClientCert, "--tls-key", pki.ClientKey],
+                clientKey.Split('\n')[1]);
+
+            // Without its certificate, or without TLS settings at all, the daemon is refused: it says what to give, and retries.
+            string url = $"nats://127.0.0.1:{server.Port}";
+            await using var noCert = Loomsched.Run(TickConfig(TempConfig.UniqueName("nocert")), url, "--tls-ca", pki.CaCert);
+            await using var noTls = Loomsched.Run(TickConfig(TempConfig.UniqueName("notls")), url);
+            await OutageFacts.WaitForLogCountAsync(noCert, $"nats connect to {url} failed", 2, TimeSpan.FromSeconds(15));
+            await OutageFacts.WaitForLogCountAsync(noTls, $"nats connect to {url} failed", 2, TimeSpan.FromSeconds(15));
+            Assert.Contains(noCert.Stderr, l => l.Contains("failed (attempt 1): ", StringComparison.Ordinal) && l.Contains("--tls-cert and --tls-key", StringComparison.Ordinal));
+            Assert.Contains(noTls.Stderr, l => l.Contains("failed (attempt 1): ", StringComparison.Ordinal) && l.Contains("--tls-ca", StringComparison.Ordinal));
+            foreach (var refused in new[] { noCert, noTls })
+            {
+                Assert.False(refused.HasExited, refused.Log);
+                Assert.DoesNotContain(refused.Stderr, l => l.Contains("nats connected", StringComparison.Ordinal));
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Wrong_password_is_logged_clearly_and_the_daemon_keeps_retrying_without_exiting_or_leaking_it()
+    {
+        const string wrong = "wrong-Pw-4471";
+        await using var server = await ServerAsync("""authorization { user: loom, password: "right-Pw-9902" }""");
+        var prefix = TempConfig.UniqueName("badpw");
+        await using var daemon = Loomsched.Run(TickConfig(prefix), $"nats://loom:{wrong}@127.0.0.1:{server.Port}", "--log-level", "debug");
+        await Task.Delay(TimeSpan.FromSeconds(4));
+
+        Assert.False(daemon.HasExited, $"the daemon exited on an auth error; log:\n{daemon.Log}");
+        // One clear line per attempt (1, 2, 4, 8…): the server, with the credentials masked, the reason and what to check.
+        string refused = $"warn nats connect to nats://***@127.0.0.1:{server.Port} failed (attempt {{0}}): the server refused the credentials (authorization violation); check the user and password or token";
+        Assert.Contains(daemon.Stderr, l => l.Contains(string.Format(System.Globalization.CultureInfo.InvariantCulture, refused, 1), StringComparison.Ordinal));
+        Assert.Contains(daemon.Stderr, l => l.Contains(string.Format(System.Globalization.CultureInfo.InvariantCulture, refused, 2), StringComparison.Ordinal));
+        Assert.DoesNotContain(daemon.Stderr, l => l.Contains("nats connected", StringComparison.Ordinal));
+        Assert.Contains(daemon.Stderr, l => l.Contains("fired tick", StringComparison.Ordinal)); // the schedules run meanwhile
+        AssertNoSecrets(daemon, [wrong]);
+
+        var (code, took) = await daemon.TerminateAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(0, code);
+        Assert.True(took < TimeSpan.FromSeconds(2), $"took {took.TotalMilliseconds:0} ms");
+    }
+
+    [Theory]
+    [InlineData("--nats-nkey", "UAPUBLICKEYONLY\n", "no user seed in the file")]
+    [InlineData("--nats-nkey", "SUNOTAREALSEEDATALL\n", "not a valid nkey seed")]
+    [InlineData("--nats-creds", "SUAJUNKSEED-secret-material\n", "not a creds file")]
+    public async Task Unusable_nkey_or_creds_file_is_a_one_line_usage_error_that_never_quotes_the_file(string flag, string content, string message)
+    {
+        var file = Path.Combine(Directory.CreateTempSubdirectory("loomsched-badcred-").FullName, "cred");
+        await File.WriteAllTextAsync(file, content);
+        var config = TickConfig(TempConfig.UniqueName("bad"));
+        var (code, output, error) = await Loomsched.ExecAsync("run", "--config", config, "--nats-url", "nats://127.0.0.1:1", flag, file);
+        Assert.Equal(2, code);
+        Assert.Empty(output);
+        Assert.Equal($"loomsched: run: {flag} {file}: ", error.TrimEnd('\n')[..($"loomsched: run: {flag} {file}: ".Length)]);
+        Assert.Contains(message, error);
+        Assert.Single(error.TrimEnd('\n').Split('\n'));
+        Assert.DoesNotContain(content.Trim(), error);
+    }
+}

@@ -1,0 +1,116 @@
+using System.Diagnostics;
+using LoomSched.EndToEnd.Tests.Reliability.Support;
+using LoomSched.EndToEnd.Tests.Support;
+using NATS.Client.Core;
+
+namespace LoomSched.EndToEnd.Tests.Reliability;
+
+/// <summary>
+/// SIGTERM when the daemon is busy or NATS is away: exit 0 within two seconds (the default grace is 1.5 s), and a
+/// last line whose counts add up to every message built: published + abandoned + dropped + publish_errors.
+/// </summary>
+[Collection("reliability")]
+public sealed class ShutdownFacts
+{
+    private static readonly TimeSpan TwoSeconds = TimeSpan.FromSeconds(2);
+
+    [Fact]
+    public async Task Sigterm_during_a_100000_message_fan_out_exits_zero_within_two_seconds_and_accounts_for_every_message()
+    {
+        const int count = 100_000;
+        var prefix = TempConfig.UniqueName("fan");
+        await using var server = await NatsServer.StartAsync();
+        await using var client = new NatsConnection(NatsOpts.Default with { Url = server.Url });
+        await using var seen = await Recorder.StartAsync(server.Url, $"{prefix}.tasks.incoming");
+        var config = TempConfig.Write($$"""
+            name: fanout
+            subject_prefix: {{prefix}}
+            schedules:
+              - name: fan
+                interval_seconds: 3600
+                task: {worker_type: w}
+                expand_from: range
+                expand_args: {count: {{count}}}
+            """);
+        // A link of 8 MB/s makes the fan-out (about 45 MB) last several seconds, so the SIGTERM lands in its middle.
+        await using var link = Link.Open(server.Port, bytesPerSecond: 8_000_000);
+        await using var daemon = Loomsched.Run(config, link.Url);
+        await daemon.WaitForLogAsync("nats connected");
+        string subject = $"{prefix}.scheduler.fanout";
+        await Control.StatusAsync(client, subject);
+
+        var trigger = await Control.RequestAsync(client, subject, """{"action":"trigger","schedule":"fan"}""");
+        Assert.True(trigger.GetProperty("ok").GetBoolean(), trigger.GetRawText());
+        await seen.WaitForAsync(1000, TimeSpan.FromSeconds(30));
+        var (code, took) = await daemon.TerminateAsync(TimeSpan.FromSeconds(10));
+        await seen.SettleAsync(TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(10));
+
+        Assert.Equal(0, code);
+        Assert.True(took < TwoSeconds, $"took {took.TotalMilliseconds:0} ms; log:\n{daemon.Log}");
+        var (published, abandoned, dropped, errors) = Control.Stopped(daemon);
+        Assert.Equal(count, published + abandoned + dropped + errors);
+        Assert.Equal(0, dropped);
+        Assert.Equal(0, errors);
+        Assert.True(abandoned > 0, $"the SIGTERM came after the whole fan-out (published={published}); it must come in the middle");
+        // Published means confirmed by the server, so the subscriber has at least that many; abandoned messages the
+        // client had already written may have arrived too, but no more than those.
+        var received = seen.Messages.Select(m => m.Index).ToList();
+        Assert.Equal(received.Count, received.Distinct().Count());
+        Assert.InRange(received.Count, published, published + abandoned);
+        Assert.True(received.SequenceEqual(Enumerable.Range(0, received.Count)), "the fan-out arrived out of order or with a hole");
+    }
+
+    [Fact]
+    public async Task Sigterm_while_nats_is_down_exits_zero_within_two_seconds_counting_buffered_messages_as_abandoned_and_overflow_as_dropped()
+    {
+        var prefix = TempConfig.UniqueName("down");
+        await using var server = await NatsServer.StartAsync();
+        var config = TempConfig.Write($$"""
+            name: down
+            subject_prefix: {{prefix}}
+            max_pending: 4
+            schedules:
+              - name: tick
+                interval_seconds: 0.1
+                task: {worker_type: w}
+            """);
+        await using var seen = await Recorder.StartAsync(server.Url, $"{prefix}.tasks.incoming");
+        await using var daemon = Loomsched.Run(config, server.Url);
+        await seen.WaitForAsync(3, TimeSpan.FromSeconds(15));
+        await server.StopAsync();
+        await daemon.WaitForLogAsync("nats disconnected", TimeSpan.FromSeconds(10));
+        await Task.Delay(TimeSpan.FromSeconds(1.2)); // about twelve fires: four buffered, the rest dropped
+
+        var (code, took) = await daemon.TerminateAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(0, code);
+        Assert.True(took < TwoSeconds, $"took {took.TotalMilliseconds:0} ms; log:\n{daemon.Log}");
+        var (published, abandoned, dropped, errors) = Control.Stopped(daemon);
+        long built = Control.FiredMessages(daemon, "tick");
+        Assert.Equal(built, published + abandoned + dropped + errors);
+        Assert.Equal(4, abandoned);
+        Assert.True(dropped >= 5, $"dropped={dropped}; log:\n{daemon.Log}");
+        Assert.Equal(0, errors);
+        Assert.True(seen.Count <= published, $"the subscriber has {seen.Count} messages; the daemon says {published} were published");
+    }
+
+    [Fact]
+    public async Task Sigterm_before_nats_was_ever_reached_exits_zero_within_two_seconds()
+    {
+        var config = TempConfig.Write("""
+            name: never
+            schedules:
+              - name: tick
+                interval_seconds: 0.1
+                task: {worker_type: w}
+            """);
+        await using var daemon = Loomsched.Run(config, $"nats://127.0.0.1:{NatsServer.FreePort()}");
+        await daemon.WaitForLogAsync("fired tick");
+        await Task.Delay(500);
+        var (code, took) = await daemon.TerminateAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(0, code);
+        Assert.True(took < TwoSeconds, $"took {took.TotalMilliseconds:0} ms; log:\n{daemon.Log}");
+        var (published, abandoned, dropped, _) = Control.Stopped(daemon);
+        Assert.Equal(0, published);
+        Assert.Equal(Control.FiredMessages(daemon, "tick"), abandoned + dropped);
+    }
+}
