@@ -19,6 +19,13 @@ internal static class FreeformConverter
                     diagnostics.Error(scalar, path, $"this value {error}");
                     return null;
                 }
+                if (value is double d && !double.IsFinite(d))
+                {
+                    // Python's json.dumps would write Infinity or NaN, which is not JSON; every fire would fail here.
+                    diagnostics.Error(scalar, path,
+                        $"{scalar.Value} is {(double.IsNaN(d) ? "not a number" : "an infinite number")}, which JSON cannot carry; quote it to send the text \"{scalar.Value}\"");
+                    return null;
+                }
                 if (ScalarTyping.IsTimestamp(scalar))
                 {
                     diagnostics.Note(scalar, path,
