@@ -12,60 +12,12 @@ namespace LoomSched.Tests.Scheduling;
 /// The timer loop under a fake clock: every instant is exact. Fires run on their own tasks, so assertions on
 /// what they published wait (in real time) for the fires to finish; the fake clock only moves when a test moves it.
 /// </summary>
-public sealed class SchedulerEngineFacts : IAsyncDisposable
+public sealed class SchedulerEngineFacts() : EngineHarness(T0)
 {
     private static readonly DateTimeOffset T0 = DateTimeOffset.Parse("2026-11-27T02:59:30Z");
-    private readonly FakeTimeProvider _clock = new(T0);
-    private readonly CancellationTokenSource _stop = new();
-    private readonly RecordingPort _port;
-    private SchedulerEngine? _engine;
-    private Task? _loop;
-
-    public SchedulerEngineFacts() => _port = new RecordingPort(_clock);
-
-    private SchedulerEngine Start(IExpansionRegistry? registry = null, params ScheduleDefinition[] schedules)
-    {
-        _engine = new SchedulerEngine(TestSchedules.Config(schedules), _port, _clock,
-            new EngineOptions { Registry = registry ?? ExpansionRegistry.Empty });
-        _loop = Task.Run(() => _engine.RunAsync(_stop.Token));
-        return _engine;
-    }
-
-    /// <summary>Moves the fake clock in steps, letting the loop catch up after each one.</summary>
-    private async Task AdvanceAsync(TimeSpan total, TimeSpan step)
-    {
-        for (var moved = TimeSpan.Zero; moved < total; moved += step)
-        {
-            await Settle();
-            _clock.Advance(step);
-        }
-        await Settle();
-    }
-
-    // Fires that a test keeps stuck on purpose (outside the port's gates).
-    private int _stuckOnPurpose;
-
-    // The loop and the fires run on the thread pool: wait until the loop has handled everything due and sleeps
-    // again, and every fire has ended (but those a test holds at a gate), before the clock moves on.
-    private Task Settle() => RecordingPort.Eventually(
-        () => _engine is null
-            || (_engine.SleepingUntilTicks > _clock.GetUtcNow().UtcTicks
-                && _engine.FiresInFlight <= _port.Blocked + _stuckOnPurpose),
-        "the loop and the fires to catch up with the clock");
-
-    private ScheduleStatus StatusOf(string name) => _engine!.Status().Schedules.Single(s => s.Name == name);
 
     private static IReadOnlyList<string> Slots(IEnumerable<DispatchMessage> messages) =>
         [.. messages.Select(m => m.ScheduledFor)];
-
-    public async ValueTask DisposeAsync()
-    {
-        await _stop.CancelAsync();
-        if (_loop is not null)
-        {
-            await _loop.WaitAsync(TimeSpan.FromSeconds(5));
-        }
-    }
 
     // --- intervals ---
 
@@ -74,12 +26,12 @@ public sealed class SchedulerEngineFacts : IAsyncDisposable
     {
         Start(null, TestSchedules.Interval("poll", 10));
         await AdvanceAsync(TimeSpan.FromSeconds(9), TimeSpan.FromSeconds(1));
-        Assert.Empty(_port.Seen);
+        Assert.Empty(Port.Seen);
 
         await AdvanceAsync(TimeSpan.FromSeconds(21), TimeSpan.FromSeconds(1));
-        await RecordingPort.Eventually(() => _port.Seen.Count == 3, "three fires");
-        Assert.Equal(["2026-11-27T02:59:40Z", "2026-11-27T02:59:50Z", "2026-11-27T03:00:00Z"], Slots(_port.Of("poll")));
-        Assert.All(_port.Seen, s => Assert.Equal(s.Message.ScheduledFor, LoomTime.Format(s.At)));
+        await RecordingPort.Eventually(() => Port.Seen.Count == 3, "three fires");
+        Assert.Equal(["2026-11-27T02:59:40Z", "2026-11-27T02:59:50Z", "2026-11-27T03:00:00Z"], Slots(Port.Of("poll")));
+        Assert.All(Port.Seen, s => Assert.Equal(s.Message.ScheduledFor, LoomTime.Format(s.At)));
     }
 
     [Fact]
@@ -87,10 +39,10 @@ public sealed class SchedulerEngineFacts : IAsyncDisposable
     {
         Start(null, TestSchedules.Interval("fast", 0.25));
         await AdvanceAsync(TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(250));
-        await RecordingPort.Eventually(() => _port.Seen.Count == 8, "eight fires");
+        await RecordingPort.Eventually(() => Port.Seen.Count == 8, "eight fires");
         Assert.Equal(
             Enumerable.Range(1, 8).Select(k => LoomTime.Format(T0.AddMilliseconds(250 * k))),
-            Slots(_port.Of("fast")));
+            Slots(Port.Of("fast")));
         Assert.Equal(0, StatusOf("fast").Missed);
     }
 
@@ -99,17 +51,17 @@ public sealed class SchedulerEngineFacts : IAsyncDisposable
     {
         Start(null, TestSchedules.Interval("poll", 10));
         await Settle();
-        _clock.Advance(TimeSpan.FromSeconds(105)); // slots at 10..100 s all passed while "suspended"
+        Clock.Advance(TimeSpan.FromSeconds(105)); // slots at 10..100 s all passed while "suspended"
         await Settle();
-        await RecordingPort.Eventually(() => _port.Seen.Count == 1, "one catch-up fire");
+        await RecordingPort.Eventually(() => Port.Seen.Count == 1, "one catch-up fire");
         await Task.Delay(50);
-        Assert.Single(_port.Seen);
+        Assert.Single(Port.Seen);
         Assert.Equal(9, StatusOf("poll").Missed);
         Assert.Equal(T0.AddSeconds(110), StatusOf("poll").NextFire);
 
         await AdvanceAsync(TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(5));
-        await RecordingPort.Eventually(() => _port.Seen.Count == 2, "back on cadence");
-        Assert.Equal(LoomTime.Format(T0.AddSeconds(110)), _port.Seen[1].Message.ScheduledFor);
+        await RecordingPort.Eventually(() => Port.Seen.Count == 2, "back on cadence");
+        Assert.Equal(LoomTime.Format(T0.AddSeconds(110)), Port.Seen[1].Message.ScheduledFor);
     }
 
     // --- cron ---
@@ -119,8 +71,8 @@ public sealed class SchedulerEngineFacts : IAsyncDisposable
     {
         Start(null, TestSchedules.Cron("tick", "* * * * * *"));
         await AdvanceAsync(TimeSpan.FromSeconds(3), TimeSpan.FromMilliseconds(500));
-        await RecordingPort.Eventually(() => _port.Seen.Count == 3, "three ticks");
-        Assert.Equal(["2026-11-27T02:59:31Z", "2026-11-27T02:59:32Z", "2026-11-27T02:59:33Z"], Slots(_port.Of("tick")));
+        await RecordingPort.Eventually(() => Port.Seen.Count == 3, "three ticks");
+        Assert.Equal(["2026-11-27T02:59:31Z", "2026-11-27T02:59:32Z", "2026-11-27T02:59:33Z"], Slots(Port.Of("tick")));
     }
 
     [Fact]
@@ -128,9 +80,9 @@ public sealed class SchedulerEngineFacts : IAsyncDisposable
     {
         Start(null, TestSchedules.Cron("hourly", "0 * * * *"), TestSchedules.Interval("half_minute", 30));
         await AdvanceAsync(TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(10));
-        await RecordingPort.Eventually(() => _port.Seen.Count == 2, "both fire at 03:00:00");
-        Assert.Equal(["2026-11-27T03:00:00Z"], Slots(_port.Of("hourly")));
-        Assert.Equal(["2026-11-27T03:00:00Z"], Slots(_port.Of("half_minute")));
+        await RecordingPort.Eventually(() => Port.Seen.Count == 2, "both fire at 03:00:00");
+        Assert.Equal(["2026-11-27T03:00:00Z"], Slots(Port.Of("hourly")));
+        Assert.Equal(["2026-11-27T03:00:00Z"], Slots(Port.Of("half_minute")));
     }
 
     // --- isolation ---
@@ -139,34 +91,34 @@ public sealed class SchedulerEngineFacts : IAsyncDisposable
     public async Task A_blocked_publish_of_one_schedule_does_not_delay_another()
     {
         var release = new TaskCompletionSource();
-        _port.Gates["stuck"] = release.Task;
+        Port.Gates["stuck"] = release.Task;
         Start(null, TestSchedules.Interval("stuck", 1), TestSchedules.Interval("steady", 1));
 
         await AdvanceAsync(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(1));
-        await RecordingPort.Eventually(() => _port.Of("steady").Count == 5, "steady fires every second");
-        Assert.All(_port.Seen.Where(s => s.Message.ScheduleName == "steady"), s => Assert.Equal(s.Message.ScheduledFor, LoomTime.Format(s.At)));
-        Assert.Empty(_port.Of("stuck"));
+        await RecordingPort.Eventually(() => Port.Of("steady").Count == 5, "steady fires every second");
+        Assert.All(Port.Seen.Where(s => s.Message.ScheduleName == "steady"), s => Assert.Equal(s.Message.ScheduledFor, LoomTime.Format(s.At)));
+        Assert.Empty(Port.Of("stuck"));
         // Slots 2..5 of the stuck schedule came while its first fire was blocked: skipped, not piled up.
         Assert.Equal(4, StatusOf("stuck").Skipped);
         Assert.True(StatusOf("stuck").Running);
 
         release.SetResult();
-        await RecordingPort.Eventually(() => _port.Of("stuck").Count == 1, "the blocked fire completes");
+        await RecordingPort.Eventually(() => Port.Of("stuck").Count == 1, "the blocked fire completes");
         await RecordingPort.Eventually(() => !StatusOf("stuck").Running, "stuck is idle again");
         await AdvanceAsync(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
-        await RecordingPort.Eventually(() => _port.Of("stuck").Count == 2, "stuck fires again on its grid");
-        Assert.Equal("2026-11-27T02:59:36Z", _port.Of("stuck")[1].ScheduledFor);
+        await RecordingPort.Eventually(() => Port.Of("stuck").Count == 2, "stuck fires again on its grid");
+        Assert.Equal("2026-11-27T02:59:36Z", Port.Of("stuck")[1].ScheduledFor);
     }
 
     [Fact]
     public async Task A_failing_publish_is_counted_and_the_schedule_fires_again_at_its_next_slot()
     {
-        _port.Failures["flaky"] = new InvalidOperationException("no route to NATS");
+        Port.Failures["flaky"] = new InvalidOperationException("no route to NATS");
         Start(null, TestSchedules.Interval("flaky", 1), TestSchedules.Interval("steady", 1));
         await AdvanceAsync(TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(1));
         await RecordingPort.Eventually(() => StatusOf("flaky").Errors == 2, "two failed fires");
         Assert.Contains("no route to NATS", StatusOf("flaky").LastError);
-        Assert.Equal(2, _port.Of("steady").Count);
+        Assert.Equal(2, Port.Of("steady").Count);
     }
 
     // --- expansion ---
@@ -186,9 +138,9 @@ public sealed class SchedulerEngineFacts : IAsyncDisposable
         var registry = Registry("sessions.active", (ctx, _) => { seen = ctx; return Maps(3); });
         Start(registry, TestSchedules.Interval("per_session", 5, expandFrom: "sessions.active"));
         await AdvanceAsync(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5));
-        await RecordingPort.Eventually(() => _port.Seen.Count == 3, "three messages");
+        await RecordingPort.Eventually(() => Port.Seen.Count == 3, "three messages");
 
-        var messages = _port.Of("per_session");
+        var messages = Port.Of("per_session");
         Assert.Equal(["s0", "s1", "s2"], messages.Select(m =>
             JsonDocument.Parse(m.Body).RootElement.GetProperty("payload").GetProperty("session").GetString()));
         Assert.Equal(Enumerable.Range(0, 3).Select(i => $"test_scheduler/per_session/2026-11-27T02:59:35Z/{i}"), messages.Select(m => m.MessageId));
@@ -203,7 +155,7 @@ public sealed class SchedulerEngineFacts : IAsyncDisposable
         Start(Registry("many", (_, _) => Maps(11)), TestSchedules.Interval("capped", 5, expandFrom: "many", maxExpansion: 10));
         await AdvanceAsync(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5));
         await RecordingPort.Eventually(() => StatusOf("capped").Errors == 1, "the fire is refused");
-        Assert.Empty(_port.Seen);
+        Assert.Empty(Port.Seen);
         Assert.Contains("more than 10 maps", StatusOf("capped").LastError);
     }
 
@@ -227,8 +179,8 @@ public sealed class SchedulerEngineFacts : IAsyncDisposable
         await AdvanceAsync(TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(1));
         await RecordingPort.Eventually(() => StatusOf("bad").Errors == 3, "three failed fires");
         Assert.Contains(reason, StatusOf("bad").LastError);
-        Assert.Empty(_port.Of("bad"));
-        Assert.Equal(3, _port.Of("steady").Count);
+        Assert.Empty(Port.Of("bad"));
+        Assert.Equal(3, Port.Of("steady").Count);
     }
 
     [Fact]
@@ -239,7 +191,7 @@ public sealed class SchedulerEngineFacts : IAsyncDisposable
             await Task.Delay(Timeout.Infinite, CancellationToken.None); // ignores its token on purpose
             return null;
         });
-        _stuckOnPurpose = 1;
+        StuckOnPurpose = 1;
         Start(registry, TestSchedules.Interval("slow", 10, expandFrom: "hangs", expandTimeoutSeconds: 2));
         await AdvanceAsync(TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10));
         await RecordingPort.Eventually(() => StatusOf("slow").Running, "the fire is running");
@@ -267,8 +219,8 @@ public sealed class SchedulerEngineFacts : IAsyncDisposable
         await AdvanceAsync(TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(3));
         var result = engine.Trigger("poll");
         Assert.True(result.Ok, result.Message);
-        await RecordingPort.Eventually(() => _port.Seen.Count == 1, "the manual fire");
-        Assert.Equal("2026-11-27T02:59:33Z", _port.Seen[0].Message.ScheduledFor);
+        await RecordingPort.Eventually(() => Port.Seen.Count == 1, "the manual fire");
+        Assert.Equal("2026-11-27T02:59:33Z", Port.Seen[0].Message.ScheduledFor);
         Assert.Equal(T0.AddSeconds(10), StatusOf("poll").NextFire);
     }
 
@@ -290,14 +242,14 @@ public sealed class SchedulerEngineFacts : IAsyncDisposable
         Assert.True(engine.Pause("poll").Ok);
         Assert.Null(StatusOf("poll").NextFire);
         await AdvanceAsync(TimeSpan.FromSeconds(25), TimeSpan.FromSeconds(5));
-        await RecordingPort.Eventually(() => _port.Of("other").Count == 2, "other keeps firing");
-        Assert.Empty(_port.Of("poll"));
+        await RecordingPort.Eventually(() => Port.Of("other").Count == 2, "other keeps firing");
+        Assert.Empty(Port.Of("poll"));
 
         Assert.True(engine.Resume("poll").Ok);
         Assert.Equal(T0.AddSeconds(30), StatusOf("poll").NextFire);
         await AdvanceAsync(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5));
-        await RecordingPort.Eventually(() => _port.Of("poll").Count == 1, "poll fires after resume");
-        Assert.Equal("2026-11-27T03:00:00Z", _port.Of("poll")[0].ScheduledFor);
+        await RecordingPort.Eventually(() => Port.Of("poll").Count == 1, "poll fires after resume");
+        Assert.Equal("2026-11-27T03:00:00Z", Port.Of("poll")[0].ScheduledFor);
     }
 
     [Fact]
@@ -306,7 +258,7 @@ public sealed class SchedulerEngineFacts : IAsyncDisposable
         var keep = TestSchedules.Interval("keep", 10);
         var engine = Start(null, keep, TestSchedules.Interval("drop", 10), TestSchedules.Interval("change", 10));
         await AdvanceAsync(TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(5));
-        await RecordingPort.Eventually(() => _port.Seen.Count == 3, "first round");
+        await RecordingPort.Eventually(() => Port.Seen.Count == 3, "first round");
 
         var summary = engine.Reload(TestSchedules.Config(
             TestSchedules.Interval("keep", 10), TestSchedules.Interval("change", 4), TestSchedules.Interval("new", 4)));
@@ -319,10 +271,10 @@ public sealed class SchedulerEngineFacts : IAsyncDisposable
         Assert.Equal(T0.AddSeconds(19), StatusOf("new").NextFire);
 
         await AdvanceAsync(TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(1));
-        await RecordingPort.Eventually(() => _port.Of("keep").Count == 3, "keep stays on its grid");
-        Assert.Equal(["2026-11-27T02:59:40Z", "2026-11-27T02:59:50Z", "2026-11-27T03:00:00Z"], Slots(_port.Of("keep")));
-        Assert.Single(_port.Of("drop"));
-        Assert.Equal(["2026-11-27T02:59:49Z", "2026-11-27T02:59:53Z", "2026-11-27T02:59:57Z"], Slots(_port.Of("new")));
+        await RecordingPort.Eventually(() => Port.Of("keep").Count == 3, "keep stays on its grid");
+        Assert.Equal(["2026-11-27T02:59:40Z", "2026-11-27T02:59:50Z", "2026-11-27T03:00:00Z"], Slots(Port.Of("keep")));
+        Assert.Single(Port.Of("drop"));
+        Assert.Equal(["2026-11-27T02:59:49Z", "2026-11-27T02:59:53Z", "2026-11-27T02:59:57Z"], Slots(Port.Of("new")));
     }
 
     // --- shutdown ---
@@ -331,14 +283,14 @@ public sealed class SchedulerEngineFacts : IAsyncDisposable
     public async Task Drain_reports_messages_abandoned_when_the_grace_period_runs_out()
     {
         var release = new TaskCompletionSource();
-        _port.Gates["stuck"] = release.Task;
+        Port.Gates["stuck"] = release.Task;
         var engine = Start(Registry("five", (_, _) => Maps(5)), TestSchedules.Interval("stuck", 1, expandFrom: "five"));
         await AdvanceAsync(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
         await RecordingPort.Eventually(() => StatusOf("stuck").Running, "the fire is publishing");
-        await _stop.CancelAsync();
+        await Stop.CancelAsync();
 
         var drain = engine.DrainAsync(TimeSpan.FromSeconds(2)); // its grace timer exists once this returns
-        _clock.Advance(TimeSpan.FromSeconds(3));
+        Clock.Advance(TimeSpan.FromSeconds(3));
         var result = await drain.WaitAsync(TimeSpan.FromSeconds(5));
         Assert.Equal(0, result.Dispatched);
         Assert.Equal(5, result.Abandoned);
@@ -346,12 +298,12 @@ public sealed class SchedulerEngineFacts : IAsyncDisposable
     }
 
     [Fact]
-    public async Task Idle_engine_stops_at_once_when_asked()
+    public async Task IdleEngine_stops_at_once_when_asked()
     {
         Start(null, TestSchedules.Cron("daily", "@daily"));
         await Settle();
-        await _stop.CancelAsync();
-        await _loop!.WaitAsync(TimeSpan.FromSeconds(2));
-        Assert.True(_loop.IsCompletedSuccessfully);
+        await Stop.CancelAsync();
+        await Loop!.WaitAsync(TimeSpan.FromSeconds(2));
+        Assert.True(Loop!.IsCompletedSuccessfully);
     }
 }

@@ -9,17 +9,10 @@ using Microsoft.Extensions.Time.Testing;
 namespace LoomSched.Tests.Scheduling;
 
 /// <summary>The engine with a slot gate (replicas): what it fires, what it leaves, and catch-up runs.</summary>
-public sealed class SlotGateFacts : IAsyncDisposable
+public sealed class SlotGateFacts() : EngineHarness(T0)
 {
     private static readonly DateTimeOffset T0 = DateTimeOffset.Parse("2026-11-27T02:59:58.5Z");
-    private readonly FakeTimeProvider _clock = new(T0);
-    private readonly CancellationTokenSource _stop = new();
-    private readonly RecordingPort _port;
     private readonly FakeGate _gate = new();
-    private SchedulerEngine? _engine;
-    private Task? _loop;
-
-    public SlotGateFacts() => _port = new RecordingPort(_clock);
 
     private sealed class FakeGate : ISlotGate
     {
@@ -45,51 +38,22 @@ public sealed class SlotGateFacts : IAsyncDisposable
         }
     }
 
-    private SchedulerEngine Start(IExpansionRegistry? registry, params ScheduleDefinition[] schedules)
-    {
-        _engine = new SchedulerEngine(TestSchedules.Config(schedules), _port, _clock, new EngineOptions
+    private SchedulerEngine StartGated(IExpansionRegistry? registry, params ScheduleDefinition[] schedules) =>
+        StartWith(new EngineOptions
         {
             Registry = registry ?? ExpansionRegistry.Empty,
             SlotGate = _gate,
             IntervalAnchor = DateTimeOffset.UnixEpoch,
-        });
-        _loop = Task.Run(() => _engine.RunAsync(_stop.Token));
-        return _engine;
-    }
-
-    private async Task AdvanceAsync(TimeSpan total, TimeSpan step)
-    {
-        for (var moved = TimeSpan.Zero; moved < total; moved += step)
-        {
-            await Settle();
-            _clock.Advance(step);
-        }
-        await Settle();
-    }
-
-    private Task Settle() => RecordingPort.Eventually(
-        () => _engine is null || (_engine.SleepingUntilTicks > _clock.GetUtcNow().UtcTicks && _engine.FiresInFlight <= _port.Blocked),
-        "the loop and the fires to catch up with the clock");
-
-    private ScheduleStatus StatusOf(string name) => _engine!.Status().Schedules.Single(s => s.Name == name);
-
-    public async ValueTask DisposeAsync()
-    {
-        await _stop.CancelAsync();
-        if (_loop is not null)
-        {
-            await _loop.WaitAsync(TimeSpan.FromSeconds(5));
-        }
-    }
+        }, schedules);
 
     [Fact]
     public async Task Interval_slots_sit_on_the_shared_grid_of_the_anchor()
     {
-        Start(null, TestSchedules.Interval("grid", 1));
+        StartGated(null, TestSchedules.Interval("grid", 1));
         await AdvanceAsync(TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(500));
-        await RecordingPort.Eventually(() => _port.Seen.Count == 2, "two fires");
+        await RecordingPort.Eventually(() => Port.Seen.Count == 2, "two fires");
         // Started at :58.5: the epoch grid puts the slots on whole seconds, not half past.
-        Assert.Equal(["2026-11-27T02:59:59Z", "2026-11-27T03:00:00Z"], _port.Seen.Select(s => s.Message.ScheduledFor));
+        Assert.Equal(["2026-11-27T02:59:59Z", "2026-11-27T03:00:00Z"], Port.Seen.Select(s => s.Message.ScheduledFor));
         Assert.Equal(["2026-11-27T02:59:59Z", "2026-11-27T03:00:00Z"], _gate.Done);
     }
 
@@ -97,10 +61,10 @@ public sealed class SlotGateFacts : IAsyncDisposable
     public async Task A_follower_claims_nothing_publishes_nothing_and_counts_the_slots()
     {
         _gate.Leader = false;
-        Start(null, TestSchedules.Interval("grid", 1));
+        StartGated(null, TestSchedules.Interval("grid", 1));
         await AdvanceAsync(TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(1));
         await RecordingPort.Eventually(() => StatusOf("grid").NotClaimed == 3, "three slots left to the leader");
-        Assert.Empty(_port.Seen);
+        Assert.Empty(Port.Seen);
         Assert.Equal(0, StatusOf("grid").Fires);
         Assert.Empty(_gate.Done);
     }
@@ -114,10 +78,10 @@ public sealed class SlotGateFacts : IAsyncDisposable
             return ValueTask.FromResult<IEnumerable<IEnumerable<KeyValuePair<string, object?>>>?>(
                 Enumerable.Range(0, 5).Select(i => (IEnumerable<KeyValuePair<string, object?>>)[new("i", (long)i)]));
         }, "Tests.five");
-        Start(registry, TestSchedules.Interval("fan", 1, expandFrom: "five"));
+        StartGated(registry, TestSchedules.Interval("fan", 1, expandFrom: "five"));
         await AdvanceAsync(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
         await RecordingPort.Eventually(() => StatusOf("fan").Errors == 1, "the fire is cut");
-        Assert.Empty(_port.Seen);
+        Assert.Empty(Port.Seen);
         Assert.Empty(_gate.Done);
         Assert.Contains("lost the right to publish", StatusOf("fan").LastError);
     }
@@ -125,13 +89,13 @@ public sealed class SlotGateFacts : IAsyncDisposable
     [Fact]
     public async Task Catch_up_fires_the_given_slots_in_order_through_the_gate()
     {
-        var engine = Start(null, TestSchedules.Interval("late", 60));
+        var engine = StartGated(null, TestSchedules.Interval("late", 60));
         await Settle();
         var slots = new[] { T0.AddSeconds(-121.5), T0.AddSeconds(-61.5), T0.AddSeconds(-1.5) };
         var result = engine.CatchUp("late", slots);
         Assert.True(result.Ok, result.Message);
-        await RecordingPort.Eventually(() => _port.Seen.Count == 3, "three caught-up fires");
-        Assert.Equal(slots.Select(LoomTime.Format), _port.Seen.Select(s => s.Message.ScheduledFor));
+        await RecordingPort.Eventually(() => Port.Seen.Count == 3, "three caught-up fires");
+        Assert.Equal(slots.Select(LoomTime.Format), Port.Seen.Select(s => s.Message.ScheduledFor));
         Assert.Equal(slots.Select(LoomTime.Format), _gate.Claimed);
         Assert.False(engine.CatchUp("nope", slots).Ok);
     }
@@ -140,17 +104,17 @@ public sealed class SlotGateFacts : IAsyncDisposable
     public async Task A_slot_that_comes_due_during_a_catch_up_fires_after_it_instead_of_being_skipped()
     {
         var release = new TaskCompletionSource();
-        _port.Gates["late"] = release.Task;
-        var engine = Start(null, TestSchedules.Interval("late", 60)); // next grid slot: 03:00:00, 1.5 s away
+        Port.Gates["late"] = release.Task;
+        var engine = StartGated(null, TestSchedules.Interval("late", 60)); // next grid slot: 03:00:00, 1.5 s away
         await Settle();
         var missed = new[] { T0.AddSeconds(-61.5), T0.AddSeconds(-1.5) };
         Assert.True(engine.CatchUp("late", missed).Ok);
-        await RecordingPort.Eventually(() => _port.Blocked == 1, "the catch-up is publishing");
+        await RecordingPort.Eventually(() => Port.Blocked == 1, "the catch-up is publishing");
         await AdvanceAsync(TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(0.5));
 
         release.SetResult();
-        await RecordingPort.Eventually(() => _port.Seen.Count == 3, "both missed slots and the regular one");
-        Assert.Equal(["2026-11-27T02:58:57Z", "2026-11-27T02:59:57Z", "2026-11-27T03:00:00Z"], _port.Seen.Select(x => x.Message.ScheduledFor));
+        await RecordingPort.Eventually(() => Port.Seen.Count == 3, "both missed slots and the regular one");
+        Assert.Equal(["2026-11-27T02:58:57Z", "2026-11-27T02:59:57Z", "2026-11-27T03:00:00Z"], Port.Seen.Select(x => x.Message.ScheduledFor));
         Assert.Equal(0, StatusOf("late").Skipped);
     }
 }

@@ -21,29 +21,6 @@ public sealed class HighAvailabilityFacts(NatsFixture nats, ITestOutputHelper ou
     private static DateTimeOffset Slot(Received m) =>
         DateTimeOffset.Parse(m.Header("Loom-Scheduled-For")!, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
 
-    private async Task<List<DateTimeOffset>> StreamSlotsAsync(string stream)
-    {
-        var js = new NatsJSContext(nats.Client);
-        var consumer = await js.CreateOrderedConsumerAsync(stream);
-        var slots = new List<DateTimeOffset>();
-        var info = await js.GetStreamAsync(stream);
-        long total = info.Info.State.Messages;
-        if (total == 0)
-        {
-            return slots;
-        }
-        await foreach (var msg in consumer.ConsumeAsync<byte[]>(serializer: NatsRawSerializer<byte[]>.Default))
-        {
-            var text = msg.Headers!["Loom-Scheduled-For"].ToString();
-            slots.Add(DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal));
-            if (msg.Metadata?.Sequence.Stream >= info.Info.State.LastSeq)
-            {
-                break;
-            }
-        }
-        return slots;
-    }
-
     private static Loomsched? LeaderOf(IEnumerable<Loomsched> replicas) =>
         replicas.Where(r => !r.HasExited)
             .Select(r => (r, at: r.Stderr.LastOrDefault(l => l.Contains(" leader: ", StringComparison.Ordinal) || l.Contains("follower: ", StringComparison.Ordinal))))
@@ -132,12 +109,11 @@ public sealed class HighAvailabilityFacts(NatsFixture nats, ITestOutputHelper ou
             }
             output.WriteLine($"failover (kill or freeze to new leader elected): {string.Join(", ", gaps.Select(g => $"{g.TotalSeconds:0.0} s"))}");
 
-            var slots = await StreamSlotsAsync(stream);
+            var slots = await CapturedSlots.ReadAsync(js, stream);
             Assert.True(slots.Count >= 100, $"only {slots.Count} slots captured");
             var ordered = slots.Order().ToList();
             Assert.Equal(ordered.Count, ordered.Distinct().Count()); // exactly once in the stream
-            var expected = (int)((ordered[^1] - ordered[0]) / Half) + 1;
-            var missing = Enumerable.Range(0, expected).Select(k => ordered[0] + (k * Half)).Except(ordered).ToList();
+            var missing = CapturedSlots.Missing(ordered, Half);
             Assert.True(missing.Count == 0, $"slots missing from the stream: {string.Join(", ", missing.Select(m => m.ToString("HH:mm:ss.fff", CultureInfo.InvariantCulture)))}");
 
             // Raw duplicates come only from a new leader re-publishing a slot its predecessor left claimed.
