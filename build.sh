@@ -96,6 +96,15 @@ install_to() {
 
 port_listening() { (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; }
 
+run_bench() {
+  log "building the benchmarks"
+  dotnet build tests/LoomSched.Benchmarks/LoomSched.Benchmarks.csproj -c Release -nologo -v:q -clp:NoSummary
+  # BENCH_SCALE=quick for a one-minute smoke run; every duration has its own BENCH_* override (see the README).
+  log "benchmarks, ${BENCH_SCALE:-full} run (measure, never fail on timing): table below, numbers in artifacts/bench.json"
+  BENCH_BINARY="${BENCH_BINARY:-$ART/loomsched}" BENCH_OUT="${BENCH_OUT:-$ART/bench.json}" \
+    dotnet run -c Release --no-build --project tests/LoomSched.Benchmarks/LoomSched.Benchmarks.csproj
+}
+
 run_daemon() {
   local url="${NATS_URL:-nats://127.0.0.1:4222}" server_pid="" watch_pid=""
   if ! port_listening 4222; then
@@ -120,7 +129,7 @@ case "$cmd" in
   build|"") ensure_tools; publish ;;
   test) ensure_tools; publish; image_rootfs; run_tests ;;
   run) ensure_tools; [ -x "$ART/loomsched" ] || publish; run_daemon ;;
-  bench) ensure_tools; publish; log "benchmarks: not written yet"; exit 0 ;;
+  bench) ensure_tools; publish; run_bench ;;
   image-rootfs) ensure_tools; image_rootfs ;;
   install) ensure_tools; [ -x "$ART/loomsched" ] || publish; install_to "${2:-}" ;;
   *) echo "usage: ./build.sh [build|test|run|bench|image-rootfs|install PREFIX]" >&2; exit 2 ;;

@@ -669,9 +669,12 @@ public sealed partial class SchedulerEngine
         var lead = _options.PreciseWakeLead;
         if (lead > TimeSpan.Zero && delay <= lead)
         {
-            // The last few milliseconds: a high-resolution sleep of this thread beats the coarse timer queue.
+            // The last few milliseconds: a sleep of this thread beats the coarse timer queue. Thread.Sleep counts
+            // whole milliseconds and truncates: a remainder under 1 ms would be Sleep(0), a bare yield the loop spins
+            // on (with 100,000 staggered schedules, a slot every millisecond or so, that kept a core busy). Rounding
+            // up costs at most a millisecond of lateness.
             Volatile.Write(ref _sleepingUntilTicks, until.Value.UtcTicks);
-            Thread.Sleep(delay);
+            Thread.Sleep((int)Math.Ceiling(delay.TotalMilliseconds));
             return;
         }
         delay -= lead;

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json;
 using LoomSched.Dispatch;
@@ -17,22 +18,39 @@ internal enum LogFormat
 
 /// <summary>
 /// One line per event on stderr, text or JSON. Small and reflection-free (the console logger packages pull
-/// in configuration binding we do not need). Writes are serialised so lines never interleave.
+/// in configuration binding we do not need). A line is formatted on the logging thread into a reused buffer and
+/// handed to a <see cref="LineSink"/>, which writes lines in the order they were logged, many per system call.
 /// </summary>
-internal sealed class LineLoggerProvider(LogFormat format, LogLevel minimum, TimeProvider time) : ILoggerProvider
+internal sealed class LineLoggerProvider : ILoggerProvider
 {
-    private static readonly Lock Gate = new();
-    private static readonly Stream Stderr = Console.OpenStandardError();
+    private static readonly ConcurrentDictionary<string, JsonEncodedText> FieldNames = new(StringComparer.Ordinal);
+    private static readonly JsonEncodedText TimeName = JsonEncodedText.Encode("time");
+    private static readonly JsonEncodedText LevelKey = JsonEncodedText.Encode("level");
+    private static readonly JsonEncodedText CategoryName = JsonEncodedText.Encode("category");
+    private static readonly JsonEncodedText EventIdName = JsonEncodedText.Encode("event_id");
+    private static readonly JsonEncodedText MessageName = JsonEncodedText.Encode("message");
+    private static readonly JsonEncodedText ExceptionName = JsonEncodedText.Encode("exception");
+
+    [ThreadStatic] private static LineBuffer? t_buffer;
+
+    private readonly LogFormat _format;
+    private readonly LogLevel _minimum;
+    private readonly TimeProvider _time;
+    private readonly LineSink _sink;
+
+    public LineLoggerProvider(LogFormat format, LogLevel minimum, TimeProvider time)
+    {
+        _format = format;
+        _minimum = minimum;
+        _time = time;
+        _sink = new LineSink(Console.OpenStandardError());
+        // Lines still queued when the process exits without disposing the host are written, not lost.
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => _sink.Dispose();
+    }
 
     public ILogger CreateLogger(string categoryName) => new LineLogger(this, categoryName);
 
-    public void Dispose()
-    {
-        lock (Gate)
-        {
-            Stderr.Flush();
-        }
-    }
+    public void Dispose() => _sink.Dispose();
 
     private static string LevelName(LogLevel level) => level switch
     {
@@ -45,11 +63,27 @@ internal sealed class LineLoggerProvider(LogFormat format, LogLevel minimum, Tim
         _ => "none",
     };
 
+    // The NATS client is chatty at Information; its warnings and errors are what an operator needs.
+    private LogLevel MinimumFor(string category) =>
+        category.StartsWith("NATS", StringComparison.Ordinal) ? LogLevel.Warning : _minimum;
+
+    /// <summary>Per thread: the bytes of the line being formatted, and a JSON writer over them.</summary>
+    private sealed class LineBuffer
+    {
+        public readonly ArrayBufferWriter<byte> Bytes = new(512);
+        public readonly Utf8JsonWriter Json;
+
+        public LineBuffer() => Json = new Utf8JsonWriter(Bytes);
+    }
+
     private sealed class LineLogger(LineLoggerProvider owner, string category) : ILogger
     {
+        private readonly LogLevel _minimum = owner.MinimumFor(category);
+        private readonly JsonEncodedText _category = JsonEncodedText.Encode(category);
+
         public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
-        public bool IsEnabled(LogLevel logLevel) => logLevel >= owner._minimum(category) && logLevel != LogLevel.None;
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= _minimum && logLevel != LogLevel.None;
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
@@ -57,59 +91,65 @@ internal sealed class LineLoggerProvider(LogFormat format, LogLevel minimum, Tim
             {
                 return;
             }
-            string when = LoomTime.Format(owner._time.GetUtcNow());
+            Span<byte> when = stackalloc byte[LoomTime.MaxLength];
+            when = when[..LoomTime.FormatUtf8(owner._time.GetUtcNow(), when)];
             string message = formatter(state, exception);
-            byte[] line;
+            var line = t_buffer ??= new LineBuffer();
+            line.Bytes.ResetWrittenCount();
             if (owner._format == LogFormat.Json)
             {
-                var buffer = new ArrayBufferWriter<byte>(256);
-                using (var w = new Utf8JsonWriter(buffer))
+                var w = line.Json;
+                w.Reset(line.Bytes);
+                w.WriteStartObject();
+                w.WriteString(TimeName, when);
+                w.WriteString(LevelKey, LevelName(logLevel));
+                w.WriteString(CategoryName, _category);
+                if (eventId.Id != 0)
                 {
-                    w.WriteStartObject();
-                    w.WriteString("time", when);
-                    w.WriteString("level", LevelName(logLevel));
-                    w.WriteString("category", category);
-                    if (eventId.Id != 0)
-                    {
-                        w.WriteNumber("event_id", eventId.Id);
-                    }
-                    w.WriteString("message", message);
-                    if (state is IReadOnlyList<KeyValuePair<string, object?>> fields)
-                    {
-                        foreach (var (key, value) in fields)
-                        {
-                            if (key == "{OriginalFormat}")
-                            {
-                                continue;
-                            }
-                            w.WritePropertyName(SnakeCase(key));
-                            WriteField(w, value);
-                        }
-                    }
-                    if (exception is not null)
-                    {
-                        w.WriteString("exception", $"{exception.GetType().Name}: {exception.Message}");
-                    }
-                    w.WriteEndObject();
+                    w.WriteNumber(EventIdName, eventId.Id);
                 }
-                buffer.Write("\n"u8);
-                line = buffer.WrittenSpan.ToArray();
+                w.WriteString(MessageName, message);
+                if (state is IReadOnlyList<KeyValuePair<string, object?>> fields)
+                {
+                    for (int i = 0; i < fields.Count; i++)
+                    {
+                        var (key, value) = fields[i];
+                        if (key == "{OriginalFormat}")
+                        {
+                            continue;
+                        }
+                        w.WritePropertyName(FieldNames.GetOrAdd(key, static k => JsonEncodedText.Encode(SnakeCase(k))));
+                        WriteField(w, value);
+                    }
+                }
+                if (exception is not null)
+                {
+                    w.WriteString(ExceptionName, $"{exception.GetType().Name}: {exception.Message}");
+                }
+                w.WriteEndObject();
+                w.Flush();
             }
             else
             {
-                var text = new StringBuilder(128).Append(when).Append(' ').Append(LevelName(logLevel)).Append(' ').Append(message);
+                line.Bytes.Write(when);
+                Append(line.Bytes, " ");
+                Append(line.Bytes, LevelName(logLevel));
+                Append(line.Bytes, " ");
+                Append(line.Bytes, message);
                 if (exception is not null)
                 {
                     // A one-line reason, never a stack trace: these logs are read by operators.
-                    text.Append(" (").Append(exception.GetType().Name).Append(": ").Append(exception.Message).Append(')');
+                    Append(line.Bytes, $" ({exception.GetType().Name}: {exception.Message})");
                 }
-                line = Encoding.UTF8.GetBytes(text.Append('\n').ToString());
             }
-            lock (Gate)
-            {
-                Stderr.Write(line);
-                Stderr.Flush();
-            }
+            line.Bytes.Write("\n"u8);
+            owner._sink.Append(line.Bytes.WrittenSpan, durable: logLevel >= LogLevel.Error);
+        }
+
+        private static void Append(ArrayBufferWriter<byte> bytes, string text)
+        {
+            int written = Encoding.UTF8.GetBytes(text, bytes.GetSpan(Encoding.UTF8.GetMaxByteCount(text.Length)));
+            bytes.Advance(written);
         }
 
         private static void WriteField(Utf8JsonWriter w, object? value)
@@ -149,11 +189,4 @@ internal sealed class LineLoggerProvider(LogFormat format, LogLevel minimum, Tim
             return sb.ToString();
         }
     }
-
-    private readonly LogFormat _format = format;
-    private readonly TimeProvider _time = time;
-
-    // The NATS client is chatty at Information; its warnings and errors are what an operator needs.
-    private LogLevel _minimum(string category) =>
-        category.StartsWith("NATS", StringComparison.Ordinal) ? LogLevel.Warning : minimum;
 }

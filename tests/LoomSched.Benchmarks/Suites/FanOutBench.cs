@@ -1,0 +1,129 @@
+using System.Text.Json.Nodes;
+using LoomSched.Benchmarks.Support;
+using NATS.Client.Core;
+
+namespace LoomSched.Benchmarks.Suites;
+
+/// <summary>
+/// 2. Fan-out. One fire of a schedule expanding (<c>range</c>) to 100,000 maps, triggered over the control subject:
+/// messages per second from the slot to the last message a subscriber receives. The peer, in the same run and
+/// through the same subscriber, is a plain <see cref="NatsConnection"/> publish loop of the very bodies and headers
+/// the daemon sent. Runs alternate (daemon, raw, daemon, raw ...) after one unrecorded warm-up of each.
+/// </summary>
+internal static class FanOutBench
+{
+    private static readonly NatsRawSerializer<byte[]> Raw = NatsRawSerializer<byte[]>.Default;
+
+    public static async Task RunAsync(BenchContext ctx)
+    {
+        var s = ctx.Settings;
+        int n = s.FanOutCount;
+        string name = "fanout", prefix = ctx.NewPrefix("fan"), subject = $"{prefix}.tasks.incoming";
+        string path = ctx.WriteConfig("fanout.yaml", Configs.FanOut(name, prefix, n));
+        var timeout = TimeSpan.FromSeconds(Math.Max(120, n / 500.0));
+
+        await using var receiver = await Receiver.StartAsync(ctx.Url, subject, keepBodies: true);
+        await using var publisher = new NatsConnection(NatsOpts.Default with { Url = ctx.Url, Name = "bench-raw-publisher" });
+        await publisher.ConnectAsync();
+        var (daemon, _) = await ctx.StartDaemonAsync(path, name, prefix, TimeSpan.FromSeconds(30), probeOnly: false);
+        await using (daemon)
+        {
+            var daemonRuns = new List<DaemonRun>();
+            var rawRuns = new List<double>();
+            List<Arrival>? captured = null;
+            for (int run = -1; run < s.FanOutRuns; run++)
+            {
+                var d = await TriggerOnceAsync(ctx, receiver, prefix, name, n, timeout);
+                captured ??= d.Arrivals;
+                await Task.Delay(300);
+                double raw = await PublishRawAsync(publisher, receiver, subject, captured, timeout);
+                await Task.Delay(300);
+                if (run >= 0)
+                {
+                    daemonRuns.Add(d);
+                    rawRuns.Add(raw);
+                }
+            }
+            long peakRss = daemon.PeakRssKb;
+            await daemon.StopAsync();
+
+            var daemonRate = Distribution.Of(daemonRuns.Select(r => n / r.SlotToLastMs * 1000));
+            var rawRate = Distribution.Of(rawRuns.Select(ms => n / ms * 1000));
+            var ratios = Distribution.Of(daemonRuns.Zip(rawRuns, (d, r) => r / d.SlotToLastMs));
+            var slotToLast = Distribution.Of(daemonRuns.Select(r => r.SlotToLastMs));
+            var slotToFirst = Distribution.Of(daemonRuns.Select(r => r.SlotToFirstMs));
+            string rate(double v) => Report.Num(v, "#,0");
+            ctx.Report.Add(new Row("fan-out", $"1 fire → {n:#,0} messages: daemon, slot → last received",
+                Report.MedianSpread(daemonRate, "msg/s", rate)));
+            ctx.Report.Add(new Row("fan-out", "raw NatsConnection publish loop, same bodies and headers",
+                Report.MedianSpread(rawRate, "msg/s", rate)));
+            ctx.Report.Add(new Row("fan-out", "ratio daemon/raw (per pair of runs)",
+                Report.MedianSpread(ratios, "", v => Report.Num(v, "0.00")).TrimEnd(), "≥ 0.7", "raw loop = 1"));
+            ctx.Report.Add(new Row("fan-out", "slot → last message received", Report.MedianSpread(slotToLast, "ms")));
+            ctx.Report.Add(new Row("fan-out", "slot → first message received", Report.MedianSpread(slotToFirst, "ms")));
+            ctx.Report.Add(new Row("fan-out", "daemon peak RSS (VmHWM)", $"{Report.Num(peakRss / 1024.0, "0.0")} MiB"));
+            ctx.Report.Results["fanout"] = new JsonObject
+            {
+                ["messages"] = n,
+                ["runs"] = s.FanOutRuns,
+                ["daemon_msgs_per_s"] = Report.ToJson(daemonRate),
+                ["raw_msgs_per_s"] = Report.ToJson(rawRate),
+                ["ratio_daemon_over_raw"] = Report.ToJson(ratios),
+                ["slot_to_last_ms"] = Report.ToJson(slotToLast),
+                ["slot_to_first_ms"] = Report.ToJson(slotToFirst),
+                ["raw_ms"] = new JsonArray([.. rawRuns.Select(r => Report.Round(r))]),
+                ["daemon_peak_rss_kb"] = peakRss,
+                ["body_bytes"] = captured is { Count: > 0 } ? captured[0].Body?.Length : null,
+            };
+        }
+    }
+
+    private sealed record DaemonRun(double SlotToFirstMs, double SlotToLastMs, List<Arrival> Arrivals);
+
+    private static async Task<DaemonRun> TriggerOnceAsync(
+        BenchContext ctx, Receiver receiver, string prefix, string name, int n, TimeSpan timeout)
+    {
+        receiver.Take();
+        using (var reply = await Control.RequestAsync(ctx.ControlConnection, $"{prefix}.scheduler.{name}",
+            """{"action":"trigger","schedule":"burst"}""", TimeSpan.FromSeconds(5)))
+        {
+            if (reply is null || !reply.RootElement.GetProperty("ok").GetBoolean())
+            {
+                throw new InvalidOperationException($"trigger refused: {reply?.RootElement}");
+            }
+        }
+        if (!await receiver.WaitForCountAsync(n, timeout))
+        {
+            throw new TimeoutException($"the daemon's fan-out delivered {receiver.Count} of {n} messages within {timeout.TotalSeconds} s");
+        }
+        var arrivals = receiver.Take();
+        // A manual trigger's slot is the instant it was triggered: Loom-Scheduled-For carries it.
+        var slot = Receiver.ParseSlot(arrivals[0].ScheduledFor!);
+        return new DaemonRun(
+            (arrivals[0].At - slot).TotalMilliseconds, (arrivals[^1].At - slot).TotalMilliseconds, arrivals);
+    }
+
+    private static async Task<double> PublishRawAsync(
+        NatsConnection publisher, Receiver receiver, string subject, List<Arrival> messages, TimeSpan timeout)
+    {
+        receiver.Take();
+        var start = DateTime.UtcNow;
+        foreach (var m in messages)
+        {
+            // New headers per message, as any publisher of distinct messages must build them.
+            var headers = new NatsHeaders
+            {
+                ["Loom-Schedule"] = m.Schedule!,
+                ["Loom-Scheduled-For"] = m.ScheduledFor!,
+                ["Nats-Msg-Id"] = m.MessageId!,
+            };
+            await publisher.PublishAsync(subject, m.Body, headers, serializer: Raw);
+        }
+        if (!await receiver.WaitForCountAsync(messages.Count, timeout))
+        {
+            throw new TimeoutException($"the raw loop delivered {receiver.Count} of {messages.Count} messages within {timeout.TotalSeconds} s");
+        }
+        var arrivals = receiver.Take();
+        return (arrivals[^1].At - start).TotalMilliseconds;
+    }
+}
