@@ -107,15 +107,7 @@ public sealed partial class SchedulerEngine
                     _wake = NewSignal();
                 }
                 wake = _wake.Task;
-                var now = _time.GetUtcNow();
-                while (_queue.TryPeek(out var item, out var key) && key.Due <= now)
-                {
-                    _queue.Dequeue();
-                    if (item.Version == item.State.Version && !item.State.Removed && !item.State.Paused)
-                    {
-                        OnSlotDue(item.State, key.Due, now);
-                    }
-                }
+                FireDue(_time.GetUtcNow());
                 until = _queue.TryPeek(out _, out var next) ? next.Due : null;
             }
             await SleepAsync(until, wake, stoppingToken).ConfigureAwait(false);
@@ -259,6 +251,9 @@ public sealed partial class SchedulerEngine
         lock (_gate)
         {
             var now = _time.GetUtcNow();
+            // Slots already due belong to the old definitions: fire them first, even if the loop (late on a busy
+            // host) has not got to them yet, so that a reload never swallows a slot.
+            FireDue(now);
             var next = new Dictionary<string, ScheduleState>(StringComparer.Ordinal);
             var order = new List<ScheduleState>();
             List<string> added = [], changed = [], unchanged = [], removed = [];
@@ -324,6 +319,18 @@ public sealed partial class SchedulerEngine
     }
 
     // --- the loop's work, always under _gate ---
+
+    private void FireDue(DateTimeOffset now)
+    {
+        while (_queue.TryPeek(out var item, out var key) && key.Due <= now)
+        {
+            _queue.Dequeue();
+            if (item.Version == item.State.Version && !item.State.Removed && !item.State.Paused)
+            {
+                OnSlotDue(item.State, key.Due, now);
+            }
+        }
+    }
 
     private void OnSlotDue(ScheduleState state, DateTimeOffset slot, DateTimeOffset now)
     {

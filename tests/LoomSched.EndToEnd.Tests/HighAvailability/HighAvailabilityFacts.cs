@@ -64,6 +64,7 @@ public sealed class HighAvailabilityFacts(NatsFixture nats, ITestOutputHelper ou
         await using var raw = await Captured.StartAsync(nats.Client, $"{prefix}.tasks.incoming");
 
         var replicas = new List<Loomsched>();
+        var started = DateTimeOffset.UtcNow;
         Loomsched Spawn()
         {
             var r = Loomsched.Run(config, nats.Server.Url);
@@ -100,7 +101,7 @@ public sealed class HighAvailabilityFacts(NatsFixture nats, ITestOutputHelper ou
             await Task.Delay(TimeSpan.FromSeconds(3));
             frozen.Signal(Signals.SIGCONT);
             await frozen.WaitForLogAsync("stepped down", TimeSpan.FromSeconds(10));
-            await Task.Delay(TimeSpan.FromSeconds(12));
+            await Task.Delay(TimeSpan.FromSeconds(16)); // the whole run lasts over a minute
 
             foreach (var r in replicas.Where(r => !r.HasExited))
             {
@@ -108,6 +109,7 @@ public sealed class HighAvailabilityFacts(NatsFixture nats, ITestOutputHelper ou
                 Assert.Equal(0, code);
             }
             output.WriteLine($"failover (kill or freeze to new leader elected): {string.Join(", ", gaps.Select(g => $"{g.TotalSeconds:0.0} s"))}");
+            output.WriteLine($"run lasted {(DateTimeOffset.UtcNow - started).TotalSeconds:0} s");
 
             var slots = await CapturedSlots.ReadAsync(js, stream);
             Assert.True(slots.Count >= 100, $"only {slots.Count} slots captured");
