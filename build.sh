@@ -105,22 +105,29 @@ run_bench() {
     dotnet run -c Release --no-build --project tests/LoomSched.Benchmarks/LoomSched.Benchmarks.csproj
 }
 
+# The traps run after run_daemon's locals are gone: the pids they need are globals. Background jobs of a
+# script ignore SIGINT, so Ctrl-C reaches the script, whose trap stops each child with SIGTERM.
+server_pid="" watch_pid="" daemon_pid=""
+stop_children() {
+  [ -n "$daemon_pid" ] && kill -TERM "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
+  [ -n "$watch_pid" ] && kill -TERM "$watch_pid" 2>/dev/null
+  [ -n "$server_pid" ] && kill -TERM "$server_pid" 2>/dev/null
+  wait 2>/dev/null || true
+}
+
 run_daemon() {
-  local url="${NATS_URL:-nats://127.0.0.1:4222}" server_pid="" watch_pid=""
+  local url="${NATS_URL:-nats://127.0.0.1:4222}"
+  trap stop_children EXIT
+  trap 'exit 130' INT TERM
   if ! port_listening 4222; then
     log "starting nats-server on 127.0.0.1:4222 (log: artifacts/nats-server.log)"
     nats-server -a 127.0.0.1 -p 4222 >"$ART/nats-server.log" 2>&1 & server_pid=$!
     for _ in $(seq 50); do port_listening 4222 && break; sleep 0.1; done
   fi
-  cleanup() {
-    [ -n "$watch_pid" ] && kill "$watch_pid" 2>/dev/null
-    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null
-    wait 2>/dev/null || true
-  }
-  trap cleanup EXIT
   log "daemon on config/scheduler.example.yaml; the messages it publishes follow (Ctrl-C stops)"
   "$ART/loomsched" watch --nats-url "$url" "loom.>" & watch_pid=$!
-  "$ART/loomsched" run --config config/scheduler.example.yaml --nats-url "$url" || true
+  "$ART/loomsched" run --config config/scheduler.example.yaml --nats-url "$url" & daemon_pid=$!
+  wait "$daemon_pid" || true
 }
 
 mkdir -p "$ART"
