@@ -38,6 +38,9 @@ internal sealed partial class KvSlotGate(Task<INatsKVStore> store, LeaderLease? 
     private static readonly NatsRawSerializer<byte[]> Raw = NatsRawSerializer<byte[]>.Default;
     private readonly ConcurrentDictionary<string, SlotRecord> _known = new(StringComparer.Ordinal);
 
+    /// <summary>A claim or completion that takes longer (a cluster electing a stream leader) gives up.</summary>
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(2);
+
     public bool MayPublish => lease?.IsLeader ?? true;
 
     /// <summary>What this process last saw per schedule (for status).</summary>
@@ -55,6 +58,10 @@ internal sealed partial class KvSlotGate(Task<INatsKVStore> store, LeaderLease? 
             await _ready.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         var kv = await store.WaitAsync(cancellationToken).ConfigureAwait(false);
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        bounded.CancelAfter(Timeout);
+        var outer = cancellationToken;
+        cancellationToken = bounded.Token;
         try
         {
             var current = await ReadAsync(schedule.Name, cancellationToken).ConfigureAwait(false);
@@ -90,6 +97,11 @@ internal sealed partial class KvSlotGate(Task<INatsKVStore> store, LeaderLease? 
             LogStateError(schedule.Name, ex.Message);
             return false;
         }
+        catch (OperationCanceledException) when (!outer.IsCancellationRequested)
+        {
+            LogStateError(schedule.Name, $"the claim of {LoomTime.Format(slot)} got no answer within {Timeout.TotalSeconds:0} s; the slot is left to the next owner's catch-up");
+            return false;
+        }
     }
 
     public async ValueTask CompleteAsync(ScheduleDefinition schedule, DateTimeOffset slot, CancellationToken cancellationToken)
@@ -98,9 +110,11 @@ internal sealed partial class KvSlotGate(Task<INatsKVStore> store, LeaderLease? 
         {
             return;
         }
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        bounded.CancelAfter(Timeout);
         try
         {
-            var result = await store.Result.TryUpdateAsync(KeyOf(schedule.Name), Encode(slot, SlotRecord.Done), claim.Revision, Raw, cancellationToken)
+            var result = await store.Result.TryUpdateAsync(KeyOf(schedule.Name), Encode(slot, SlotRecord.Done), claim.Revision, Raw, bounded.Token)
                 .ConfigureAwait(false);
             if (result.Success)
             {
@@ -114,6 +128,10 @@ internal sealed partial class KvSlotGate(Task<INatsKVStore> store, LeaderLease? 
         catch (NatsException ex)
         {
             LogStateError(schedule.Name, ex.Message);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            LogStateError(schedule.Name, $"marking {LoomTime.Format(slot)} done got no answer within {Timeout.TotalSeconds:0} s; a new owner re-publishes it");
         }
     }
 

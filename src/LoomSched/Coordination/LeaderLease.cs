@@ -53,22 +53,26 @@ internal sealed partial class LeaderLease(Task<INatsKVStore> store, string insta
         var period = ttl / 3;
         while (!stoppingToken.IsCancellationRequested)
         {
+            // A request that hangs (a cluster electing a stream leader) must not keep the lease loop from noticing
+            // that its deadline passed: each round gets one period at most.
+            using var round = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            round.CancelAfter(period);
             try
             {
                 if (IsLeader)
                 {
-                    await RenewAsync(stoppingToken).ConfigureAwait(false);
+                    await RenewAsync(round.Token).ConfigureAwait(false);
                 }
                 else
                 {
                     StepDownIfLapsed();
-                    await CampaignAsync(stoppingToken).ConfigureAwait(false);
+                    await CampaignAsync(round.Token).ConfigureAwait(false);
                 }
             }
-            catch (Exception ex) when (ex is NatsException or TimeoutException && !stoppingToken.IsCancellationRequested)
+            catch (Exception ex) when (ex is NatsException or TimeoutException or OperationCanceledException && !stoppingToken.IsCancellationRequested)
             {
                 StepDownIfLapsed();
-                LogLeaseError(ex.Message);
+                LogLeaseError(ex is OperationCanceledException ? $"no answer within {period.TotalSeconds:0.#} s" : ex.Message);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
