@@ -6,7 +6,7 @@ using LoomSched.EndToEnd.Tests.Support;
 namespace LoomSched.EndToEnd.Tests;
 
 /// <summary>The published binary against a real nats-server: what Loom's consumers receive, and when.</summary>
-[Collection("nats")]
+[Collection("nats-timing")]
 public sealed partial class FiringFacts(NatsFixture nats)
 {
     // Generous on purpose: CI is a loaded 2-core machine. Precise lateness is the benchmarks' business.

@@ -24,3 +24,10 @@ public sealed class NatsFixture : IAsyncLifetime
 
 [CollectionDefinition("nats")]
 public sealed class NatsCollection : ICollectionFixture<NatsFixture>;
+
+/// <summary>
+/// Tests that assert on timing run alone, after the parallel ones: on a loaded two-core CI machine the other
+/// collections (replicas, outages, fan-outs) would otherwise starve the daemon under test.
+/// </summary>
+[CollectionDefinition("nats-timing", DisableParallelization = true)]
+public sealed class NatsTimingCollection : ICollectionFixture<NatsFixture>;
