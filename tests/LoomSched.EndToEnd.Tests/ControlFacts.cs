@@ -141,3 +141,29 @@ public sealed class ControlFacts(NatsFixture nats)
         Assert.Contains("no schedule is named", unknown.Out);
     }
 }
+
+/// <summary>A status too large for the server's max_payload: the requester hears why, and the subject keeps serving.</summary>
+public sealed class OversizedReplyFacts
+{
+    [Fact]
+    public async Task A_status_over_the_servers_max_payload_gets_a_short_error_and_the_control_subject_keeps_answering()
+    {
+        var serverConfig = Path.Combine(Directory.CreateTempSubdirectory("loomsched-nats-conf-").FullName, "nats.conf");
+        await File.WriteAllTextAsync(serverConfig, "max_payload: 4096\n");
+        await using var server = await NatsServer.StartAsync("-c", serverConfig);
+        var schedules = string.Join("\n", Enumerable.Range(0, 40).Select(i =>
+            $"  - {{name: schedule_number_{i:D3}, interval_seconds: 3600, task: {{worker_type: w}}}}"));
+        var config = TempConfig.Write($"name: big\nschedules:\n{schedules}\n");
+        await using var daemon = Loomsched.Run(config, server.Url);
+        await daemon.WaitForLogAsync("nats connected");
+
+        for (int round = 0; round < 2; round++)
+        {
+            var status = await Loomsched.ExecAsync("status", "--name", "big", "--nats-url", server.Url, "--timeout", "5");
+            Assert.Equal(1, status.Code);
+            Assert.Contains("could not be sent", status.Out);
+        }
+        var trigger = await Loomsched.ExecAsync("trigger", "schedule_number_007", "--name", "big", "--nats-url", server.Url);
+        Assert.True(trigger.Code == 0, trigger.Out + trigger.Err);
+    }
+}

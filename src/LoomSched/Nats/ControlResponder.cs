@@ -42,12 +42,38 @@ internal sealed partial class ControlResponder(INatsConnection connection, Contr
                     {
                         await Task.Delay(delay, stoppingToken).ConfigureAwait(false);
                     }
-                    await msg.ReplyAsync(reply, serializer: Raw, cancellationToken: stoppingToken).ConfigureAwait(false);
+                    await ReplyAsync(msg, reply, stoppingToken).ConfigureAwait(false);
                 }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
+        }
+    }
+
+    /// <summary>
+    /// Sends a reply; one the server refuses (a status of 100,000 schedules is over its max_payload) is replaced
+    /// by a short error, so that the requester hears why and the control subject keeps serving.
+    /// </summary>
+    private async Task ReplyAsync(NatsMsg<byte[]> msg, byte[] reply, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await msg.ReplyAsync(reply, serializer: Raw, cancellationToken: stoppingToken).ConfigureAwait(false);
+        }
+        catch (NatsException ex) when (!stoppingToken.IsCancellationRequested)
+        {
+            LogReplyFailed(reply.Length, ex.Message);
+            try
+            {
+                await msg.ReplyAsync(ControlHandler.Error(
+                    $"the reply ({reply.Length} bytes) could not be sent: {ex.Message}; raise the server's max_payload or ask for less"),
+                    serializer: Raw, cancellationToken: stoppingToken).ConfigureAwait(false);
+            }
+            catch (NatsException)
+            {
+                // The connection itself is gone: the next request comes on the next one.
+            }
         }
     }
 
@@ -69,8 +95,7 @@ internal sealed partial class ControlResponder(INatsConnection connection, Contr
                 var outcome = reload();
                 if (msg.ReplyTo is not null)
                 {
-                    await msg.ReplyAsync(ControlHandler.Reply(outcome), serializer: Raw, cancellationToken: stoppingToken)
-                        .ConfigureAwait(false);
+                    await ReplyAsync(msg, ControlHandler.Reply(outcome), stoppingToken).ConfigureAwait(false);
                 }
             }
         }
@@ -98,6 +123,9 @@ internal sealed partial class ControlResponder(INatsConnection connection, Contr
             return false;
         }
     }
+
+    [LoggerMessage(EventId = 31, Level = LogLevel.Warning, Message = "control reply of {Bytes} bytes not sent: {Reason}")]
+    private partial void LogReplyFailed(int bytes, string reason);
 
     [LoggerMessage(EventId = 30, Level = LogLevel.Warning, Message = "reload on {Subject} ignored: control.actions does not allow reload")]
     private partial void LogReloadRefused(string subject);
