@@ -63,6 +63,10 @@ internal static partial class Cli
         {
             return 2;
         }
+        // On a two-core host the pool starts with two workers and adds one per half second when they are busy:
+        // a brief blocking call (the loop's precise wake, a slow expansion) must not delay the next fire by that.
+        ThreadPool.GetMinThreads(out int workers, out int io);
+        ThreadPool.SetMinThreads(Math.Max(workers, 16), Math.Max(io, 16));
         return RunHostAsync(options, config, Registry()).GetAwaiter().GetResult();
     }
 

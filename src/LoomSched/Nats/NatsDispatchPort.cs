@@ -27,7 +27,7 @@ namespace LoomSched.Daemon.Nats;
 /// </remarks>
 internal sealed partial class NatsDispatchPort : IDispatchPort, IAsyncDisposable
 {
-    private const int BatchSize = 2048;
+    private const int BatchSize = 256;
     private static readonly TimeSpan ConfirmTimeout = TimeSpan.FromSeconds(3);
     private static readonly TimeSpan OpenPoll = TimeSpan.FromMilliseconds(20);
     private static readonly NatsRawSerializer<ReadOnlyMemory<byte>> Raw = NatsRawSerializer<ReadOnlyMemory<byte>>.Default;
