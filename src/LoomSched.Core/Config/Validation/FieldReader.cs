@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using LoomSched.Config.Yaml;
 
@@ -8,15 +9,28 @@ internal sealed class FieldReader(Diagnostics diagnostics)
 {
     public Diagnostics Diagnostics { get; } = diagnostics;
 
+    /// <summary>The typed value of a scalar; anything else (a map, a list, an unresolvable scalar) is reported.</summary>
+    private bool TryScalar(YamlNode node, string path, string expected, [NotNullWhen(true)] out ScalarNode? scalar, out object? value)
+    {
+        scalar = node as ScalarNode;
+        value = null;
+        if (scalar is null)
+        {
+            Diagnostics.Error(node, path, $"must be {expected}, got {Actual(node)}");
+            return false;
+        }
+        if (Resolve(scalar, path) is not (true, var resolved))
+        {
+            return false;
+        }
+        value = resolved;
+        return true;
+    }
+
     /// <summary>A string value; numbers, booleans and null are refused as PyYAML would not hand Loom a string.</summary>
     public string? String(YamlNode node, string path, string expected)
     {
-        if (node is not ScalarNode scalar)
-        {
-            Diagnostics.Error(node, path, $"must be {expected}, got {Actual(node)}");
-            return null;
-        }
-        if (Resolve(scalar, path) is not (true, var value))
+        if (!TryScalar(node, path, expected, out var scalar, out var value))
         {
             return null;
         }
@@ -52,12 +66,7 @@ internal sealed class FieldReader(Diagnostics diagnostics)
     public double? PositiveNumber(YamlNode node, string path, string unit)
     {
         string expected = $"a number greater than 0 ({unit})";
-        if (node is not ScalarNode scalar)
-        {
-            Diagnostics.Error(node, path, $"must be {expected}, got {Actual(node)}");
-            return null;
-        }
-        if (Resolve(scalar, path) is not (true, var value))
+        if (!TryScalar(node, path, expected, out var scalar, out var value))
         {
             return null;
         }
@@ -89,12 +98,7 @@ internal sealed class FieldReader(Diagnostics diagnostics)
     /// <summary>A whole number within [min, max].</summary>
     public long? Integer(YamlNode node, string path, long min, long max, string expected)
     {
-        if (node is not ScalarNode scalar)
-        {
-            Diagnostics.Error(node, path, $"must be {expected}, got {Actual(node)}");
-            return null;
-        }
-        if (Resolve(scalar, path) is not (true, var value))
+        if (!TryScalar(node, path, expected, out var scalar, out var value))
         {
             return null;
         }
