@@ -97,3 +97,12 @@ public static class WireNames
         _ => throw new ArgumentOutOfRangeException(nameof(t)),
     };
 }
+
+/// <summary>What confirms a published message (<c>publish:</c>).</summary>
+public enum PublishMode
+{
+    /// <summary><c>core</c> (default): the NATS server received it (a PING after it was answered).</summary>
+    Core,
+    /// <summary><c>jetstream</c>: the JetStream stream capturing its subject stored it (PubAck).</summary>
+    JetStream,
+}

@@ -30,6 +30,9 @@ public sealed class SchedulerConfig
     /// <summary>How many messages may wait while NATS is away (<c>max_pending</c>).</summary>
     public int MaxPending { get; init; } = 10_000;
 
+    /// <summary><c>publish:</c> what confirms a message: the NATS server (<c>core</c>) or a JetStream stream's PubAck.</summary>
+    public PublishMode Publish { get; init; } = PublishMode.Core;
+
     /// <summary>Coordination of replicas (<c>coordination</c>).</summary>
     public CoordinationOptions Coordination { get; init; } = CoordinationOptions.Standalone;
 

@@ -14,4 +14,10 @@ public interface IDispatchPort
 {
     /// <summary>Publishes (or buffers) one message. Throws when the message cannot be accepted.</summary>
     ValueTask PublishAsync(DispatchMessage message, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Completes when every message accepted so far is confirmed delivered (or refused for good). A port that
+    /// confirms nothing completes at once.
+    /// </summary>
+    ValueTask WhenSentAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
 }

@@ -536,6 +536,9 @@ public sealed partial class SchedulerEngine
             }
             if (gate is not null)
             {
+                // "done" only once the messages are confirmed: a replica that dies before then leaves the slot
+                // "claimed", and the next leader sends it again (the stream drops what it already has).
+                await _port.WhenSentAsync(token).ConfigureAwait(false);
                 await gate.CompleteAsync(definition, slot, token).ConfigureAwait(false);
             }
             var ended = _time.GetUtcNow();

@@ -26,7 +26,7 @@ internal sealed partial class SchedulerService(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        await using var port = new NatsDispatchPort(connection, config.MaxPending, _log);
+        await using var port = new NatsDispatchPort(connection, config.MaxPending, config.Publish == PublishMode.JetStream, _log);
         _port = port;
         var coordinator = config.Coordination.Mode == CoordinationMode.None ? null : new Coordinator(config, connection, time, _log);
         coordinator?.Prepare();
@@ -132,7 +132,19 @@ internal sealed partial class SchedulerService(
                 return new ReloadOutcome(false, why, []);
             }
             var summary = engine.Reload(next);
-            return new ReloadOutcome(true, $"reloaded {options.ConfigPath}: {summary}", []);
+            // The buffer, the publish mode and the coordination are set up once: say so rather than ignore a change.
+            string[] onRestart = [
+                .. next.MaxPending != config.MaxPending ? ["max_pending"] : Array.Empty<string>(),
+                .. next.Publish != config.Publish ? ["publish"] : Array.Empty<string>(),
+                .. next.Coordination != config.Coordination ? ["coordination"] : Array.Empty<string>(),
+            ];
+            string note = "";
+            if (onRestart.Length > 0)
+            {
+                LogRestartNeeded(string.Join(", ", onRestart));
+                note = $"; {string.Join(", ", onRestart)} changed, in effect after a restart";
+            }
+            return new ReloadOutcome(true, $"reloaded {options.ConfigPath}: {summary}{note}", []);
         }
     }
 
@@ -141,6 +153,7 @@ internal sealed partial class SchedulerService(
         w.WriteString("nats", connection.ConnectionState.ToString().ToLowerInvariant());
         if (_port is { } port)
         {
+            w.WriteString("publish", port.StreamAcknowledged ? "jetstream" : "core");
             w.WriteNumber("published", port.Published);
             w.WriteNumber("pending", port.Pending);
             w.WriteNumber("max_pending", port.Capacity);
@@ -166,4 +179,7 @@ internal sealed partial class SchedulerService(
 
     [LoggerMessage(EventId = 44, Level = LogLevel.Error, Message = "reload: {Error}")]
     private partial void LogReloadError(string error);
+
+    [LoggerMessage(EventId = 45, Level = LogLevel.Warning, Message = "reload: {Keys} changed; the running daemon keeps the old value until it restarts")]
+    private partial void LogRestartNeeded(string keys);
 }

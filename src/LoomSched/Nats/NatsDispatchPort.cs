@@ -12,24 +12,35 @@ namespace LoomSched.Daemon.Nats;
 /// logged as dropped, never lost silently. On reconnect the buffer drains in order.
 /// </summary>
 /// <remarks>
+/// <para>
 /// NATS.Client.Core's <c>PublishAsync</c> completes once the message is in the client's write buffer, not when
 /// the server has it: what is still in that buffer (or in the socket) when the connection dies is gone, and the
-/// call does not fail. So a message leaves this port only when the server has confirmed it: the publisher hands
-/// a batch to the client while the connection is open, then sends a PING; the PONG on the same connection (the
-/// server answers in order) confirms every message before it. A batch not confirmed (the connection dropped,
-/// or no PONG in time) is sent again, from its start, on the next connection. To keep the order, nothing of a
-/// batch may reach a newer connection before that resend: the client's hook before each connection attempt
-/// cancels the batch's token, so a publish waiting inside the client for the next connection fails instead of
-/// overtaking. The price is duplicates: messages of the batch that did reach the server go again. Each carries
-/// the same <c>Nats-Msg-Id</c>, so a JetStream stream drops the copy; core subscribers may see it twice.
-/// A message counts against <c>max_pending</c> until confirmed, so the bound covers everything not yet known
-/// to be delivered.
+/// call does not fail. So a message leaves this port only when it is confirmed. By default (<c>publish: core</c>)
+/// the publisher hands a batch to the client and sends a PING after it: the PONG on the same connection (the
+/// server answers in order) confirms every message before it. With <c>publish: jetstream</c> every message goes
+/// out with a reply subject, and the stream that captures its subject confirms it with a PubAck: only then is it
+/// stored, replicated where the stream is, and safe from the loss of the NATS node it went through.
+/// </para>
+/// <para>
+/// Confirmations are pipelined: up to <see cref="MaxInFlight"/> batches are out at once, so the publisher never
+/// idles for a round trip while messages wait. Batches are confirmed in order. A batch not confirmed (the
+/// connection dropped, no answer in time, a stream without a leader) is sent again from its start, together with
+/// every batch after it, on the next session. The client's hook before each connection attempt cancels the
+/// session's token, so a publish waiting inside the client fails at once instead of going out on the new
+/// connection. What the client already held in its write buffer it does send on the new connection, before the
+/// re-send: around a reconnect, messages may arrive out of order (never lost). The price of the re-send is
+/// duplicates: messages that did reach the server go again. Each carries the same <c>Nats-Msg-Id</c>, so a
+/// JetStream stream drops the copy; core subscribers may see it twice. A message counts against
+/// <c>max_pending</c> until confirmed, so the bound covers everything not yet known to be delivered.
+/// </para>
 /// </remarks>
 internal sealed partial class NatsDispatchPort : IDispatchPort, IAsyncDisposable
 {
     private const int BatchSize = 256;
+    private const int MaxInFlight = 16;
     private static readonly TimeSpan ConfirmTimeout = TimeSpan.FromSeconds(3);
     private static readonly TimeSpan OpenPoll = TimeSpan.FromMilliseconds(20);
+    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(1);
     private static readonly NatsRawSerializer<ReadOnlyMemory<byte>> Raw = NatsRawSerializer<ReadOnlyMemory<byte>>.Default;
 
     private readonly INatsConnection _connection;
@@ -39,16 +50,25 @@ internal sealed partial class NatsDispatchPort : IDispatchPort, IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _publisher;
     private readonly Func<(string Host, int Port), ValueTask<(string Host, int Port)>>? _previousHook;
+    private readonly StreamAcks? _acks;
+    private readonly List<(long Through, TaskCompletionSource Done)> _sentWaiters = [];
     private TaskCompletionSource _spaceFreed = NewSignal();
     private Session? _session;
     private bool _closed;
     private int _occupied;
+    private long _accepted;
+    private long _settledThrough;
+    private long _taken;
     private long _published;
     private long _dropped;
     private long _publishErrors;
     private long _resent;
 
-    public NatsDispatchPort(INatsConnection connection, int maxPending, ILogger log)
+    /// <param name="connection">The daemon's connection.</param>
+    /// <param name="maxPending">How many messages may wait unconfirmed (<c>max_pending</c>).</param>
+    /// <param name="streamAcks">Confirm each message by the PubAck of the JetStream stream on its subject.</param>
+    /// <param name="log">Where drops, refusals and resends are said.</param>
+    public NatsDispatchPort(INatsConnection connection, int maxPending, bool streamAcks, ILogger log)
     {
         _connection = connection;
         _log = log;
@@ -57,21 +77,25 @@ internal sealed partial class NatsDispatchPort : IDispatchPort, IAsyncDisposable
         _buffer = Channel.CreateUnbounded<DispatchMessage>(new UnboundedChannelOptions { SingleReader = true });
         _previousHook = connection.OnConnectingAsync;
         connection.OnConnectingAsync = OnConnectingAsync;
+        _acks = streamAcks ? new StreamAcks(this, _stop.Token) : null;
         _publisher = Task.Run(PublishLoopAsync);
     }
 
     public int Capacity { get; }
 
-    /// <summary>Messages the server confirmed.</summary>
+    /// <summary>True when messages count as sent only once a JetStream stream acknowledged them.</summary>
+    public bool StreamAcknowledged => _acks is not null;
+
+    /// <summary>Messages confirmed (by the server, or by the stream with <c>publish: jetstream</c>).</summary>
     public long Published => Interlocked.Read(ref _published);
 
     /// <summary>Messages refused because the buffer was full while NATS was away.</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
 
-    /// <summary>Messages NATS refused outright (e.g. over the server's max_payload).</summary>
+    /// <summary>Messages NATS or the stream refused outright (over max_payload, no stream on the subject, ...).</summary>
     public long PublishErrors => Interlocked.Read(ref _publishErrors);
 
-    /// <summary>Messages sent a second time because the connection dropped before the server confirmed them.</summary>
+    /// <summary>Messages sent a second time because they were not confirmed on the connection they went out on.</summary>
     public long Resent => Interlocked.Read(ref _resent);
 
     /// <summary>Messages accepted and not yet confirmed, refused or abandoned.</summary>
@@ -94,6 +118,7 @@ internal sealed partial class NatsDispatchPort : IDispatchPort, IAsyncDisposable
                 if (_occupied < Capacity)
                 {
                     _occupied++;
+                    _accepted++;
                     _buffer.Writer.TryWrite(message);
                     return;
                 }
@@ -123,6 +148,29 @@ internal sealed partial class NatsDispatchPort : IDispatchPort, IAsyncDisposable
         {
             LogDropped(message.ScheduleName, message.ScheduledFor, Capacity, dropped);
         }
+    }
+
+    /// <summary>
+    /// Completes when every message accepted before the call has left the port: confirmed, or refused for good.
+    /// The slot state of replicas is marked <c>done</c> only after this.
+    /// </summary>
+    public ValueTask WhenSentAsync(CancellationToken cancellationToken)
+    {
+        TaskCompletionSource done;
+        lock (_gate)
+        {
+            if (_settledThrough >= _accepted)
+            {
+                return ValueTask.CompletedTask;
+            }
+            if (_closed && _publisher.IsCompleted)
+            {
+                return ValueTask.FromException(new OperationCanceledException("the publish buffer is closed for shutdown"));
+            }
+            done = NewSignal();
+            _sentWaiters.Add((_accepted, done));
+        }
+        return new ValueTask(done.Task.WaitAsync(cancellationToken));
     }
 
     /// <summary>
@@ -169,50 +217,135 @@ internal sealed partial class NatsDispatchPort : IDispatchPort, IAsyncDisposable
         catch (TimeoutException)
         {
         }
+        if (_acks is not null)
+        {
+            await _acks.DisposeAsync().ConfigureAwait(false);
+        }
         _stop.Dispose();
     }
 
+    /// <summary>
+    /// The one publisher. Batches move from the buffer to <c>unsent</c>, are sent on the current session and wait
+    /// in <c>window</c> for their confirmation, oldest first; a batch that fails its confirmation goes back to the
+    /// front of <c>unsent</c> with every batch after it, and they are sent again, in order, on a new session.
+    /// </summary>
     private async Task PublishLoopAsync()
     {
         var stop = _stop.Token;
-        var batch = new List<DispatchMessage>(BatchSize);
+        var window = new Queue<Batch>();
+        var unsent = new List<Batch>();
+        Session? session = null;
+        bool inputOpen = true;
+        var retryDelay = OpenPoll;
+        long failures = 0;
         try
         {
             while (true)
             {
-                if (batch.Count == 0)
+                // Settle what is confirmed (or failed) at the head of the window.
+                while (window.TryPeek(out var head) && head.Confirm!.IsCompleted)
                 {
-                    if (!await _buffer.Reader.WaitToReadAsync(stop).ConfigureAwait(false))
+                    window.Dequeue();
+                    if (head.Confirm.Result)
                     {
-                        return; // closed and empty: everything is confirmed
+                        Settle(head);
+                        if (failures > 0)
+                        {
+                            LogConfirmedAgain(failures);
+                            failures = 0;
+                        }
+                        retryDelay = OpenPoll;
+                        continue;
                     }
-                    while (batch.Count < BatchSize && _buffer.Reader.TryRead(out var next))
+                    unsent.InsertRange(0, [head, .. window]);
+                    window.Clear();
+                    int count = unsent.Sum(b => b.Messages.Count);
+                    Interlocked.Add(ref _resent, count);
+                    // Attempts 1, 2, 4, 8 ... of one failing stretch are logged: a stream that stays away does not
+                    // flood the log, and the count says how long it has been.
+                    if ((++failures & (failures - 1)) == 0)
                     {
-                        batch.Add(next);
+                        LogResending(count, head.Messages[0].ScheduleName, head.Messages[0].ScheduledFor, failures,
+                            head.Failure ?? "the connection dropped or did not confirm in time");
                     }
+                    EndSession(ref session);
+                    // Never spin on a connection or a stream that keeps failing.
+                    await Task.Delay(retryDelay, stop).ConfigureAwait(false);
+                    retryDelay = TimeSpan.FromTicks(Math.Min(retryDelay.Ticks * 2, MaxRetryDelay.Ticks));
                 }
-                await WaitForOpenAsync(stop).ConfigureAwait(false);
-                bool confirmed;
-                using (var session = BeginSession(stop))
+                if (session is { IsBroken: true } && window.Count == 0)
                 {
-                    confirmed = session is not null
-                        && await SendAsync(batch, session.Token, stop).ConfigureAwait(false)
-                        && await ConfirmAsync(session, stop).ConfigureAwait(false);
-                    lock (_gate)
+                    EndSession(ref session);
+                }
+                if (inputOpen && unsent.Count == 0 && window.Count < MaxInFlight && TakeBatch() is { } taken)
+                {
+                    unsent.Add(taken);
+                }
+
+                if (unsent.Count > 0 && window.Count < MaxInFlight && session is not { IsBroken: true })
+                {
+                    if (session is null)
                     {
-                        _session = null;
+                        // A new session starts only when everything sent on the old one is settled, so that a
+                        // resend always goes out before what followed it.
+                        if (window.Count == 0)
+                        {
+                            await WaitForOpenAsync(stop).ConfigureAwait(false);
+                            if (_acks is not null)
+                            {
+                                await _acks.ReadyAsync(stop).ConfigureAwait(false);
+                            }
+                            session = BeginSession(stop);
+                        }
+                        continue;
                     }
+                    var batch = unsent[0];
+                    if (await SendAsync(batch, session, stop).ConfigureAwait(false))
+                    {
+                        unsent.RemoveAt(0);
+                        if (batch.Messages.Count == 0)
+                        {
+                            Settle(batch); // every message of it was refused
+                        }
+                        else
+                        {
+                            batch.Confirm = _acks is null ? ConfirmByPingAsync(session, stop) : _acks.ConfirmAsync(batch, session, stop);
+                            window.Enqueue(batch);
+                        }
+                    }
+                    else
+                    {
+                        session.IsBroken = true;
+                    }
+                    continue;
                 }
-                if (confirmed)
+
+                if (window.Count > 0)
                 {
-                    Confirmed(batch.Count);
-                    batch.Clear();
+                    var head = window.Peek().Confirm!;
+                    if (inputOpen && unsent.Count == 0 && window.Count < MaxInFlight)
+                    {
+                        // Send what comes meanwhile; do not wait out a round trip while messages wait.
+                        var more = _buffer.Reader.WaitToReadAsync(stop).AsTask();
+                        await Task.WhenAny(head, more).ConfigureAwait(false);
+                        if (more.IsCompleted && !await more.ConfigureAwait(false))
+                        {
+                            inputOpen = false;
+                        }
+                    }
+                    else
+                    {
+                        await head.ConfigureAwait(false);
+                    }
+                    continue;
                 }
-                else if (batch.Count > 0)
+                if (unsent.Count > 0)
                 {
-                    Interlocked.Add(ref _resent, batch.Count);
-                    LogResending(batch.Count, batch[0].ScheduleName, batch[0].ScheduledFor);
-                    await Task.Delay(OpenPoll, stop).ConfigureAwait(false); // never spin on a connection that keeps failing
+                    continue;
+                }
+                if (!inputOpen || !await _buffer.Reader.WaitToReadAsync(stop).ConfigureAwait(false))
+                {
+                    return; // closed and empty: everything is confirmed
                 }
             }
         }
@@ -220,11 +353,31 @@ internal sealed partial class NatsDispatchPort : IDispatchPort, IAsyncDisposable
         {
             // Shutdown grace ran out; what is left is counted by FlushAsync as abandoned.
         }
+        finally
+        {
+            EndSession(ref session);
+            FailSentWaiters();
+        }
+    }
+
+    private Batch? TakeBatch()
+    {
+        List<DispatchMessage>? messages = null;
+        while ((messages?.Count ?? 0) < BatchSize && _buffer.Reader.TryRead(out var next))
+        {
+            (messages ??= new List<DispatchMessage>(BatchSize)).Add(next);
+        }
+        if (messages is null)
+        {
+            return null;
+        }
+        _taken += messages.Count;
+        return new Batch(messages, _taken);
     }
 
     /// <summary>
-    /// Ties the next batch to the open connection: its token is cancelled by the client's reconnect hook, which
-    /// runs before any new connection exists. Null when the connection changed meanwhile (try again).
+    /// Ties the next batches to the open connection: the session's token is cancelled by the client's reconnect
+    /// hook, which runs before any new connection exists. Null when the connection changed meanwhile (try again).
     /// </summary>
     private Session? BeginSession(CancellationToken stop)
     {
@@ -239,17 +392,32 @@ internal sealed partial class NatsDispatchPort : IDispatchPort, IAsyncDisposable
         // as a closed or different connection.
         if (!IsOpen || !ReferenceEquals(info, _connection.ServerInfo))
         {
-            lock (_gate)
-            {
-                _session = null;
-            }
-            session.Dispose();
+            Session? gone = session;
+            EndSession(ref gone);
             return null;
         }
         return session;
     }
 
-    // The client's hook before every connection attempt: the connection the batch was sent on is gone. Without
+    private void EndSession(ref Session? session)
+    {
+        if (session is null)
+        {
+            return;
+        }
+        lock (_gate)
+        {
+            if (ReferenceEquals(_session, session))
+            {
+                _session = null;
+            }
+        }
+        session.Cancel();
+        session.Dispose();
+        session = null;
+    }
+
+    // The client's hook before every connection attempt: the connection the batches were sent on is gone. Without
     // this, a publish that waits inside the client for the next connection would go out on it ahead of the
     // messages lost with the old one, and overtake them.
     private ValueTask<(string Host, int Port)> OnConnectingAsync((string Host, int Port) target)
@@ -264,11 +432,13 @@ internal sealed partial class NatsDispatchPort : IDispatchPort, IAsyncDisposable
     }
 
     /// <summary>Hands the batch to the client; refused messages leave the batch. False when the connection broke.</summary>
-    private async Task<bool> SendAsync(List<DispatchMessage> batch, CancellationToken session, CancellationToken stop)
+    private async Task<bool> SendAsync(Batch batch, Session session, CancellationToken stop)
     {
-        for (int i = 0; i < batch.Count; i++)
+        var messages = batch.Messages;
+        _acks?.Begin(batch);
+        for (int i = 0; i < messages.Count; i++)
         {
-            var message = batch[i];
+            var message = messages[i];
             var headers = new NatsHeaders
             {
                 ["Loom-Schedule"] = message.ScheduleName,
@@ -277,34 +447,36 @@ internal sealed partial class NatsDispatchPort : IDispatchPort, IAsyncDisposable
             };
             try
             {
-                await _connection.PublishAsync(message.Subject, message.Body, headers, serializer: Raw, cancellationToken: session)
+                await _connection.PublishAsync(
+                        message.Subject, message.Body, headers, replyTo: _acks?.ReplySubject(batch, i), serializer: Raw,
+                        cancellationToken: session.Token)
                     .ConfigureAwait(false);
             }
             catch (NatsPayloadTooLargeException ex)
             {
                 // The client checks the server's max_payload before writing: retrying cannot help. The message
-                // is counted and logged, and it leaves the buffer.
-                Interlocked.Increment(ref _publishErrors);
-                LogPublishFailed(message.ScheduleName, message.ScheduledFor, message.Subject, ex.Message);
-                batch.RemoveAt(i--);
-                Release(1);
+                // is counted and logged, and it leaves the batch.
+                Refuse(message, ex.Message);
+                _acks?.Forget(batch, i);
+                messages.RemoveAt(i--);
             }
             catch (Exception ex) when (ex is NatsException or OperationCanceledException or ObjectDisposedException && !stop.IsCancellationRequested)
             {
-                // The connection went away under the write: the whole batch goes again on the next one.
+                // The connection went away under the write: the batch goes again on the next session.
+                _acks?.End(batch);
                 return false;
             }
         }
         return true;
     }
 
-    private async Task<bool> ConfirmAsync(Session session, CancellationToken stop)
+    private async Task<bool> ConfirmByPingAsync(Session session, CancellationToken stop)
     {
         try
         {
             await _connection.PingAsync(session.Token).AsTask().WaitAsync(ConfirmTimeout, session.Token).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is TimeoutException or NatsException or OperationCanceledException && !stop.IsCancellationRequested)
+        catch (Exception ex) when (ex is TimeoutException or NatsException or OperationCanceledException or ObjectDisposedException && !stop.IsCancellationRequested)
         {
             return false;
         }
@@ -322,30 +494,94 @@ internal sealed partial class NatsDispatchPort : IDispatchPort, IAsyncDisposable
         }
     }
 
-    private void Confirmed(int count)
+    /// <summary>A message NATS or the stream refused for good: counted, logged, and it leaves the port.</summary>
+    private void Refuse(DispatchMessage message, string reason)
     {
-        Interlocked.Add(ref _published, count);
-        Release(count);
-    }
-
-    private void Release(int count)
-    {
+        Interlocked.Increment(ref _publishErrors);
+        LogPublishFailed(message.ScheduleName, message.ScheduledFor, message.Subject, reason);
         lock (_gate)
         {
-            _occupied -= count;
+            _occupied--;
             _spaceFreed.TrySetResult();
         }
     }
 
+    /// <summary>The batch is confirmed: its messages (refusals already left) are published; waiters may go on.</summary>
+    private void Settle(Batch batch)
+    {
+        int published = batch.Messages.Count - batch.RefusedByStream;
+        Interlocked.Add(ref _published, published);
+        List<TaskCompletionSource>? done = null;
+        lock (_gate)
+        {
+            _occupied -= published;
+            _settledThrough = batch.Through;
+            _spaceFreed.TrySetResult();
+            for (int i = _sentWaiters.Count - 1; i >= 0; i--)
+            {
+                if (_sentWaiters[i].Through <= batch.Through)
+                {
+                    (done ??= []).Add(_sentWaiters[i].Done);
+                    _sentWaiters.RemoveAt(i);
+                }
+            }
+        }
+        done?.ForEach(d => d.TrySetResult());
+    }
+
+    private void FailSentWaiters()
+    {
+        List<TaskCompletionSource> failed;
+        lock (_gate)
+        {
+            failed = [.. _sentWaiters.Select(w => w.Done)];
+            _sentWaiters.Clear();
+        }
+        failed.ForEach(d => d.TrySetException(new OperationCanceledException("the publisher stopped before the message was confirmed")));
+    }
+
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>One batch's hold on one connection.</summary>
+    /// <summary>Messages taken from the buffer together, confirmed together.</summary>
+    private sealed class Batch(List<DispatchMessage> messages, long through)
+    {
+        public List<DispatchMessage> Messages { get; } = messages;
+
+        /// <summary>How many messages the buffer had given out up to this batch's last one (its place in line).</summary>
+        public long Through { get; } = through;
+
+        /// <summary>The confirmation of the batch's last send: true when every message of it is confirmed.</summary>
+        public Task<bool>? Confirm { get; set; }
+
+        /// <summary>Why the confirmation failed, when a stream said so.</summary>
+        public string? Failure { get; set; }
+
+        /// <summary>Messages the stream refused for good in the last send (counted as errors, not published).</summary>
+        public int RefusedByStream { get; set; }
+
+        /// <summary>Those messages: they leave the batch before it is sent again.</summary>
+        public HashSet<DispatchMessage>? Refused { get; set; }
+
+        /// <summary>With stream acks: the reply number of the batch's first message in its last send.</summary>
+        public long FirstReply { get; set; }
+
+        /// <summary>With stream acks: answers still awaited in the last send.</summary>
+        public int Awaiting;
+
+        /// <summary>With stream acks: completed when every answer of the last send came (true) or one failed (false).</summary>
+        public TaskCompletionSource<bool>? Answered { get; set; }
+    }
+
+    /// <summary>One connection's hold on the batches sent on it.</summary>
     private sealed class Session(INatsServerInfo? info, CancellationToken stop) : IDisposable
     {
         private readonly CancellationTokenSource _cancel = CancellationTokenSource.CreateLinkedTokenSource(stop);
 
         public INatsServerInfo? Info { get; } = info;
         public CancellationToken Token => _cancel.Token;
+
+        /// <summary>A send failed on it: nothing more goes out on it; what was sent is settled, then a new one starts.</summary>
+        public bool IsBroken { get; set; }
 
         public void Cancel()
         {
@@ -370,6 +606,9 @@ internal sealed partial class NatsDispatchPort : IDispatchPort, IAsyncDisposable
     private partial void LogPublishFailed(string schedule, string slot, string subject, string reason);
 
     [LoggerMessage(EventId = 22, Level = LogLevel.Warning,
-        Message = "resending {Count} message(s) from {Schedule} slot={Slot} on: NATS did not confirm them before the connection dropped")]
-    private partial void LogResending(int count, string schedule, string slot);
+        Message = "resending {Count} message(s) from {Schedule} slot={Slot} on (attempt {Attempt}): {Reason}")]
+    private partial void LogResending(int count, string schedule, string slot, long attempt, string reason);
+
+    [LoggerMessage(EventId = 23, Level = LogLevel.Information, Message = "messages confirmed again after {Attempts} failed attempt(s)")]
+    private partial void LogConfirmedAgain(long attempts);
 }

@@ -20,6 +20,7 @@ public sealed class ExampleConfigFacts
         Assert.Equal(TimeZoneInfo.Utc, config.TimeZone);
         Assert.Equal(ControlActions.All, config.AllowedControl);
         Assert.Equal(10_000, config.MaxPending);
+        Assert.Equal(PublishMode.Core, config.Publish);
         Assert.Equal("loom.scheduler.default_scheduler", config.ControlSubject);
         Assert.Equal(2, config.Schedules.Count);
 

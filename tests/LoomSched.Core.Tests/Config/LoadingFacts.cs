@@ -187,6 +187,7 @@ public sealed class LoadingFacts : IDisposable
             time_zone: Europe/Berlin
             control: {actions: [status, pause]}
             max_pending: 0
+            publish: jetstream
             coordination: {mode: leader, lease_bucket: lease_b, lease_ttl_seconds: 7.5}
             catch_up: {policy: all, window_seconds: 600}
             schedules:
@@ -202,6 +203,7 @@ public sealed class LoadingFacts : IDisposable
         Assert.Equal("Europe/Berlin", config.Schedules[0].TimeZone.Id);
         Assert.Equal(ControlActions.Status | ControlActions.Pause, config.AllowedControl);
         Assert.Equal(0, config.MaxPending);
+        Assert.Equal(PublishMode.JetStream, config.Publish);
         Assert.Equal(new CoordinationOptions(CoordinationMode.Leader, "lease_b", "loomsched_state", 7.5), config.Coordination);
         Assert.Equal(new CatchUpOptions(CatchUpPolicy.All, 600), config.CatchUp);
         Assert.Null(config.Schedules[0].CatchUp);

@@ -42,6 +42,7 @@ public sealed class ClusterFacts(ITestOutputHelper output)
         var config = TempConfig.Write("""
             name: cl
             subject_prefix: cl
+            publish: jetstream
             coordination: {mode: leader, lease_bucket: cl_lease, state_bucket: cl_state, lease_ttl_seconds: 3}
             catch_up: {policy: all, window_seconds: 120}
             schedules:
@@ -56,9 +57,8 @@ public sealed class ClusterFacts(ITestOutputHelper output)
         await Task.Delay(TimeSpan.FromSeconds(8));
         bool aLeads = a.Stderr.Any(l => l.Contains(" leader: ", StringComparison.Ordinal));
         int victim = aLeads ? 1 : 2;
-        // The capture stream stands in for Loom's consumers and takes core publishes, which JetStream drops
-        // unacknowledged while that stream elects a leader; keep its leader off the node that dies, so that what
-        // is measured is loomsched's survival (its KV buckets' leaders may well be there).
+        // The capture stream stands in for Loom's consumers. Keep its leader off the node that dies, so that what is
+        // measured is loomsched's survival (its KV buckets' leaders may well be there).
         for (int attempt = 0; attempt < 20; attempt++)
         {
             var stream = await js.GetStreamAsync("CL_TASKS");
@@ -91,10 +91,9 @@ public sealed class ClusterFacts(ITestOutputHelper output)
         Assert.True(slots.Count >= 25, $"only {slots.Count} slots");
         var ordered = slots.Order().ToList();
         Assert.Equal(ordered.Count, ordered.Distinct().Count());
-        // Losses are reported, not asserted: loomsched publishes with core NATS (what Loom's consumers read), so a
-        // message the dying node had confirmed but not yet routed to the stream's leader is gone with it; and
-        // nats-server 2.9.10 (this machine's) has compare-and-set faults on replicated streams after a node loss
-        // (fixed in 2.9.21), which can leave the leader unable to claim slots until its lease passes on.
+        // Losses are reported, not asserted: with publish: jetstream a message counts as sent only once the R3 stream
+        // stored it, but nats-server 2.9.10 (this machine's) has compare-and-set faults on replicated streams after a
+        // node loss (fixed in 2.9.21), which can leave the leader unable to claim slots until its lease passes on.
         var missing = CapturedSlots.Missing(ordered, Half);
         output.WriteLine($"missing ({missing.Count}): {string.Join(", ", missing.Select(m => m.ToString("HH:mm:ss.fff", CultureInfo.InvariantCulture)))}");
         Assert.True(ordered[^1] > killedAt.AddSeconds(8), "scheduling stopped after the node was lost");

@@ -179,23 +179,26 @@ public sealed partial class OutageFacts
         all = seen.Messages;
 
         Assert.True(atCut < count, $"the cut came after the whole burst ({atCut} messages); it must come in the middle");
-        // Every expansion index arrives; in order of first arrival; copies only of what was resent.
+        // Every expansion index arrives. In order up to the cut; after it, NATS.Client.Core sends what it still held
+        // in its write buffer on the new connection before loomsched re-sends the unconfirmed batches, so indexes
+        // past a gap may come first: the gap is then filled by the re-send, never left open.
         var indexes = all.Select(m => m.Index).ToList();
         var firsts = indexes.Distinct().ToList();
         Assert.Equal(count, firsts.Count);
-        Assert.True(firsts.SequenceEqual(Enumerable.Range(0, count)), "messages arrived out of order");
-        long resent = daemon.Stderr.Select(l => ResendLine().Match(l)).Where(m => m.Success).Sum(m => long.Parse(m.Groups[1].Value));
+        Assert.True(firsts.Order().SequenceEqual(Enumerable.Range(0, count)), "some messages of the burst never arrived");
+        Assert.True(firsts.Take(atCut).SequenceEqual(Enumerable.Range(0, atCut)), "messages arrived out of order before the cut");
+        var status = await Control.StatusAsync(client, subject);
+        long resent = status.GetProperty("resent").GetInt64();
         int copies = indexes.Count - count;
         Assert.True(copies <= resent, $"{copies} copies arrived but the daemon resent only {resent}");
-
-        var status = await Control.StatusAsync(client, subject);
+        Assert.True(resent > 0, "the cut came in the middle of the burst, yet nothing was resent");
+        Assert.Contains(daemon.Stderr, l => ResendLine().IsMatch(l));
         Assert.Equal(count, status.GetProperty("published").GetInt64());
         Assert.Equal(0, status.GetProperty("dropped").GetInt64());
         Assert.Equal(0, status.GetProperty("pending").GetInt64());
-        Assert.Equal(resent, status.GetProperty("resent").GetInt64());
     }
 
-    [GeneratedRegex(@"resending (\d+) message\(s\)")]
+    [GeneratedRegex(@"resending (\d+) message\(s\) from fan slot=\S+ on \(attempt 1\)")]
     private static partial Regex ResendLine();
 
     internal static async Task WaitForLogCountAsync(Loomsched daemon, string fragment, int count, TimeSpan timeout)

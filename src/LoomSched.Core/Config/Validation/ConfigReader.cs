@@ -40,6 +40,9 @@ internal static partial class ConfigReader
         long? maxPending = map.Value("max_pending") is { } pendingNode
             ? fields.Integer(pendingNode, map.PathOf("max_pending"), 0, int.MaxValue, "a whole number of at least 0 (messages held while NATS is away)")
             : 10_000;
+        var publish = map.Value("publish") is { } publishNode
+            ? fields.Choice(publishNode, map.PathOf("publish"), "publish mode", Vocabulary.PublishModes)
+            : PublishMode.Core;
         var coordination = map.Value("coordination") is { } coordinationNode
             ? OptionsReader.Coordination(coordinationNode, map.PathOf("coordination"), fields)
             : CoordinationOptions.Standalone;
@@ -50,7 +53,7 @@ internal static partial class ConfigReader
         var defaults = new ScheduleDefaults(prefix, zone ?? TimeZoneInfo.Utc, catchUp ?? CatchUpOptions.Default);
         var schedules = ReadSchedules(map, fields, registry, defaults);
 
-        if (diagnostics.ErrorCount > 0 || name is null || zone is null || control is null || maxPending is null
+        if (diagnostics.ErrorCount > 0 || name is null || zone is null || control is null || maxPending is null || publish is null
             || coordination is null || catchUp is null || schedules is null)
         {
             return null;
@@ -63,6 +66,7 @@ internal static partial class ConfigReader
             Schedules = schedules,
             AllowedControl = control.Value,
             MaxPending = (int)maxPending.Value,
+            Publish = publish.Value,
             Coordination = coordination,
             CatchUp = catchUp,
             SourcePath = diagnostics.File,
