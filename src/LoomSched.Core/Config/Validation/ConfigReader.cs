@@ -1,11 +1,10 @@
-using System.Text.RegularExpressions;
 using LoomSched.Config.Yaml;
 using LoomSched.Expansion;
 
 namespace LoomSched.Config.Validation;
 
 /// <summary>Validates the document against the schema (DESIGN.md section 4) and builds the config.</summary>
-internal static partial class ConfigReader
+internal static class ConfigReader
 {
     /// <summary>The config, or null when anything is wrong (every problem is in <paramref name="diagnostics"/>).</summary>
     public static SchedulerConfig? Read(YamlNode root, Diagnostics diagnostics, IExpansionRegistry? registry)
@@ -133,7 +132,7 @@ internal static partial class ConfigReader
                 $"is {name.Length} characters long; the scheduler's name may have at most {MaxSubjectPartLength} (it forms the control subject {{prefix}}.scheduler.{{name}})");
             return null;
         }
-        if (name is not null && !TokenPattern().IsMatch(name))
+        if (name is not null && !NamePatterns.IsToken(name))
         {
             fields.Diagnostics.Error(node, path,
                 $"\"{name}\" must be a single NATS subject token (letters, digits, _ and - only), since it forms the control subject {{prefix}}.scheduler.{{name}}");
@@ -151,7 +150,7 @@ internal static partial class ConfigReader
                 $"is {prefix.Length} characters long; a subject prefix may have at most {MaxSubjectPartLength} (it begins every subject)");
             return null;
         }
-        if (prefix is not null && !PrefixPattern().IsMatch(prefix))
+        if (prefix is not null && !NamePatterns.IsDottedTokens(prefix))
         {
             fields.Diagnostics.Error(node, path,
                 $"\"{prefix}\" is not a valid subject prefix; write dot-separated tokens of letters, digits, _ and - (no spaces or wildcards), such as \"loom\" or \"site1.loom\"");
@@ -159,10 +158,4 @@ internal static partial class ConfigReader
         }
         return prefix;
     }
-
-    [GeneratedRegex("^[A-Za-z0-9_-]+$", RegexOptions.CultureInvariant)]
-    private static partial Regex TokenPattern();
-
-    [GeneratedRegex(@"^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*$", RegexOptions.CultureInvariant)]
-    private static partial Regex PrefixPattern();
 }
