@@ -68,6 +68,8 @@ internal static class ConfigReader
         };
     }
 
+    private static readonly ScalarNode ReadEntry = new(default, "", isPlain: true, tag: null) { IsPlaceholder = true };
+
     private static List<ScheduleDefinition>? ReadSchedules(StrictMap map, FieldReader fields, IExpansionRegistry? registry, ScheduleDefaults defaults)
     {
         var diagnostics = fields.Diagnostics;
@@ -95,6 +97,9 @@ internal static class ConfigReader
         {
             string path = KeyPath.Index(map.PathOf("schedules"), i);
             var entry = list.Items[i];
+            // Nothing reads an entry's nodes again: let them go as their definitions are built, so that a large
+            // config is not held twice over (as a tree and as definitions) at the end of its load.
+            list.Items[i] = ReadEntry;
             var definition = reader.Read(entry, path);
             if (entry is MapNode entryMap && entryMap.Find("name") is { Value: ScalarNode nameNode } nameEntry
                 && ScalarTyping.TryResolve(nameNode, out object? value, out _) && value is string name)

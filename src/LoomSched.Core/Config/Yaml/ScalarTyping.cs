@@ -31,7 +31,7 @@ internal static class ScalarTyping
             case YamlTagPrefix + "bool":
                 if (TryConstructBool(text, out bool b))
                 {
-                    value = b;
+                    value = Box(b);
                     return true;
                 }
                 error = $"is tagged !!bool but \"{text}\" is not a boolean (true/false, yes/no, on/off)";
@@ -108,10 +108,10 @@ internal static class ScalarTyping
         switch (text)
         {
             case "true" or "True" or "TRUE" or "yes" or "Yes" or "YES" or "on" or "On" or "ON":
-                value = true;
+                value = BoxedTrue;
                 return true;
             case "false" or "False" or "FALSE" or "no" or "No" or "NO" or "off" or "Off" or "OFF":
-                value = false;
+                value = BoxedFalse;
                 return true;
             case "=":
                 // PyYAML resolves a plain "=" to tag:yaml.org,2002:value, which safe_load cannot construct: Loom
@@ -189,8 +189,16 @@ internal static class ScalarTyping
             magnitude = ParseDigits(v, 10);
         }
         BigInteger signed = negative ? -magnitude : magnitude;
-        return signed >= long.MinValue && signed <= long.MaxValue ? (object)(long)signed : (double)signed;
+        return signed >= long.MinValue && signed <= long.MaxValue ? Box((long)signed) : (double)signed;
     }
+
+    // Values are boxed once each for the commonest: a config repeats its booleans and small numbers many times.
+    private static readonly object BoxedTrue = true, BoxedFalse = false;
+    private static readonly object[] SmallInts = [.. Enumerable.Range(0, 256).Select(i => (object)(long)i)];
+
+    private static object Box(bool b) => b ? BoxedTrue : BoxedFalse;
+
+    private static object Box(long l) => l is >= 0 and < 256 ? SmallInts[l] : l;
 
     private static BigInteger ParseDigits(ReadOnlySpan<char> digits, int radix)
     {
