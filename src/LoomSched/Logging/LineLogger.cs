@@ -91,9 +91,16 @@ internal sealed class LineLoggerProvider : ILoggerProvider
             {
                 return;
             }
+            // Log is compiled once per message shape (every [LoggerMessage] has its own TState): keep it this small
+            // and the line's formatting in one shared method, or each shape carries a 4 KB copy of it (80 KB in all).
+            var fields = owner._format == LogFormat.Json ? state as IReadOnlyList<KeyValuePair<string, object?>> : null;
+            Write(logLevel, eventId, formatter(state, exception), fields, exception);
+        }
+
+        private void Write(LogLevel logLevel, EventId eventId, string message, IReadOnlyList<KeyValuePair<string, object?>>? fields, Exception? exception)
+        {
             Span<byte> when = stackalloc byte[LoomTime.MaxLength];
             when = when[..LoomTime.FormatUtf8(owner._time.GetUtcNow(), when)];
-            string message = formatter(state, exception);
             var line = t_buffer ??= new LineBuffer();
             line.Bytes.ResetWrittenCount();
             if (owner._format == LogFormat.Json)
@@ -109,7 +116,7 @@ internal sealed class LineLoggerProvider : ILoggerProvider
                     w.WriteNumber(EventIdName, eventId.Id);
                 }
                 w.WriteString(MessageName, message);
-                if (state is IReadOnlyList<KeyValuePair<string, object?>> fields)
+                if (fields is not null)
                 {
                     for (int i = 0; i < fields.Count; i++)
                     {

@@ -1,11 +1,10 @@
-using System.Text.RegularExpressions;
 using LoomSched.Config.Yaml;
 using LoomSched.Expansion;
 
 namespace LoomSched.Config.Validation;
 
 /// <summary>Validates the document against the schema (DESIGN.md section 4) and builds the config.</summary>
-internal static partial class ConfigReader
+internal static class ConfigReader
 {
     /// <summary>The config, or null when anything is wrong (every problem is in <paramref name="diagnostics"/>).</summary>
     public static SchedulerConfig? Read(YamlNode root, Diagnostics diagnostics, IExpansionRegistry? registry)
@@ -73,6 +72,8 @@ internal static partial class ConfigReader
         };
     }
 
+    private static readonly ScalarNode ReadEntry = new(default, "", isPlain: true, tag: null) { IsPlaceholder = true };
+
     private static List<ScheduleDefinition>? ReadSchedules(StrictMap map, FieldReader fields, IExpansionRegistry? registry, ScheduleDefaults defaults)
     {
         var diagnostics = fields.Diagnostics;
@@ -100,6 +101,9 @@ internal static partial class ConfigReader
         {
             string path = KeyPath.Index(map.PathOf("schedules"), i);
             var entry = list.Items[i];
+            // Nothing reads an entry's nodes again: let them go as their definitions are built, so that a large
+            // config is not held twice over (as a tree and as definitions) at the end of its load.
+            list.Items[i] = ReadEntry;
             var definition = reader.Read(entry, path);
             if (entry is MapNode entryMap && entryMap.Find("name") is { Value: ScalarNode nameNode } nameEntry
                 && ScalarTyping.TryResolve(nameNode, out object? value, out _) && value is string name)
@@ -137,7 +141,7 @@ internal static partial class ConfigReader
                 $"is {name.Length} characters long; the scheduler's name may have at most {MaxSubjectPartLength} (it forms the control subject {{prefix}}.scheduler.{{name}})");
             return null;
         }
-        if (name is not null && !TokenPattern().IsMatch(name))
+        if (name is not null && !NamePatterns.IsToken(name))
         {
             fields.Diagnostics.Error(node, path,
                 $"\"{name}\" must be a single NATS subject token (letters, digits, _ and - only), since it forms the control subject {{prefix}}.scheduler.{{name}}");
@@ -155,7 +159,7 @@ internal static partial class ConfigReader
                 $"is {prefix.Length} characters long; a subject prefix may have at most {MaxSubjectPartLength} (it begins every subject)");
             return null;
         }
-        if (prefix is not null && !PrefixPattern().IsMatch(prefix))
+        if (prefix is not null && !NamePatterns.IsDottedTokens(prefix))
         {
             fields.Diagnostics.Error(node, path,
                 $"\"{prefix}\" is not a valid subject prefix; write dot-separated tokens of letters, digits, _ and - (no spaces or wildcards), such as \"loom\" or \"site1.loom\"");
@@ -163,10 +167,4 @@ internal static partial class ConfigReader
         }
         return prefix;
     }
-
-    [GeneratedRegex("^[A-Za-z0-9_-]+$", RegexOptions.CultureInvariant)]
-    private static partial Regex TokenPattern();
-
-    [GeneratedRegex(@"^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*$", RegexOptions.CultureInvariant)]
-    private static partial Regex PrefixPattern();
 }

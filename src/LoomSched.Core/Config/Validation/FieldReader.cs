@@ -7,6 +7,8 @@ namespace LoomSched.Config.Validation;
 /// <summary>Reads typed values of strict keys; each wrong value is reported at the value with what is wanted.</summary>
 internal sealed class FieldReader(Diagnostics diagnostics)
 {
+    private readonly FreeformConverter _freeform = new(diagnostics);
+
     public Diagnostics Diagnostics { get; } = diagnostics;
 
     /// <summary>The typed value of a scalar; anything else (a map, a list, an unresolvable scalar) is reported.</summary>
@@ -171,7 +173,7 @@ internal sealed class FieldReader(Diagnostics diagnostics)
         if (node is MapNode map)
         {
             int before = Diagnostics.ErrorCount;
-            var result = FreeformConverter.ConvertMap(map, path, Diagnostics);
+            var result = _freeform.ConvertMap(map, path);
             return Diagnostics.ErrorCount == before ? result : null;
         }
         Diagnostics.Error(node, path, $"must be a map of keys to values (write {{}} for none), got {Actual(node)}");

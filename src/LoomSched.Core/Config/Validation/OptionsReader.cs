@@ -3,7 +3,7 @@ using LoomSched.Config.Yaml;
 namespace LoomSched.Config.Validation;
 
 /// <summary>The option maps shared by the top level and entries: <c>control</c>, <c>coordination</c>, <c>catch_up</c>.</summary>
-internal static partial class OptionsReader
+internal static class OptionsReader
 {
     public static ControlActions? Control(YamlNode node, string path, FieldReader fields)
     {
@@ -81,14 +81,11 @@ internal static partial class OptionsReader
     private static string? Bucket(YamlNode node, string path, FieldReader fields)
     {
         string? name = fields.NonBlank(node, path, "a JetStream key-value bucket name");
-        if (name is not null && !BucketPattern().IsMatch(name))
+        if (name is not null && !NamePatterns.IsToken(name))
         {
             fields.Diagnostics.Error(node, path, $"\"{name}\" is not a valid bucket name; use letters, digits, _ and - only");
             return null;
         }
         return name;
     }
-
-    [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z0-9_-]+$", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
-    private static partial System.Text.RegularExpressions.Regex BucketPattern();
 }

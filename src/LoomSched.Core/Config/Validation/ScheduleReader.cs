@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using LoomSched.Config.Yaml;
 using LoomSched.Expansion;
 using LoomSched.Triggers;
@@ -335,10 +334,10 @@ internal sealed class ScheduleReader(FieldReader fields, IExpansionRegistry? reg
     /// </summary>
     private string Fingerprint(MapNode entry, TimeZoneInfo zone, CatchUpOptions catchUp)
     {
-        var sb = new StringBuilder();
+        var sb = new CanonicalHash();
         sb.Append("prefix=").Append(defaults.SubjectPrefix)
           .Append(";zone=").Append(zone.Id)
-          .Append(";catch_up=").Append(catchUp.Policy).Append('/').Append(catchUp.WindowSeconds.ToString("R", CultureInfo.InvariantCulture))
+          .Append(";catch_up=").Append(catchUp.Policy.ToString()).Append('/').Append(catchUp.WindowSeconds.ToString("R", CultureInfo.InvariantCulture))
           .Append(';');
         CanonicalText.Write(entry, sb);
         return sb.ToString();

@@ -1,10 +1,9 @@
 using System.Diagnostics.CodeAnalysis;
-using System.Text.RegularExpressions;
 
 namespace LoomSched.Config.Validation;
 
 /// <summary>IANA zone lookup for <c>time_zone</c>, with suggestions for a misspelt id.</summary>
-internal static partial class TimeZones
+internal static class TimeZones
 {
     /// <summary>
     /// Finds a zone by its exact IANA id. .NET matches ids ignoring case, but Loom's Python and most tools do
@@ -14,7 +13,7 @@ internal static partial class TimeZones
     {
         zone = null;
         // The id becomes a path under the zoneinfo folder: refuse anything but an id's own characters.
-        if (!IdPattern().IsMatch(id)
+        if (!NamePatterns.IsZoneId(id)
             || !TimeZoneInfo.TryFindSystemTimeZoneById(id, out var found)
             || !string.Equals(found.Id, id, StringComparison.Ordinal))
         {
@@ -33,7 +32,4 @@ internal static partial class TimeZones
             ? $"unknown time zone \"{id}\"{hint}"
             : $"unknown time zone \"{id}\"; write an IANA zone id such as \"UTC\" or \"Europe/Berlin\"";
     }
-
-    [GeneratedRegex(@"^[A-Za-z0-9_+\-]+(?:/[A-Za-z0-9_+\-]+)*$", RegexOptions.CultureInvariant)]
-    private static partial Regex IdPattern();
 }

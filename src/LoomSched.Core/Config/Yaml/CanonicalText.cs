@@ -1,15 +1,15 @@
 using System.Globalization;
-using System.Text;
 
 namespace LoomSched.Config.Yaml;
 
 /// <summary>
 /// A canonical dump of a (valid) subtree: aliases and merges resolved, key order kept, scalars written by their
 /// YAML 1.1 type so that <c>30</c>, <c>30.0</c> and <c>"30"</c> differ while quoting style and comments do not.
+/// It is written into a <see cref="CanonicalHash"/>, never held as text.
 /// </summary>
 internal static class CanonicalText
 {
-    public static void Write(YamlNode node, StringBuilder sb)
+    public static void Write(YamlNode node, CanonicalHash sb)
     {
         switch (node)
         {
@@ -53,7 +53,7 @@ internal static class CanonicalText
         }
     }
 
-    private static void WriteScalar(ScalarNode scalar, StringBuilder sb)
+    private static void WriteScalar(ScalarNode scalar, CanonicalHash sb)
     {
         if (!ScalarTyping.TryResolve(scalar, out object? value, out _))
         {
@@ -82,7 +82,7 @@ internal static class CanonicalText
         }
     }
 
-    private static void WriteString(string s, StringBuilder sb)
+    private static void WriteString(string s, CanonicalHash sb)
     {
         sb.Append('"');
         foreach (char c in s)

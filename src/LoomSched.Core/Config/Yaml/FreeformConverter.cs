@@ -4,12 +4,30 @@ namespace LoomSched.Config.Yaml;
 
 /// <summary>
 /// Turns a free-form subtree (<c>context</c>, <c>payload</c>, <c>expand_args</c>) into CLR values typed as PyYAML
-/// types them: null, string, bool, long, double, ordered maps and lists.
+/// types them: null, string, bool, long, double, ordered maps and lists. A node that aliases share is converted
+/// once, where it is first met, and its value shared in turn (the values are read-only): what a config builds is
+/// bounded by what is written, not by what aliases repeat, and a bad value is reported once, not once per alias.
 /// </summary>
-internal static class FreeformConverter
+internal sealed class FreeformConverter(Diagnostics diagnostics)
 {
+    private readonly Dictionary<YamlNode, object?> _shared = new(ReferenceEqualityComparer.Instance);
+
     /// <summary>The converted value; problems are reported and the value left null.</summary>
-    public static object? Convert(YamlNode node, string path, Diagnostics diagnostics)
+    public object? Convert(YamlNode node, string path)
+    {
+        if (!node.IsShared)
+        {
+            return ConvertOnce(node, path);
+        }
+        if (!_shared.TryGetValue(node, out object? value))
+        {
+            value = ConvertOnce(node, path);
+            _shared.Add(node, value);
+        }
+        return value;
+    }
+
+    private object? ConvertOnce(YamlNode node, string path)
     {
         switch (node)
         {
@@ -36,17 +54,21 @@ internal static class FreeformConverter
                 var list = new List<object?>(seq.Items.Count);
                 for (int i = 0; i < seq.Items.Count; i++)
                 {
-                    list.Add(Convert(seq.Items[i], KeyPath.Index(path, i), diagnostics));
+                    list.Add(Convert(seq.Items[i], KeyPath.Index(path, i)));
                 }
                 return list;
             case MapNode map:
-                return ConvertMap(map, path, diagnostics);
+                return ConvertEntries(map, path);
             default:
                 return null;
         }
     }
 
-    public static OrderedDictionary<string, object?> ConvertMap(MapNode map, string path, Diagnostics diagnostics)
+    /// <summary>A free-form map; schedules whose maps are one aliased node share the result.</summary>
+    public IReadOnlyDictionary<string, object?> ConvertMap(MapNode map, string path) =>
+        (IReadOnlyDictionary<string, object?>)Convert(map, path)!;
+
+    private OrderedDictionary<string, object?> ConvertEntries(MapNode map, string path)
     {
         var result = new OrderedDictionary<string, object?>(map.Entries.Count, StringComparer.Ordinal);
         foreach (var entry in map.Entries)
@@ -58,7 +80,7 @@ internal static class FreeformConverter
                 diagnostics.Error(entry.Key, path, "a key must be a plain value (a name or a number), not a map or a list");
                 continue;
             }
-            result[entry.KeyText] = Convert(entry.Value, KeyPath.Child(path, entry.KeyText), diagnostics);
+            result[entry.KeyText] = Convert(entry.Value, KeyPath.Child(path, entry.KeyText));
         }
         return result;
     }

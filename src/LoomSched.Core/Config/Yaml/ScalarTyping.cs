@@ -1,7 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Numerics;
-using System.Text.RegularExpressions;
 
 namespace LoomSched.Config.Yaml;
 
@@ -10,7 +9,7 @@ namespace LoomSched.Config.Yaml;
 /// PyYAML and a value must reach Loom's consumers unchanged. Hence, unlike YAML 1.2: <c>yes</c>/<c>on</c> are
 /// booleans, <c>012</c> is octal, <c>1:30</c> is 90 (base 60), while <c>1e3</c> and <c>0o17</c> stay strings.
 /// </summary>
-internal static partial class ScalarTyping
+internal static class ScalarTyping
 {
     private const string YamlTagPrefix = "tag:yaml.org,2002:";
 
@@ -32,13 +31,13 @@ internal static partial class ScalarTyping
             case YamlTagPrefix + "bool":
                 if (TryConstructBool(text, out bool b))
                 {
-                    value = b;
+                    value = Box(b);
                     return true;
                 }
                 error = $"is tagged !!bool but \"{text}\" is not a boolean (true/false, yes/no, on/off)";
                 return false;
             case YamlTagPrefix + "int":
-                if (IntPattern().IsMatch(text))
+                if (ImplicitPatterns.IsInt(text))
                 {
                     value = ConstructInt(text);
                     return true;
@@ -46,9 +45,9 @@ internal static partial class ScalarTyping
                 error = $"is tagged !!int but \"{text}\" is not an integer";
                 return false;
             case YamlTagPrefix + "float":
-                if (FloatPattern().IsMatch(text) || IntPattern().IsMatch(text))
+                if (ImplicitPatterns.IsFloat(text) || ImplicitPatterns.IsInt(text))
                 {
-                    value = FloatPattern().IsMatch(text) ? ConstructFloat(text) : Convert.ToDouble(ConstructInt(text), CultureInfo.InvariantCulture);
+                    value = ImplicitPatterns.IsFloat(text) ? ConstructFloat(text) : Convert.ToDouble(ConstructInt(text), CultureInfo.InvariantCulture);
                     return true;
                 }
                 error = $"is tagged !!float but \"{text}\" is not a number";
@@ -71,7 +70,7 @@ internal static partial class ScalarTyping
     /// no date type), so the two readers would differ: callers note it.
     /// </summary>
     public static bool IsTimestamp(ScalarNode scalar) =>
-        scalar.Tag is null && scalar.IsPlain && TimestampPattern().IsMatch(scalar.Value);
+        scalar.Tag is null && scalar.IsPlain && ImplicitPatterns.IsTimestamp(scalar.Value);
 
     /// <summary>
     /// The text a typed key becomes in JSON, as Python's <c>json.dumps</c> writes the dict PyYAML built:
@@ -109,10 +108,10 @@ internal static partial class ScalarTyping
         switch (text)
         {
             case "true" or "True" or "TRUE" or "yes" or "Yes" or "YES" or "on" or "On" or "ON":
-                value = true;
+                value = BoxedTrue;
                 return true;
             case "false" or "False" or "FALSE" or "no" or "No" or "NO" or "off" or "Off" or "OFF":
-                value = false;
+                value = BoxedFalse;
                 return true;
             case "=":
                 // PyYAML resolves a plain "=" to tag:yaml.org,2002:value, which safe_load cannot construct: Loom
@@ -120,13 +119,13 @@ internal static partial class ScalarTyping
                 error = "is a plain \"=\", which PyYAML (Loom) cannot load; quote it: \"=\"";
                 return false;
         }
-        // PyYAML tries the float pattern before the int pattern; they never both match.
-        if (FloatPattern().IsMatch(text))
+        // PyYAML tries the float pattern before the int pattern (ImplicitPatterns); they never both match.
+        if (ImplicitPatterns.IsFloat(text))
         {
             value = ConstructFloat(text);
             return true;
         }
-        if (IntPattern().IsMatch(text))
+        if (ImplicitPatterns.IsInt(text))
         {
             value = ConstructInt(text);
             return true;
@@ -190,8 +189,16 @@ internal static partial class ScalarTyping
             magnitude = ParseDigits(v, 10);
         }
         BigInteger signed = negative ? -magnitude : magnitude;
-        return signed >= long.MinValue && signed <= long.MaxValue ? (object)(long)signed : (double)signed;
+        return signed >= long.MinValue && signed <= long.MaxValue ? Box((long)signed) : (double)signed;
     }
+
+    // Values are boxed once each for the commonest: a config repeats its booleans and small numbers many times.
+    private static readonly object BoxedTrue = true, BoxedFalse = false;
+    private static readonly object[] SmallInts = [.. Enumerable.Range(0, 256).Select(i => (object)(long)i)];
+
+    private static object Box(bool b) => b ? BoxedTrue : BoxedFalse;
+
+    private static object Box(long l) => l is >= 0 and < 256 ? SmallInts[l] : l;
 
     private static BigInteger ParseDigits(ReadOnlySpan<char> digits, int radix)
     {
@@ -245,14 +252,4 @@ internal static partial class ScalarTyping
         }
         return sign * double.Parse(v, NumberStyles.Float, CultureInfo.InvariantCulture);
     }
-
-    // The implicit resolvers of PyYAML's resolver.py, verbatim.
-    [GeneratedRegex(@"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$", RegexOptions.CultureInvariant)]
-    private static partial Regex IntPattern();
-
-    [GeneratedRegex(@"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$", RegexOptions.CultureInvariant)]
-    private static partial Regex FloatPattern();
-
-    [GeneratedRegex(@"^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]|[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?(?:[Tt]|[ \t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$", RegexOptions.CultureInvariant)]
-    private static partial Regex TimestampPattern();
 }

@@ -7,18 +7,25 @@ internal readonly record struct TextPosition(int Line, int Column);
 /// The loader's own YAML tree, built from parser events. Aliases are resolved to the anchored node (shared,
 /// never copied) and merge keys are applied, so every later walk sees plain maps, lists and scalars.
 /// </summary>
+/// <remarks>
+/// A config of 100,000 schedules is about a million nodes, all held while it loads: scalars, the most numerous,
+/// store no counts (theirs follow from their text).
+/// </remarks>
 internal abstract class YamlNode(TextPosition start)
 {
     public TextPosition Start { get; } = start;
 
     /// <summary>Nesting of collections below and including this node (0 for a scalar).</summary>
-    public int Height { get; protected set; }
+    public abstract int Height { get; }
 
     /// <summary>How many nodes a walk visits when it expands every alias below this node.</summary>
-    public long ExpandedSize { get; protected set; } = 1;
+    public abstract long ExpandedSize { get; }
 
     /// <summary>How many scalar characters a walk reads when it expands every alias below this node.</summary>
-    public long ExpandedChars { get; protected set; }
+    public abstract long ExpandedChars { get; }
+
+    /// <summary>True when an alias or a merge key makes the node appear in more than one place.</summary>
+    public bool IsShared { get; set; }
 }
 
 internal sealed class ScalarNode : YamlNode
@@ -29,8 +36,13 @@ internal sealed class ScalarNode : YamlNode
         Value = value;
         IsPlain = isPlain;
         Tag = tag;
-        ExpandedChars = value.Length;
     }
+
+    public override int Height => 0;
+
+    public override long ExpandedSize => 1;
+
+    public override long ExpandedChars => Value.Length;
 
     public string Value { get; }
 
@@ -51,7 +63,16 @@ internal sealed record MapEntry(YamlNode Key, YamlNode Value, string? KeyText);
 
 internal sealed class MapNode(TextPosition start) : YamlNode(start)
 {
+    private int _height;
+    private long _size = 1, _chars;
+
     public List<MapEntry> Entries { get; } = [];
+
+    public override int Height => _height;
+
+    public override long ExpandedSize => _size;
+
+    public override long ExpandedChars => _chars;
 
     public void Complete()
     {
@@ -63,9 +84,9 @@ internal sealed class MapNode(TextPosition start) : YamlNode(start)
             size = Saturating.Add(size, Saturating.Add(e.Key.ExpandedSize, e.Value.ExpandedSize));
             chars = Saturating.Add(chars, Saturating.Add(e.Key.ExpandedChars, e.Value.ExpandedChars));
         }
-        Height = height + 1;
-        ExpandedSize = size;
-        ExpandedChars = chars;
+        _height = height + 1;
+        _size = size;
+        _chars = chars;
     }
 
     public MapEntry? Find(string key)
@@ -83,7 +104,16 @@ internal sealed class MapNode(TextPosition start) : YamlNode(start)
 
 internal sealed class SequenceNode(TextPosition start) : YamlNode(start)
 {
+    private int _height;
+    private long _size = 1, _chars;
+
     public List<YamlNode> Items { get; } = [];
+
+    public override int Height => _height;
+
+    public override long ExpandedSize => _size;
+
+    public override long ExpandedChars => _chars;
 
     public void Complete()
     {
@@ -95,9 +125,9 @@ internal sealed class SequenceNode(TextPosition start) : YamlNode(start)
             size = Saturating.Add(size, item.ExpandedSize);
             chars = Saturating.Add(chars, item.ExpandedChars);
         }
-        Height = height + 1;
-        ExpandedSize = size;
-        ExpandedChars = chars;
+        _height = height + 1;
+        _size = size;
+        _chars = chars;
     }
 }
 

@@ -7,19 +7,29 @@ namespace LoomSched.Config.Yaml;
 /// <summary>
 /// Builds the <see cref="YamlNode"/> tree from YamlDotNet's event parser (no representation model, no
 /// deserializer). Doing it here rather than in YamlStream lets one pass bound hostile input before anything
-/// recurses over it: nesting depth and the count of nodes a walk would visit with aliases expanded (the
-/// "billion laughs" bomb) are checked as events arrive, and the load stops at the first excess.
+/// recurses over it: nesting depth, the nodes as written, and the nodes and text that aliases and merge keys
+/// repeat (the "billion laughs" bomb) are counted as events arrive, and the load stops at the first excess.
 /// It also reports what PyYAML (Loom) rejects or YamlStream hides: duplicate keys with both lines, duplicate
 /// anchors, unknown and recursive aliases; and it applies YAML 1.1 merge keys (<c>&lt;&lt;: *defaults</c>).
 /// </summary>
 internal sealed class YamlTreeReader
 {
     public const int MaxDepth = 64;
-    public const long MaxNodes = 1_000_000;
+
+    // Nodes as written: every key, value, list item and alias counts one. A schedule is 5 to 20 of them (a minimal
+    // one, "- {name: s1, interval_seconds: 10, task: {worker_type: w}}", is 9, in 55 bytes): ordinary schedules
+    // reach the 8 MiB file limit first, and a file reaches this only when its nodes average under six bytes. With
+    // the bound below it keeps a load, tree and values, within a 256 MiB heap whatever the file holds.
+    public const long MaxNodes = 1_500_000;
+
+    // Nodes aliases and merge keys add by repeating what they point at. Real sharing of defaults adds a few nodes
+    // per schedule; a bomb adds millions from a few lines. Shared nodes are built once (FreeformConverter), so
+    // this bounds the time walks take rather than memory.
+    public const long MaxRepeatedNodes = 1_000_000;
 
     // Counting nodes alone misses the other bomb: one long string repeated by a thousand aliases is a few nodes
-    // but gigabytes of text once written out (in the reload fingerprint, in every message). Four times the
-    // largest file is far above what real sharing of defaults needs.
+    // but gigabytes of text once written out (in every message). Four times the largest file is far above what
+    // real sharing of defaults needs.
     public const long MaxChars = 4L * ConfigSource.MaxBytes;
 
     private const string MapTag = "tag:yaml.org,2002:map";
@@ -28,7 +38,9 @@ internal sealed class YamlTreeReader
     private readonly Diagnostics _diagnostics;
     private readonly Dictionary<string, (YamlNode Node, TextPosition At)> _anchors = new(StringComparer.Ordinal);
     private readonly List<Frame> _stack = [];
-    private long _visited;
+    private readonly Dictionary<string, string> _shortTexts = new(StringComparer.Ordinal);
+    private long _written;
+    private long _repeated;
     private long _chars;
     private YamlNode? _root;
     private TextPosition _lastPosition = new(1, 1);
@@ -92,12 +104,34 @@ internal sealed class YamlTreeReader
         // A tagged scalar counts as plain only for the non-specific "!" (a string, as in PyYAML).
         string? tag = e.Tag.IsEmpty ? null : e.Tag.Value;
         bool isPlain = e.Style == ScalarStyle.Plain && tag is null;
-        var node = new ScalarNode(At(e.Start), e.Value, isPlain, tag);
+        var node = new ScalarNode(At(e.Start), Shared(e.Value), isPlain, tag);
         if (!e.Anchor.IsEmpty)
         {
             DefineAnchor(e.Anchor.Value, node);
         }
-        return Count(1, node.ExpandedChars, node.Start) && Attach(node);
+        return CountWritten(node.ExpandedChars, node.Start) && Attach(node);
+    }
+
+    /// <summary>
+    /// One string for each short text that repeats: keys, and values such as a worker type, come once per schedule,
+    /// and the parser makes a new string every time. The table stops growing at a few thousand texts.
+    /// </summary>
+    private string Shared(string text)
+    {
+        const int MaxLength = 32, MaxTexts = 4096;
+        if (text.Length > MaxLength)
+        {
+            return text;
+        }
+        if (_shortTexts.TryGetValue(text, out string? shared))
+        {
+            return shared;
+        }
+        if (_shortTexts.Count < MaxTexts)
+        {
+            _shortTexts.Add(text, text);
+        }
+        return text;
     }
 
     private bool OnAlias(AnchorAlias e)
@@ -118,7 +152,8 @@ internal sealed class YamlTreeReader
         {
             return Fatal(at, ChildPath(), $"the alias *{name} nests its node deeper than {MaxDepth} levels; flatten the structure");
         }
-        return Count(anchored.Node.ExpandedSize, anchored.Node.ExpandedChars, at) && Attach(anchored.Node);
+        anchored.Node.IsShared = true;
+        return CountWritten(0, at) && CountRepeated(anchored.Node.ExpandedSize, anchored.Node.ExpandedChars, at) && Attach(anchored.Node);
     }
 
     private bool OnCollectionStart(YamlNode node, NodeEvent e, string plainTag)
@@ -133,7 +168,7 @@ internal sealed class YamlTreeReader
         {
             return Fatal(node.Start, path, $"nesting is deeper than {MaxDepth} levels; flatten the structure");
         }
-        return Count(1, 0, node.Start);
+        return CountWritten(0, node.Start);
     }
 
     private bool OnCollectionEnd()
@@ -236,10 +271,12 @@ internal sealed class YamlTreeReader
         long added = 0, addedChars = 0;
         foreach (var e in merged)
         {
+            e.Key.IsShared = true;
+            e.Value.IsShared = true;
             added = Saturating.Add(added, Saturating.Add(e.Key.ExpandedSize, e.Value.ExpandedSize));
             addedChars = Saturating.Add(addedChars, Saturating.Add(e.Key.ExpandedChars, e.Value.ExpandedChars));
         }
-        if (!Count(added, addedChars, frame.Merges[0].Key.Start))
+        if (!CountRepeated(added, addedChars, frame.Merges[0].Key.Start))
         {
             return false;
         }
@@ -274,15 +311,33 @@ internal sealed class YamlTreeReader
         _anchors[name] = (node, node.Start);
     }
 
-    private bool Count(long nodes, long chars, TextPosition at)
+    /// <summary>Counts one node as written, with its text.</summary>
+    private bool CountWritten(long chars, TextPosition at)
     {
-        _visited = Saturating.Add(_visited, nodes);
-        _chars = Saturating.Add(_chars, chars);
-        if (_visited > MaxNodes)
+        if (++_written > MaxNodes)
         {
             return Fatal(at, ChildPath(),
-                $"the document expands to more than {MaxNodes:N0} nodes here (aliases repeat what they point at: an alias bomb?); loading stops");
+                $"the document has more than {MaxNodes:N0} nodes (keys, values and list items) by here, the most a config may have; split its schedules between two configs, each run by its own scheduler");
         }
+        return CountChars(chars, at);
+    }
+
+    /// <summary>Counts what an alias or a merge key repeats.</summary>
+    private bool CountRepeated(long nodes, long chars, TextPosition at)
+    {
+        _repeated = Saturating.Add(_repeated, nodes);
+        if (_repeated > MaxRepeatedNodes)
+        {
+            return Fatal(at, ChildPath(),
+                $"aliases repeat what they point at, and here the document expands to more than {MaxRepeatedNodes:N0} nodes beyond what is written (an alias bomb?); loading stops");
+        }
+        return CountChars(chars, at);
+    }
+
+    // Written text alone stays far below the bound (the file has at most 8 MiB): only aliases reach it.
+    private bool CountChars(long chars, TextPosition at)
+    {
+        _chars = Saturating.Add(_chars, chars);
         if (_chars > MaxChars)
         {
             return Fatal(at, ChildPath(),
