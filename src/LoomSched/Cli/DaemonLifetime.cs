@@ -15,7 +15,8 @@ namespace LoomSched.Daemon;
 /// used none of them. What the daemon relied on is kept, step for step: SIGINT, SIGQUIT and SIGTERM start a
 /// graceful stop (and further signals are ignored until it is done); the
 /// service's StopAsync gets the shutdown grace plus one second; a service that fails is logged and stops the
-/// daemon; objects are disposed in the reverse order of their creation, the log last; the exit code is 0; and the
+/// daemon; objects are disposed in the reverse order of their creation, the log last; the exit code is 0, or 1 when the
+/// service failed (so that systemd's <c>Restart=on-failure</c> starts it again); and the
 /// host's debug lines (category <see cref="HostCategory"/>, events 1 to 4) are written as it wrote them.
 /// </summary>
 internal static partial class DaemonLifetime
@@ -50,7 +51,7 @@ internal static partial class DaemonLifetime
 
         await service.StartAsync(CancellationToken.None).ConfigureAwait(false);
         bool stopping = false;
-        _ = StopOnFailureAsync(service.ExecuteTask!, () => stopping, stop, hostLog);
+        var failure = StopOnFailureAsync(service.ExecuteTask!, () => stopping, stop, hostLog);
         LogStarted(hostLog);
 
         await stop.Task.ConfigureAwait(false);
@@ -62,14 +63,16 @@ internal static partial class DaemonLifetime
             await service.StopAsync(timeout.Token).ConfigureAwait(false);
         }
         LogStopped(hostLog);
-        return 0;
+        return failure.IsCompletedSuccessfully && failure.Result ? 1 : 0;
     }
 
-    private static async Task StopOnFailureAsync(Task execution, Func<bool> stopping, TaskCompletionSource stop, ILogger hostLog)
+    /// <summary>True when the service failed (and the daemon stopped because of it).</summary>
+    private static async Task<bool> StopOnFailureAsync(Task execution, Func<bool> stopping, TaskCompletionSource stop, ILogger hostLog)
     {
         try
         {
             await execution.ConfigureAwait(false);
+            return false;
         }
 #pragma warning disable CA1031 // Whatever the service throws is logged and stops the daemon, as the host did.
         catch (Exception ex)
@@ -77,11 +80,12 @@ internal static partial class DaemonLifetime
         {
             if (stopping() && execution.IsCanceled && ex is OperationCanceledException)
             {
-                return;
+                return false;
             }
             LogServiceFailed(hostLog, ex);
             LogStoppingAfterFailure(hostLog);
             stop.TrySetResult();
+            return true;
         }
     }
 

@@ -132,6 +132,9 @@ internal sealed partial class SchedulerService(
                 return new ReloadOutcome(false, why, []);
             }
             var summary = engine.Reload(next);
+            // Loading a large config leaves its parse tree and garbage in a heap that would otherwise keep the peak:
+            // one compacting collection gives it back, as after the first load.
+            GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
             // The buffer, the publish mode and the coordination are set up once: say so rather than ignore a change.
             string[] onRestart = [
                 .. next.MaxPending != config.MaxPending ? ["max_pending"] : Array.Empty<string>(),
