@@ -1,18 +1,71 @@
 namespace LoomSched.Dispatch;
 
 /// <summary>One message ready to publish: subject, JSON body, and what the NATS headers carry.</summary>
-/// <param name="Subject">e.g. <c>loom.goals.incoming</c>.</param>
-/// <param name="Body">UTF-8 JSON of the OrchestratorGoal or TaskMessage.</param>
-/// <param name="ScheduleName">Header <c>Loom-Schedule</c>.</param>
-/// <param name="ScheduledFor">Header <c>Loom-Scheduled-For</c> (the slot, ISO).</param>
-/// <param name="MessageId">Header <c>Nats-Msg-Id</c>: <c>{scheduler}/{schedule}/{slot ISO}/{expansion index}</c>.</param>
-public sealed record DispatchMessage(
-    string Subject, ReadOnlyMemory<byte> Body, string ScheduleName, string ScheduledFor, string MessageId);
+/// <remarks>
+/// A fire of 100,000 messages keeps them all until they are sent, so a message is kept small: its body is a slice of
+/// a shared chunk (<see cref="BodyArena"/>), the strings of its fire (subject, schedule, slot) are shared by every
+/// message of it, and <see cref="MessageId"/> is spelled when first read.
+/// </remarks>
+public sealed class DispatchMessage
+{
+    private readonly string? _schedulerName;
+    private readonly int _index;
+    private string? _messageId;
+
+    /// <summary>A message with every value given.</summary>
+    /// <param name="subject">e.g. <c>loom.goals.incoming</c>.</param>
+    /// <param name="body">UTF-8 JSON of the OrchestratorGoal or TaskMessage.</param>
+    /// <param name="scheduleName">Header <c>Loom-Schedule</c>.</param>
+    /// <param name="scheduledFor">Header <c>Loom-Scheduled-For</c> (the slot, ISO).</param>
+    /// <param name="messageId">Header <c>Nats-Msg-Id</c>.</param>
+    public DispatchMessage(string subject, ReadOnlyMemory<byte> body, string scheduleName, string scheduledFor, string messageId)
+    {
+        Subject = subject;
+        Body = body;
+        ScheduleName = scheduleName;
+        ScheduledFor = scheduledFor;
+        _messageId = messageId;
+    }
+
+    /// <summary>A message whose id, <c>{scheduler}/{schedule}/{slot}/{index}</c>, is spelled when first read.</summary>
+    internal DispatchMessage(string subject, ReadOnlyMemory<byte> body, string scheduleName, string scheduledFor, string schedulerName, int index)
+    {
+        Subject = subject;
+        Body = body;
+        ScheduleName = scheduleName;
+        ScheduledFor = scheduledFor;
+        _schedulerName = schedulerName;
+        _index = index;
+    }
+
+    /// <summary>e.g. <c>loom.goals.incoming</c>.</summary>
+    public string Subject { get; }
+
+    /// <summary>UTF-8 JSON of the OrchestratorGoal or TaskMessage.</summary>
+    public ReadOnlyMemory<byte> Body { get; }
+
+    /// <summary>Header <c>Loom-Schedule</c>.</summary>
+    public string ScheduleName { get; }
+
+    /// <summary>Header <c>Loom-Scheduled-For</c> (the slot, ISO).</summary>
+    public string ScheduledFor { get; }
+
+    /// <summary>Header <c>Nats-Msg-Id</c>: <c>{scheduler}/{schedule}/{slot ISO}/{expansion index}</c>.</summary>
+    /// <remarks>Safe to read from any thread: two first reads at once spell the same text.</remarks>
+    public string MessageId => _messageId ??= $"{_schedulerName}/{ScheduleName}/{ScheduledFor}/{_index}";
+
+    /// <inheritdoc />
+    public override string ToString() => $"{Subject} {MessageId} ({Body.Length} bytes)";
+}
 
 /// <summary>The core's output port: where built messages go. The daemon's adapter publishes on NATS.</summary>
 public interface IDispatchPort
 {
-    /// <summary>Publishes (or buffers) one message. Throws when the message cannot be accepted.</summary>
+    /// <summary>
+    /// Publishes (or buffers) one message. Throws when the message cannot be accepted. Must not block the calling
+    /// thread: the engine calls it on its timer loop for fires that need no await, and goes on with other fires when
+    /// the returned task is not complete (e.g. back-pressure), finishing that fire on a task of its own.
+    /// </summary>
     ValueTask PublishAsync(DispatchMessage message, CancellationToken cancellationToken);
 
     /// <summary>

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text.Json;
 using LoomSched.Config;
 
@@ -7,14 +6,21 @@ namespace LoomSched.Dispatch;
 /// <summary>
 /// Builds the Loom message of one fire (or of one expansion map of it): the subject, the JSON body through
 /// the source-generated <see cref="LoomJsonContext"/>, and the header values. Pure: time comes from the
-/// given <see cref="TimeProvider"/>, ids from <see cref="Guid.NewGuid"/> (UUID v4).
+/// given <see cref="TimeProvider"/>, ids are random UUIDs (v4, from the system's cryptographic generator).
+/// Safe to use from several fires at once.
 /// </summary>
 public sealed class MessageBuilder
 {
+    // Writers kept for reuse: one per fire building at the same moment, which is rarely more than two.
+    private const int SpareWriters = 4;
+
     private readonly string _schedulerName;
     private readonly string _goalSubject;
     private readonly string _taskSubject;
     private readonly TimeProvider _time;
+    private readonly Lock _spareGate = new();
+    private readonly BodyWriter?[] _spare = new BodyWriter?[SpareWriters];
+    private int _spareCount;
 
     /// <summary>Creates a builder for one scheduler config.</summary>
     public MessageBuilder(SchedulerConfig config, TimeProvider time)
@@ -32,46 +38,148 @@ public sealed class MessageBuilder
     /// <param name="index">The expansion index (0 without expansion), part of <c>Nats-Msg-Id</c>.</param>
     /// <exception cref="UnserializableValueException">A value has no JSON form.</exception>
     public DispatchMessage Build(
-        ScheduleDefinition schedule, DateTimeOffset slot, IEnumerable<KeyValuePair<string, object?>>? expansion, int index)
+        ScheduleDefinition schedule, DateTimeOffset slot, IEnumerable<KeyValuePair<string, object?>>? expansion, int index) =>
+        ForFire(schedule, slot).Build(expansion, index);
+
+    /// <summary>The builder of one fire's messages: what they share (subject, slot spelling) is worked out once.</summary>
+    /// <param name="schedule">The schedule that fired.</param>
+    /// <param name="slot">The slot it fired for (<c>scheduled_for</c>).</param>
+    public FireMessages ForFire(ScheduleDefinition schedule, DateTimeOffset slot) => new(this, schedule, slot);
+
+    internal DispatchMessage Message(FireMessages fire, ReadOnlyMemory<byte> body, int index) =>
+        new(fire.Subject, body, fire.Schedule.Name, fire.SlotText, _schedulerName, index);
+
+    internal ReadOnlyMemory<byte> BuildBody(FireMessages fire, IEnumerable<KeyValuePair<string, object?>>? expansion)
     {
-        string slotText = LoomTime.Format(slot);
+        var schedule = fire.Schedule;
         string createdAt = LoomTime.Format(_time.GetUtcNow());
-        var buffer = new ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = false }))
+        var body = RentWriter();
+        try
         {
-            string subject;
+            // Whatever a failed message left behind goes: the writer's state and the bytes it wrote.
+            var writer = body.Json;
+            writer.Reset();
+            body.Arena.Discard();
             if (schedule.DispatchType == DispatchType.Goal)
             {
                 var goal = schedule.Goal ?? throw new InvalidOperationException($"schedule {schedule.Name} has no goal");
                 JsonSerializer.Serialize(writer, new OrchestratorGoal
                 {
-                    GoalId = Guid.NewGuid().ToString("D"),
+                    GoalId = UuidV4.NewString(),
                     Instruction = goal.Instruction,
                     Context = new MergedMap(goal.Context, expansion),
                     Priority = WireNames.Of(goal.Priority),
                     CreatedAt = createdAt,
                 }, LoomJsonContext.Default.OrchestratorGoal);
-                subject = _goalSubject;
             }
             else
             {
                 var task = schedule.Task ?? throw new InvalidOperationException($"schedule {schedule.Name} has no task");
                 JsonSerializer.Serialize(writer, new TaskMessage
                 {
-                    TaskId = Guid.NewGuid().ToString("D"),
+                    TaskId = UuidV4.NewString(),
                     WorkerType = task.WorkerType,
                     Payload = new MergedMap(task.Payload, expansion),
                     ModelTier = WireNames.Of(task.ModelTier),
                     Priority = WireNames.Of(task.Priority),
                     CreatedAt = createdAt,
-                    Metadata = new TaskMetadata { ScheduledBy = schedule.Name, ScheduledFor = slotText },
+                    Metadata = fire.TaskMetadata ?? new TaskMetadata { ScheduledBy = schedule.Name, ScheduledFor = fire.SlotText },
                 }, LoomJsonContext.Default.TaskMessage);
-                subject = _taskSubject;
             }
             writer.Flush();
-            return new DispatchMessage(
-                subject, buffer.WrittenMemory, schedule.Name, slotText,
-                $"{_schedulerName}/{schedule.Name}/{slotText}/{index}");
+            return body.Arena.Commit();
+        }
+        finally
+        {
+            ReturnWriter(body);
         }
     }
+
+    internal string SubjectOf(ScheduleDefinition schedule) =>
+        schedule.DispatchType == DispatchType.Goal ? _goalSubject : _taskSubject;
+
+    private BodyWriter RentWriter()
+    {
+        lock (_spareGate)
+        {
+            if (_spareCount > 0)
+            {
+                var writer = _spare[--_spareCount]!;
+                _spare[_spareCount] = null;
+                return writer;
+            }
+        }
+        return new BodyWriter();
+    }
+
+    private void ReturnWriter(BodyWriter writer)
+    {
+        lock (_spareGate)
+        {
+            if (_spareCount < SpareWriters)
+            {
+                _spare[_spareCount++] = writer;
+            }
+        }
+    }
+
+    /// <summary>A JSON writer and the arena it writes into, reused message after message.</summary>
+    private sealed class BodyWriter
+    {
+        public BodyWriter() => Json = new Utf8JsonWriter(Arena);
+
+        public BodyArena Arena { get; } = new();
+
+        public Utf8JsonWriter Json { get; }
+    }
+}
+
+/// <summary>
+/// Builds the messages of one fire (one schedule, one slot): the slot is spelled once, and the messages share that
+/// text and their subject. Safe to use from several threads.
+/// </summary>
+public sealed class FireMessages
+{
+    private readonly MessageBuilder _builder;
+
+    internal FireMessages(MessageBuilder builder, ScheduleDefinition schedule, DateTimeOffset slot)
+    {
+        _builder = builder;
+        Schedule = schedule;
+        SlotText = LoomTime.Format(slot);
+        Subject = builder.SubjectOf(schedule);
+        if (schedule.DispatchType == DispatchType.Task)
+        {
+            TaskMetadata = new TaskMetadata { ScheduledBy = schedule.Name, ScheduledFor = SlotText };
+        }
+    }
+
+    /// <summary>The schedule that fired.</summary>
+    public ScheduleDefinition Schedule { get; }
+
+    /// <summary>The slot, spelled the Loom way (<c>scheduled_for</c>, header <c>Loom-Scheduled-For</c>).</summary>
+    public string SlotText { get; }
+
+    /// <summary>Where the messages go.</summary>
+    public string Subject { get; }
+
+    /// <summary>The same for every task of the fire (only read by the serializer): one object, not one per message.</summary>
+    internal TaskMetadata? TaskMetadata { get; }
+
+    /// <summary>Builds the message of one expansion map (or the fire's only message).</summary>
+    /// <param name="expansion">The expansion map merged over context/payload, or null.</param>
+    /// <param name="index">The expansion index (0 without expansion), part of <c>Nats-Msg-Id</c>.</param>
+    /// <exception cref="UnserializableValueException">A value has no JSON form.</exception>
+    public DispatchMessage Build(IEnumerable<KeyValuePair<string, object?>>? expansion, int index) =>
+        Message(BuildBody(expansion), index);
+
+    /// <summary>
+    /// Builds the body of one message only. A big fire keeps its bodies (slices of a few large arrays) until it sends
+    /// them, and makes each <see cref="DispatchMessage"/> as it hands it to the port: a hundred thousand small objects
+    /// kept through several collections cost more than building them (measured).
+    /// </summary>
+    internal ReadOnlyMemory<byte> BuildBody(IEnumerable<KeyValuePair<string, object?>>? expansion) => _builder.BuildBody(this, expansion);
+
+    /// <summary>The message of a body built by <see cref="BuildBody"/>, with its expansion index.</summary>
+    internal DispatchMessage Message(ReadOnlyMemory<byte> body, int index) => _builder.Message(this, body, index);
 }

@@ -80,6 +80,133 @@ public partial class MessageBuilderFacts
         Assert.Equal(100, ids.Count);
     }
 
+    // --- ids ---
+
+    [Fact]
+    public void Ids_are_random_uuid_v4_and_never_repeat_across_many_pools()
+    {
+        // 256 ids per pool of random bytes: 10,000 cross dozens of refills.
+        var ids = Enumerable.Range(0, 10_000).Select(_ => LoomSched.Dispatch.UuidV4.NewString()).ToList();
+        Assert.All(ids, id => Assert.Matches(UuidV4(), id));
+        Assert.Equal(ids.Count, ids.ToHashSet(StringComparer.Ordinal).Count);
+        // Each of the 122 random bits is set in about half of the ids (fixed bits excepted): no byte is stuck.
+        var guids = ids.Select(id => Guid.Parse(id).ToByteArray(bigEndian: true)).ToList();
+        for (int bit = 0; bit < 128; bit++)
+        {
+            if (bit is >= 48 and < 52 or >= 64 and < 66)
+            {
+                continue; // version and variant
+            }
+            int ones = guids.Count(g => (g[bit / 8] & (0x80 >> (bit % 8))) != 0);
+            Assert.InRange(ones, 4_500, 5_500);
+        }
+        Assert.All(guids, g => Assert.Equal(4, g[6] >> 4));
+        Assert.All(guids, g => Assert.Equal(0b10, g[8] >> 6));
+    }
+
+    [Fact]
+    public async Task Ids_drawn_on_many_threads_at_once_never_repeat()
+    {
+        var perThread = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() =>
+            Enumerable.Range(0, 2_000).Select(_ => LoomSched.Dispatch.UuidV4.NewString()).ToList())));
+        var all = perThread.SelectMany(x => x).ToList();
+        Assert.Equal(all.Count, all.ToHashSet(StringComparer.Ordinal).Count);
+        Assert.All(all, id => Assert.Matches(UuidV4(), id));
+    }
+
+    // --- bodies ---
+
+    [Fact]
+    public void Bodies_stay_intact_while_later_messages_are_built()
+    {
+        var schedule = TestSchedules.Interval("poll", 30);
+        var fire = new MessageBuilder(TestSchedules.Config(schedule), Clock).ForFire(schedule, Slot);
+        var big = new string('x', 3 * BodyArena.ChunkBytes); // a body larger than a chunk, among small ones
+        var built = new List<(DispatchMessage Message, byte[] Copy)>();
+        for (int i = 0; i < 2_000; i++)
+        {
+            var message = fire.Build([new("i", (long)i), new("text", i % 500 == 7 ? big : "short")], i);
+            built.Add((message, message.Body.ToArray()));
+        }
+        for (int i = 0; i < built.Count; i++)
+        {
+            var (message, copy) = built[i];
+            Assert.True(message.Body.Span.SequenceEqual(copy), $"body {i} changed after it was handed out");
+            var payload = JsonDocument.Parse(message.Body).RootElement.GetProperty("payload");
+            Assert.Equal(i, payload.GetProperty("i").GetInt64());
+            Assert.Equal($"test_scheduler/poll/2026-11-27T03:00:00Z/{i}", message.MessageId);
+        }
+    }
+
+    [Fact]
+    public void A_message_that_fails_leaves_the_bodies_before_and_after_it_whole()
+    {
+        var schedule = TestSchedules.Interval("poll", 30);
+        var builder = new MessageBuilder(TestSchedules.Config(schedule), Clock);
+        var before = builder.Build(schedule, Slot, [new("n", 1L)], 0);
+        var copy = before.Body.ToArray();
+        Assert.Throws<UnserializableValueException>(() =>
+            builder.Build(schedule, Slot, [new("n", 2L), new("long", new string('y', 5_000)), new("bad", new object())], 1));
+        var after = builder.Build(schedule, Slot, [new("n", 3L)], 2);
+
+        Assert.True(before.Body.Span.SequenceEqual(copy));
+        Assert.Equal(1, JsonDocument.Parse(before.Body).RootElement.GetProperty("payload").GetProperty("n").GetInt64());
+        var json = BodyWithId(after, "task_id", out _);
+        Assert.Equal(
+            """{"task_id":"<uuid>","parent_task_id":null,"worker_type":"worker","payload":{"check":"system_status","n":3},"model_tier":"local","priority":"low","created_at":"2026-11-27T03:00:00.001234Z","request_id":null,"metadata":{"scheduled_by":"poll","scheduled_for":"2026-11-27T03:00:00Z"}}""",
+            json);
+    }
+
+    [Fact]
+    public async Task Fires_building_at_once_on_many_threads_get_whole_bodies()
+    {
+        var schedule = TestSchedules.Interval("poll", 30);
+        var builder = new MessageBuilder(TestSchedules.Config(schedule), Clock);
+        var fires = await Task.WhenAll(Enumerable.Range(0, 6).Select(t => Task.Run(() =>
+        {
+            var fire = builder.ForFire(schedule, Slot.AddSeconds(t));
+            return Enumerable.Range(0, 3_000).Select(i => fire.Build([new("t", (long)t), new("i", (long)i)], i)).ToList();
+        })));
+        for (int t = 0; t < fires.Length; t++)
+        {
+            for (int i = 0; i < fires[t].Count; i++)
+            {
+                var payload = JsonDocument.Parse(fires[t][i].Body).RootElement.GetProperty("payload");
+                Assert.Equal((t, i), (payload.GetProperty("t").GetInt64(), payload.GetProperty("i").GetInt64()));
+            }
+        }
+    }
+
+    [Fact]
+    public void Arena_moves_a_body_that_outgrows_its_chunk_whole_and_keeps_committed_ones()
+    {
+        var arena = new BodyArena();
+        void Write(byte value, int count)
+        {
+            var span = arena.GetSpan(count);
+            span[..count].Fill(value);
+            arena.Advance(count);
+        }
+        Write(1, 100);
+        var first = arena.Commit();
+        Write(2, BodyArena.ChunkBytes - 150); // fills the chunk but for 50 bytes
+        Write(3, 10);
+        Write(4, 200);                        // does not fit: the body moves to a new chunk, its start with it
+        var second = arena.Commit();
+        Write(9, 30);
+        arena.Discard();                      // a failed body leaves nothing behind
+        Write(5, 10);
+        var third = arena.Commit();
+
+        Assert.Equal(Enumerable.Repeat((byte)1, 100), first.ToArray());
+        Assert.Equal(BodyArena.ChunkBytes - 150 + 10 + 200, second.Length);
+        Assert.Equal(
+            Enumerable.Repeat((byte)2, BodyArena.ChunkBytes - 150).Concat(Enumerable.Repeat((byte)3, 10)).Concat(Enumerable.Repeat((byte)4, 200)),
+            second.ToArray());
+        Assert.Equal(Enumerable.Repeat((byte)5, 10), third.ToArray());
+        Assert.Throws<ArgumentOutOfRangeException>(() => arena.Advance(BodyArena.ChunkBytes * 4));
+    }
+
     // --- headers ---
 
     [Fact]
@@ -90,6 +217,20 @@ public partial class MessageBuilderFacts
         Assert.Equal("poll", message.ScheduleName);
         Assert.Equal("2026-11-27T03:00:00Z", message.ScheduledFor); // half a microsecond is below Loom's precision
         Assert.Equal("test_scheduler/poll/2026-11-27T03:00:00Z/7", message.MessageId);
+        Assert.Same(message.MessageId, message.MessageId); // spelled once, when first read
+    }
+
+    [Fact]
+    public void Messages_of_one_fire_share_their_subject_and_slot_text()
+    {
+        var schedule = TestSchedules.Interval("poll", 30);
+        var fire = new MessageBuilder(TestSchedules.Config(schedule), Clock).ForFire(schedule, Slot);
+        var (a, b) = (fire.Build(null, 0), fire.Build(null, 1));
+        Assert.Same(a.ScheduledFor, b.ScheduledFor);
+        Assert.Same(a.Subject, b.Subject);
+        Assert.Equal(["test_scheduler/poll/2026-11-27T03:00:00Z/0", "test_scheduler/poll/2026-11-27T03:00:00Z/1"], [a.MessageId, b.MessageId]);
+        var given = new DispatchMessage("s.t", a.Body, "poll", "2026-11-27T03:00:00Z", "any/id");
+        Assert.Equal("any/id", given.MessageId);
     }
 
     [Fact]
