@@ -38,11 +38,19 @@ public sealed record EngineOptions
 
 /// <summary>
 /// The timer loop. Keeps a priority queue of next-fire instants and sleeps (on the given
-/// <see cref="TimeProvider"/>) until the earliest, or until a command wakes it; it never polls. Each fire
-/// runs on its own task, so one schedule's expansion or publish never delays another's fire. The next slot
+/// <see cref="TimeProvider"/>) until the earliest, or until a command wakes it; it never polls. The next slot
 /// is computed from the slot just fired; after a stall a schedule fires once and resumes on its cadence.
 /// A slot that comes while the schedule's previous fire still runs is skipped and counted.
 /// </summary>
+/// <remarks>
+/// The fires due at one instant are picked under the lock and started once it is released. A fire that needs no
+/// await of its own (no expansion, no slot gate) runs on the loop's thread: it builds its message and hands it to the
+/// port, which takes it at once while its buffer has room; a thousand such fires then cost a couple of
+/// milliseconds, where a task each cost a thread hop and a wait for the lock. Should the port make it wait
+/// (back-pressure), the rest of that fire goes on as a task, tracked like any other, and the loop goes on with the
+/// next fire. Fires with an expansion or a slot gate always run on their own task, so that one schedule's expansion
+/// or publish never delays another's fire.
+/// </remarks>
 public sealed partial class SchedulerEngine
 {
     private readonly Lock _gate = new();
@@ -51,7 +59,10 @@ public sealed partial class SchedulerEngine
     private readonly EngineOptions _options;
     private readonly ILogger _log;
     private readonly PriorityQueue<QueueItem, (DateTimeOffset Due, long Seq)> _queue = new();
-    private readonly Dictionary<Task, FireTracker> _inFlight = [];
+    private readonly Dictionary<Task, Fire> _inFlight = [];
+    private readonly List<Fire> _due = []; // the loop's: fires picked under the lock, started after it
+    private readonly List<FiredLine> _firedInBatch = []; // the loop's: "fired" lines of its batch, logged after it
+    private int _batchThread; // the thread launching the loop's batch, while it does
     private readonly CancellationTokenSource _fireCancel = new();
     private Dictionary<string, ScheduleState> _states = new(StringComparer.Ordinal);
     private List<ScheduleState> _order = [];
@@ -107,9 +118,10 @@ public sealed partial class SchedulerEngine
                     _wake = NewSignal();
                 }
                 wake = _wake.Task;
-                FireDue(_time.GetUtcNow());
+                FireDue(_time.GetUtcNow(), _due);
                 until = _queue.TryPeek(out _, out var next) ? next.Due : null;
             }
+            LaunchBatch(_due);
             await SleepAsync(until, wake, stoppingToken).ConfigureAwait(false);
             Volatile.Write(ref _sleepingUntilTicks, 0);
         }
@@ -171,9 +183,9 @@ public sealed partial class SchedulerEngine
         lock (_gate)
         {
             // Fires that never reached their publish loop count all their messages as abandoned.
-            foreach (var tracker in _inFlight.Values)
+            foreach (var fire in _inFlight.Values)
             {
-                Interlocked.Add(ref _abandonedTotal, tracker.Remaining);
+                Interlocked.Add(ref _abandonedTotal, fire.Remaining);
             }
         }
         return new DrainResult(DispatchedTotal, Interlocked.Read(ref _abandonedTotal), cut);
@@ -182,6 +194,8 @@ public sealed partial class SchedulerEngine
     /// <summary>Fires a schedule now, outside its cadence (its next slot is unchanged).</summary>
     public ControlResult Trigger(string name)
     {
+        Fire fire;
+        DateTimeOffset now;
         lock (_gate)
         {
             if (!_states.TryGetValue(name, out var state))
@@ -192,10 +206,11 @@ public sealed partial class SchedulerEngine
             {
                 return ControlResult.Refused($"schedule \"{name}\" is still running its previous fire; try again when it ends");
             }
-            var now = _time.GetUtcNow();
-            StartFire(state, now, manual: true);
-            return ControlResult.Done($"schedule \"{name}\" triggered for {LoomTime.Format(now)}");
+            now = _time.GetUtcNow();
+            fire = PrepareFire(state, now, manual: true, catchUp: null);
         }
+        Launch(fire);
+        return ControlResult.Done($"schedule \"{name}\" triggered for {LoomTime.Format(now)}");
     }
 
     /// <summary>Stops a schedule's cadence until <see cref="Resume"/> (a running fire finishes).</summary>
@@ -248,12 +263,14 @@ public sealed partial class SchedulerEngine
     /// </summary>
     public ReloadSummary Reload(SchedulerConfig config)
     {
+        var due = new List<Fire>();
+        ReloadSummary summary;
         lock (_gate)
         {
             var now = _time.GetUtcNow();
             // Slots already due belong to the old definitions: fire them first, even if the loop (late on a busy
             // host) has not got to them yet, so that a reload never swallows a slot.
-            FireDue(now);
+            FireDue(now, due);
             var next = new Dictionary<string, ScheduleState>(StringComparer.Ordinal);
             var order = new List<ScheduleState>();
             List<string> added = [], changed = [], unchanged = [], removed = [];
@@ -295,10 +312,11 @@ public sealed partial class SchedulerEngine
             Config = config;
             _builder = new MessageBuilder(config, _time);
             Wake();
-            var summary = new ReloadSummary(added, removed, changed, unchanged);
+            summary = new ReloadSummary(added, removed, changed, unchanged);
             LogReloaded(summary.ToString());
-            return summary;
         }
+        Launch(due);
+        return summary;
     }
 
     /// <summary>A snapshot of every schedule.</summary>
@@ -320,19 +338,20 @@ public sealed partial class SchedulerEngine
 
     // --- the loop's work, always under _gate ---
 
-    private void FireDue(DateTimeOffset now)
+    /// <summary>Picks the fires due by <paramref name="now"/> into <paramref name="due"/>; start them with <see cref="Launch(List{Fire})"/>.</summary>
+    private void FireDue(DateTimeOffset now, List<Fire> due)
     {
         while (_queue.TryPeek(out var item, out var key) && key.Due <= now)
         {
             _queue.Dequeue();
             if (item.Version == item.State.Version && !item.State.Removed && !item.State.Paused)
             {
-                OnSlotDue(item.State, key.Due, now);
+                OnSlotDue(item.State, key.Due, now, due);
             }
         }
     }
 
-    private void OnSlotDue(ScheduleState state, DateTimeOffset slot, DateTimeOffset now)
+    private void OnSlotDue(ScheduleState state, DateTimeOffset slot, DateTimeOffset now, List<Fire> due)
     {
         var definition = state.Definition;
         if (state.Running && state.Backlog is { } backlog)
@@ -347,7 +366,7 @@ public sealed partial class SchedulerEngine
         }
         else
         {
-            StartFire(state, slot, manual: false);
+            due.Add(PrepareFire(state, slot, manual: false, catchUp: null));
         }
 
         var next = definition.Trigger.NextAfter(slot, state.Anchor);
@@ -394,45 +413,118 @@ public sealed partial class SchedulerEngine
         state.NextSlot = null;
     }
 
-    private void StartFire(ScheduleState state, DateTimeOffset slot, bool manual) => StartFires(state, [slot], manual, catchUp: false);
-
     /// <summary>
-    /// Runs the fires of <paramref name="slots"/> one after another on one task. A catch-up run also takes the
-    /// slots that come due while it runs (its backlog), so that catching up never costs a regular slot.
+    /// Marks the schedule running and captures what its fire needs (definition and builder as they are now: a reload
+    /// meanwhile does not change a fire already decided). A catch-up run fires <paramref name="catchUp"/>, oldest first,
+    /// and also takes the slots that come due while it runs (its backlog), so that catching up never costs a regular slot.
     /// </summary>
-    private void StartFires(ScheduleState state, IReadOnlyList<DateTimeOffset> slots, bool manual, bool catchUp)
+    private Fire PrepareFire(ScheduleState state, DateTimeOffset slot, bool manual, IReadOnlyList<DateTimeOffset>? catchUp)
     {
         state.Running = true;
-        state.Backlog = catchUp ? new Queue<DateTimeOffset>() : null;
-        var tracker = new FireTracker();
-        var builder = _builder;
+        state.Backlog = catchUp is null ? null : new Queue<DateTimeOffset>();
         var definition = state.Definition;
-        var task = Task.Run(async () =>
+        return new Fire(state, definition, _builder, slot, manual, catchUp)
         {
-            try
+            Inline = catchUp is null && definition.ExpandFrom is null && _options.SlotGate is null,
+        };
+    }
+
+    // --- starting fires, never under _gate ---
+
+    /// <summary>
+    /// Launches the loop's fires of one instant. Their "fired" lines are logged once all are launched: formatting a
+    /// line is as costly as a fire that needs no await, and would make every later fire of the instant wait for it.
+    /// </summary>
+    private void LaunchBatch(List<Fire> fires)
+    {
+        if (fires.Count == 0)
+        {
+            return;
+        }
+        bool deferLines = _log.IsEnabled(LogLevel.Information);
+        if (deferLines)
+        {
+            _batchThread = Environment.CurrentManagedThreadId;
+        }
+        try
+        {
+            Launch(fires);
+        }
+        finally
+        {
+            _batchThread = 0;
+            foreach (var line in _firedInBatch)
             {
-                foreach (var slot in slots)
-                {
-                    await FireAsync(state, definition, builder, slot, manual, tracker).ConfigureAwait(false);
-                }
-                while (NextFromBacklog(state) is { } late)
-                {
-                    await FireAsync(state, definition, builder, late, manual, tracker).ConfigureAwait(false);
-                }
+                LogFired(line.Schedule, line.Slot, line.Messages, line.LatenessMs, line.DurationMs);
             }
-            finally
+            _firedInBatch.Clear();
+        }
+    }
+
+    private void Launch(List<Fire> fires)
+    {
+        foreach (var fire in fires)
+        {
+            Launch(fire);
+        }
+        fires.Clear();
+    }
+
+    private void Launch(Fire fire)
+    {
+        Task task;
+        if (fire.Inline)
+        {
+            // On this thread until something makes it wait; then it returns, and the rest runs as a task.
+            task = RunFiresAsync(fire);
+            if (task.IsCompleted)
             {
-                lock (_gate)
-                {
-                    state.Running = false;
-                    state.Backlog = null;
-                }
+                return;
             }
-        });
-        _inFlight[task] = tracker;
+        }
+        else
+        {
+            task = Task.Run(() => RunFiresAsync(fire));
+        }
+        lock (_gate)
+        {
+            _inFlight[task] = fire;
+        }
+        // After the registration: a task that has already ended is unregistered at once, here.
         _ = task.ContinueWith(
             static (t, self) => ((SchedulerEngine)self!).OnFireEnded(t), this,
             CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    private async Task RunFiresAsync(Fire fire)
+    {
+        var state = fire.State;
+        try
+        {
+            if (fire.CatchUp is { } slots)
+            {
+                foreach (var slot in slots)
+                {
+                    await FireAsync(fire, slot).ConfigureAwait(false);
+                }
+                while (NextFromBacklog(state) is { } late)
+                {
+                    await FireAsync(fire, late).ConfigureAwait(false);
+                }
+            }
+            else
+            {
+                await FireAsync(fire, fire.Slot).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                state.Running = false;
+                state.Backlog = null;
+            }
+        }
     }
 
     private DateTimeOffset? NextFromBacklog(ScheduleState state)
@@ -455,6 +547,7 @@ public sealed partial class SchedulerEngine
     /// </summary>
     public ControlResult CatchUp(string name, IReadOnlyList<DateTimeOffset> slots)
     {
+        Fire fire;
         lock (_gate)
         {
             if (!_states.TryGetValue(name, out var state))
@@ -470,9 +563,10 @@ public sealed partial class SchedulerEngine
                 return ControlResult.Refused($"schedule \"{name}\" is running; its catch-up was not started");
             }
             LogCatchUp(name, slots.Count, LoomTime.Format(slots[0]), LoomTime.Format(slots[^1]));
-            StartFires(state, slots, manual: false, catchUp: true);
-            return ControlResult.Done($"schedule \"{name}\" catches up {slots.Count} slot(s)");
+            fire = PrepareFire(state, slots[0], manual: false, catchUp: slots);
         }
+        Launch(fire);
+        return ControlResult.Done($"schedule \"{name}\" catches up {slots.Count} slot(s)");
     }
 
     /// <summary>The anchor of a schedule's interval grid (for catch-up planning).</summary>
@@ -492,15 +586,16 @@ public sealed partial class SchedulerEngine
         }
     }
 
-    // --- one fire, on its own task ---
+    // --- one fire: on the loop's thread or its own task (see Launch) ---
 
-    private async Task FireAsync(
-        ScheduleState state, ScheduleDefinition definition, MessageBuilder builder, DateTimeOffset slot, bool manual, FireTracker tracker)
+    private async Task FireAsync(Fire fire, DateTimeOffset slot)
     {
+        var (state, definition, manual) = (fire.State, fire.Definition, fire.Manual);
         var token = _fireCancel.Token;
         var gate = _options.SlotGate;
         int sent = 0;
-        string slotText = LoomTime.Format(slot);
+        var slotMessages = fire.Builder.ForFire(definition, slot);
+        string slotText = slotMessages.SlotText;
         try
         {
             if (gate is not null && !await gate.TryClaimAsync(definition, slot, token).ConfigureAwait(false))
@@ -519,18 +614,18 @@ public sealed partial class SchedulerEngine
                 state.LastFireStartedAt = started;
                 state.LastLateness = manual ? TimeSpan.Zero : started - slot;
             }
-            var messages = await BuildMessagesAsync(definition, builder, slot, token).ConfigureAwait(false);
-            tracker.Remaining = messages.Count;
-            foreach (var message in messages)
+            var bodies = await BuildBodiesAsync(definition, slotMessages, slot, token).ConfigureAwait(false);
+            fire.Remaining = bodies.Count;
+            for (int i = 0; i < bodies.Count; i++)
             {
                 token.ThrowIfCancellationRequested();
                 if (gate is { MayPublish: false })
                 {
                     throw new FireFailedException("this replica lost the right to publish (leadership lapsed) during the fire; the rest is left to the leader");
                 }
-                await _port.PublishAsync(message, token).ConfigureAwait(false);
+                await _port.PublishAsync(slotMessages.Message(bodies[i], i), token).ConfigureAwait(false);
                 sent++;
-                tracker.Remaining--;
+                fire.Remaining--;
                 Interlocked.Increment(ref state.Dispatched);
                 Interlocked.Increment(ref _dispatchedTotal);
             }
@@ -546,13 +641,13 @@ public sealed partial class SchedulerEngine
             {
                 state.LastDuration = ended - started;
             }
-            LogFired(definition.Name, slotText, sent, (started - slot).TotalMilliseconds, (ended - started).TotalMilliseconds);
+            Fired(new FiredLine(definition.Name, slotText, sent, (started - slot).TotalMilliseconds, (ended - started).TotalMilliseconds));
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
-            Interlocked.Add(ref _abandonedTotal, tracker.Remaining);
-            LogAbandoned(definition.Name, slotText, sent, tracker.Remaining);
-            tracker.Remaining = 0;
+            Interlocked.Add(ref _abandonedTotal, fire.Remaining);
+            LogAbandoned(definition.Name, slotText, sent, fire.Remaining);
+            fire.Remaining = 0;
         }
         catch (Exception ex)
         {
@@ -564,20 +659,32 @@ public sealed partial class SchedulerEngine
                 state.LastErrorAt = _time.GetUtcNow();
             }
             LogFireFailed(definition.Name, slotText, sent, reason);
-            tracker.Remaining = 0;
+            fire.Remaining = 0;
         }
     }
 
+    private void Fired(FiredLine line)
+    {
+        // Still inside the loop's batch, on its thread (the fire did not have to wait): logged when the batch is launched.
+        if (_batchThread == Environment.CurrentManagedThreadId)
+        {
+            _firedInBatch.Add(line);
+            return;
+        }
+        LogFired(line.Schedule, line.Slot, line.Messages, line.LatenessMs, line.DurationMs);
+    }
+
     /// <summary>
-    /// Runs the expansion (bounded by its timeout and cap) and builds every message before any is sent, so
-    /// that a bad value or an oversize expansion refuses the whole fire rather than half-sending it.
+    /// Runs the expansion (bounded by its timeout and cap) and builds every message body before any is sent, so
+    /// that a bad value or an oversize expansion refuses the whole fire rather than half-sending it. Body i is the
+    /// message of expansion index i.
     /// </summary>
-    private async Task<List<DispatchMessage>> BuildMessagesAsync(
-        ScheduleDefinition definition, MessageBuilder builder, DateTimeOffset slot, CancellationToken token)
+    private async ValueTask<IReadOnlyList<ReadOnlyMemory<byte>>> BuildBodiesAsync(
+        ScheduleDefinition definition, FireMessages slotMessages, DateTimeOffset slot, CancellationToken token)
     {
         if (definition.ExpandFrom is not { } functionName)
         {
-            return [builder.Build(definition, slot, null, 0)];
+            return [slotMessages.BuildBody(null)];
         }
         if (!_options.Registry.TryGet(functionName, out var function))
         {
@@ -623,7 +730,7 @@ public sealed partial class SchedulerEngine
             throw new FireFailedException($"expansion \"{functionName}\" returned null instead of a list of maps");
         }
 
-        var messages = new List<DispatchMessage>();
+        var bodies = new List<ReadOnlyMemory<byte>>();
         int index = 0;
         try
         {
@@ -638,7 +745,7 @@ public sealed partial class SchedulerEngine
                 {
                     throw new FireFailedException($"expansion \"{functionName}\" returned a null map at index {index}; nothing was sent");
                 }
-                messages.Add(builder.Build(definition, slot, map, index));
+                bodies.Add(slotMessages.BuildBody(map));
                 index++;
                 if ((index & 0x3FF) == 0)
                 {
@@ -654,7 +761,7 @@ public sealed partial class SchedulerEngine
         {
             throw new FireFailedException($"expansion \"{functionName}\" failed while its maps were read: {ex.GetType().Name}: {ex.Message}");
         }
-        return messages;
+        return bodies;
     }
 
     private async Task SleepAsync(DateTimeOffset? until, Task wake, CancellationToken stoppingToken)
@@ -713,8 +820,26 @@ public sealed partial class SchedulerEngine
 
     private readonly record struct QueueItem(ScheduleState State, long Version);
 
-    private sealed class FireTracker
+    private readonly record struct FiredLine(string Schedule, string Slot, int Messages, double LatenessMs, double DurationMs);
+
+    /// <summary>One fire (or catch-up run) of a schedule, from the moment it is decided until it ends.</summary>
+    private sealed class Fire(
+        ScheduleState state, ScheduleDefinition definition, MessageBuilder builder, DateTimeOffset slot, bool manual,
+        IReadOnlyList<DateTimeOffset>? catchUp)
     {
+        public ScheduleState State { get; } = state;
+        public ScheduleDefinition Definition { get; } = definition;
+        public MessageBuilder Builder { get; } = builder;
+        public DateTimeOffset Slot { get; } = slot;
+        public bool Manual { get; } = manual;
+
+        /// <summary>The slots of a catch-up run, oldest first (then its backlog); null for one slot.</summary>
+        public IReadOnlyList<DateTimeOffset>? CatchUp { get; } = catchUp;
+
+        /// <summary>Needs no await of its own: starts on the thread that launches it (see <see cref="Launch(Fire)"/>).</summary>
+        public bool Inline { get; init; }
+
+        /// <summary>Messages built and not yet handed to the port: what a cut fire abandons.</summary>
         public int Remaining;
     }
 

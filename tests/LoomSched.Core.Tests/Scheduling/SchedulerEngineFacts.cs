@@ -111,6 +111,83 @@ public sealed class SchedulerEngineFacts() : EngineHarness(T0)
     }
 
     [Fact]
+    public async Task A_fire_whose_publish_waits_goes_on_as_a_task_while_the_loop_fires_the_rest_on_time()
+    {
+        // Neither schedule expands: both fire on the loop's thread, until the port makes one of them wait.
+        var release = new TaskCompletionSource();
+        Port.Gates["stuck"] = release.Task;
+        var names = new[] { "a", "stuck", "b", "c" };
+        Start(null, [.. names.Select(n => TestSchedules.Interval(n, 1))]);
+
+        await AdvanceAsync(TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(1));
+        await RecordingPort.Eventually(() => Port.Seen.Count == 9, "a, b and c fire at each of three slots");
+        Assert.All(Port.Seen, s => Assert.Equal(s.Message.ScheduledFor, LoomTime.Format(s.At)));
+        Assert.Equal(1, Engine!.FiresInFlight); // the waiting fire, tracked like any other
+        var stuck = StatusOf("stuck");
+        Assert.True(stuck.Running);
+        Assert.Equal((1L, 2L, (DateTimeOffset?)T0.AddSeconds(1)), (stuck.Fires, stuck.Skipped, stuck.LastSlot));
+
+        release.SetResult();
+        await RecordingPort.Eventually(() => Port.Of("stuck").Count == 1 && Engine.FiresInFlight == 0, "the waiting fire ends");
+        await RecordingPort.Eventually(() => !StatusOf("stuck").Running, "stuck is idle again");
+        Assert.Equal(1, StatusOf("stuck").Dispatched);
+        Assert.Equal(10, Engine.DispatchedTotal);
+        await AdvanceAsync(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        await RecordingPort.Eventually(() => Port.Of("stuck").Count == 2, "stuck fires again on its grid");
+    }
+
+    [Fact]
+    public async Task A_thousand_schedules_due_at_the_same_instant_each_fire_once_per_slot()
+    {
+        var schedules = Enumerable.Range(0, 1000).Select(i => TestSchedules.Interval($"s{i:D4}", 1)).ToArray();
+        int whileLoopSlept = 0;
+        Port.OnPublish = _ =>
+        {
+            if (Engine!.SleepingUntilTicks != 0)
+            {
+                Interlocked.Increment(ref whileLoopSlept);
+            }
+        };
+        Start(null, schedules);
+        for (int slot = 1; slot <= 2; slot++)
+        {
+            await Settle();
+            Clock.Advance(TimeSpan.FromSeconds(1));
+            await RecordingPort.Eventually(() => Engine!.SleepingUntilTicks > Clock.GetUtcNow().UtcTicks, "the loop to sleep again");
+            // None needed a task: the loop handed all thousand messages over itself, before it went back to sleep.
+            Assert.Equal(1000 * slot, Port.Seen.Count);
+            Assert.Equal(0, Engine!.FiresInFlight);
+        }
+        Assert.Equal(0, whileLoopSlept);
+
+        var bySchedule = Port.Seen.GroupBy(s => s.Message.ScheduleName).ToList();
+        Assert.Equal(1000, bySchedule.Count);
+        Assert.All(bySchedule, g => Assert.Equal(
+            ["2026-11-27T02:59:31Z", "2026-11-27T02:59:32Z"], g.Select(s => s.Message.ScheduledFor).Order(StringComparer.Ordinal)));
+        Assert.All(Port.Seen, s => Assert.Equal(s.Message.ScheduledFor, LoomTime.Format(s.At)));
+        Assert.All(Engine!.Status().Schedules, s => Assert.Equal((2L, 0L, 0L, 0L, 2L, false), (s.Fires, s.Skipped, s.Missed, s.Errors, s.Dispatched, s.Running)));
+        Assert.Equal(2000, Engine.DispatchedTotal);
+    }
+
+    [Fact]
+    public async Task Every_fire_logs_one_fired_line_whether_it_ran_on_the_loop_or_waited_for_the_port()
+    {
+        var log = new RecordingLogger();
+        var release = new TaskCompletionSource();
+        Port.Gates["waits"] = release.Task;
+        StartWith(new EngineOptions { LoggerFactory = log },
+            TestSchedules.Interval("a", 1), TestSchedules.Interval("waits", 1), TestSchedules.Interval("b", 1));
+        await AdvanceAsync(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        release.SetResult();
+        await RecordingPort.Eventually(() => Port.Seen.Count == 3 && Engine!.FiresInFlight == 0, "all three fires");
+
+        var fired = log.Lines.Where(l => l.EventId == 1).Select(l => l.Text).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(3, fired.Count);
+        Assert.All(fired, f => Assert.Matches("^fired (a|b|waits) slot=2026-11-27T02:59:31Z messages=1 late_ms=0 took_ms=[0-9.]+$", f));
+        Assert.Equal(["a", "b", "waits"], fired.Select(f => f.Split(' ')[1]));
+    }
+
+    [Fact]
     public async Task A_failing_publish_is_counted_and_the_schedule_fires_again_at_its_next_slot()
     {
         Port.Failures["flaky"] = new InvalidOperationException("no route to NATS");
@@ -295,6 +372,23 @@ public sealed class SchedulerEngineFacts() : EngineHarness(T0)
         Assert.Equal(0, result.Dispatched);
         Assert.Equal(5, result.Abandoned);
         Assert.Equal(1, result.FiresCut);
+    }
+
+    [Fact]
+    public async Task Drain_cuts_a_fire_left_waiting_on_the_port_and_counts_its_message_abandoned()
+    {
+        Port.Gates["stuck"] = new TaskCompletionSource().Task; // never opens
+        var engine = Start(null, TestSchedules.Interval("stuck", 1), TestSchedules.Interval("steady", 1));
+        await AdvanceAsync(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        await RecordingPort.Eventually(() => Port.Blocked == 1 && Port.Of("steady").Count == 1, "one fire waits, one is sent");
+        await Stop.CancelAsync();
+
+        var drain = engine.DrainAsync(TimeSpan.FromSeconds(2));
+        Clock.Advance(TimeSpan.FromSeconds(3));
+        var result = await drain.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal((1L, 1L, 1), (result.Dispatched, result.Abandoned, result.FiresCut));
+        await RecordingPort.Eventually(() => engine.FiresInFlight == 0, "the cut fire ends");
+        Assert.False(StatusOf("stuck").Running);
     }
 
     [Fact]

@@ -14,6 +14,9 @@ internal sealed class RecordingPort(TimeProvider time) : IDispatchPort
     /// <summary>Per schedule: when set, publishes of that schedule throw.</summary>
     public ConcurrentDictionary<string, Exception> Failures { get; } = new();
 
+    /// <summary>Called for every publish, on the thread that publishes, before anything else.</summary>
+    public Action<DispatchMessage>? OnPublish { get; set; }
+
     private int _blocked;
 
     /// <summary>Publishes waiting at a gate right now.</summary>
@@ -26,6 +29,7 @@ internal sealed class RecordingPort(TimeProvider time) : IDispatchPort
 
     public async ValueTask PublishAsync(DispatchMessage message, CancellationToken cancellationToken)
     {
+        OnPublish?.Invoke(message);
         if (Failures.TryGetValue(message.ScheduleName, out var failure))
         {
             throw failure;

@@ -1,0 +1,27 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+
+namespace LoomSched.Tests.Support;
+
+/// <summary>A logger factory whose loggers keep every line (level, event id, text) in memory.</summary>
+internal sealed class RecordingLogger : ILoggerFactory, ILogger
+{
+    private readonly ConcurrentQueue<(LogLevel Level, int EventId, string Text)> _lines = new();
+
+    public IReadOnlyList<(LogLevel Level, int EventId, string Text)> Lines => [.. _lines];
+
+    public ILogger CreateLogger(string categoryName) => this;
+
+    public void AddProvider(ILoggerProvider provider) => throw new NotSupportedException();
+
+    public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+    public bool IsEnabled(LogLevel logLevel) => true;
+
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+        _lines.Enqueue((logLevel, eventId.Id, formatter(state, exception)));
+
+    public void Dispose()
+    {
+    }
+}
