@@ -26,6 +26,13 @@ public sealed record EngineOptions
     /// </summary>
     public TimeSpan PreciseWakeLead { get; init; }
 
+    /// <summary>
+    /// Sleeps the calling thread for the last stretch before a slot (at most <see cref="PreciseWakeLead"/>), to the
+    /// microsecond; it may return early (the loop then sleeps again for what is left). Null: <see cref="Thread.Sleep(int)"/>,
+    /// which counts whole milliseconds, so the loop oversleeps by half a millisecond on average.
+    /// </summary>
+    public Action<TimeSpan>? PreciseSleep { get; init; }
+
     /// <summary>Coordinates fires across replicas (leader lease, slot state); null fires every slot.</summary>
     public ISlotGate? SlotGate { get; init; }
 
@@ -53,6 +60,9 @@ public sealed record EngineOptions
 /// </remarks>
 public sealed partial class SchedulerEngine
 {
+    private const int FiresPerPass = 64;
+    private const int MaxDeferredLines = 10_000;
+
     private readonly Lock _gate = new();
     private readonly IDispatchPort _port;
     private readonly TimeProvider _time;
@@ -111,6 +121,7 @@ public sealed partial class SchedulerEngine
         {
             Task wake;
             DateTimeOffset? until;
+            DateTimeOffset now;
             lock (_gate)
             {
                 if (_wake.Task.IsCompleted)
@@ -118,13 +129,23 @@ public sealed partial class SchedulerEngine
                     _wake = NewSignal();
                 }
                 wake = _wake.Task;
-                FireDue(_time.GetUtcNow(), _due);
+                // A pass picks a bounded number of fires, so that the first of a thousand due at once starts without
+                // waiting for the other 999 to be picked (and control requests get the lock in between); the loop
+                // comes straight back for the rest, as the earliest slot is then still due.
+                now = _time.GetUtcNow();
+                FireDue(now, _due, FiresPerPass);
                 until = _queue.TryPeek(out _, out var next) ? next.Due : null;
             }
             LaunchBatch(_due);
+            if (until is not { } more || more > now || _firedInBatch.Count >= MaxDeferredLines)
+            {
+                // Nothing more due at once: the instant's fires are all launched, its lines may be written.
+                LogDeferredLines();
+            }
             await SleepAsync(until, wake, stoppingToken).ConfigureAwait(false);
             Volatile.Write(ref _sleepingUntilTicks, 0);
         }
+        LogDeferredLines();
     }
 
     /// <summary>
@@ -270,7 +291,7 @@ public sealed partial class SchedulerEngine
             var now = _time.GetUtcNow();
             // Slots already due belong to the old definitions: fire them first, even if the loop (late on a busy
             // host) has not got to them yet, so that a reload never swallows a slot.
-            FireDue(now, due);
+            FireDue(now, due, int.MaxValue);
             var next = new Dictionary<string, ScheduleState>(StringComparer.Ordinal);
             var order = new List<ScheduleState>();
             List<string> added = [], changed = [], unchanged = [], removed = [];
@@ -338,10 +359,13 @@ public sealed partial class SchedulerEngine
 
     // --- the loop's work, always under _gate ---
 
-    /// <summary>Picks the fires due by <paramref name="now"/> into <paramref name="due"/>; start them with <see cref="Launch(List{Fire})"/>.</summary>
-    private void FireDue(DateTimeOffset now, List<Fire> due)
+    /// <summary>
+    /// Picks the fires due by <paramref name="now"/> into <paramref name="due"/>, up to <paramref name="limit"/>; start
+    /// them with <see cref="Launch(List{Fire})"/>.
+    /// </summary>
+    private void FireDue(DateTimeOffset now, List<Fire> due, int limit)
     {
-        while (_queue.TryPeek(out var item, out var key) && key.Due <= now)
+        while (due.Count < limit && _queue.TryPeek(out var item, out var key) && key.Due <= now)
         {
             _queue.Dequeue();
             if (item.Version == item.State.Version && !item.State.Removed && !item.State.Paused)
@@ -432,8 +456,9 @@ public sealed partial class SchedulerEngine
     // --- starting fires, never under _gate ---
 
     /// <summary>
-    /// Launches the loop's fires of one instant. Their "fired" lines are logged once all are launched: formatting a
-    /// line is as costly as a fire that needs no await, and would make every later fire of the instant wait for it.
+    /// Launches a pass of the loop's fires. The "fired" lines of those that ran on this thread wait until the loop has
+    /// no more fires due at once (<see cref="LogDeferredLines"/>): formatting a line costs about as much as such a
+    /// fire, and would make every later fire of the same instant wait for it.
     /// </summary>
     private void LaunchBatch(List<Fire> fires)
     {
@@ -441,8 +466,7 @@ public sealed partial class SchedulerEngine
         {
             return;
         }
-        bool deferLines = _log.IsEnabled(LogLevel.Information);
-        if (deferLines)
+        if (_log.IsEnabled(LogLevel.Information))
         {
             _batchThread = Environment.CurrentManagedThreadId;
         }
@@ -453,12 +477,16 @@ public sealed partial class SchedulerEngine
         finally
         {
             _batchThread = 0;
-            foreach (var line in _firedInBatch)
-            {
-                LogFired(line.Schedule, line.Slot, line.Messages, line.LatenessMs, line.DurationMs);
-            }
-            _firedInBatch.Clear();
         }
+    }
+
+    private void LogDeferredLines()
+    {
+        foreach (var line in _firedInBatch)
+        {
+            LogFired(line.Schedule, line.Slot, line.Messages, line.LatenessMs, line.DurationMs);
+        }
+        _firedInBatch.Clear();
     }
 
     private void Launch(List<Fire> fires)
@@ -791,7 +819,14 @@ public sealed partial class SchedulerEngine
             // on (with 100,000 staggered schedules, a slot every millisecond or so, that kept a core busy). Rounding
             // up costs at most a millisecond of lateness.
             Volatile.Write(ref _sleepingUntilTicks, until.Value.UtcTicks);
-            Thread.Sleep((int)Math.Ceiling(delay.TotalMilliseconds));
+            if (_options.PreciseSleep is { } sleep)
+            {
+                sleep(delay);
+            }
+            else
+            {
+                Thread.Sleep((int)Math.Ceiling(delay.TotalMilliseconds));
+            }
             return;
         }
         delay -= lead;

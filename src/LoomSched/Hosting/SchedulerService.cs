@@ -36,6 +36,7 @@ internal sealed partial class SchedulerService(
             Services = services,
             LoggerFactory = loggers,
             PreciseWakeLead = ReferenceEquals(time, TimeProvider.System) ? TimeSpan.FromMilliseconds(5) : TimeSpan.Zero,
+            PreciseSleep = PreciseSleep.Sleep,
             SlotGate = coordinator?.Gate,
             IntervalAnchor = coordinator is null ? null : Coordinator.GridAnchor,
         });
