@@ -354,6 +354,28 @@ public sealed class SchedulerEngineFacts() : EngineHarness(T0)
         Assert.Equal(["2026-11-27T02:59:49Z", "2026-11-27T02:59:53Z", "2026-11-27T02:59:57Z"], Slots(Port.Of("new")));
     }
 
+    [Fact]
+    public async Task The_last_stretch_before_a_slot_is_slept_by_the_precise_sleep_and_no_fire_is_early()
+    {
+        // The real clock: the precise sleep only matters there. It may return early (Thread.Sleep truncates here).
+        var sleeps = new System.Collections.Concurrent.ConcurrentQueue<TimeSpan>();
+        var port = new RecordingPort(TimeProvider.System);
+        var engine = new SchedulerEngine(TestSchedules.Config(TestSchedules.Interval("fast", 0.05)), port, TimeProvider.System, new EngineOptions
+        {
+            PreciseWakeLead = TimeSpan.FromMilliseconds(20),
+            PreciseSleep = d => { sleeps.Enqueue(d); Thread.Sleep(d); },
+        });
+        using var stop = new CancellationTokenSource();
+        var loop = Task.Run(() => engine.RunAsync(stop.Token));
+        await RecordingPort.Eventually(() => port.Seen.Count >= 3, "three fires");
+        await stop.CancelAsync();
+        await loop.WaitAsync(TimeSpan.FromSeconds(5));
+
+        Assert.NotEmpty(sleeps);
+        Assert.All(sleeps, d => Assert.InRange(d, TimeSpan.FromTicks(1), TimeSpan.FromMilliseconds(20)));
+        Assert.All(port.Seen, s => Assert.True(s.At >= DateTimeOffset.Parse(s.Message.ScheduledFor), $"fired at {s.At:O} for {s.Message.ScheduledFor}"));
+    }
+
     // --- shutdown ---
 
     [Fact]
