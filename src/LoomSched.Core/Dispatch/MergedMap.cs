@@ -59,28 +59,46 @@ public sealed class MergedMap
         writer.WriteEndObject();
     }
 
-    // One array, filled in place (a message of a big fire is built in about a microsecond: a list and a copy per
-    // message showed); its first `count` entries are the overlay.
+    [ThreadStatic]
+    private static KeyValuePair<string, object?>[]? t_scratch;
+
+    // One array of the overlay's size (a message of a big fire is built in about a microsecond: a list, its growth and
+    // a copy per message showed). Maps whose size is unknown (iterators) are gathered in a per-thread scratch array
+    // first; its first `count` entries are the overlay.
     private static KeyValuePair<string, object?>[] Dedupe(IEnumerable<KeyValuePair<string, object?>> overlay, out int count)
     {
-        var pairs = new KeyValuePair<string, object?>[overlay.TryGetNonEnumeratedCount(out int known) ? known : 4];
+        bool sized = overlay.TryGetNonEnumeratedCount(out int known);
+        var pairs = sized ? new KeyValuePair<string, object?>[known] : t_scratch ?? new KeyValuePair<string, object?>[16];
+        t_scratch = null; // a map whose enumeration builds another merge on this thread gets its own scratch
         count = 0;
-        foreach (var pair in overlay)
+        try
         {
-            ArgumentNullException.ThrowIfNull(pair.Key, "expansion map key");
-            int at = IndexOf(pairs.AsSpan(0, count), pair.Key);
-            if (at >= 0)
+            foreach (var pair in overlay)
             {
-                pairs[at] = pair;
-                continue;
+                ArgumentNullException.ThrowIfNull(pair.Key, "expansion map key");
+                int at = IndexOf(pairs.AsSpan(0, count), pair.Key);
+                if (at >= 0)
+                {
+                    pairs[at] = pair;
+                    continue;
+                }
+                if (count == pairs.Length)
+                {
+                    Array.Resize(ref pairs, Math.Max(4, count * 2));
+                }
+                pairs[count++] = pair;
             }
-            if (count == pairs.Length)
-            {
-                Array.Resize(ref pairs, Math.Max(4, count * 2));
-            }
-            pairs[count++] = pair;
+            return sized ? pairs : pairs.AsSpan(0, count).ToArray();
         }
-        return pairs;
+        finally
+        {
+            if (!sized && pairs.Length <= 256)
+            {
+                // The scratch keeps nothing of this map alive, and goes back for the next one (unless a huge map grew it).
+                pairs.AsSpan(0, count).Clear();
+                t_scratch = pairs;
+            }
+        }
     }
 
     // Expansion maps are small (a handful of keys): a scan beats hashing.

@@ -270,6 +270,34 @@ public partial class MessageBuilderFacts
         Assert.Equal("""{"a":2,"nested":{"x":9},"b":"keep","c":true}""", body);
     }
 
+    private static IEnumerable<KeyValuePair<string, object?>> Pairs(params (string Key, object? Value)[] pairs)
+    {
+        foreach (var (key, value) in pairs)
+        {
+            yield return new(key, value); // an iterator: its size is not known before it is read
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_key_repeated_in_the_expansion_map_keeps_its_first_place_and_its_last_value(bool iterator)
+    {
+        var schedule = TestSchedules.Interval("poll", 30, payload: TestSchedules.Map(("a", 1L), ("b", 2L)));
+        var builder = new MessageBuilder(TestSchedules.Config(schedule), Clock);
+        (string, object?)[] overlay = [("z", 1L), ("b", 20L), ("z", 3L), ("y", null), ("b", 21L)];
+        for (int i = 0; i < 3; i++) // the scratch the iterator case uses comes back clean
+        {
+            var map = iterator ? Pairs(overlay) : overlay.Select(p => new KeyValuePair<string, object?>(p.Item1, p.Item2)).ToList();
+            var body = JsonDocument.Parse(builder.Build(schedule, Slot, map, 0).Body).RootElement.GetProperty("payload").GetRawText();
+            Assert.Equal("""{"a":1,"b":21,"z":3,"y":null}""", body);
+        }
+        var many = Pairs([.. Enumerable.Range(0, 300).Select(k => ($"k{k}", (object?)(long)k))]);
+        var wide = JsonDocument.Parse(builder.Build(schedule, Slot, many, 0).Body).RootElement.GetProperty("payload");
+        Assert.Equal(302, wide.EnumerateObject().Count());
+        Assert.Equal(299, wide.GetProperty("k299").GetInt64());
+    }
+
     [Fact]
     public void Values_of_every_json_compatible_kind_are_written()
     {
