@@ -236,6 +236,36 @@ public sealed class SchedulerEngineFacts() : EngineHarness(T0)
         Assert.Contains("more than 10 maps", StatusOf("capped").LastError);
     }
 
+    [Fact]
+    public async Task A_big_expansion_publishes_every_map_once_in_index_order_with_its_own_id()
+    {
+        const int count = 10_000; // several arena chunks of bodies
+        Start(Registry("many", (_, _) => Maps(count)), TestSchedules.Interval("big", 5, expandFrom: "many"));
+        await AdvanceAsync(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5));
+        await RecordingPort.Eventually(() => Port.Seen.Count == count, $"{count} messages");
+
+        var messages = Port.Of("big");
+        Assert.Equal(Enumerable.Range(0, count).Select(i => $"s{i}"), messages.Select(m =>
+            JsonDocument.Parse(m.Body).RootElement.GetProperty("payload").GetProperty("session").GetString()));
+        Assert.Equal(Enumerable.Range(0, count).Select(i => $"test_scheduler/big/2026-11-27T02:59:35Z/{i}"), messages.Select(m => m.MessageId));
+        Assert.Equal(count, messages.Select(m => JsonDocument.Parse(m.Body).RootElement.GetProperty("task_id").GetString()).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task A_bad_value_deep_in_a_big_expansion_refuses_the_whole_fire_and_names_its_map()
+    {
+        var maps = Enumerable.Range(0, 10_000).Select(i => (IEnumerable<KeyValuePair<string, object?>>)
+            [new KeyValuePair<string, object?>("v", i == 9_000 ? new object() : i)]);
+        Start(Registry("bad", (_, _) => ValueTask.FromResult<IEnumerable<IEnumerable<KeyValuePair<string, object?>>>?>(maps)),
+            TestSchedules.Interval("big", 5, expandFrom: "bad"));
+        await AdvanceAsync(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5));
+        await RecordingPort.Eventually(() => StatusOf("big").Errors == 1, "the fire is refused");
+
+        Assert.Empty(Port.Seen);
+        Assert.Contains("map 9000:", StatusOf("big").LastError);
+        Assert.Contains("nothing was sent", StatusOf("big").LastError);
+    }
+
     [Theory]
     [InlineData("throws", "threw InvalidOperationException: boom")]
     [InlineData("null", "returned null")]
