@@ -19,8 +19,14 @@ internal sealed class ScheduleState(ScheduleDefinition definition, DateTimeOffse
     public bool Removed { get; set; }
     public bool Running { get; set; }
 
+    /// <summary>The running fire waits for the slot gate's answer to its claim.</summary>
+    public bool Claiming { get; set; }
+
     /// <summary>While a catch-up run is active: slots that came due meanwhile, fired after it instead of skipped.</summary>
     public Queue<DateTimeOffset>? Backlog { get; set; }
+
+    /// <summary>Set when the backlog holds slots that came while a claim waited: their catch-up policy.</summary>
+    public CatchUpOptions? BacklogPolicy { get; set; }
 
     public long Fires;
     public long Dispatched;

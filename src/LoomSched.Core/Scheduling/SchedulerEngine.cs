@@ -381,7 +381,22 @@ public sealed partial class SchedulerEngine
         if (state.Running && state.Backlog is { } backlog)
         {
             // A catch-up is running: this slot is not an overlap but the next in line.
+            if (state.BacklogPolicy is { Policy: CatchUpPolicy.Once })
+            {
+                backlog.Clear();
+            }
+            else if (backlog.Count >= CatchUpPlanner.MaxSlots)
+            {
+                backlog.Dequeue();
+            }
             backlog.Enqueue(slot);
+        }
+        else if (state.Running && state.Claiming && (definition.CatchUp ?? Config.CatchUp) is { Policy: not CatchUpPolicy.Skip } policy)
+        {
+            // The running fire still waits for the slot state (a state bucket electing its leader, say): like slots
+            // missed in a failover, the ones that come meanwhile follow the catch-up policy and fire after it.
+            state.Backlog = new Queue<DateTimeOffset>([slot]);
+            state.BacklogPolicy = policy;
         }
         else if (state.Running)
         {
@@ -544,13 +559,20 @@ public sealed partial class SchedulerEngine
             {
                 await FireAsync(fire, fire.Slot).ConfigureAwait(false);
             }
+            // Slots queued while a gated fire waited on its claim (see OnSlotDue).
+            while (NextFromBacklog(state) is { } late)
+            {
+                await FireAsync(fire, late).ConfigureAwait(false);
+            }
         }
         finally
         {
             lock (_gate)
             {
                 state.Running = false;
+                state.Claiming = false;
                 state.Backlog = null;
+                state.BacklogPolicy = null;
             }
         }
     }
@@ -559,12 +581,18 @@ public sealed partial class SchedulerEngine
     {
         lock (_gate)
         {
-            if (state.Backlog is { Count: > 0 } backlog)
+            while (state.Backlog is { Count: > 0 } backlog)
             {
-                return backlog.Dequeue();
+                var slot = backlog.Dequeue();
+                // Slots queued while a claim waited keep to the catch-up window, as any missed slot does.
+                if (state.BacklogPolicy is not { } policy || slot >= _time.GetUtcNow().AddSeconds(-policy.WindowSeconds))
+                {
+                    return slot;
+                }
             }
             // Empty: from now on a due slot while running is an ordinary overlap again.
             state.Backlog = null;
+            state.BacklogPolicy = null;
             return null;
         }
     }
@@ -626,7 +654,26 @@ public sealed partial class SchedulerEngine
         string slotText = slotMessages.SlotText;
         try
         {
-            if (gate is not null && !await gate.TryClaimAsync(definition, slot, token).ConfigureAwait(false))
+            bool claimed = true;
+            if (gate is not null)
+            {
+                lock (_gate)
+                {
+                    state.Claiming = true;
+                }
+                try
+                {
+                    claimed = await gate.TryClaimAsync(definition, slot, token).ConfigureAwait(false);
+                }
+                finally
+                {
+                    lock (_gate)
+                    {
+                        state.Claiming = false;
+                    }
+                }
+            }
+            if (!claimed)
             {
                 lock (_gate)
                 {

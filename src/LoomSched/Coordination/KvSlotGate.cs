@@ -46,6 +46,9 @@ internal sealed partial class KvSlotGate(Task<INatsKVStore> store, LeaderLease? 
     /// <summary>What this process last saw per schedule (for status).</summary>
     public IReadOnlyDictionary<string, SlotRecord> Known => _known;
 
+    /// <summary>How long an undecided claim (no answer, or an error of the state bucket) is tried again.</summary>
+    private static readonly TimeSpan UndecidedFor = TimeSpan.FromSeconds(30);
+
     public async ValueTask<bool> TryClaimAsync(ScheduleDefinition schedule, DateTimeOffset slot, CancellationToken cancellationToken)
     {
         if (!MayPublish || (lease is not null && !store.IsCompletedSuccessfully))
@@ -58,6 +61,29 @@ internal sealed partial class KvSlotGate(Task<INatsKVStore> store, LeaderLease? 
             await _ready.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         var kv = await store.WaitAsync(cancellationToken).ConfigureAwait(false);
+        // A state bucket that does not answer (its replicas electing a leader after a node loss) leaves the claim
+        // undecided: it is tried again while this process may publish, and the slots that come meanwhile wait in
+        // the engine (catch-up policy) instead of being lost. A retry that finds this process's own claim of the
+        // slot (the first attempt did land) takes it.
+        var giveUp = DateTime.UtcNow + UndecidedFor;
+        for (int attempt = 0; ; attempt++)
+        {
+            if (await ClaimOnceAsync(kv, schedule, slot, retry: attempt > 0, cancellationToken).ConfigureAwait(false) is { } decided)
+            {
+                return decided;
+            }
+            if (!MayPublish || DateTime.UtcNow > giveUp)
+            {
+                LogStateError(schedule.Name, $"the claim of {LoomTime.Format(slot)} stayed undecided; the slot is left to the next owner's catch-up");
+                return false;
+            }
+            await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>One claim attempt: true or false when decided, null when the state bucket gave no answer.</summary>
+    private async Task<bool?> ClaimOnceAsync(INatsKVStore kv, ScheduleDefinition schedule, DateTimeOffset slot, bool retry, CancellationToken cancellationToken)
+    {
         using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         bounded.CancelAfter(Timeout);
         var outer = cancellationToken;
@@ -71,18 +97,27 @@ internal sealed partial class KvSlotGate(Task<INatsKVStore> store, LeaderLease? 
             {
                 current = mine;
             }
-            if (current is not null)
+            if (retry && current is { } own && own.Slot == slot && own.Phase == SlotRecord.Claimed && own.By == instanceId)
             {
-                bool mineInFlight = current.Slot == slot && current.Phase == SlotRecord.Claimed && current.By == instanceId;
-                if (current.Slot > slot || (current.Slot == slot && current.Phase == SlotRecord.Done) || mineInFlight)
-                {
-                    return false;
-                }
+                _known[schedule.Name] = own;
+                return MayPublish;
+            }
+            if (current is not null && !Claimable(current, slot))
+            {
+                return false;
             }
             var value = Encode(slot, SlotRecord.Claimed);
             var result = current is null
                 ? await kv.TryCreateAsync(KeyOf(schedule.Name), value, Raw, cancellationToken).ConfigureAwait(false)
                 : await kv.TryUpdateAsync(KeyOf(schedule.Name), value, current.Revision, Raw, cancellationToken).ConfigureAwait(false);
+            if (!result.Success && current is not null
+                && await ReadFromLeaderAsync(kv, schedule.Name, cancellationToken).ConfigureAwait(false) is { } fresh
+                && fresh.Revision != current.Revision && Claimable(fresh, slot))
+            {
+                // The compare-and-set went against a stale view (a lagging replica's read, or the bucket's own
+                // record of the last revision moved under a leader change): the stream leader's view decides.
+                result = await kv.TryUpdateAsync(KeyOf(schedule.Name), value, fresh.Revision, Raw, cancellationToken).ConfigureAwait(false);
+            }
             if (!result.Success)
             {
                 LogClaimLost(schedule.Name, LoomTime.Format(slot));
@@ -94,13 +129,19 @@ internal sealed partial class KvSlotGate(Task<INatsKVStore> store, LeaderLease? 
         }
         catch (NatsException ex)
         {
-            LogStateError(schedule.Name, ex.Message);
-            return false;
+            if (!retry)
+            {
+                LogStateError(schedule.Name, $"{ex.Message}; trying the claim of {LoomTime.Format(slot)} again");
+            }
+            return null;
         }
         catch (OperationCanceledException) when (!outer.IsCancellationRequested)
         {
-            LogStateError(schedule.Name, $"the claim of {LoomTime.Format(slot)} got no answer within {Timeout.TotalSeconds:0} s; the slot is left to the next owner's catch-up");
-            return false;
+            if (!retry)
+            {
+                LogStateError(schedule.Name, $"the claim of {LoomTime.Format(slot)} got no answer within {Timeout.TotalSeconds:0} s; trying again");
+            }
+            return null;
         }
     }
 
@@ -114,8 +155,16 @@ internal sealed partial class KvSlotGate(Task<INatsKVStore> store, LeaderLease? 
         bounded.CancelAfter(Timeout);
         try
         {
-            var result = await store.Result.TryUpdateAsync(KeyOf(schedule.Name), Encode(slot, SlotRecord.Done), claim.Revision, Raw, bounded.Token)
-                .ConfigureAwait(false);
+            var kv = store.Result;
+            var value = Encode(slot, SlotRecord.Done);
+            var result = await kv.TryUpdateAsync(KeyOf(schedule.Name), value, claim.Revision, Raw, bounded.Token).ConfigureAwait(false);
+            if (!result.Success
+                && await ReadFromLeaderAsync(kv, schedule.Name, bounded.Token).ConfigureAwait(false) is { } fresh
+                && fresh.Slot == slot && fresh.Phase == SlotRecord.Claimed && fresh.By == instanceId && fresh.Revision != claim.Revision)
+            {
+                // Our claim stands, under a revision we were not told (see TryClaimAsync).
+                result = await kv.TryUpdateAsync(KeyOf(schedule.Name), value, fresh.Revision, Raw, bounded.Token).ConfigureAwait(false);
+            }
             if (result.Success)
             {
                 _known[schedule.Name] = claim with { Phase = SlotRecord.Done, Revision = result.Value };
@@ -135,6 +184,44 @@ internal sealed partial class KvSlotGate(Task<INatsKVStore> store, LeaderLease? 
         }
     }
 
+    /// <summary>Whether this process may claim <paramref name="slot"/> over the record <paramref name="current"/>.</summary>
+    private bool Claimable(SlotRecord current, DateTimeOffset slot)
+    {
+        bool mineInFlight = current.Slot == slot && current.Phase == SlotRecord.Claimed && current.By == instanceId;
+        return !(current.Slot > slot || (current.Slot == slot && current.Phase == SlotRecord.Done) || mineInFlight);
+    }
+
+    /// <summary>
+    /// The schedule's record as the bucket's stream leader has it (the JetStream API's message get, which the leader
+    /// answers; not a direct get, which any replica may answer). Null when it cannot tell.
+    /// </summary>
+    private async Task<SlotRecord?> ReadFromLeaderAsync(INatsKVStore kv, string schedule, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var request = Encoding.UTF8.GetBytes($"{{\"last_by_subj\":\"$KV.{kv.Bucket}.{KeyOf(schedule)}\"}}");
+            var reply = await kv.JetStreamContext.Connection.RequestAsync<byte[], byte[]>(
+                    $"$JS.API.STREAM.MSG.GET.KV_{kv.Bucket}", request, requestSerializer: Raw, replySerializer: Raw,
+                    cancellationToken: cancellationToken)
+                .ConfigureAwait(false);
+            if (reply.Data is not { } data)
+            {
+                return null;
+            }
+            using var doc = JsonDocument.Parse(data);
+            if (!doc.RootElement.TryGetProperty("message", out var message)
+                || !message.TryGetProperty("seq", out var seq) || !message.TryGetProperty("data", out var body))
+            {
+                return null;
+            }
+            return Decode(schedule, body.GetBytesFromBase64(), seq.GetUInt64());
+        }
+        catch (Exception ex) when (ex is NatsException or JsonException or FormatException or InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>The schedule's record in the bucket, or null when it never fired (or the key was deleted).</summary>
     public async Task<SlotRecord?> ReadAsync(string schedule, CancellationToken cancellationToken)
     {
@@ -144,22 +231,27 @@ internal sealed partial class KvSlotGate(Task<INatsKVStore> store, LeaderLease? 
         {
             return null;
         }
+        var record = Decode(schedule, entry.Value.Value, entry.Value.Revision);
+        _known.AddOrUpdate(schedule, record, (_, known) => known.Revision > record.Revision ? known : record);
+        return record;
+    }
+
+    private SlotRecord Decode(string schedule, byte[] value, ulong revision)
+    {
         try
         {
-            using var doc = JsonDocument.Parse(entry.Value.Value);
+            using var doc = JsonDocument.Parse(value);
             var root = doc.RootElement;
-            var record = new SlotRecord(
+            return new SlotRecord(
                 DateTimeOffset.Parse(root.GetProperty("slot").GetString()!, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal),
                 root.GetProperty("phase").GetString()!,
                 root.TryGetProperty("by", out var by) ? by.GetString() ?? "" : "",
-                entry.Value.Revision);
-            _known.AddOrUpdate(schedule, record, (_, known) => known.Revision > record.Revision ? known : record);
-            return record;
+                revision);
         }
         catch (Exception ex) when (ex is JsonException or FormatException or KeyNotFoundException or InvalidOperationException)
         {
             LogStateError(schedule, $"unreadable state record ({ex.Message}); it will be overwritten by the next fire");
-            return new SlotRecord(DateTimeOffset.MinValue, SlotRecord.Done, "", entry.Value.Revision);
+            return new SlotRecord(DateTimeOffset.MinValue, SlotRecord.Done, "", revision);
         }
     }
 

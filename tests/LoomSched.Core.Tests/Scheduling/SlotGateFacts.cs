@@ -22,13 +22,20 @@ public sealed class SlotGateFacts() : EngineHarness(T0)
         public ConcurrentQueue<string> Done { get; } = new();
         public bool MayPublish => Publishing;
 
-        public ValueTask<bool> TryClaimAsync(ScheduleDefinition schedule, DateTimeOffset slot, CancellationToken cancellationToken)
+        /// <summary>While set, claims wait for it (a state bucket that does not answer).</summary>
+        public TaskCompletionSource? Hold { get; set; }
+
+        public async ValueTask<bool> TryClaimAsync(ScheduleDefinition schedule, DateTimeOffset slot, CancellationToken cancellationToken)
         {
+            if (Hold is { } hold)
+            {
+                await hold.Task.WaitAsync(cancellationToken);
+            }
             if (Leader)
             {
                 Claimed.Enqueue(LoomTime.Format(slot));
             }
-            return ValueTask.FromResult(Leader);
+            return Leader;
         }
 
         public ValueTask CompleteAsync(ScheduleDefinition schedule, DateTimeOffset slot, CancellationToken cancellationToken)
@@ -45,6 +52,30 @@ public sealed class SlotGateFacts() : EngineHarness(T0)
             SlotGate = _gate,
             IntervalAnchor = DateTimeOffset.UnixEpoch,
         }, schedules);
+
+    [Theory]
+    [InlineData(CatchUpPolicy.All, new[] { "2026-11-27T02:59:59Z", "2026-11-27T03:00:00Z", "2026-11-27T03:00:01Z" }, 0)]
+    [InlineData(CatchUpPolicy.Once, new[] { "2026-11-27T02:59:59Z", "2026-11-27T03:00:01Z" }, 0)]
+    [InlineData(CatchUpPolicy.Skip, new[] { "2026-11-27T02:59:59Z" }, 2)]
+    public async Task Slots_that_come_while_a_claim_waits_on_the_slot_state_follow_the_catch_up_policy(
+        CatchUpPolicy policy, string[] fired, int skipped)
+    {
+        _gate.Hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        StartGated(null, TestSchedules.Interval("held", 1, catchUp: new CatchUpOptions(policy, 60)));
+        StuckOnPurpose = 1; // the first fire waits at the gate while the clock moves on
+        await AdvanceAsync(TimeSpan.FromSeconds(2.5), TimeSpan.FromMilliseconds(500));
+        Assert.Empty(Port.Seen);
+
+        var hold = _gate.Hold;
+        _gate.Hold = null;
+        hold.SetResult();
+        StuckOnPurpose = 0;
+        await RecordingPort.Eventually(() => Port.Seen.Count == fired.Length && !StatusOf("held").Running, "the held fire and what queued behind it");
+        await Settle();
+
+        Assert.Equal(fired, Port.Seen.Select(s => s.Message.ScheduledFor));
+        Assert.Equal(skipped, StatusOf("held").Skipped);
+    }
 
     [Fact]
     public async Task Interval_slots_sit_on_the_shared_grid_of_the_anchor()

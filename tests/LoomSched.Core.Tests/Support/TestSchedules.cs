@@ -8,8 +8,9 @@ internal static class TestSchedules
 {
     public static ScheduleDefinition Interval(
         string name, double seconds, string? expandFrom = null, int maxExpansion = 100_000,
-        double expandTimeoutSeconds = 30, IReadOnlyDictionary<string, object?>? payload = null) => new()
+        double expandTimeoutSeconds = 30, IReadOnlyDictionary<string, object?>? payload = null, CatchUpOptions? catchUp = null) => new()
     {
+        CatchUp = catchUp,
         Name = name,
         Interval = TimeSpan.FromSeconds(seconds),
         Trigger = new IntervalTrigger(TimeSpan.FromTicks((long)Math.Round(seconds * TimeSpan.TicksPerSecond))),
