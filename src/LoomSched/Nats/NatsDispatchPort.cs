@@ -53,6 +53,7 @@ internal sealed partial class NatsDispatchPort : IDispatchPort, IAsyncDisposable
     private readonly StreamAcks? _acks;
     private readonly List<(long Through, TaskCompletionSource Done)> _sentWaiters = [];
     private TaskCompletionSource _spaceFreed = NewSignal();
+    private TaskCompletionSource? _arrival;
     private Session? _session;
     private bool _closed;
     private int _occupied;
@@ -120,6 +121,8 @@ internal sealed partial class NatsDispatchPort : IDispatchPort, IAsyncDisposable
                     _occupied++;
                     _accepted++;
                     _buffer.Writer.TryWrite(message);
+                    _arrival?.TrySetResult();
+                    _arrival = null;
                     return;
                 }
                 if (!IsOpen)
@@ -273,8 +276,10 @@ internal sealed partial class NatsDispatchPort : IDispatchPort, IAsyncDisposable
                     await Task.Delay(retryDelay, stop).ConfigureAwait(false);
                     retryDelay = TimeSpan.FromTicks(Math.Min(retryDelay.Ticks * 2, MaxRetryDelay.Ticks));
                 }
-                if (session is { IsBroken: true } && window.Count == 0)
+                if (window.Count == 0 && (session is { IsBroken: true } || unsent.Count == 0))
                 {
+                    // A session lives while its batches are out: the client ties a timer to its token at every call,
+                    // and a session kept across idle times would gather them.
                     EndSession(ref session);
                 }
                 if (inputOpen && unsent.Count == 0 && window.Count < MaxInFlight && TakeBatch() is { } taken)
@@ -323,15 +328,10 @@ internal sealed partial class NatsDispatchPort : IDispatchPort, IAsyncDisposable
                 if (window.Count > 0)
                 {
                     var head = window.Peek().Confirm!;
-                    if (inputOpen && unsent.Count == 0 && window.Count < MaxInFlight)
+                    if (inputOpen && unsent.Count == 0 && window.Count < MaxInFlight && ArrivalSignal() is { } arrival)
                     {
                         // Send what comes meanwhile; do not wait out a round trip while messages wait.
-                        var more = _buffer.Reader.WaitToReadAsync(stop).AsTask();
-                        await Task.WhenAny(head, more).ConfigureAwait(false);
-                        if (more.IsCompleted && !await more.ConfigureAwait(false))
-                        {
-                            inputOpen = false;
-                        }
+                        await Task.WhenAny(head, arrival).ConfigureAwait(false);
                     }
                     else
                     {
@@ -357,6 +357,28 @@ internal sealed partial class NatsDispatchPort : IDispatchPort, IAsyncDisposable
         {
             EndSession(ref session);
             FailSentWaiters();
+        }
+    }
+
+    /// <summary>
+    /// Completes when a message is accepted; completed already when one waits. Null once the buffer is closed and
+    /// empty: then only confirmations are left to wait for. (A second <c>WaitToReadAsync</c> on the single-reader
+    /// buffer while the first is pending would cancel the first: this signal is the port's own.)
+    /// </summary>
+    private Task? ArrivalSignal()
+    {
+        lock (_gate)
+        {
+            // _taken is the publisher's own count (this runs on the publisher): accepted and not yet taken means waiting.
+            if (_accepted > _taken)
+            {
+                return Task.CompletedTask;
+            }
+            if (_closed)
+            {
+                return null;
+            }
+            return (_arrival ??= NewSignal()).Task;
         }
     }
 
