@@ -63,6 +63,12 @@ public sealed partial class SchedulerEngine
     private const int FiresPerPass = 64;
     private const int MaxDeferredLines = 10_000;
 
+    /// <summary>
+    /// How long the "fired" lines of an instant wait for its messages to be sent (<see cref="IDispatchPort.WhenSentAsync"/>)
+    /// before they are written anyway: while NATS is away, fires are still logged, this much later.
+    /// </summary>
+    private static readonly TimeSpan LinesWaitForSend = TimeSpan.FromMilliseconds(50);
+
     private readonly Lock _gate = new();
     private readonly IDispatchPort _port;
     private readonly TimeProvider _time;
@@ -72,6 +78,7 @@ public sealed partial class SchedulerEngine
     private readonly Dictionary<Task, Fire> _inFlight = [];
     private readonly List<Fire> _due = []; // the loop's: fires picked under the lock, started after it
     private readonly List<FiredLine> _firedInBatch = []; // the loop's: "fired" lines of its batch, logged after it
+    private Task _linesWritten = Task.CompletedTask; // the loop's: the last of its batches of lines, written in order
     private int _batchThread; // the thread launching the loop's batch, while it does
     private readonly CancellationTokenSource _fireCancel = new();
     private Dictionary<string, ScheduleState> _states = new(StringComparer.Ordinal);
@@ -209,6 +216,8 @@ public sealed partial class SchedulerEngine
                 Interlocked.Add(ref _abandonedTotal, fire.Remaining);
             }
         }
+        // The loop's last lines (it has stopped: RunAsync has returned) wait at most LinesWaitForSend.
+        await Volatile.Read(ref _linesWritten).ConfigureAwait(false);
         return new DrainResult(DispatchedTotal, Interlocked.Read(ref _abandonedTotal), cut);
     }
 
@@ -495,13 +504,42 @@ public sealed partial class SchedulerEngine
         }
     }
 
+    /// <summary>
+    /// Writes the lines of the loop's batch once the port has sent the messages accepted so far (at most
+    /// <see cref="LinesWaitForSend"/> later): formatting a thousand lines takes as long as a thousand fires, and done at
+    /// once it would hold the cores while the instant's messages are still on their way. Batches of lines keep their
+    /// order. When the port has nothing waiting (an idle moment, the tests' port), they are written here and now.
+    /// </summary>
     private void LogDeferredLines()
     {
-        foreach (var line in _firedInBatch)
+        if (_firedInBatch.Count == 0)
+        {
+            return;
+        }
+        FiredLine[] lines = [.. _firedInBatch];
+        _firedInBatch.Clear();
+        Volatile.Write(ref _linesWritten, WriteLinesWhenSentAsync(lines, _linesWritten));
+    }
+
+    private async Task WriteLinesWhenSentAsync(FiredLine[] lines, Task previous)
+    {
+        await previous.ConfigureAwait(false);
+        try
+        {
+            var sent = _port.WhenSentAsync(CancellationToken.None);
+            if (!sent.IsCompleted)
+            {
+                await sent.AsTask().WaitAsync(LinesWaitForSend, _time).ConfigureAwait(false);
+            }
+        }
+        catch (Exception)
+        {
+            // Not sent in time, or the port is shutting down: the lines are written all the same.
+        }
+        foreach (var line in lines)
         {
             LogFired(line.Schedule, line.Slot, line.Messages, line.LatenessMs, line.DurationMs);
         }
-        _firedInBatch.Clear();
     }
 
     private void Launch(List<Fire> fires)

@@ -7,6 +7,8 @@ namespace LoomSched.Benchmarks.Suites;
 /// 1. Lateness. A thousand schedules firing every second (interval 1 s, then six-field cron <c>* * * * * *</c>), at
 /// each log level asked for: how late each fire starts after its slot (the daemon's own <c>late_ms</c>, logged at
 /// info) and how late a subscriber on loopback receives the message (from its <c>Loom-Scheduled-For</c> header).
+/// Receipt is measured by a <see cref="WireReceiver"/> (stamped when the socket read returns) at every log level, and
+/// by a NATS.Client.Core <see cref="Receiver"/> at the first level, for comparison with an ordinary client.
 /// </summary>
 internal static class LatenessBench
 {
@@ -19,22 +21,35 @@ internal static class LatenessBench
         var s = ctx.Settings;
         foreach (var (kind, trigger) in new (string, string)[] { ("interval", Configs.Interval(1)), ("cron", Configs.Cron("* * * * * *")) })
         {
-            foreach (var level in s.LatenessLogLevels)
+            for (int r = 0; r < s.LatenessReceivers.Count; r++)
             {
-                json[$"{kind}_{level}"] = await RunOneAsync(ctx, kind, trigger, level);
+                string receiverKind = s.LatenessReceivers[r];
+                if (receiverKind is not ("wire" or "client"))
+                {
+                    throw new ArgumentException($"BENCH_LATENESS_RECEIVERS: unknown receiver \"{receiverKind}\"; known: wire, client");
+                }
+                // The first receiver runs at every log level; the others at the first, for comparison.
+                foreach (var level in r == 0 ? s.LatenessLogLevels : s.LatenessLogLevels.Take(1))
+                {
+                    string key = r == 0 ? $"{kind}_{level}" : $"{kind}_{level}_{receiverKind}";
+                    json[key] = await RunOneAsync(ctx, kind, trigger, level, receiverKind);
+                }
             }
         }
     }
 
-    private static async Task<JsonObject> RunOneAsync(BenchContext ctx, string kind, string trigger, string level)
+    private static async Task<JsonObject> RunOneAsync(BenchContext ctx, string kind, string trigger, string level, string receiverKind)
     {
         var s = ctx.Settings;
         int n = s.LatenessSchedules;
         string name = "lateness", prefix = ctx.NewPrefix("lat");
         string path = ctx.WriteConfig($"lateness-{kind}.yaml", Configs.Tasks(name, prefix, n, _ => trigger));
-        string label = $"{n}×{(kind == "interval" ? "interval 1 s" : "cron * * * * * *")}, log {level}";
+        string label = $"{n}×{(kind == "interval" ? "interval 1 s" : "cron * * * * * *")}, log {level}, {receiverKind} receiver";
 
-        await using var receiver = await Receiver.StartAsync(ctx.Url, $"{prefix}.tasks.incoming");
+        string subject = $"{prefix}.tasks.incoming";
+        await using IArrivals receiver = receiverKind == "wire"
+            ? await WireReceiver.StartAsync(ctx.Url, subject)
+            : await Receiver.StartAsync(ctx.Url, subject);
         var (daemon, _) = await ctx.StartDaemonAsync(path, name, prefix, TimeSpan.FromSeconds(30), probeOnly: false,
             "--log-format", "json", "--log-level", level);
         await using (daemon)
@@ -81,6 +96,7 @@ internal static class LatenessBench
                 ["schedules"] = n,
                 ["trigger"] = trigger,
                 ["log_level"] = level,
+                ["receiver"] = receiverKind,
                 ["window_seconds"] = Report.Round(cpu.Seconds),
                 ["slot_to_fire_ms"] = fires.Count > 0 ? Report.ToJson(toPublish) : null,
                 ["slot_to_received_ms"] = Report.ToJson(toReceipt),

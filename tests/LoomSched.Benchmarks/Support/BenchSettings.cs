@@ -21,6 +21,12 @@ internal sealed record BenchSettings
     public double WarmupSeconds { get; init; }
     public IReadOnlyList<string> LatenessLogLevels { get; init; } = [];
 
+    /// <summary>
+    /// Lateness: the subscribers that measure receipt, each a run of its own: <c>wire</c> (a plain socket, stamped
+    /// per read) at every log level, <c>client</c> (NATS.Client.Core, stamped after the client's parsing) at the first.
+    /// </summary>
+    public IReadOnlyList<string> LatenessReceivers { get; init; } = [];
+
     /// <summary>Fan-out: maps per fire and runs of each peer (daemon, raw loop), alternated.</summary>
     public int FanOutCount { get; init; }
     public int FanOutRuns { get; init; }
@@ -72,6 +78,8 @@ internal sealed record BenchSettings
             LatenessSeconds = Num("BENCH_LATENESS_SECONDS", quick ? 6 : 30),
             WarmupSeconds = Num("BENCH_WARMUP_SECONDS", 2),
             LatenessLogLevels = (Env("BENCH_LATENESS_LOG_LEVELS") ?? "info,warn")
+                .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            LatenessReceivers = (Env("BENCH_LATENESS_RECEIVERS") ?? "wire,client")
                 .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             FanOutCount = Int("BENCH_FANOUT_COUNT", 100_000),
             FanOutRuns = Int("BENCH_FANOUT_RUNS", quick ? 2 : 5),

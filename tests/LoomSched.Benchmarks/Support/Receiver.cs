@@ -12,7 +12,7 @@ internal readonly record struct Arrival(DateTime At, string? ScheduledFor, strin
 /// channel waits instead of dropping (the client's default drops the newest when 16k messages are pending), so a
 /// burst of 100,000 is counted whole.
 /// </summary>
-internal sealed class Receiver : IAsyncDisposable
+internal sealed class Receiver : IArrivals
 {
     private static readonly NatsRawSerializer<byte[]> Raw = NatsRawSerializer<byte[]>.Default;
     private readonly NatsConnection _connection;

@@ -170,6 +170,39 @@ public sealed class SchedulerEngineFacts() : EngineHarness(T0)
     }
 
     [Fact]
+    public async Task The_fired_lines_of_an_instant_are_written_once_the_port_has_sent_its_messages()
+    {
+        var log = new RecordingLogger();
+        var sent = new TaskCompletionSource();
+        Port.Sent = sent.Task;
+        StartWith(new EngineOptions { LoggerFactory = log }, TestSchedules.Interval("a", 1), TestSchedules.Interval("b", 1));
+        await AdvanceAsync(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+
+        Assert.Equal(2, Port.Seen.Count);
+        Assert.DoesNotContain(log.Lines, l => l.EventId == 1);
+        sent.SetResult();
+        await RecordingPort.Eventually(() => log.Lines.Count(l => l.EventId == 1) == 2, "both fired lines");
+        Assert.Equal(["a", "b"], log.Lines.Where(l => l.EventId == 1).Select(l => l.Text.Split(' ')[1]));
+    }
+
+    [Fact]
+    public async Task The_fired_lines_are_written_50_ms_later_when_the_port_cannot_send()
+    {
+        var log = new RecordingLogger();
+        Port.Sent = new TaskCompletionSource().Task; // NATS away: never sent
+        StartWith(new EngineOptions { LoggerFactory = log }, TestSchedules.Interval("a", 1));
+        await AdvanceAsync(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        Assert.Single(Port.Seen);
+
+        Clock.Advance(TimeSpan.FromMilliseconds(49));
+        await Task.Delay(50);
+        Assert.DoesNotContain(log.Lines, l => l.EventId == 1);
+        Clock.Advance(TimeSpan.FromMilliseconds(1));
+        await RecordingPort.Eventually(() => log.Lines.Any(l => l.EventId == 1), "the fired line");
+        Assert.Matches("^fired a slot=2026-11-27T02:59:31Z messages=1 late_ms=0 ", log.Lines.Single(l => l.EventId == 1).Text);
+    }
+
+    [Fact]
     public async Task Every_fire_logs_one_fired_line_whether_it_ran_on_the_loop_or_waited_for_the_port()
     {
         var log = new RecordingLogger();

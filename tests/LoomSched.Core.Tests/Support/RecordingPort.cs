@@ -17,6 +17,9 @@ internal sealed class RecordingPort(TimeProvider time) : IDispatchPort
     /// <summary>Called for every publish, on the thread that publishes, before anything else.</summary>
     public Action<DispatchMessage>? OnPublish { get; set; }
 
+    /// <summary>When set, <see cref="WhenSentAsync"/> waits for this task (messages "not yet confirmed").</summary>
+    public Task? Sent { get; set; }
+
     private int _blocked;
 
     /// <summary>Publishes waiting at a gate right now.</summary>
@@ -48,6 +51,9 @@ internal sealed class RecordingPort(TimeProvider time) : IDispatchPort
         }
         _seen.Enqueue((message, time.GetUtcNow()));
     }
+
+    public ValueTask WhenSentAsync(CancellationToken cancellationToken) =>
+        Sent is { IsCompleted: false } sent ? new ValueTask(sent.WaitAsync(cancellationToken)) : ValueTask.CompletedTask;
 
     /// <summary>Waits (in real time, generously) until <paramref name="predicate"/> holds.</summary>
     public static async Task Eventually(Func<bool> predicate, string what, int timeoutMs = 5000)
