@@ -49,10 +49,11 @@ public sealed class MessageBuilder
     internal DispatchMessage Message(FireMessages fire, ReadOnlyMemory<byte> body, int index) =>
         new(fire.Subject, body, fire.Schedule.Name, fire.SlotText, _schedulerName, index);
 
-    internal ReadOnlyMemory<byte> BuildBody(FireMessages fire, IEnumerable<KeyValuePair<string, object?>>? expansion)
+    internal ReadOnlyMemory<byte> BuildBody(
+        FireMessages fire, IEnumerable<KeyValuePair<string, object?>>? expansion, DateTimeOffset? createdAt = null)
     {
         var schedule = fire.Schedule;
-        string createdAt = LoomTime.Format(_time.GetUtcNow());
+        string created = LoomTime.Format(createdAt ?? _time.GetUtcNow());
         var body = RentWriter();
         try
         {
@@ -69,7 +70,7 @@ public sealed class MessageBuilder
                     Instruction = goal.Instruction,
                     Context = new MergedMap(goal.Context, expansion),
                     Priority = WireNames.Of(goal.Priority),
-                    CreatedAt = createdAt,
+                    CreatedAt = created,
                 }, LoomJsonContext.Default.OrchestratorGoal);
             }
             else
@@ -82,7 +83,7 @@ public sealed class MessageBuilder
                     Payload = new MergedMap(task.Payload, expansion),
                     ModelTier = WireNames.Of(task.ModelTier),
                     Priority = WireNames.Of(task.Priority),
-                    CreatedAt = createdAt,
+                    CreatedAt = created,
                     Metadata = fire.TaskMetadata ?? new TaskMetadata { ScheduledBy = schedule.Name, ScheduledFor = fire.SlotText },
                 }, LoomJsonContext.Default.TaskMessage);
             }
@@ -178,7 +179,10 @@ public sealed class FireMessages
     /// them, and makes each <see cref="DispatchMessage"/> as it hands it to the port: a hundred thousand small objects
     /// kept through several collections cost more than building them (measured).
     /// </summary>
-    internal ReadOnlyMemory<byte> BuildBody(IEnumerable<KeyValuePair<string, object?>>? expansion) => _builder.BuildBody(this, expansion);
+    /// <param name="expansion">The expansion map merged over context/payload, or null.</param>
+    /// <param name="createdAt">The message's <c>created_at</c>; null: now.</param>
+    internal ReadOnlyMemory<byte> BuildBody(IEnumerable<KeyValuePair<string, object?>>? expansion, DateTimeOffset? createdAt = null) =>
+        _builder.BuildBody(this, expansion, createdAt);
 
     /// <summary>The message of a body built by <see cref="BuildBody"/>, with its expansion index.</summary>
     internal DispatchMessage Message(ReadOnlyMemory<byte> body, int index) => _builder.Message(this, body, index);

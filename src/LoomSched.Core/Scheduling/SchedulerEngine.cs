@@ -23,6 +23,7 @@ public sealed record EngineOptions
     /// With the system clock: how long before a slot the coarse timer wakes the loop, which then sleeps the
     /// rest precisely. .NET timers tick on a coarse monotonic clock (a few ms on Linux); this lead keeps
     /// fires within about a millisecond of their slot. Zero turns it off (as for fake clocks, where it must be).
+    /// In that lead the loop also makes the messages of the slot's plain fires ready (see <see cref="SchedulerEngine"/>).
     /// </summary>
     public TimeSpan PreciseWakeLead { get; init; }
 
@@ -57,6 +58,14 @@ public sealed record EngineOptions
 /// (back-pressure), the rest of that fire goes on as a task, tracked like any other, and the loop goes on with the
 /// next fire. Fires with an expansion or a slot gate always run on their own task, so that one schedule's expansion
 /// or publish never delays another's fire.
+/// <para>
+/// Ready-made messages: when the loop wakes for the last stretch before a slot (<see cref="EngineOptions.PreciseWakeLead"/>),
+/// it builds the message of every plain fire due at that slot (no expansion, no slot gate) while it would otherwise
+/// sleep, so that at the slot those fires only hand their message to the port. Such a message's <c>created_at</c> is
+/// its slot. A ready message is used only by the fire it was made for: same schedule version, builder and slot,
+/// started within <see cref="ReadyTolerance"/> of the slot; otherwise (a pause, a reload, a stall) it is dropped and
+/// the fire builds its own, as every other fire does.
+/// </para>
 /// </remarks>
 public sealed partial class SchedulerEngine
 {
@@ -69,6 +78,15 @@ public sealed partial class SchedulerEngine
     /// </summary>
     private static readonly TimeSpan LinesWaitForSend = TimeSpan.FromMilliseconds(50);
 
+    /// <summary>A ready-made message is used only by a fire that starts this close to its slot (its created_at is the slot).</summary>
+    private static readonly TimeSpan ReadyTolerance = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>At most this many messages are made ready for one slot; the rest are built as they fire.</summary>
+    private const int MaxReady = 10_000;
+
+    /// <summary>Making messages ready stops this long before the slot, so that it never delays the first fire.</summary>
+    private static readonly TimeSpan ReadyMargin = TimeSpan.FromMilliseconds(1);
+
     private readonly Lock _gate = new();
     private readonly IDispatchPort _port;
     private readonly TimeProvider _time;
@@ -79,6 +97,8 @@ public sealed partial class SchedulerEngine
     private readonly List<Fire> _due = []; // the loop's: fires picked under the lock, started after it
     private readonly List<FiredLine> _firedInBatch = []; // the loop's: "fired" lines of its batch, logged after it
     private Task _linesWritten = Task.CompletedTask; // the loop's: the last of its batches of lines, written in order
+    private readonly Dictionary<ScheduleState, Ready> _ready = []; // the loop's: messages made ready for _readyFor
+    private DateTimeOffset _readyFor; // the loop's: the slot whose messages were made ready last
     private int _batchThread; // the thread launching the loop's batch, while it does
     private readonly CancellationTokenSource _fireCancel = new();
     private Dictionary<string, ScheduleState> _states = new(StringComparer.Ordinal);
@@ -143,11 +163,17 @@ public sealed partial class SchedulerEngine
                 FireDue(now, _due, FiresPerPass);
                 until = _queue.TryPeek(out _, out var next) ? next.Due : null;
             }
+            AttachReady(_due, now);
             LaunchBatch(_due);
             if (until is not { } more || more > now || _firedInBatch.Count >= MaxDeferredLines)
             {
                 // Nothing more due at once: the instant's fires are all launched, its lines may be written.
                 LogDeferredLines();
+            }
+            if (until is { } coming && coming > now && coming != _readyFor && _options.PreciseWakeLead > TimeSpan.Zero
+                && coming - _time.GetUtcNow() <= _options.PreciseWakeLead)
+            {
+                MakeReady(coming);
             }
             await SleepAsync(until, wake, stoppingToken).ConfigureAwait(false);
             Volatile.Write(ref _sleepingUntilTicks, 0);
@@ -505,6 +531,80 @@ public sealed partial class SchedulerEngine
     }
 
     /// <summary>
+    /// Builds the messages of the plain fires due at <paramref name="slot"/> ahead of it (see the remarks), on the
+    /// loop's thread, outside the lock; stops <see cref="ReadyMargin"/> before the slot.
+    /// </summary>
+    private void MakeReady(DateTimeOffset slot)
+    {
+        _ready.Clear();
+        _readyFor = slot;
+        var candidates = new List<(ScheduleState State, long Version, ScheduleDefinition Definition)>();
+        MessageBuilder builder;
+        lock (_gate)
+        {
+            builder = _builder;
+            if (_options.SlotGate is not null)
+            {
+                return;
+            }
+            // The queue yields its earliest items only: take those due at the slot and put them back as they were
+            // (same priority, hence the same order).
+            var taken = new List<(QueueItem Item, (DateTimeOffset Due, long Seq) Key)>();
+            while (taken.Count < MaxReady && _queue.TryPeek(out var item, out var key) && key.Due == slot)
+            {
+                _queue.Dequeue();
+                taken.Add((item, key));
+            }
+            foreach (var (item, key) in taken)
+            {
+                _queue.Enqueue(item, key);
+                var state = item.State;
+                if (item.Version == state.Version && !state.Removed && !state.Paused && !state.Running
+                    && state.Definition.ExpandFrom is null)
+                {
+                    candidates.Add((state, state.Version, state.Definition));
+                }
+            }
+        }
+        var stopAt = slot - ReadyMargin;
+        for (int i = 0; i < candidates.Count; i++)
+        {
+            if ((i & 63) == 0 && _time.GetUtcNow() >= stopAt)
+            {
+                return;
+            }
+            var (state, version, definition) = candidates[i];
+            try
+            {
+                var messages = builder.ForFire(definition, slot);
+                _ready[state] = new Ready(version, builder, slot, messages, messages.BuildBody(null, createdAt: slot));
+            }
+            catch (Exception ex) when (ex is UnserializableValueException or InvalidOperationException)
+            {
+                // The fire builds it again at the slot, and says what is wrong then.
+            }
+        }
+    }
+
+    /// <summary>Hands each fire of the loop's pass the message made ready for it, if there is one and it still fits.</summary>
+    private void AttachReady(List<Fire> fires, DateTimeOffset now)
+    {
+        if (_ready.Count == 0)
+        {
+            return;
+        }
+        foreach (var fire in fires)
+        {
+            if (_ready.Remove(fire.State, out var ready) && fire.Inline && ready.Slot == fire.Slot
+                && ready.Version == fire.State.Version && ReferenceEquals(ready.Builder, fire.Builder)
+                && now - fire.Slot <= ReadyTolerance)
+            {
+                fire.Ready = ready;
+            }
+        }
+    }
+
+    /// <summary>
     /// Writes the lines of the loop's batch once the port has sent the messages accepted so far (at most
     /// <see cref="LinesWaitForSend"/> later): formatting a thousand lines takes as long as a thousand fires, and done at
     /// once it would hold the cores while the instant's messages are still on their way. Batches of lines keep their
@@ -688,7 +788,9 @@ public sealed partial class SchedulerEngine
         var token = _fireCancel.Token;
         var gate = _options.SlotGate;
         int sent = 0;
-        var slotMessages = fire.Builder.ForFire(definition, slot);
+        var ready = fire.Ready is { } r && r.Slot == slot ? r : null;
+        fire.Ready = null;
+        var slotMessages = ready?.Messages ?? fire.Builder.ForFire(definition, slot);
         string slotText = slotMessages.SlotText;
         try
         {
@@ -727,7 +829,7 @@ public sealed partial class SchedulerEngine
                 state.LastFireStartedAt = started;
                 state.LastLateness = manual ? TimeSpan.Zero : started - slot;
             }
-            var bodies = await BuildBodiesAsync(definition, slotMessages, slot, token).ConfigureAwait(false);
+            var bodies = ready is not null ? [ready.Body] : await BuildBodiesAsync(definition, slotMessages, slot, token).ConfigureAwait(false);
             fire.Remaining = bodies.Count;
             for (int i = 0; i < bodies.Count; i++)
             {
@@ -961,7 +1063,13 @@ public sealed partial class SchedulerEngine
 
         /// <summary>Messages built and not yet handed to the port: what a cut fire abandons.</summary>
         public int Remaining;
+
+        /// <summary>The message made ready for this fire before its slot, if any (see <see cref="MakeReady"/>).</summary>
+        public Ready? Ready { get; set; }
     }
+
+    /// <summary>A message made ready before its slot, and what it was made from.</summary>
+    private sealed record Ready(long Version, MessageBuilder Builder, DateTimeOffset Slot, FireMessages Messages, ReadOnlyMemory<byte> Body);
 
     private sealed class FireFailedException(string message) : Exception(message);
 }
