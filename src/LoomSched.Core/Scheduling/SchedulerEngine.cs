@@ -23,7 +23,7 @@ public sealed record EngineOptions
     /// With the system clock: how long before a slot the coarse timer wakes the loop, which then sleeps the
     /// rest precisely. .NET timers tick on a coarse monotonic clock (a few ms on Linux); this lead keeps
     /// fires within about a millisecond of their slot. Zero turns it off (as for fake clocks, where it must be).
-    /// In that lead the loop also makes the messages of the slot's plain fires ready (see <see cref="SchedulerEngine"/>).
+    /// With a lead, the loop also makes the messages of a slot's plain fires ready shortly before it (see <see cref="SchedulerEngine"/>).
     /// </summary>
     public TimeSpan PreciseWakeLead { get; init; }
 
@@ -59,9 +59,9 @@ public sealed record EngineOptions
 /// next fire. Fires with an expansion or a slot gate always run on their own task, so that one schedule's expansion
 /// or publish never delays another's fire.
 /// <para>
-/// Ready-made messages: when the loop wakes for the last stretch before a slot (<see cref="EngineOptions.PreciseWakeLead"/>),
-/// it builds the message of every plain fire due at that slot (no expansion, no slot gate) while it would otherwise
-/// sleep, so that at the slot those fires only hand their message to the port. Such a message's <c>created_at</c> is
+/// Ready-made messages: with a precise wake lead (<see cref="EngineOptions.PreciseWakeLead"/>), the loop wakes
+/// <see cref="ReadyLead"/> before a slot and builds the message of every plain fire due at it (no expansion, no slot
+/// gate), so that at the slot those fires only hand their message to the port. Such a message's <c>created_at</c> is
 /// its slot. A ready message is used only by the fire it was made for: same schedule version, builder and slot,
 /// started within <see cref="ReadyTolerance"/> of the slot; otherwise (a pause, a reload, a stall) it is dropped and
 /// the fire builds its own, as every other fire does.
@@ -77,6 +77,12 @@ public sealed partial class SchedulerEngine
     /// before they are written anyway: while NATS is away, fires are still logged, this much later.
     /// </summary>
     private static readonly TimeSpan LinesWaitForSend = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>
+    /// How long before a slot the loop wakes to make its messages ready (with a precise wake lead only): enough for
+    /// thousands of messages, and for the coarse timer waking a few milliseconds late.
+    /// </summary>
+    private static readonly TimeSpan ReadyLead = TimeSpan.FromMilliseconds(25);
 
     /// <summary>A ready-made message is used only by a fire that starts this close to its slot (its created_at is the slot).</summary>
     private static readonly TimeSpan ReadyTolerance = TimeSpan.FromMilliseconds(100);
@@ -171,7 +177,7 @@ public sealed partial class SchedulerEngine
                 LogDeferredLines();
             }
             if (until is { } coming && coming > now && coming != _readyFor && _options.PreciseWakeLead > TimeSpan.Zero
-                && coming - _time.GetUtcNow() <= _options.PreciseWakeLead)
+                && coming - _time.GetUtcNow() <= ReadyLead)
             {
                 MakeReady(coming);
             }
@@ -638,7 +644,7 @@ public sealed partial class SchedulerEngine
         }
         foreach (var line in lines)
         {
-            LogFired(line.Schedule, line.Slot, line.Messages, line.LatenessMs, line.DurationMs);
+            LogFired(line);
         }
     }
 
@@ -886,7 +892,7 @@ public sealed partial class SchedulerEngine
             _firedInBatch.Add(line);
             return;
         }
-        LogFired(line.Schedule, line.Slot, line.Messages, line.LatenessMs, line.DurationMs);
+        LogFired(line);
     }
 
     /// <summary>
@@ -1016,7 +1022,9 @@ public sealed partial class SchedulerEngine
             }
             return;
         }
-        delay -= lead;
+        // A slot whose messages are not ready yet wakes the loop ReadyLead before it (to make them), then again at
+        // the precise lead.
+        delay -= lead > TimeSpan.Zero && until.Value != _readyFor && delay > ReadyLead ? ReadyLead : lead;
         // Timers count whole milliseconds: round up, so the loop never wakes a fraction early and spins.
         delay = TimeSpan.FromMilliseconds(Math.Ceiling(delay.TotalMilliseconds));
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);

@@ -37,6 +37,9 @@ public sealed class ReadyMessageFacts() : EngineHarness(T0)
     {
         await Settle();
         Clock.Advance(TimeSpan.FromSeconds(1) - Lead);
+        // The loop's precise sleep moves the clock past the slot; then it goes to sleep for the next one.
+        await RecordingPort.Eventually(() => Clock.GetUtcNow() >= T0.AddSeconds(1), "the loop to reach the slot");
+        await Settle();
     }
 
     [Fact]
@@ -55,6 +58,24 @@ public sealed class ReadyMessageFacts() : EngineHarness(T0)
     }
 
     [Fact]
+    public async Task The_fired_line_spells_milliseconds_to_three_decimals_and_names_its_values()
+    {
+        var log = new RecordingLogger();
+        StartWith(Options(overshoot: TimeSpan.FromTicks(201_234)) with { LoggerFactory = log }, TestSchedules.Interval("a", 1));
+        await ToFirstSlotAsync();
+        await RecordingPort.Eventually(() => log.Lines.Any(l => l.EventId == 1), "the fired line");
+
+        Assert.Matches(@"^fired a slot=2026-11-27T02:59:31Z messages=1 late_ms=20\.123 took_ms=[0-9.]+$", log.Lines.Single(l => l.EventId == 1).Text);
+        var fields = log.Fields.Single(f => f.EventId == 1).Fields.ToDictionary(f => f.Key, f => f.Value);
+        Assert.Equal("a", fields["Schedule"]);
+        Assert.Equal("2026-11-27T02:59:31Z", fields["Slot"]);
+        Assert.Equal(1, fields["Messages"]);
+        Assert.Equal(20.1234, (double)fields["LatenessMs"]!, 6);
+        Assert.IsType<double>(fields["DurationMs"]);
+        Assert.StartsWith("fired {Schedule} slot={Slot}", (string)fields["{OriginalFormat}"]!);
+    }
+
+    [Fact]
     public async Task A_fire_that_starts_over_100_ms_after_its_slot_builds_its_own_message_with_the_time_it_started()
     {
         StartWith(Options(overshoot: TimeSpan.FromMilliseconds(150)), TestSchedules.Interval("a", 1));
@@ -70,7 +91,6 @@ public sealed class ReadyMessageFacts() : EngineHarness(T0)
         StartWith(Options(overshoot: TimeSpan.Zero), TestSchedules.Interval("a", 1));
         _beforeSlot = () => Engine!.Pause("a");
         await ToFirstSlotAsync();
-        await Settle();
         Assert.Empty(Port.Seen);
         Assert.True(StatusOf("a").Paused);
 

@@ -8,7 +8,12 @@ internal sealed class RecordingLogger : ILoggerFactory, ILogger
 {
     private readonly ConcurrentQueue<(LogLevel Level, int EventId, string Text)> _lines = new();
 
+    private readonly ConcurrentQueue<(int EventId, KeyValuePair<string, object?>[] Fields)> _fields = new();
+
     public IReadOnlyList<(LogLevel Level, int EventId, string Text)> Lines => [.. _lines];
+
+    /// <summary>The named values of every line whose state has them (as a JSON log writes them), in order.</summary>
+    public IReadOnlyList<(int EventId, KeyValuePair<string, object?>[] Fields)> Fields => [.. _fields];
 
     public ILogger CreateLogger(string categoryName) => this;
 
@@ -18,8 +23,14 @@ internal sealed class RecordingLogger : ILoggerFactory, ILogger
 
     public bool IsEnabled(LogLevel logLevel) => true;
 
-    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+    {
+        if (state is IReadOnlyList<KeyValuePair<string, object?>> fields)
+        {
+            _fields.Enqueue((eventId.Id, [.. fields]));
+        }
         _lines.Enqueue((logLevel, eventId.Id, formatter(state, exception)));
+    }
 
     public void Dispose()
     {
