@@ -8,6 +8,11 @@ using NATS.Client.Core;
 // The benchmark suite: the published binary against a local nats-server. It measures and never fails on timing;
 // it exits non-zero only when a benchmark could not run at all.
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+if (args is [WireReceiver.Flag, var receiverUrl, var receiverSubject])
+{
+    // The lateness suite's subscriber, in a process of its own (see WireReceiver).
+    return WireReceiver.RunChild(receiverUrl, receiverSubject);
+}
 string root = FindRoot();
 var settings = BenchSettings.FromEnvironment(root);
 if (!File.Exists(settings.Binary))

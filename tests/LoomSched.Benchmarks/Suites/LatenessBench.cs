@@ -1,4 +1,7 @@
+using System.Globalization;
+using System.Text;
 using System.Text.Json.Nodes;
+using NATS.Client.Core;
 using LoomSched.Benchmarks.Support;
 
 namespace LoomSched.Benchmarks.Suites;
@@ -19,6 +22,11 @@ internal static class LatenessBench
         var json = new JsonObject();
         ctx.Report.Results["lateness"] = json;
         var s = ctx.Settings;
+        // The peer first: a plain publish loop, the floor that the NATS client, the server and the two cores set.
+        if (s.LatenessReceivers.Contains("wire"))
+        {
+            json["raw_loop"] = await RunRawLoopAsync(ctx);
+        }
         foreach (var (kind, trigger) in new (string, string)[] { ("interval", Configs.Interval(1)), ("cron", Configs.Cron("* * * * * *")) })
         {
             for (int r = 0; r < s.LatenessReceivers.Count; r++)
@@ -109,6 +117,89 @@ internal static class LatenessBench
                 ["context_switches"] = cpu.Switches,
             };
         }
+    }
+
+    /// <summary>
+    /// The peer: no daemon, a <see cref="NatsConnection"/> in this process that, at every whole second, publishes the
+    /// same number of task messages (a fresh id and the slot as created_at in each, the three headers) as fast as the
+    /// client takes them. Its bodies are built before the slot, it spins the last stretch to start on time, and it
+    /// reuses one header set: the best a plain publisher does. Received by the same kind of subscriber (wire).
+    /// </summary>
+    private static async Task<JsonObject> RunRawLoopAsync(BenchContext ctx)
+    {
+        var s = ctx.Settings;
+        int n = s.LatenessSchedules;
+        string prefix = ctx.NewPrefix("latraw"), subject = $"{prefix}.tasks.incoming";
+        string label = $"raw NatsConnection loop, {n} messages at every whole second, wire receiver";
+        await using var receiver = await WireReceiver.StartAsync(ctx.Url, subject);
+        await using var publisher = new NatsConnection(NatsOpts.Default with { Url = ctx.Url, Name = "bench-raw-publisher" });
+        await publisher.ConnectAsync();
+        var raw = NatsRawSerializer<byte[]>.Default;
+        var headers = new NatsHeaders();
+        var names = Enumerable.Range(0, n).Select(i => "s" + i.ToString("D6", CultureInfo.InvariantCulture)).ToArray();
+
+        var start = DateTime.UtcNow;
+        // This loop runs on the JIT: its first slots are compiled while they run, so it warms up longer.
+        var from = start.AddSeconds(Math.Max(s.WarmupSeconds, 5));
+        var to = from.AddSeconds(s.LatenessSeconds);
+        // A thread of its own that sleeps, then spins, to each slot: no timer or thread-pool wake-up to be late.
+        var loop = new Thread(() =>
+        {
+            var slot = new DateTime(start.Ticks - (start.Ticks % TimeSpan.TicksPerSecond), DateTimeKind.Utc).AddSeconds(1);
+            for (; slot <= to; slot = slot.AddSeconds(1))
+            {
+                string slotText = slot.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+                var bodies = new byte[n][];
+                for (int i = 0; i < n; i++)
+                {
+                    bodies[i] = Encoding.UTF8.GetBytes(
+                        $$$"""{"task_id":"{{{Guid.NewGuid()}}}","parent_task_id":null,"worker_type":"bench","payload":{},"model_tier":"local","priority":"normal","created_at":"{{{slotText}}}","request_id":null,"metadata":{"scheduled_by":"{{{names[i]}}}","scheduled_for":"{{{slotText}}}"}}""");
+                }
+                var wait = slot - DateTime.UtcNow - TimeSpan.FromMilliseconds(3);
+                if (wait > TimeSpan.Zero)
+                {
+                    Thread.Sleep(wait);
+                }
+                while (DateTime.UtcNow < slot)
+                {
+                    Thread.SpinWait(20);
+                }
+                for (int i = 0; i < n; i++)
+                {
+                    headers["Loom-Schedule"] = names[i];
+                    headers["Loom-Scheduled-For"] = slotText;
+                    headers["Nats-Msg-Id"] = $"raw/{names[i]}/{slotText}/0";
+                    var sent = publisher.PublishAsync(subject, bodies[i], headers, serializer: raw);
+                    if (!sent.IsCompletedSuccessfully)
+                    {
+                        sent.AsTask().GetAwaiter().GetResult();
+                    }
+                }
+            }
+        }) { IsBackground = true, Name = "bench raw publisher" };
+        loop.Start();
+        await Task.Run(loop.Join);
+        await Task.Delay(TimeSpan.FromSeconds(1));
+
+        var slots = new SlotCache();
+        var arrivals = receiver.Take()
+            .Where(a => a.ScheduledFor is not null && InWindow(slots[a.ScheduledFor], from, to)).ToList();
+        var received = Distribution.Of(arrivals.Select(a => (a.At - slots[a.ScheduledFor!]).TotalMilliseconds));
+        var bursts = Distribution.Of(arrivals.GroupBy(a => a.ScheduledFor!, StringComparer.Ordinal)
+            .Select(g => g.Max(a => (a.At - slots[g.Key]).TotalMilliseconds)));
+        int slotCount = arrivals.Select(a => a.ScheduledFor).Distinct(StringComparer.Ordinal).Count();
+        ctx.Report.Add(new Row("lateness", $"{label}: slot → received", Report.Percentiles(received), "(the floor)"));
+        ctx.Report.Add(new Row("lateness", $"{label}: slot → last of its {n} received, per slot",
+            $"median {Report.Ms(bursts.P50)} · worst {Report.Ms(bursts.Max)} ms ({bursts.Count} slots) · {arrivals.Count}/{(long)slotCount * n}"));
+        return new JsonObject
+        {
+            ["messages_per_slot"] = n,
+            ["receiver"] = "wire",
+            ["slot_to_received_ms"] = Report.ToJson(received),
+            ["burst_completion_ms"] = Report.ToJson(bursts),
+            ["received"] = arrivals.Count,
+            ["expected"] = (long)slotCount * n,
+        };
     }
 
     // Slots strictly inside the window, so each counted slot had all its fires and receipts observed.

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
 
@@ -11,58 +13,165 @@ internal interface IArrivals : IAsyncDisposable
 }
 
 /// <summary>
-/// A subscriber that speaks the NATS protocol on a plain socket, on a thread of its own: it stamps the messages of
-/// each socket read with the moment that read returned, then parses them (<c>MSG</c>, <c>HMSG</c>, <c>PING</c>). It
-/// measures when a message reaches the subscriber's process, with almost none of its own cost on the two cores the
-/// daemon and the server share. (A <see cref="Receiver"/>, on NATS.Client.Core, stamps after the client has parsed
-/// the message, built its header dictionary and handed it through a channel: several microseconds a message, which
-/// in a burst of a thousand add up to milliseconds of the instrument's own time.)
+/// A subscriber in a process of its own (this program, run with <c>--wire-receiver URL SUBJECT</c>) that speaks the
+/// NATS protocol on a plain socket: it stamps the messages of each socket read with the moment that read returned,
+/// and keeps only that stamp and the <c>Loom-Scheduled-For</c> header, in arrays made before the first message. So it
+/// measures when a message reaches a subscriber's process, with almost none of its own cost on the two cores the
+/// daemon and the server share, and no garbage collection of the benchmark's own process (which pauses every thread
+/// of it) can delay a stamp. (A <see cref="Receiver"/>, on NATS.Client.Core in this process, stamps after the client
+/// has parsed the message, built its header dictionary and handed it through a channel: several microseconds a
+/// message, which in a burst of a thousand add up to milliseconds of the instrument's own.)
 /// </summary>
 internal sealed class WireReceiver : IArrivals
+{
+    public const string Flag = "--wire-receiver";
+
+    private readonly Process _child;
+
+    private WireReceiver(Process child) => _child = child;
+
+    public static async Task<WireReceiver> StartAsync(string url, string subject)
+    {
+        var self = Environment.ProcessPath ?? throw new InvalidOperationException("no path to this program");
+        var start = new ProcessStartInfo(self)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        };
+        if (Path.GetFileNameWithoutExtension(self) == "dotnet")
+        {
+            start.ArgumentList.Add(typeof(WireReceiver).Assembly.Location);
+        }
+        foreach (var arg in new[] { Flag, url, subject })
+        {
+            start.ArgumentList.Add(arg);
+        }
+        var child = Process.Start(start) ?? throw new InvalidOperationException("the wire receiver did not start");
+        var ready = await child.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(20));
+        if (ready != "ready")
+        {
+            child.Kill();
+            throw new InvalidOperationException($"the wire receiver said \"{ready}\" instead of ready");
+        }
+        return new WireReceiver(child);
+    }
+
+    public List<Arrival> Take()
+    {
+        _child.StandardInput.WriteLine("take");
+        _child.StandardInput.Flush();
+        var arrivals = new List<Arrival>(1 << 16);
+        var slots = new Dictionary<string, string>(StringComparer.Ordinal);
+        while (_child.StandardOutput.ReadLine() is { } line && line != "end")
+        {
+            int space = line.IndexOf(' ', StringComparison.Ordinal);
+            long ticks = long.Parse(line.AsSpan(0, space), CultureInfo.InvariantCulture);
+            string text = line[(space + 1)..];
+            if (!slots.TryGetValue(text, out var slot))
+            {
+                slots[text] = slot = text;
+            }
+            arrivals.Add(new Arrival(new DateTime(ticks, DateTimeKind.Utc), slot.Length == 0 ? null : slot, null, null, null));
+        }
+        return arrivals;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await _child.StandardInput.WriteLineAsync("quit");
+            await _child.StandardInput.FlushAsync();
+            await _child.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(5));
+        }
+        catch (Exception ex) when (ex is IOException or TimeoutException)
+        {
+            _child.Kill();
+        }
+        _child.Dispose();
+    }
+
+    /// <summary>The child process: subscribes, then answers <c>take</c> (the arrivals since the last) and <c>quit</c>.</summary>
+    public static int RunChild(string url, string subject)
+    {
+        using var subscriber = WireSubscriber.Connect(url, subject);
+        var output = Console.Out;
+        output.WriteLine("ready");
+        output.Flush();
+        while (Console.In.ReadLine() is { } command && command != "quit")
+        {
+            if (command == "take")
+            {
+                subscriber.WriteTaken(output);
+                output.WriteLine("end");
+                output.Flush();
+            }
+        }
+        return 0;
+    }
+}
+
+/// <summary>The child's subscriber: a socket, a reading thread, and arrival stamps in arrays made up front.</summary>
+internal sealed class WireSubscriber : IDisposable
 {
     private const int Sid = 1;
     private readonly Socket _socket;
     private readonly Thread _thread;
     private readonly Lock _gate = new();
-    private readonly TaskCompletionSource _pong = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private List<Arrival> _arrivals = new(1 << 16);
-    private volatile bool _stopping;
-    private string? _lastSlot;
+    private readonly ManualResetEventSlim _pong = new();
+    private readonly List<string> _slotTexts = [""]; // index 0: no header
+    private long[] _ticks = new long[1 << 20];
+    private int[] _slots = new int[1 << 20];
+    private int _count;
+    private int _taken;
     private byte[] _lastSlotBytes = [];
+    private int _lastSlot;
+    private volatile bool _stopping;
 
-    private WireReceiver(Socket socket)
+    private WireSubscriber(Socket socket)
     {
         _socket = socket;
-        _thread = new Thread(ReadLoop) { IsBackground = true, Name = "bench wire receiver" };
+        _thread = new Thread(ReadLoop) { IsBackground = true, Name = "wire receiver" };
     }
 
-    /// <summary>The server's complaint, if it sent one (<c>-ERR</c>).</summary>
-    public string? Error { get; private set; }
-
-    public static async Task<WireReceiver> StartAsync(string url, string subject)
+    public static WireSubscriber Connect(string url, string subject)
     {
         var uri = new Uri(url);
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        await socket.ConnectAsync(uri.Host, uri.Port);
-        var receiver = new WireReceiver(socket);
-        receiver._thread.Start();
+        socket.Connect(uri.Host, uri.Port);
+        var subscriber = new WireSubscriber(socket);
+        subscriber._thread.Start();
         // The server sends INFO first and takes CONNECT at once; the PONG says the subscription is in place.
-        receiver.Send($"CONNECT {{\"verbose\":false,\"pedantic\":false,\"headers\":true,\"name\":\"bench-wire-receiver\",\"lang\":\"raw\",\"version\":\"1\",\"protocol\":1}}\r\nSUB {subject} {Sid}\r\nPING\r\n");
-        await receiver._pong.Task.WaitAsync(TimeSpan.FromSeconds(10));
-        return receiver;
+        subscriber.Send($"CONNECT {{\"verbose\":false,\"pedantic\":false,\"headers\":true,\"name\":\"bench-wire-receiver\",\"lang\":\"raw\",\"version\":\"1\",\"protocol\":1}}\r\nSUB {subject} {Sid}\r\nPING\r\n");
+        if (!subscriber._pong.Wait(TimeSpan.FromSeconds(10)))
+        {
+            throw new TimeoutException("nats-server did not answer the wire receiver's PING");
+        }
+        return subscriber;
     }
 
-    public List<Arrival> Take()
+    /// <summary>Writes "ticks slot" lines for the arrivals since the last call.</summary>
+    public void WriteTaken(TextWriter output)
     {
+        int from, to;
+        long[] ticks;
+        int[] slots;
+        string[] texts;
         lock (_gate)
         {
-            var taken = _arrivals;
-            _arrivals = new List<Arrival>(1 << 16);
-            return taken;
+            (from, to, ticks, slots, texts) = (_taken, _count, _ticks, _slots, [.. _slotTexts]);
+            _taken = _count;
+        }
+        var line = new StringBuilder(64);
+        for (int i = from; i < to; i++)
+        {
+            line.Clear().Append(ticks[i]).Append(' ').Append(texts[slots[i]]);
+            output.WriteLine(line);
         }
     }
 
-    public ValueTask DisposeAsync()
+    public void Dispose()
     {
         _stopping = true;
         try
@@ -74,7 +183,7 @@ internal sealed class WireReceiver : IArrivals
         }
         _thread.Join(TimeSpan.FromSeconds(5));
         _socket.Dispose();
-        return ValueTask.CompletedTask;
+        _pong.Dispose();
     }
 
     private void Send(string text)
@@ -89,7 +198,6 @@ internal sealed class WireReceiver : IArrivals
     {
         var buffer = new byte[1 << 20];
         int filled = 0;
-        var batch = new List<Arrival>(1024);
         try
         {
             while (!_stopping)
@@ -99,21 +207,13 @@ internal sealed class WireReceiver : IArrivals
                     Array.Resize(ref buffer, buffer.Length * 2);
                 }
                 int read = _socket.Receive(buffer, filled, buffer.Length - filled, SocketFlags.None);
-                var at = DateTime.UtcNow;
+                long at = DateTime.UtcNow.Ticks;
                 if (read == 0)
                 {
                     return;
                 }
                 filled += read;
-                int used = Parse(buffer.AsSpan(0, filled), at, batch);
-                if (batch.Count > 0)
-                {
-                    lock (_gate)
-                    {
-                        _arrivals.AddRange(batch);
-                    }
-                    batch.Clear();
-                }
+                int used = Parse(buffer.AsSpan(0, filled), at);
                 Buffer.BlockCopy(buffer, used, buffer, 0, filled - used);
                 filled -= used;
             }
@@ -127,7 +227,7 @@ internal sealed class WireReceiver : IArrivals
     }
 
     /// <summary>Parses the whole frames at the start of <paramref name="data"/>; returns how many bytes they took.</summary>
-    private int Parse(ReadOnlySpan<byte> data, DateTime at, List<Arrival> batch)
+    private int Parse(ReadOnlySpan<byte> data, long at)
     {
         int pos = 0;
         while (true)
@@ -149,9 +249,7 @@ internal sealed class WireReceiver : IArrivals
                 {
                     return pos; // the payload is still coming
                 }
-                var headers = rest.Slice(lineEnd, headerLength);
-                batch.Add(new Arrival(at, Slot(Header(headers, "Loom-Scheduled-For"u8)),
-                    Text(Header(headers, "Loom-Schedule"u8)), null, null));
+                Record(at, SlotIndex(Header(rest.Slice(lineEnd, headerLength), "Loom-Scheduled-For"u8)));
                 pos += lineEnd + total + 2;
                 continue;
             }
@@ -161,15 +259,48 @@ internal sealed class WireReceiver : IArrivals
             }
             else if (line.SequenceEqual("PONG"u8))
             {
-                _pong.TrySetResult();
+                _pong.Set();
             }
             else if (line.StartsWith("-ERR"u8))
             {
-                Error = Encoding.ASCII.GetString(line);
-                _pong.TrySetException(new InvalidOperationException($"nats-server refused the wire receiver: {Error}"));
+                Console.Error.WriteLine($"wire receiver: nats-server said {Encoding.ASCII.GetString(line)}");
             }
             pos += lineEnd; // INFO, +OK
         }
+    }
+
+    private void Record(long at, int slot)
+    {
+        lock (_gate)
+        {
+            if (_count == _ticks.Length)
+            {
+                Array.Resize(ref _ticks, _ticks.Length * 2);
+                Array.Resize(ref _slots, _slots.Length * 2);
+            }
+            _ticks[_count] = at;
+            _slots[_count] = slot;
+            _count++;
+        }
+    }
+
+    // A thousand messages share each slot: its text is made once.
+    private int SlotIndex(ReadOnlySpan<byte> value)
+    {
+        if (value.IsEmpty)
+        {
+            return 0;
+        }
+        if (_lastSlot == 0 || !value.SequenceEqual(_lastSlotBytes))
+        {
+            _lastSlotBytes = value.ToArray();
+            lock (_gate)
+            {
+                _slotTexts.Add(Encoding.ASCII.GetString(value));
+                _lastSlot = _slotTexts.Count - 1;
+            }
+        }
+        return _lastSlot;
     }
 
     /// <summary>The number at the end of <paramref name="line"/>, which is cut before it.</summary>
@@ -201,21 +332,4 @@ internal sealed class WireReceiver : IArrivals
         }
         return [];
     }
-
-    // A thousand messages share each slot: its text is made once.
-    private string? Slot(ReadOnlySpan<byte> value)
-    {
-        if (value.IsEmpty)
-        {
-            return null;
-        }
-        if (_lastSlot is null || !value.SequenceEqual(_lastSlotBytes))
-        {
-            _lastSlotBytes = value.ToArray();
-            _lastSlot = Encoding.ASCII.GetString(value);
-        }
-        return _lastSlot;
-    }
-
-    private static string? Text(ReadOnlySpan<byte> value) => value.IsEmpty ? null : Encoding.UTF8.GetString(value);
 }
