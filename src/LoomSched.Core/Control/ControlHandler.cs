@@ -49,6 +49,9 @@ public sealed class ControlHandler
     /// </summary>
     public Func<string, string?>? Guard { get; init; }
 
+    /// <summary>Told of every <c>pause</c> and <c>resume</c> carried out: (action, schedule).</summary>
+    public Action<string, string>? Applied { get; init; }
+
     /// <summary>Handles one request body; always returns a JSON reply.</summary>
     public byte[] Handle(ReadOnlySpan<byte> request)
     {
@@ -130,6 +133,10 @@ public sealed class ControlHandler
                     "pause" => _engine.Pause(schedule),
                     _ => _engine.Resume(schedule),
                 };
+                if (result.Ok && action is "pause" or "resume")
+                {
+                    Applied?.Invoke(action, schedule);
+                }
                 return result.Ok
                     ? Write(w => { w.WriteBoolean("ok", true); w.WriteString("message", result.Message); })
                     : Error(result.Message);

@@ -60,8 +60,8 @@ public sealed record EngineOptions
 /// or publish never delays another's fire.
 /// <para>
 /// Ready-made messages: with a precise wake lead (<see cref="EngineOptions.PreciseWakeLead"/>), the loop wakes
-/// <see cref="ReadyLead"/> before a slot and builds the message of every plain fire due at it (no expansion, no slot
-/// gate), so that at the slot those fires only hand their message to the port. Such a message's <c>created_at</c> is
+/// <see cref="ReadyLead"/> before a slot and builds the message of every plain fire due at it (no expansion; never
+/// with a slot gate, whose fires wait for their claim anyway), so that at the slot those fires only hand their message to the port. Such a message's <c>created_at</c> is
 /// its slot. A ready message is used only by the fire it was made for: same schedule version, builder and slot,
 /// started within <see cref="ReadyTolerance"/> of the slot; otherwise (a pause, a reload, a stall) it is dropped and
 /// the fire builds its own, as every other fire does.
@@ -177,7 +177,7 @@ public sealed partial class SchedulerEngine
                 LogDeferredLines();
             }
             if (until is { } coming && coming > now && coming != _readyFor && _options.PreciseWakeLead > TimeSpan.Zero
-                && coming - _time.GetUtcNow() <= ReadyLead)
+                && _options.SlotGate is null && coming - _time.GetUtcNow() <= ReadyLead)
             {
                 MakeReady(coming);
             }
@@ -549,10 +549,6 @@ public sealed partial class SchedulerEngine
         lock (_gate)
         {
             builder = _builder;
-            if (_options.SlotGate is not null)
-            {
-                return;
-            }
             // The queue yields its earliest items only: take those due at the slot and put them back as they were
             // (same priority, hence the same order).
             var taken = new List<(QueueItem Item, (DateTimeOffset Due, long Seq) Key)>();
@@ -1024,7 +1020,7 @@ public sealed partial class SchedulerEngine
         }
         // A slot whose messages are not ready yet wakes the loop ReadyLead before it (to make them), then again at
         // the precise lead.
-        delay -= lead > TimeSpan.Zero && until.Value != _readyFor && delay > ReadyLead ? ReadyLead : lead;
+        delay -= lead > TimeSpan.Zero && _options.SlotGate is null && until.Value != _readyFor && delay > ReadyLead ? ReadyLead : lead;
         // Timers count whole milliseconds: round up, so the loop never wakes a fraction early and spins.
         delay = TimeSpan.FromMilliseconds(Math.Ceiling(delay.TotalMilliseconds));
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Threading.Channels;
 using LoomSched.Config;
 using LoomSched.Dispatch;
 using LoomSched.Scheduling;
@@ -25,6 +26,8 @@ internal sealed partial class Coordinator
     private readonly TimeProvider _time;
     private readonly ILogger _log;
     private readonly TaskCompletionSource<INatsKVStore> _state = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Channel<(string Schedule, bool Paused)> _pauses =
+        Channel.CreateUnbounded<(string, bool)>(new UnboundedChannelOptions { SingleReader = true });
     private SchedulerEngine? _engine;
 
     public Coordinator(SchedulerConfig config, INatsConnection connection, TimeProvider time, ILogger log)
@@ -70,6 +73,7 @@ internal sealed partial class Coordinator
     public async Task RunAsync(SchedulerEngine engine, CancellationToken stoppingToken)
     {
         _engine = engine;
+        _ = Task.Run(() => WritePausesAsync(stoppingToken), CancellationToken.None);
         var kv = new NatsKVContext(new NatsJSContext((NatsConnection)_connection));
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -130,12 +134,68 @@ internal sealed partial class Coordinator
         }
     }
 
-    /// <summary>Reads each schedule's recorded slot, before this process fires anything as owner.</summary>
+    /// <summary>
+    /// A <c>pause</c> or <c>resume</c> this process carried out (as leader, or standalone with state): recorded in the
+    /// state bucket in the background, in order, so that the next leader (or this instance after a restart) keeps it.
+    /// </summary>
+    public void RecordPause(string action, string schedule) => _pauses.Writer.TryWrite((schedule, action == "pause"));
+
+    private async Task WritePausesAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await foreach (var (schedule, paused) in _pauses.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+            {
+                for (int attempt = 1; ; attempt++)
+                {
+                    try
+                    {
+                        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                        bounded.CancelAfter(TimeSpan.FromSeconds(5));
+                        await Gate.RecordPauseAsync(schedule, paused, bounded.Token).ConfigureAwait(false);
+                        break;
+                    }
+                    catch (Exception ex) when (ex is NatsException or OperationCanceledException && !stoppingToken.IsCancellationRequested)
+                    {
+                        if (attempt == 3)
+                        {
+                            LogPauseNotRecorded(paused ? "pause" : "resume", schedule, ex.Message);
+                            break;
+                        }
+                        await Task.Delay(TimeSpan.FromSeconds(1), _time, stoppingToken).ConfigureAwait(false);
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>
+    /// Reads each schedule's recorded pause and slot, before this process fires anything as owner: a schedule paused
+    /// by a previous leader (or before a restart) stays paused, one resumed meanwhile is resumed here.
+    /// </summary>
     private async Task<IReadOnlyList<(ScheduleDefinition Schedule, SlotRecord Record)>> PlanAsync(CancellationToken stoppingToken)
     {
         var plan = new List<(ScheduleDefinition, SlotRecord)>();
-        foreach (var schedule in _engine!.Config.Schedules)
+        var engine = _engine!;
+        var pausedHere = engine.Status().Schedules.ToDictionary(s => s.Name, s => s.Paused, StringComparer.Ordinal);
+        foreach (var schedule in engine.Config.Schedules)
         {
+            try
+            {
+                bool recorded = await Gate.IsPausedAsync(schedule.Name, stoppingToken).ConfigureAwait(false);
+                if (recorded != pausedHere.GetValueOrDefault(schedule.Name))
+                {
+                    var result = recorded ? engine.Pause(schedule.Name) : engine.Resume(schedule.Name);
+                    LogPauseTakenOver(schedule.Name, recorded ? "paused" : "resumed", result.Message);
+                }
+            }
+            catch (NatsException ex)
+            {
+                LogBucketsUnavailable(_options.StateBucket, ex.Message);
+            }
             try
             {
                 if (await Gate.ReadAsync(schedule.Name, stoppingToken).ConfigureAwait(false) is { } record && record.Slot != DateTimeOffset.MinValue)
@@ -159,6 +219,7 @@ internal sealed partial class Coordinator
     {
         var engine = _engine!;
         var now = _time.GetUtcNow();
+        var paused = engine.Status().Schedules.Where(s => s.Paused).Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
         foreach (var (schedule, record) in plan)
         {
             var slots = new List<DateTimeOffset>();
@@ -166,8 +227,13 @@ internal sealed partial class Coordinator
             {
                 slots.Add(record.Slot);
             }
-            var policy = schedule.CatchUp ?? _config.CatchUp;
-            slots.AddRange(CatchUpPlanner.MissedSlots(schedule.Trigger, GridAnchor, record.Slot, now, policy));
+            // A paused schedule misses its slots (resume does not catch them up either); a slot its previous owner
+            // had claimed before the pause still goes out.
+            if (!paused.Contains(schedule.Name))
+            {
+                var policy = schedule.CatchUp ?? _config.CatchUp;
+                slots.AddRange(CatchUpPlanner.MissedSlots(schedule.Trigger, GridAnchor, record.Slot, now, policy));
+            }
             if (slots.Count == 0)
             {
                 continue;
@@ -230,4 +296,11 @@ internal sealed partial class Coordinator
 
     [LoggerMessage(EventId = 80, Level = LogLevel.Warning, Message = "coordination: buckets not available yet ({Bucket}): {Reason}; retrying")]
     private partial void LogBucketsUnavailable(string bucket, string reason);
+
+    [LoggerMessage(EventId = 81, Level = LogLevel.Warning,
+        Message = "coordination: the {Action} of {Schedule} is not recorded in the state bucket ({Reason}); it holds here, but the next leader or a restart will not know of it")]
+    private partial void LogPauseNotRecorded(string action, string schedule, string reason);
+
+    [LoggerMessage(EventId = 82, Level = LogLevel.Information, Message = "coordination: {Schedule} is {State} as the state bucket records ({Result})")]
+    private partial void LogPauseTakenOver(string schedule, string state, string result);
 }

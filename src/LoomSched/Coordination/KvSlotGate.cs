@@ -269,10 +269,37 @@ internal sealed partial class KvSlotGate(Task<INatsKVStore> store, LeaderLease? 
         return buffer.WrittenSpan.ToArray();
     }
 
-    /// <summary>KV keys allow letters, digits and <c>-_=./</c>: anything else in a name is written as <c>=XX</c> bytes.</summary>
-    internal static string KeyOf(string schedule)
+    /// <summary>
+    /// Records a pause of <paramref name="schedule"/> in the state bucket (key <c>paused.{name}</c>), or lifts it
+    /// (deletes the key): the leader after it, or this instance after a restart, keeps the schedule as it is now.
+    /// </summary>
+    public async Task RecordPauseAsync(string schedule, bool paused, CancellationToken cancellationToken)
     {
-        var key = new StringBuilder("schedule.", schedule.Length + 16);
+        var kv = await store.ConfigureAwait(false);
+        if (paused)
+        {
+            await kv.PutAsync(PauseKeyOf(schedule), "1"u8.ToArray(), Raw, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await kv.DeleteAsync(PauseKeyOf(schedule), cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>True when the state bucket records <paramref name="schedule"/> as paused.</summary>
+    public async Task<bool> IsPausedAsync(string schedule, CancellationToken cancellationToken)
+    {
+        var kv = await store.ConfigureAwait(false);
+        var entry = await kv.TryGetEntryAsync(PauseKeyOf(schedule), 0, Raw, cancellationToken).ConfigureAwait(false);
+        return entry.Success && entry.Value.Operation == NatsKVOperation.Put;
+    }
+
+    internal static string PauseKeyOf(string schedule) => KeyOf(schedule, "paused.");
+
+    /// <summary>KV keys allow letters, digits and <c>-_=./</c>: anything else in a name is written as <c>=XX</c> bytes.</summary>
+    internal static string KeyOf(string schedule, string prefix = "schedule.")
+    {
+        var key = new StringBuilder(prefix, schedule.Length + 16);
         foreach (byte b in Encoding.UTF8.GetBytes(schedule))
         {
             if (char.IsAsciiLetterOrDigit((char)b) || b is (byte)'-' or (byte)'_')

@@ -48,6 +48,7 @@ internal sealed partial class SchedulerService(
         })
         {
             Guard = coordinator is null ? null : coordinator.Refusal,
+            Applied = coordinator is null ? null : coordinator.RecordPause,
         };
         var responder = new ControlResponder(connection, handler, Reload, _log)
         {

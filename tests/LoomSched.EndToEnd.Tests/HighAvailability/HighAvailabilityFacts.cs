@@ -180,6 +180,89 @@ public sealed class HighAvailabilityFacts(NatsFixture nats, ITestOutputHelper ou
         }
     }
 
+    [Fact]
+    public async Task A_pause_outlives_the_leader_that_took_it_until_the_next_leader_is_told_to_resume()
+    {
+        var prefix = TempConfig.UniqueName("hp");
+        var config = TempConfig.Write($$"""
+            name: hap
+            subject_prefix: {{prefix}}
+            coordination: {mode: leader, lease_bucket: {{prefix}}_lease, state_bucket: {{prefix}}_state, lease_ttl_seconds: 3}
+            schedules:
+              - name: tick
+                interval_seconds: 0.5
+                task: {worker_type: w}
+            """);
+        await using var captured = await Captured.StartAsync(nats.Client, $"{prefix}.tasks.incoming");
+        string[] control = ["--name", "hap", "--subject-prefix", prefix, "--nats-url", nats.Server.Url];
+        var replicas = new List<Loomsched> { Loomsched.Run(config, nats.Server.Url), Loomsched.Run(config, nats.Server.Url) };
+        try
+        {
+            var first = await WaitForLeaderAsync(replicas, null, TimeSpan.FromSeconds(15));
+            await first.WaitForLogAsync("fired tick", TimeSpan.FromSeconds(10));
+            var (code, text, error) = await Loomsched.ExecAsync(["pause", "tick", .. control]);
+            Assert.True(code == 0, text + error);
+            await Task.Delay(TimeSpan.FromSeconds(1)); // the pause is recorded in the background
+
+            first.Signal(Signals.SIGKILL);
+            var second = await WaitForLeaderAsync(replicas, first, TimeSpan.FromSeconds(15));
+            await second.WaitForLogAsync("coordination: tick is paused as the state bucket records", TimeSpan.FromSeconds(10));
+            int sent = captured.Messages.Count;
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            Assert.Equal(sent, captured.Messages.Count);
+            Assert.DoesNotContain(second.Stderr, l => l.Contains("fired tick", StringComparison.Ordinal));
+            var status = await nats.Client.RequestAsync<byte[], byte[]>($"{prefix}.scheduler.hap", "{}"u8.ToArray(),
+                requestSerializer: NatsRawSerializer<byte[]>.Default, replySerializer: NatsRawSerializer<byte[]>.Default);
+            var tick = JsonDocument.Parse(status.Data!).RootElement.GetProperty("schedules").EnumerateArray()
+                .Single(e => e.GetProperty("name").GetString() == "tick");
+            Assert.True(tick.GetProperty("paused").GetBoolean());
+
+            (code, text, error) = await Loomsched.ExecAsync(["resume", "tick", .. control]);
+            Assert.True(code == 0, text + error);
+            await second.WaitForLogAsync("fired tick", TimeSpan.FromSeconds(10));
+            await captured.WaitForAsync(sent + 2, TimeSpan.FromSeconds(10));
+        }
+        finally
+        {
+            foreach (var r in replicas)
+            {
+                await r.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_pause_outlives_a_restart_of_an_instance_with_state()
+    {
+        var prefix = TempConfig.UniqueName("hs");
+        var config = TempConfig.Write($$"""
+            name: hps
+            subject_prefix: {{prefix}}
+            coordination: {mode: state, state_bucket: {{prefix}}_state}
+            schedules:
+              - name: tick
+                interval_seconds: 0.5
+                task: {worker_type: w}
+            """);
+        string[] control = ["--name", "hps", "--subject-prefix", prefix, "--nats-url", nats.Server.Url];
+        await using (var first = Loomsched.Run(config, nats.Server.Url))
+        {
+            await first.WaitForLogAsync("fired tick", TimeSpan.FromSeconds(10));
+            var (code, text, error) = await Loomsched.ExecAsync(["pause", "tick", .. control]);
+            Assert.True(code == 0, text + error);
+            await Task.Delay(TimeSpan.FromSeconds(1)); // the pause is recorded in the background
+            Assert.Equal(0, (await first.TerminateAsync(TimeSpan.FromSeconds(10))).Code);
+        }
+        await using var second = Loomsched.Run(config, nats.Server.Url);
+        await second.WaitForLogAsync("coordination: tick is paused as the state bucket records", TimeSpan.FromSeconds(10));
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        Assert.DoesNotContain(second.Stderr, l => l.Contains("fired tick", StringComparison.Ordinal));
+
+        var (resumed, output, problem) = await Loomsched.ExecAsync(["resume", "tick", .. control]);
+        Assert.True(resumed == 0, output + problem);
+        await second.WaitForLogAsync("fired tick", TimeSpan.FromSeconds(10));
+    }
+
     [Theory]
     [InlineData("skip")]
     [InlineData("once")]

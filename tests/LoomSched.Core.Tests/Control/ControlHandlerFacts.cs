@@ -1,0 +1,52 @@
+using System.Text;
+using System.Text.Json;
+using LoomSched.Control;
+using LoomSched.Scheduling;
+using LoomSched.Tests.Support;
+using Microsoft.Extensions.Time.Testing;
+
+namespace LoomSched.Tests.Control;
+
+/// <summary>The control handler's word to its host about the pauses it carries out (high availability records them).</summary>
+public sealed class ControlHandlerFacts
+{
+    private readonly List<(string Action, string Schedule)> _applied = [];
+    private string? _refusal;
+
+    private ControlHandler Handler()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.Parse("2026-11-27T02:59:30Z"));
+        var engine = new SchedulerEngine(
+            TestSchedules.Config(TestSchedules.Interval("a", 1)), new RecordingPort(clock), clock, new EngineOptions());
+        return new ControlHandler(engine, () => throw new InvalidOperationException("no reload here"), "test")
+        {
+            Guard = _ => _refusal,
+            Applied = (action, schedule) => _applied.Add((action, schedule)),
+        };
+    }
+
+    private static bool Ok(byte[] reply) => JsonDocument.Parse(reply).RootElement.GetProperty("ok").GetBoolean();
+
+    private static byte[] Request(string json) => Encoding.UTF8.GetBytes(json);
+
+    [Fact]
+    public void Every_pause_and_resume_carried_out_is_told_to_the_host_in_order()
+    {
+        var handler = Handler();
+        Assert.True(Ok(handler.Handle(Request("""{"action":"pause","schedule":"a"}"""))));
+        Assert.True(Ok(handler.Handle(Request("""{"action":"resume","schedule":"a"}"""))));
+        Assert.Equal([("pause", "a"), ("resume", "a")], _applied);
+    }
+
+    [Fact]
+    public void Refused_actions_triggers_and_status_are_not_told()
+    {
+        var handler = Handler();
+        Assert.False(Ok(handler.Handle(Request("""{"action":"pause","schedule":"nope"}"""))));
+        Assert.True(Ok(handler.Handle(Request("""{"action":"trigger","schedule":"a"}"""))));
+        Assert.True(Ok(handler.Handle(Request("{}"))));
+        _refusal = "this replica is a follower";
+        Assert.False(Ok(handler.Handle(Request("""{"action":"pause","schedule":"a"}"""))));
+        Assert.Empty(_applied);
+    }
+}
