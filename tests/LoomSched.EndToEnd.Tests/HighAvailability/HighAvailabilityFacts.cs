@@ -180,46 +180,71 @@ public sealed class HighAvailabilityFacts(NatsFixture nats, ITestOutputHelper ou
         }
     }
 
+    /// <summary>A config whose one schedule, <c>tick</c>, fires every half second, coordinated as given.</summary>
+    private static string TickConfig(string name, string prefix, string coordination) => TempConfig.Write($$"""
+        name: {{name}}
+        subject_prefix: {{prefix}}
+        coordination: {{coordination}}
+        schedules:
+          - name: tick
+            interval_seconds: 0.5
+            task: {worker_type: w}
+        """);
+
+    /// <summary>Once <paramref name="owner"/> has fired <c>tick</c>, pauses it over the control subject.</summary>
+    private static async Task PauseTickAsync(Loomsched owner, string[] control)
+    {
+        await owner.WaitForLogAsync("fired tick", TimeSpan.FromSeconds(10));
+        await ControlAsync("pause", control);
+        await Task.Delay(TimeSpan.FromSeconds(1)); // the pause is recorded in the background
+    }
+
+    /// <summary>Checks that <paramref name="owner"/> took the recorded pause over and does not fire for a while.</summary>
+    private static async Task KeptPausedAsync(Loomsched owner, TimeSpan watched)
+    {
+        await owner.WaitForLogAsync("coordination: tick is paused as the state bucket records", TimeSpan.FromSeconds(10));
+        await Task.Delay(watched);
+        Assert.DoesNotContain(owner.Stderr, l => l.Contains("fired tick", StringComparison.Ordinal));
+    }
+
+    private static async Task ResumedAsync(Loomsched owner, string[] control)
+    {
+        await ControlAsync("resume", control);
+        await owner.WaitForLogAsync("fired tick", TimeSpan.FromSeconds(10));
+    }
+
+    private static async Task ControlAsync(string action, string[] control)
+    {
+        var (code, text, error) = await Loomsched.ExecAsync([action, "tick", .. control]);
+        Assert.True(code == 0, text + error);
+    }
+
     [Fact]
     public async Task A_pause_outlives_the_leader_that_took_it_until_the_next_leader_is_told_to_resume()
     {
         var prefix = TempConfig.UniqueName("hp");
-        var config = TempConfig.Write($$"""
-            name: hap
-            subject_prefix: {{prefix}}
-            coordination: {mode: leader, lease_bucket: {{prefix}}_lease, state_bucket: {{prefix}}_state, lease_ttl_seconds: 3}
-            schedules:
-              - name: tick
-                interval_seconds: 0.5
-                task: {worker_type: w}
-            """);
+        var config = TickConfig("hap", prefix,
+            $"{{mode: leader, lease_bucket: {prefix}_lease, state_bucket: {prefix}_state, lease_ttl_seconds: 3}}");
         await using var captured = await Captured.StartAsync(nats.Client, $"{prefix}.tasks.incoming");
         string[] control = ["--name", "hap", "--subject-prefix", prefix, "--nats-url", nats.Server.Url];
         var replicas = new List<Loomsched> { Loomsched.Run(config, nats.Server.Url), Loomsched.Run(config, nats.Server.Url) };
         try
         {
             var first = await WaitForLeaderAsync(replicas, null, TimeSpan.FromSeconds(15));
-            await first.WaitForLogAsync("fired tick", TimeSpan.FromSeconds(10));
-            var (code, text, error) = await Loomsched.ExecAsync(["pause", "tick", .. control]);
-            Assert.True(code == 0, text + error);
-            await Task.Delay(TimeSpan.FromSeconds(1)); // the pause is recorded in the background
+            await PauseTickAsync(first, control);
 
             first.Signal(Signals.SIGKILL);
             var second = await WaitForLeaderAsync(replicas, first, TimeSpan.FromSeconds(15));
-            await second.WaitForLogAsync("coordination: tick is paused as the state bucket records", TimeSpan.FromSeconds(10));
             int sent = captured.Messages.Count;
-            await Task.Delay(TimeSpan.FromSeconds(2));
+            await KeptPausedAsync(second, TimeSpan.FromSeconds(2));
             Assert.Equal(sent, captured.Messages.Count);
-            Assert.DoesNotContain(second.Stderr, l => l.Contains("fired tick", StringComparison.Ordinal));
             var status = await nats.Client.RequestAsync<byte[], byte[]>($"{prefix}.scheduler.hap", "{}"u8.ToArray(),
                 requestSerializer: NatsRawSerializer<byte[]>.Default, replySerializer: NatsRawSerializer<byte[]>.Default);
             var tick = JsonDocument.Parse(status.Data!).RootElement.GetProperty("schedules").EnumerateArray()
                 .Single(e => e.GetProperty("name").GetString() == "tick");
             Assert.True(tick.GetProperty("paused").GetBoolean());
 
-            (code, text, error) = await Loomsched.ExecAsync(["resume", "tick", .. control]);
-            Assert.True(code == 0, text + error);
-            await second.WaitForLogAsync("fired tick", TimeSpan.FromSeconds(10));
+            await ResumedAsync(second, control);
             await captured.WaitForAsync(sent + 2, TimeSpan.FromSeconds(10));
         }
         finally
@@ -235,32 +260,16 @@ public sealed class HighAvailabilityFacts(NatsFixture nats, ITestOutputHelper ou
     public async Task A_pause_outlives_a_restart_of_an_instance_with_state()
     {
         var prefix = TempConfig.UniqueName("hs");
-        var config = TempConfig.Write($$"""
-            name: hps
-            subject_prefix: {{prefix}}
-            coordination: {mode: state, state_bucket: {{prefix}}_state}
-            schedules:
-              - name: tick
-                interval_seconds: 0.5
-                task: {worker_type: w}
-            """);
+        var config = TickConfig("hps", prefix, $"{{mode: state, state_bucket: {prefix}_state}}");
         string[] control = ["--name", "hps", "--subject-prefix", prefix, "--nats-url", nats.Server.Url];
         await using (var first = Loomsched.Run(config, nats.Server.Url))
         {
-            await first.WaitForLogAsync("fired tick", TimeSpan.FromSeconds(10));
-            var (code, text, error) = await Loomsched.ExecAsync(["pause", "tick", .. control]);
-            Assert.True(code == 0, text + error);
-            await Task.Delay(TimeSpan.FromSeconds(1)); // the pause is recorded in the background
+            await PauseTickAsync(first, control);
             Assert.Equal(0, (await first.TerminateAsync(TimeSpan.FromSeconds(10))).Code);
         }
         await using var second = Loomsched.Run(config, nats.Server.Url);
-        await second.WaitForLogAsync("coordination: tick is paused as the state bucket records", TimeSpan.FromSeconds(10));
-        await Task.Delay(TimeSpan.FromSeconds(1.5));
-        Assert.DoesNotContain(second.Stderr, l => l.Contains("fired tick", StringComparison.Ordinal));
-
-        var (resumed, output, problem) = await Loomsched.ExecAsync(["resume", "tick", .. control]);
-        Assert.True(resumed == 0, output + problem);
-        await second.WaitForLogAsync("fired tick", TimeSpan.FromSeconds(10));
+        await KeptPausedAsync(second, TimeSpan.FromSeconds(1.5));
+        await ResumedAsync(second, control);
     }
 
     [Theory]
