@@ -79,7 +79,10 @@ internal sealed class YamlTreeReader
         }
         catch (YamlException ex)
         {
-            Fatal(At(ex.Start), "", $"YAML syntax error: {TrimMessage(ex.Message)}");
+            // The parser places a tab in the indentation at the start of the block it was scanning (1:1 for the
+            // whole file): point at the tab itself.
+            var at = ex.Message.Contains("tab", StringComparison.OrdinalIgnoreCase) && FirstIndentingTab(text) is { } tab ? tab : At(ex.Start);
+            Fatal(at, "", $"YAML syntax error: {TrimMessage(ex.Message)}");
             return null;
         }
 #pragma warning disable CA1031 // The parser is third-party code fed hostile input; whatever it throws is a config error.
@@ -372,6 +375,28 @@ internal sealed class YamlTreeReader
         key is ScalarNode scalar
             ? ScalarTyping.TryResolve(scalar, out object? value, out _) ? ScalarTyping.JsonKeyText(value) : scalar.Value
             : null;
+
+    /// <summary>Where the first tab stands in a line's indentation (before its first other character), or null.</summary>
+    internal static TextPosition? FirstIndentingTab(string text)
+    {
+        int line = 1, column = 1;
+        bool indenting = true;
+        foreach (char c in text)
+        {
+            if (c == '\n')
+            {
+                (line, column, indenting) = (line + 1, 1, true);
+                continue;
+            }
+            if (indenting && c == '\t')
+            {
+                return new TextPosition(line, column);
+            }
+            indenting &= c == ' ';
+            column++;
+        }
+        return null;
+    }
 
     private static TextPosition At(Mark mark) => new((int)Math.Min(mark.Line, int.MaxValue), (int)Math.Min(mark.Column, int.MaxValue));
 
