@@ -579,7 +579,9 @@ public sealed partial class SchedulerEngine
             try
             {
                 var messages = builder.ForFire(definition, slot);
-                _ready[state] = new Ready(version, builder, slot, messages, messages.BuildBody(null, createdAt: slot));
+                var message = messages.Message(messages.BuildBody(null, createdAt: slot), 0);
+                _ = message.MessageId; // spelled now, not by the publisher in the burst
+                _ready[state] = new Ready(version, builder, slot, messages, message);
             }
             catch (Exception ex) when (ex is UnserializableValueException or InvalidOperationException)
             {
@@ -831,7 +833,7 @@ public sealed partial class SchedulerEngine
                 state.LastFireStartedAt = started;
                 state.LastLateness = manual ? TimeSpan.Zero : started - slot;
             }
-            var bodies = ready is not null ? [ready.Body] : await BuildBodiesAsync(definition, slotMessages, slot, token).ConfigureAwait(false);
+            var bodies = ready is not null ? [ready.Message.Body] : await BuildBodiesAsync(definition, slotMessages, slot, token).ConfigureAwait(false);
             fire.Remaining = bodies.Count;
             for (int i = 0; i < bodies.Count; i++)
             {
@@ -840,7 +842,7 @@ public sealed partial class SchedulerEngine
                 {
                     throw new FireFailedException("this replica lost the right to publish (leadership lapsed) during the fire; the rest is left to the leader");
                 }
-                await _port.PublishAsync(slotMessages.Message(bodies[i], i), token).ConfigureAwait(false);
+                await _port.PublishAsync(ready?.Message ?? slotMessages.Message(bodies[i], i), token).ConfigureAwait(false);
                 sent++;
                 fire.Remaining--;
                 Interlocked.Increment(ref state.Dispatched);
@@ -1072,8 +1074,8 @@ public sealed partial class SchedulerEngine
         public Ready? Ready { get; set; }
     }
 
-    /// <summary>A message made ready before its slot, and what it was made from.</summary>
-    private sealed record Ready(long Version, MessageBuilder Builder, DateTimeOffset Slot, FireMessages Messages, ReadOnlyMemory<byte> Body);
+    /// <summary>A message made ready before its slot (id spelled), and what it was made from.</summary>
+    private sealed record Ready(long Version, MessageBuilder Builder, DateTimeOffset Slot, FireMessages Messages, DispatchMessage Message);
 
     private sealed class FireFailedException(string message) : Exception(message);
 }
