@@ -171,8 +171,17 @@ internal sealed partial class NatsDispatchPort : IDispatchPort, IAsyncDisposable
             {
                 return ValueTask.FromException(new OperationCanceledException("the publish buffer is closed for shutdown"));
             }
-            done = NewSignal();
-            _sentWaiters.Add((_accepted, done));
+            // Callers that come while nothing new was accepted share one signal: while NATS is away and the buffer
+            // is full, the engine's "fired" lines ask at every instant, and the list must not grow with the outage.
+            if (_sentWaiters.Count > 0 && _sentWaiters[^1].Through == _accepted)
+            {
+                done = _sentWaiters[^1].Done;
+            }
+            else
+            {
+                done = NewSignal();
+                _sentWaiters.Add((_accepted, done));
+            }
         }
         return new ValueTask(done.Task.WaitAsync(cancellationToken));
     }
