@@ -81,8 +81,19 @@ internal static class ExpansionArgs
     private static ArgumentException Invalid(ExpansionArgError? error, string function) =>
         new($"{function}: expand_args {error?.Message ?? "is invalid"}.");
 
-    public static IEnumerable<ExpansionArgError> Errors(params ExpansionArgError?[] errors) =>
-        errors.Where(e => e is not null).Select(e => e!.Value).ToArray();
+    public static IEnumerable<ExpansionArgError> Errors(params ExpansionArgError?[] errors)
+    {
+        // A loop, not LINQ: LINQ over a struct is compiled anew for it, and the binary carries every copy.
+        var found = new List<ExpansionArgError>(errors.Length);
+        foreach (var error in errors)
+        {
+            if (error is { } e)
+            {
+                found.Add(e);
+            }
+        }
+        return found;
+    }
 
     internal static string Describe(object? value) => value switch
     {

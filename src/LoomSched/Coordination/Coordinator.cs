@@ -26,8 +26,9 @@ internal sealed partial class Coordinator
     private readonly TimeProvider _time;
     private readonly ILogger _log;
     private readonly TaskCompletionSource<INatsKVStore> _state = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly Channel<(string Schedule, bool Paused)> _pauses =
-        Channel.CreateUnbounded<(string, bool)>(new UnboundedChannelOptions { SingleReader = true });
+    // Of a class, not a tuple: a channel of a reference type shares the code every other such channel has.
+    private readonly Channel<PauseRecord> _pauses =
+        Channel.CreateUnbounded<PauseRecord>(new UnboundedChannelOptions { SingleReader = true });
     private SchedulerEngine? _engine;
 
     public Coordinator(SchedulerConfig config, INatsConnection connection, TimeProvider time, ILogger log)
@@ -138,14 +139,15 @@ internal sealed partial class Coordinator
     /// A <c>pause</c> or <c>resume</c> this process carried out (as leader, or standalone with state): recorded in the
     /// state bucket in the background, in order, so that the next leader (or this instance after a restart) keeps it.
     /// </summary>
-    public void RecordPause(string action, string schedule) => _pauses.Writer.TryWrite((schedule, action == "pause"));
+    public void RecordPause(string action, string schedule) => _pauses.Writer.TryWrite(new PauseRecord(schedule, action == "pause"));
 
     private async Task WritePausesAsync(CancellationToken stoppingToken)
     {
         try
         {
-            await foreach (var (schedule, paused) in _pauses.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+            await foreach (var record in _pauses.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
             {
+                var (schedule, paused) = (record.Schedule, record.Paused);
                 for (int attempt = 1; ; attempt++)
                 {
                     try
@@ -180,13 +182,13 @@ internal sealed partial class Coordinator
     {
         var plan = new List<(ScheduleDefinition, SlotRecord)>();
         var engine = _engine!;
-        var pausedHere = engine.Status().Schedules.ToDictionary(s => s.Name, s => s.Paused, StringComparer.Ordinal);
+        var pausedHere = engine.Status().Schedules.Where(s => s.Paused).Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
         foreach (var schedule in engine.Config.Schedules)
         {
             try
             {
                 bool recorded = await Gate.IsPausedAsync(schedule.Name, stoppingToken).ConfigureAwait(false);
-                if (recorded != pausedHere.GetValueOrDefault(schedule.Name))
+                if (recorded != pausedHere.Contains(schedule.Name))
                 {
                     var result = recorded ? engine.Pause(schedule.Name) : engine.Resume(schedule.Name);
                     LogPauseTakenOver(schedule.Name, recorded ? "paused" : "resumed", result.Message);
@@ -303,4 +305,11 @@ internal sealed partial class Coordinator
 
     [LoggerMessage(EventId = 82, Level = LogLevel.Information, Message = "coordination: {Schedule} is {State} as the state bucket records ({Result})")]
     private partial void LogPauseTakenOver(string schedule, string state, string result);
+
+    /// <summary>A <c>pause</c> (<see cref="Paused"/> true) or <c>resume</c> to record in the state bucket.</summary>
+    private sealed class PauseRecord(string schedule, bool paused)
+    {
+        public string Schedule { get; } = schedule;
+        public bool Paused { get; } = paused;
+    }
 }

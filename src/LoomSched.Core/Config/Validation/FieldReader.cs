@@ -121,10 +121,13 @@ internal sealed class FieldReader(Diagnostics diagnostics)
     }
 
     /// <summary>One of a fixed set of lower-case words.</summary>
-    public T? Choice<T>(YamlNode node, string path, string what, IReadOnlyList<(string Word, T Value)> choices)
-        where T : struct
+    public T? Choice<T>(YamlNode node, string path, string what, Choices<T> choices)
+        where T : struct =>
+        ChoiceIndex(node, path, what, choices.Words) is int i ? choices.Values[i] : null;
+
+    private int? ChoiceIndex(YamlNode node, string path, string what, string[] choices)
     {
-        string words = string.Join(", ", choices.Select(c => c.Word));
+        string words = string.Join(", ", choices);
         if (node is not ScalarNode scalar)
         {
             Diagnostics.Error(node, path, $"must be one of {words}, got {Actual(node)}");
@@ -139,14 +142,12 @@ internal sealed class FieldReader(Diagnostics diagnostics)
             Diagnostics.Error(node, path, $"must be one of {words}, got {Shown(scalar, value)}");
             return null;
         }
-        foreach (var (word, choice) in choices)
+        int index = Array.IndexOf(choices, s);
+        if (index >= 0)
         {
-            if (word == s)
-            {
-                return choice;
-            }
+            return index;
         }
-        string hint = DidYouMean.Hint(s, choices.Select(c => c.Word));
+        string hint = DidYouMean.Hint(s, choices);
         Diagnostics.Error(node, path, hint.Length > 0 ? $"unknown {what} \"{s}\"{hint}" : $"unknown {what} \"{s}\"; expected one of {words}");
         return null;
     }

@@ -18,27 +18,25 @@ internal static class Vocabulary
     public static readonly string[] CoordinationKeys = ["mode", "lease_bucket", "state_bucket", "lease_ttl_seconds"];
     public static readonly string[] CatchUpKeys = ["policy", "window_seconds"];
 
-    public static readonly (string, DispatchType)[] DispatchTypes = [("goal", DispatchType.Goal), ("task", DispatchType.Task)];
+    public static readonly Choices<DispatchType> DispatchTypes = new(("goal", DispatchType.Goal), ("task", DispatchType.Task));
 
-    public static readonly (string, Priority)[] Priorities =
-        [("low", Priority.Low), ("normal", Priority.Normal), ("high", Priority.High), ("critical", Priority.Critical)];
+    public static readonly Choices<Priority> Priorities =
+        new(("low", Priority.Low), ("normal", Priority.Normal), ("high", Priority.High), ("critical", Priority.Critical));
 
-    public static readonly (string, ModelTier)[] ModelTiers =
-        [("local", ModelTier.Local), ("standard", ModelTier.Standard), ("frontier", ModelTier.Frontier)];
+    public static readonly Choices<ModelTier> ModelTiers =
+        new(("local", ModelTier.Local), ("standard", ModelTier.Standard), ("frontier", ModelTier.Frontier));
 
-    public static readonly (string, ControlActions)[] Actions =
-    [
+    public static readonly Choices<ControlActions> Actions = new(
         ("status", ControlActions.Status), ("trigger", ControlActions.Trigger), ("pause", ControlActions.Pause),
-        ("resume", ControlActions.Resume), ("reload", ControlActions.Reload),
-    ];
+        ("resume", ControlActions.Resume), ("reload", ControlActions.Reload));
 
-    public static readonly (string, CoordinationMode)[] CoordinationModes =
-        [("none", CoordinationMode.None), ("leader", CoordinationMode.Leader), ("state", CoordinationMode.State)];
+    public static readonly Choices<CoordinationMode> CoordinationModes =
+        new(("none", CoordinationMode.None), ("leader", CoordinationMode.Leader), ("state", CoordinationMode.State));
 
-    public static readonly (string, PublishMode)[] PublishModes = [("core", PublishMode.Core), ("jetstream", PublishMode.JetStream)];
+    public static readonly Choices<PublishMode> PublishModes = new(("core", PublishMode.Core), ("jetstream", PublishMode.JetStream));
 
-    public static readonly (string, CatchUpPolicy)[] CatchUpPolicies =
-        [("skip", CatchUpPolicy.Skip), ("once", CatchUpPolicy.Once), ("all", CatchUpPolicy.All)];
+    public static readonly Choices<CatchUpPolicy> CatchUpPolicies =
+        new(("skip", CatchUpPolicy.Skip), ("once", CatchUpPolicy.Once), ("all", CatchUpPolicy.All));
 
     /// <summary>Where a key of another level belongs, for a key misplaced in a schedule entry.</summary>
     public static string? PlacementInSchedule(string key) =>
@@ -53,4 +51,27 @@ internal static class Vocabulary
         ScheduleKeys.Contains(key) || GoalKeys.Contains(key) || TaskKeys.Contains(key)
             ? "in a schedule entry, under schedules:"
             : null;
+}
+
+/// <summary>
+/// The words of one enumerated field and the value of each. The words sit in an array of their own, so that
+/// <see cref="FieldReader.Choice{T}"/> does its work on strings once for every T (code generic over a struct is
+/// compiled again for each).
+/// </summary>
+internal sealed class Choices<T>
+    where T : struct
+{
+    public Choices(params (string Word, T Value)[] pairs)
+    {
+        Words = new string[pairs.Length];
+        Values = new T[pairs.Length];
+        for (int i = 0; i < pairs.Length; i++)
+        {
+            (Words[i], Values[i]) = pairs[i];
+        }
+    }
+
+    public string[] Words { get; }
+
+    public T[] Values { get; }
 }

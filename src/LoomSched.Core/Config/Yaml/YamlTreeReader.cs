@@ -36,7 +36,7 @@ internal sealed class YamlTreeReader
     private const string SeqTag = "tag:yaml.org,2002:seq";
 
     private readonly Diagnostics _diagnostics;
-    private readonly Dictionary<string, (YamlNode Node, TextPosition At)> _anchors = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, YamlNode> _anchors = new(StringComparer.Ordinal); // a node knows where it starts
     private readonly List<Frame> _stack = [];
     private readonly Dictionary<string, string> _shortTexts = new(StringComparer.Ordinal);
     private long _written;
@@ -151,12 +151,12 @@ internal sealed class YamlTreeReader
             _diagnostics.Error(at, ChildPath(), $"unknown alias *{name}: no anchor &{name} is defined before it");
             return Attach(new ScalarNode(at, "", isPlain: true, tag: null) { IsPlaceholder = true });
         }
-        if (_stack.Count + anchored.Node.Height > MaxDepth)
+        if (_stack.Count + anchored.Height > MaxDepth)
         {
             return Fatal(at, ChildPath(), $"the alias *{name} nests its node deeper than {MaxDepth} levels; flatten the structure");
         }
-        anchored.Node.IsShared = true;
-        return CountWritten(0, at) && CountRepeated(anchored.Node.ExpandedSize, anchored.Node.ExpandedChars, at) && Attach(anchored.Node);
+        anchored.IsShared = true;
+        return CountWritten(0, at) && CountRepeated(anchored.ExpandedSize, anchored.ExpandedChars, at) && Attach(anchored);
     }
 
     private bool OnCollectionStart(YamlNode node, NodeEvent e, string plainTag)
@@ -232,10 +232,10 @@ internal sealed class YamlTreeReader
             if (frame.FirstKeys.TryGetValue(keyText, out var first))
             {
                 _diagnostics.Error(key.Start, KeyPath.Child(frame.Path, keyText),
-                    $"duplicate key \"{keyText}\"; it is already at line {first.Line}, column {first.Column}: keep one");
+                    $"duplicate key \"{keyText}\"; it is already at line {first.Start.Line}, column {first.Start.Column}: keep one");
                 return true;
             }
-            frame.FirstKeys.Add(keyText, key.Start);
+            frame.FirstKeys.Add(keyText, key);
         }
         ((MapNode)frame.Node).Entries.Add(new MapEntry(key, node, keyText));
         return true;
@@ -309,9 +309,9 @@ internal sealed class YamlTreeReader
         if (_anchors.TryGetValue(name, out var first))
         {
             _diagnostics.Error(node.Start, ChildPath(),
-                $"the anchor &{name} is defined twice (first at line {first.At.Line}); PyYAML (Loom) rejects that: rename one");
+                $"the anchor &{name} is defined twice (first at line {first.Start.Line}); PyYAML (Loom) rejects that: rename one");
         }
-        _anchors[name] = (node, node.Start);
+        _anchors[name] = node;
     }
 
     /// <summary>Counts one node as written, with its text.</summary>
@@ -409,6 +409,6 @@ internal sealed class YamlTreeReader
         public string? Anchor { get; } = anchor;
         public YamlNode? PendingKey { get; set; }
         public List<MapEntry> Merges { get; } = [];
-        public Dictionary<string, TextPosition> FirstKeys { get; } = new(StringComparer.Ordinal);
+        public Dictionary<string, YamlNode> FirstKeys { get; } = new(StringComparer.Ordinal); // each key's first node
     }
 }
