@@ -98,7 +98,7 @@ public sealed partial class SchedulerEngine
     private readonly TimeProvider _time;
     private readonly EngineOptions _options;
     private readonly ILogger _log;
-    private readonly PriorityQueue<QueueItem, (DateTimeOffset Due, long Seq)> _queue = new();
+    private readonly PriorityQueue<QueueItem, QueueKey> _queue = new();
     private readonly Dictionary<Task, Fire> _inFlight = [];
     private readonly List<Fire> _due = []; // the loop's: fires picked under the lock, started after it
     private readonly List<FiredLine> _firedInBatch = []; // the loop's: "fired" lines of its batch, logged after it
@@ -482,7 +482,7 @@ public sealed partial class SchedulerEngine
         state.NextSlot = next;
         if (next is { } due)
         {
-            _queue.Enqueue(new QueueItem(state, state.Version), (due, _seq++));
+            _queue.Enqueue(new QueueItem(state, state.Version), new QueueKey(due, _seq++));
         }
     }
 
@@ -551,7 +551,7 @@ public sealed partial class SchedulerEngine
             builder = _builder;
             // The queue yields its earliest items only: take those due at the slot and put them back as they were
             // (same priority, hence the same order).
-            var taken = new List<(QueueItem Item, (DateTimeOffset Due, long Seq) Key)>();
+            var taken = new List<(QueueItem Item, QueueKey Key)>();
             while (taken.Count < MaxReady && _queue.TryPeek(out var item, out var key) && key.Due == slot)
             {
                 _queue.Dequeue();
@@ -1047,6 +1047,24 @@ public sealed partial class SchedulerEngine
     private static string FormatOrNone(DateTimeOffset? t) => t is { } v ? LoomTime.Format(v) : "none";
 
     private readonly record struct QueueItem(ScheduleState State, long Version);
+
+    /// <summary>
+    /// A queue entry's priority: its instant, then the order it was queued in (entries of one instant come out
+    /// first-queued first). Compared as two numbers: a thousand schedules due at one instant take twenty thousand
+    /// comparisons to come out of the queue, and a tuple of a DateTimeOffset and a long compared through the default
+    /// comparers was about half of the loop's work at that instant.
+    /// </summary>
+    private readonly struct QueueKey(DateTimeOffset due, long seq) : IComparable<QueueKey>
+    {
+        private readonly long _ticks = due.UtcTicks;
+        private readonly long _seq = seq;
+
+        /// <summary>The instant, in UTC (the queue keeps instants; no offset is ever shown from it).</summary>
+        public DateTimeOffset Due => new(_ticks, TimeSpan.Zero);
+
+        public int CompareTo(QueueKey other) =>
+            _ticks != other._ticks ? (_ticks < other._ticks ? -1 : 1) : _seq.CompareTo(other._seq);
+    }
 
     private readonly record struct FiredLine(string Schedule, string Slot, int Messages, double LatenessMs, double DurationMs);
 

@@ -109,6 +109,7 @@ internal static class LatenessBench
                 ["slot_to_fire_ms"] = fires.Count > 0 ? Report.ToJson(toPublish) : null,
                 ["slot_to_received_ms"] = Report.ToJson(toReceipt),
                 ["burst_completion_ms"] = Report.ToJson(bursts),
+                ["per_slot"] = PerSlot(arrivals, slots),
                 ["received"] = received.Count,
                 ["expected"] = expected,
                 ["cpu_ms"] = Report.Round(cpu.CpuMs),
@@ -197,10 +198,23 @@ internal static class LatenessBench
             ["receiver"] = "wire",
             ["slot_to_received_ms"] = Report.ToJson(received),
             ["burst_completion_ms"] = Report.ToJson(bursts),
+            ["per_slot"] = PerSlot(arrivals, slots),
             ["received"] = arrivals.Count,
             ["expected"] = (long)slotCount * n,
         };
     }
+
+    /// <summary>Each slot's first and last receipt (ms after the slot), in slot order: where a slow slot lost its time.</summary>
+    private static JsonArray PerSlot(IEnumerable<Arrival> arrivals, SlotCache slots) =>
+        new(arrivals.GroupBy(a => a.ScheduledFor!, StringComparer.Ordinal)
+            .OrderBy(g => slots[g.Key])
+            .Select(g => (JsonNode)new JsonObject
+            {
+                ["slot"] = g.Key,
+                ["first_ms"] = Report.Round(g.Min(a => (a.At - slots[g.Key]).TotalMilliseconds)),
+                ["last_ms"] = Report.Round(g.Max(a => (a.At - slots[g.Key]).TotalMilliseconds)),
+            })
+            .ToArray());
 
     // Slots strictly inside the window, so each counted slot had all its fires and receipts observed.
     private static bool InWindow(DateTime slot, DateTime from, DateTime to) => slot > from && slot <= to;
