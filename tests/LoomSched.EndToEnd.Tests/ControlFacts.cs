@@ -136,6 +136,9 @@ public sealed class ControlFacts(NatsFixture nats)
 
         var paused = await Loomsched.ExecAsync("pause", "daily", "--name", "ctl", "--subject-prefix", prefix, "--nats-url", nats.Server.Url);
         Assert.Equal(0, paused.Code);
+        // The reply is printed for a person: quotes in its message stay quotes, not \u0022.
+        Assert.Contains("\\\"daily\\\"", paused.Out);
+        Assert.DoesNotContain("\\u0022", paused.Out);
         var unknown = await Loomsched.ExecAsync("resume", "weekly", "--name", "ctl", "--subject-prefix", prefix, "--nats-url", nats.Server.Url);
         Assert.Equal(1, unknown.Code);
         Assert.Contains("no schedule is named", unknown.Out);

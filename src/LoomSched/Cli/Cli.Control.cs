@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using LoomSched.Daemon.Nats;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -98,7 +99,12 @@ internal static partial class Cli
         {
             using var doc = JsonDocument.Parse(json);
             var stream = new MemoryStream();
-            using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+            using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions
+                   {
+                       Indented = true,
+                       // For a terminal, not a web page: a quote in a message reads \" rather than \u0022.
+                       Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+                   }))
             {
                 doc.WriteTo(w);
             }
