@@ -4,8 +4,8 @@ using LoomSched.Config;
 namespace LoomSched.Dispatch;
 
 /// <summary>
-/// Builds the Loom message of one fire (or of one expansion map of it): the subject, the JSON body through
-/// the source-generated <see cref="LoomJsonContext"/>, and the header values. Pure: time comes from the
+/// Builds the Loom message of one fire (or of one expansion map of it): the subject, the JSON body (written by
+/// <see cref="LoomWire"/>, byte for byte as the source-generated <see cref="LoomJsonContext"/> would), and the header values. Pure: time comes from the
 /// given <see cref="TimeProvider"/>, ids are random UUIDs (v4, from the system's cryptographic generator).
 /// Safe to use from several fires at once.
 /// </summary>
@@ -53,7 +53,9 @@ public sealed class MessageBuilder
         FireMessages fire, IEnumerable<KeyValuePair<string, object?>>? expansion, DateTimeOffset? createdAt = null)
     {
         var schedule = fire.Schedule;
-        string created = LoomTime.Format(createdAt ?? _time.GetUtcNow());
+        Span<byte> id = stackalloc byte[LoomWire.QuotedIdLength];
+        Span<byte> created = stackalloc byte[LoomTime.MaxLength + 2];
+        created = created[..LoomWire.QuotedTime(createdAt ?? _time.GetUtcNow(), created)];
         var body = RentWriter();
         try
         {
@@ -61,31 +63,16 @@ public sealed class MessageBuilder
             var writer = body.Json;
             writer.Reset();
             body.Arena.Discard();
+            LoomWire.NewQuotedId(id);
             if (schedule.DispatchType == DispatchType.Goal)
             {
                 var goal = schedule.Goal ?? throw new InvalidOperationException($"schedule {schedule.Name} has no goal");
-                JsonSerializer.Serialize(writer, new OrchestratorGoal
-                {
-                    GoalId = UuidV4.NewString(),
-                    Instruction = goal.Instruction,
-                    Context = new MergedMap(goal.Context, expansion),
-                    Priority = WireNames.Of(goal.Priority),
-                    CreatedAt = created,
-                }, LoomJsonContext.Default.OrchestratorGoal);
+                LoomWire.WriteGoal(writer, id, goal, new MergedMap(goal.Context, expansion), created);
             }
             else
             {
                 var task = schedule.Task ?? throw new InvalidOperationException($"schedule {schedule.Name} has no task");
-                JsonSerializer.Serialize(writer, new TaskMessage
-                {
-                    TaskId = UuidV4.NewString(),
-                    WorkerType = task.WorkerType,
-                    Payload = new MergedMap(task.Payload, expansion),
-                    ModelTier = WireNames.Of(task.ModelTier),
-                    Priority = WireNames.Of(task.Priority),
-                    CreatedAt = created,
-                    Metadata = fire.TaskMetadata ?? new TaskMetadata { ScheduledBy = schedule.Name, ScheduledFor = fire.SlotText },
-                }, LoomJsonContext.Default.TaskMessage);
+                LoomWire.WriteTask(writer, id, task, new MergedMap(task.Payload, expansion), created, schedule.Name, fire.QuotedSlot);
             }
             writer.Flush();
             return body.Arena.Commit();
@@ -148,11 +135,9 @@ public sealed class FireMessages
         _builder = builder;
         Schedule = schedule;
         SlotText = LoomTime.Format(slot);
+        Span<byte> quoted = stackalloc byte[LoomTime.MaxLength + 2];
+        QuotedSlot = quoted[..LoomWire.QuotedTime(slot, quoted)].ToArray();
         Subject = builder.SubjectOf(schedule);
-        if (schedule.DispatchType == DispatchType.Task)
-        {
-            TaskMetadata = new TaskMetadata { ScheduledBy = schedule.Name, ScheduledFor = SlotText };
-        }
     }
 
     /// <summary>The schedule that fired.</summary>
@@ -164,8 +149,8 @@ public sealed class FireMessages
     /// <summary>Where the messages go.</summary>
     public string Subject { get; }
 
-    /// <summary>The same for every task of the fire (only read by the serializer): one object, not one per message.</summary>
-    internal TaskMetadata? TaskMetadata { get; }
+    /// <summary>The slot as its messages carry it (<c>scheduled_for</c>): spelled once for all of them.</summary>
+    internal byte[] QuotedSlot { get; }
 
     /// <summary>Builds the message of one expansion map (or the fire's only message).</summary>
     /// <param name="expansion">The expansion map merged over context/payload, or null.</param>

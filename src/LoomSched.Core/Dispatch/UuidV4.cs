@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using System.Text;
 
 namespace LoomSched.Dispatch;
 
@@ -20,8 +21,19 @@ internal static class UuidV4
     [ThreadStatic]
     private static int t_next;
 
+    /// <summary>The length of an id's spelling.</summary>
+    public const int Length = 36;
+
     /// <summary>A new random UUID, lowercase, with hyphens.</summary>
     public static string NewString()
+    {
+        Span<byte> utf8 = stackalloc byte[Length];
+        Fill(utf8);
+        return Encoding.ASCII.GetString(utf8);
+    }
+
+    /// <summary>Spells a new random UUID, lowercase, with hyphens, as ASCII into <paramref name="into"/> (<see cref="Length"/> bytes).</summary>
+    public static void Fill(Span<byte> into)
     {
         var pool = t_pool;
         int at = t_next;
@@ -36,26 +48,25 @@ internal static class UuidV4
         var bytes = pool.AsSpan(at, 16);
         bytes[6] = (byte)((bytes[6] & 0x0F) | 0x40); // version 4: random
         bytes[8] = (byte)((bytes[8] & 0x3F) | 0x80); // variant 10xx: RFC 4122 / 9562
-        string text = string.Create(36, (pool, at), static (chars, source) => Spell(source.pool.AsSpan(source.at, 16), chars));
+        Spell(bytes, into);
         bytes.Clear();
-        return text;
     }
 
     // The bytes in order, two hex digits each, hyphens after the 4th, 6th, 8th and 10th byte: the RFC's layout, so the
     // version is the 13th digit. Spelled by hand: Guid's own formatter is vectorised, and NativeAOT's baseline
     // instruction set runs its shuffles in software (measured: most of the cost of an id).
-    private static void Spell(ReadOnlySpan<byte> bytes, Span<char> chars)
+    private static void Spell(ReadOnlySpan<byte> bytes, Span<byte> ascii)
     {
-        const string Hex = "0123456789abcdef";
+        ReadOnlySpan<byte> hex = "0123456789abcdef"u8;
         int c = 0;
         for (int i = 0; i < 16; i++)
         {
             if (i is 4 or 6 or 8 or 10)
             {
-                chars[c++] = '-';
+                ascii[c++] = (byte)'-';
             }
-            chars[c++] = Hex[bytes[i] >> 4];
-            chars[c++] = Hex[bytes[i] & 0xF];
+            ascii[c++] = hex[bytes[i] >> 4];
+            ascii[c++] = hex[bytes[i] & 0xF];
         }
     }
 }

@@ -1,0 +1,148 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using LoomSched.Config;
+using LoomSched.Dispatch;
+
+namespace LoomSched.Tests.Dispatch;
+
+/// <summary>
+/// The message writer (<see cref="LoomWire"/>) against the contract's reference, the source-generated
+/// <see cref="LoomJsonContext"/> serializing the types of LoomMessages.cs: the same bytes, for every priority and model
+/// tier, for words that must be escaped (quotes, HTML's characters, non-ASCII, control characters), for values of every
+/// kind, with and without an expansion map, with whole and fractional times.
+/// </summary>
+public sealed class LoomWireFacts
+{
+    private const string Id = "0ae5d221-78c0-463c-91fc-abdbea471340";
+
+    private static readonly string[] Words =
+        ["worker", "", "wörker <&> 'single' \"double\" + `tick` \\ ☃ 😀", "line\nbreak\ttab\u0001", "日本語の説明"];
+
+    private static readonly DateTimeOffset[] Times =
+        [DateTimeOffset.Parse("2026-11-27T03:00:00Z"), DateTimeOffset.Parse("2026-11-27T03:00:00.0012345+05:30")];
+
+    private static readonly OrderedDictionary<string, object?> Config = new()
+    {
+        ["check"] = "system_status",
+        ["nested"] = new OrderedDictionary<string, object?> { ["list"] = new object?[] { 1L, "two", null, 2.0, 1.5 }, ["ok"] = true },
+        ["<html & 'key'>"] = "ünïcode \"value\" <b>",
+        ["none"] = null,
+    };
+
+    private static readonly KeyValuePair<string, object?>[] Overlay =
+    [
+        new("check", "override"), new("index", 7), new("dec", 1.25m), new("node", JsonNode.Parse("""{"k":["é"]}""")),
+        new("when", DateTimeOffset.Parse("2026-01-01T00:00:00.5Z")), new("+key", "<script>"),
+    ];
+
+    public static TheoryData<string, Priority, ModelTier, bool, int> Tasks()
+    {
+        var data = new TheoryData<string, Priority, ModelTier, bool, int>();
+        foreach (var word in Words)
+        {
+            foreach (var priority in Enum.GetValues<Priority>())
+            {
+                foreach (var tier in Enum.GetValues<ModelTier>())
+                {
+                    data.Add(word, priority, tier, word.Length % 2 == 0, (int)priority % Times.Length);
+                }
+            }
+        }
+        return data;
+    }
+
+    public static TheoryData<string, Priority, bool, int> Goals()
+    {
+        var data = new TheoryData<string, Priority, bool, int>();
+        foreach (var word in Words)
+        {
+            foreach (var priority in Enum.GetValues<Priority>())
+            {
+                data.Add(word, priority, (int)priority % 2 == 0, word.Length % Times.Length);
+            }
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Tasks))]
+    public void A_task_is_written_byte_for_byte_as_the_source_generated_serializer_writes_it(
+        string word, Priority priority, ModelTier tier, bool expanded, int time)
+    {
+        var task = new TaskTemplate(word, Config, tier, priority);
+        var created = Times[time];
+        var slot = Times[^(time + 1)];
+        string name = "sched_" + word;
+
+        var reference = Serialize(w => JsonSerializer.Serialize(w, new TaskMessage
+        {
+            TaskId = Id,
+            WorkerType = task.WorkerType,
+            Payload = Payload(task.Payload, expanded),
+            ModelTier = WireNames.Of(tier),
+            Priority = WireNames.Of(priority),
+            CreatedAt = LoomTime.Format(created),
+            Metadata = new TaskMetadata { ScheduledBy = name, ScheduledFor = LoomTime.Format(slot) },
+        }, LoomJsonContext.Default.TaskMessage));
+        var written = Serialize(w => LoomWire.WriteTask(
+            w, QuotedId(), task, Payload(task.Payload, expanded), Quoted(created), name, Quoted(slot)));
+
+        Assert.Equal(reference, written);
+    }
+
+    [Theory]
+    [MemberData(nameof(Goals))]
+    public void A_goal_is_written_byte_for_byte_as_the_source_generated_serializer_writes_it(
+        string word, Priority priority, bool expanded, int time)
+    {
+        var goal = new GoalTemplate(word, Config, priority);
+        var created = Times[time];
+
+        var reference = Serialize(w => JsonSerializer.Serialize(w, new OrchestratorGoal
+        {
+            GoalId = Id,
+            Instruction = goal.Instruction,
+            Context = Payload(goal.Context, expanded),
+            Priority = WireNames.Of(priority),
+            CreatedAt = LoomTime.Format(created),
+        }, LoomJsonContext.Default.OrchestratorGoal));
+        var written = Serialize(w => LoomWire.WriteGoal(w, QuotedId(), goal, Payload(goal.Context, expanded), Quoted(created)));
+
+        Assert.Equal(reference, written);
+    }
+
+    [Fact]
+    public void A_new_id_is_a_quoted_random_uuid_v4()
+    {
+        var quoted = new byte[LoomWire.QuotedIdLength];
+        LoomWire.NewQuotedId(quoted);
+        string text = Encoding.ASCII.GetString(quoted);
+
+        Assert.Matches("^\"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\"$", text);
+        LoomWire.NewQuotedId(quoted);
+        Assert.NotEqual(text, Encoding.ASCII.GetString(quoted));
+    }
+
+    private static MergedMap Payload(IReadOnlyDictionary<string, object?> config, bool expanded) =>
+        new(config, expanded ? Overlay : null);
+
+    private static byte[] QuotedId() => Encoding.ASCII.GetBytes($"\"{Id}\"");
+
+    private static byte[] Quoted(DateTimeOffset instant)
+    {
+        var into = new byte[LoomTime.MaxLength + 2];
+        return into[..LoomWire.QuotedTime(instant, into)];
+    }
+
+    private static string Serialize(Action<Utf8JsonWriter> write)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            write(writer);
+        }
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+}
