@@ -65,7 +65,10 @@ public sealed class TaskMetadata
     [JsonPropertyName("scheduled_for")] public required string ScheduledFor { get; init; }
 }
 
-/// <summary>The source-generated JSON context for Loom's messages: no reflection at run time.</summary>
+/// <summary>
+/// The source-generated JSON context for Loom's messages: the reference for the wire format. The daemon writes its
+/// messages with <see cref="LoomWire"/>, which LoomWireFacts holds to these exact bytes.
+/// </summary>
 [JsonSourceGenerationOptions(WriteIndented = false, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
 [JsonSerializable(typeof(OrchestratorGoal))]
 [JsonSerializable(typeof(TaskMessage))]

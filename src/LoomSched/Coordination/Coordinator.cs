@@ -30,6 +30,7 @@ internal sealed partial class Coordinator
     private readonly Channel<PauseRecord> _pauses =
         Channel.CreateUnbounded<PauseRecord>(new UnboundedChannelOptions { SingleReader = true });
     private SchedulerEngine? _engine;
+    private volatile PauseRecord? _lastPause; // the last pause or resume queued for recording
 
     public Coordinator(SchedulerConfig config, INatsConnection connection, TimeProvider time, ILogger log)
     {
@@ -139,7 +140,21 @@ internal sealed partial class Coordinator
     /// A <c>pause</c> or <c>resume</c> this process carried out (as leader, or standalone with state): recorded in the
     /// state bucket in the background, in order, so that the next leader (or this instance after a restart) keeps it.
     /// </summary>
-    public void RecordPause(string action, string schedule) => _pauses.Writer.TryWrite(new PauseRecord(schedule, action == "pause"));
+    public void RecordPause(string action, string schedule)
+    {
+        var record = new PauseRecord(schedule, action == "pause");
+        _lastPause = record;
+        if (!_pauses.Writer.TryWrite(record))
+        {
+            record.Written.TrySetResult(); // shutting down: nobody records it, nobody waits for it
+        }
+    }
+
+    /// <summary>
+    /// Completes when every pause and resume queued so far is recorded in the state bucket (or given up on): the
+    /// control reply waits for it, so that a leader that dies right after saying "paused" has recorded the pause.
+    /// </summary>
+    public Task WhenPausesRecorded() => _lastPause?.Written.Task ?? Task.CompletedTask;
 
     private async Task WritePausesAsync(CancellationToken stoppingToken)
     {
@@ -147,30 +162,41 @@ internal sealed partial class Coordinator
         {
             await foreach (var record in _pauses.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
             {
-                var (schedule, paused) = (record.Schedule, record.Paused);
-                for (int attempt = 1; ; attempt++)
+                try
                 {
-                    try
-                    {
-                        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-                        bounded.CancelAfter(TimeSpan.FromSeconds(5));
-                        await Gate.RecordPauseAsync(schedule, paused, bounded.Token).ConfigureAwait(false);
-                        break;
-                    }
-                    catch (Exception ex) when (ex is NatsException or OperationCanceledException && !stoppingToken.IsCancellationRequested)
-                    {
-                        if (attempt == 3)
-                        {
-                            LogPauseNotRecorded(paused ? "pause" : "resume", schedule, ex.Message);
-                            break;
-                        }
-                        await Task.Delay(TimeSpan.FromSeconds(1), _time, stoppingToken).ConfigureAwait(false);
-                    }
+                    await RecordAsync(record.Schedule, record.Paused, stoppingToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    record.Written.TrySetResult(); // written, given up on (said), or cut by shutdown
                 }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
+        }
+    }
+
+    private async Task RecordAsync(string schedule, bool paused, CancellationToken stoppingToken)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                using var bounded = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                bounded.CancelAfter(TimeSpan.FromSeconds(5));
+                await Gate.RecordPauseAsync(schedule, paused, bounded.Token).ConfigureAwait(false);
+                return;
+            }
+            catch (Exception ex) when (ex is NatsException or OperationCanceledException && !stoppingToken.IsCancellationRequested)
+            {
+                if (attempt == 3)
+                {
+                    LogPauseNotRecorded(paused ? "pause" : "resume", schedule, ex.Message);
+                    return;
+                }
+                await Task.Delay(TimeSpan.FromSeconds(1), _time, stoppingToken).ConfigureAwait(false);
+            }
         }
     }
 
@@ -311,5 +337,9 @@ internal sealed partial class Coordinator
     {
         public string Schedule { get; } = schedule;
         public bool Paused { get; } = paused;
+
+        /// <summary>Completed once the record is written, given up on, or abandoned at shutdown.</summary>
+        public TaskCompletionSource Written { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
+
 }

@@ -54,6 +54,7 @@ internal sealed partial class SchedulerService(
         {
             // A follower's refusal waits a little, so that the leader's answer reaches the requester first.
             RefusalDelay = () => coordinator?.Lease is { IsLeader: false } ? TimeSpan.FromMilliseconds(250) : TimeSpan.Zero,
+            Durable = coordinator is null ? null : coordinator.WhenPausesRecorded,
         };
         var coordination = coordinator is null
             ? Task.CompletedTask

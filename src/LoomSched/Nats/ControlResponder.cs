@@ -17,6 +17,18 @@ internal sealed partial class ControlResponder(INatsConnection connection, Contr
     /// <summary>How long to hold back an error reply (replicas: a follower lets the leader answer first).</summary>
     public Func<TimeSpan>? RefusalDelay { get; init; }
 
+    /// <summary>
+    /// What a reply waits for, up to <see cref="DurableWait"/>: with coordination, the pauses and resumes carried out so
+    /// far being recorded in the state bucket, so that "paused" is said once the next leader would know it.
+    /// </summary>
+    public Func<Task>? Durable { get; init; }
+
+    /// <summary>
+    /// The most a reply waits for <see cref="Durable"/>: a state bucket that is slow or away delays the answer this much,
+    /// then it goes (the record is still attempted, and a failure logged), well within a requester's usual 2 s.
+    /// </summary>
+    public static readonly TimeSpan DurableWait = TimeSpan.FromSeconds(1);
+
     public Task ServeAsync(SchedulerConfig config, CancellationToken stoppingToken) =>
         Task.WhenAll(ServeControlAsync(config.ControlSubject, stoppingToken), ServeReloadAsync(config, stoppingToken));
 
@@ -38,6 +50,16 @@ internal sealed partial class ControlResponder(INatsConnection connection, Contr
                 }
                 if (msg.ReplyTo is not null)
                 {
+                    if (Durable?.Invoke() is { IsCompleted: false } recorded)
+                    {
+                        try
+                        {
+                            await recorded.WaitAsync(DurableWait, stoppingToken).ConfigureAwait(false);
+                        }
+                        catch (TimeoutException)
+                        {
+                        }
+                    }
                     if (RefusalDelay?.Invoke() is { } delay && delay > TimeSpan.Zero && reply.AsSpan().StartsWith("{\"ok\":false"u8))
                     {
                         await Task.Delay(delay, stoppingToken).ConfigureAwait(false);
