@@ -5,9 +5,9 @@ namespace LoomSched.Dispatch;
 
 /// <summary>
 /// Builds the Loom message of one fire (or of one expansion map of it): the subject, the JSON body (written by
-/// <see cref="LoomWire"/>, byte for byte as the source-generated <see cref="LoomJsonContext"/> would), and the header values. Pure: time comes from the
-/// given <see cref="TimeProvider"/>, ids are random UUIDs (v4, from the system's cryptographic generator).
-/// Safe to use from several fires at once.
+/// <see cref="LoomWire"/>, byte for byte as the source-generated <see cref="LoomJsonContext"/> would), and the
+/// header values. Pure: time comes from the given <see cref="TimeProvider"/>, ids are random UUIDs (v4, from the
+/// system's cryptographic generator). Safe to use from several fires at once.
 /// </summary>
 public sealed class MessageBuilder
 {

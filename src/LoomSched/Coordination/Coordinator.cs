@@ -138,7 +138,8 @@ internal sealed partial class Coordinator
 
     /// <summary>
     /// A <c>pause</c> or <c>resume</c> this process carried out (as leader, or standalone with state): recorded in the
-    /// state bucket in the background, in order, so that the next leader (or this instance after a restart) keeps it.
+    /// state bucket by a writer of its own, in order, so that the next leader (or this instance after a restart) keeps
+    /// it. The control reply waits for the record (<see cref="WhenPausesRecorded"/>).
     /// </summary>
     public void RecordPause(string action, string schedule)
     {
