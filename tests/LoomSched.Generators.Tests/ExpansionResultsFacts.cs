@@ -14,6 +14,25 @@ public class ExpansionResultsFacts
     }
 
     [Fact]
+    public void A_typed_map_is_read_when_it_is_handed_over_so_a_map_the_function_reuses_keeps_each_value()
+    {
+        var maps = ExpansionResults.Box<Dictionary<string, int>, int>(Reused(), "f")!.ToList();
+
+        // Read after the whole sequence was walked: each boxed map still holds what the function handed over then.
+        Assert.Equal(["i=0", "i=1", "i=2"], maps.Select(m => string.Join(",", m.Select(kv => $"{kv.Key}={kv.Value}"))).ToArray());
+
+        static IEnumerable<Dictionary<string, int>> Reused()
+        {
+            var map = new Dictionary<string, int>();
+            for (var i = 0; i < 3; i++)
+            {
+                map["i"] = i;
+                yield return map;
+            }
+        }
+    }
+
+    [Fact]
     public void Maps_of_object_values_are_passed_through_as_they_are()
     {
         var map = new Dictionary<string, object?> { ["a"] = 1 };

@@ -67,6 +67,13 @@ public sealed class MergedMap
     // first; its first `count` entries are the overlay.
     private static KeyValuePair<string, object?>[] Dedupe(IEnumerable<KeyValuePair<string, object?>> overlay, out int count)
     {
+        if (overlay is KeyValuePair<string, object?>[] array && IsDistinct(array))
+        {
+            // Already one entry per key (the boxed form of a map, ExpansionResults): used as it is, not copied. The merge
+            // is written as soon as it is made, before the map's function runs on.
+            count = array.Length;
+            return array;
+        }
         bool sized = overlay.TryGetNonEnumeratedCount(out int known);
         var pairs = sized ? new KeyValuePair<string, object?>[known] : t_scratch ?? new KeyValuePair<string, object?>[16];
         t_scratch = null; // a map whose enumeration builds another merge on this thread gets its own scratch
@@ -99,6 +106,18 @@ public sealed class MergedMap
                 t_scratch = pairs;
             }
         }
+    }
+
+    private static bool IsDistinct(KeyValuePair<string, object?>[] pairs)
+    {
+        for (int i = 0; i < pairs.Length; i++)
+        {
+            if (pairs[i].Key is null || IndexOf(pairs.AsSpan(0, i), pairs[i].Key) >= 0)
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     // Expansion maps are small (a handful of keys): a scan beats hashing.

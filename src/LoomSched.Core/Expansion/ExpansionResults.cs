@@ -63,7 +63,31 @@ public static class ExpansionResults
         }
     }
 
+    // A map whose size is known (a dictionary, a list, an array) is boxed into an array at once: one allocation, which
+    // the message's merge then uses as it is (MergedMap), where a lazy view cost an iterator, an enumeration through it
+    // and a copy (about a fifth of a big fan-out's build, profiled). Either way the map is read when the function hands
+    // it over, before it is asked for the next.
     private static IEnumerable<KeyValuePair<string, object?>> BoxValues<TMap, TValue>(TMap map)
+        where TMap : IEnumerable<KeyValuePair<string, TValue>>
+    {
+        if (!map.TryGetNonEnumeratedCount(out int count))
+        {
+            return BoxLazily<TMap, TValue>(map);
+        }
+        var pairs = new KeyValuePair<string, object?>[count];
+        int i = 0;
+        foreach (var pair in map)
+        {
+            if (i == pairs.Length)
+            {
+                Array.Resize(ref pairs, Math.Max(4, pairs.Length * 2)); // a collection that grew while it was read
+            }
+            pairs[i++] = new KeyValuePair<string, object?>(pair.Key, pair.Value);
+        }
+        return i == pairs.Length ? pairs : pairs[..i];
+    }
+
+    private static IEnumerable<KeyValuePair<string, object?>> BoxLazily<TMap, TValue>(TMap map)
         where TMap : IEnumerable<KeyValuePair<string, TValue>>
     {
         foreach (var pair in map)
