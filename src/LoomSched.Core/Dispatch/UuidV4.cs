@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using System.Text;
 
 namespace LoomSched.Dispatch;
 
@@ -23,14 +22,6 @@ internal static class UuidV4
 
     /// <summary>The length of an id's spelling.</summary>
     public const int Length = 36;
-
-    /// <summary>A new random UUID, lowercase, with hyphens.</summary>
-    public static string NewString()
-    {
-        Span<byte> utf8 = stackalloc byte[Length];
-        Fill(utf8);
-        return Encoding.ASCII.GetString(utf8);
-    }
 
     /// <summary>Spells a new random UUID, lowercase, with hyphens, as ASCII into <paramref name="into"/> (<see cref="Length"/> bytes).</summary>
     public static void Fill(Span<byte> into)
