@@ -18,16 +18,16 @@ internal sealed record NatsSettings
     public string RedactedUrl => Redact(Url);
 
     /// <summary>
-    /// Builds client options. A user and password (<c>nats://u:p@host</c>) or token (<c>nats://t@host</c>) in
-    /// the URL become auth options, and the URL handed to the client carries none of them.
-    /// </summary>
-    /// <summary>
     /// The client's write buffer: a burst goes into it whole. At the client's default (64 KiB, about 150 task
     /// messages) every publish after the first 150 of a burst waited for the socket to drain, each wait a timer and a
     /// thread hop (profiled: most of the publisher's time in a burst of 1,000).
     /// </summary>
     internal const int WriterBufferSize = 1 << 20;
 
+    /// <summary>
+    /// Builds client options. A user and password (<c>nats://u:p@host</c>) or token (<c>nats://t@host</c>) in
+    /// the URL become auth options, and the URL handed to the client carries none of them.
+    /// </summary>
     public NatsOpts ToOpts(string clientName, Microsoft.Extensions.Logging.ILoggerFactory loggers)
     {
         var auth = NatsAuthOpts.Default;
