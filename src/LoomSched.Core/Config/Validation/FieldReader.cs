@@ -127,10 +127,10 @@ internal sealed class FieldReader(Diagnostics diagnostics)
 
     private int? ChoiceIndex(YamlNode node, string path, string what, string[] choices)
     {
-        string words = string.Join(", ", choices);
+        // The list of words is spelled only for an error: this runs for every enumerated field of every schedule.
         if (node is not ScalarNode scalar)
         {
-            Diagnostics.Error(node, path, $"must be one of {words}, got {Actual(node)}");
+            Diagnostics.Error(node, path, $"must be one of {string.Join(", ", choices)}, got {Actual(node)}");
             return null;
         }
         if (Resolve(scalar, path) is not (true, var value))
@@ -139,7 +139,7 @@ internal sealed class FieldReader(Diagnostics diagnostics)
         }
         if (value is not string s)
         {
-            Diagnostics.Error(node, path, $"must be one of {words}, got {Shown(scalar, value)}");
+            Diagnostics.Error(node, path, $"must be one of {string.Join(", ", choices)}, got {Shown(scalar, value)}");
             return null;
         }
         int index = Array.IndexOf(choices, s);
@@ -148,7 +148,9 @@ internal sealed class FieldReader(Diagnostics diagnostics)
             return index;
         }
         string hint = DidYouMean.Hint(s, choices);
-        Diagnostics.Error(node, path, hint.Length > 0 ? $"unknown {what} \"{s}\"{hint}" : $"unknown {what} \"{s}\"; expected one of {words}");
+        Diagnostics.Error(node, path, hint.Length > 0
+            ? $"unknown {what} \"{s}\"{hint}"
+            : $"unknown {what} \"{s}\"; expected one of {string.Join(", ", choices)}");
         return null;
     }
 
