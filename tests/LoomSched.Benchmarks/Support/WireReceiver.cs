@@ -77,6 +77,21 @@ internal sealed class WireReceiver : IArrivals
         return arrivals;
     }
 
+    /// <summary>
+    /// Waits, in the child, until <paramref name="count"/> messages have arrived since the last <see cref="Take"/>:
+    /// one request and one answer, so the wait costs the two cores nothing while the messages come.
+    /// </summary>
+    /// <returns>True when they all came within <paramref name="timeout"/>; otherwise false, with how many did.</returns>
+    public async Task<(bool Complete, int Arrived)> WaitForCountAsync(int count, TimeSpan timeout)
+    {
+        await _child.StandardInput.WriteLineAsync(
+            $"wait {count.ToString(CultureInfo.InvariantCulture)} {((long)timeout.TotalMilliseconds).ToString(CultureInfo.InvariantCulture)}");
+        await _child.StandardInput.FlushAsync();
+        var answer = await _child.StandardOutput.ReadLineAsync() ?? throw new InvalidOperationException("the wire receiver ended");
+        int space = answer.IndexOf(' ', StringComparison.Ordinal);
+        return (answer.StartsWith("ok ", StringComparison.Ordinal), int.Parse(answer.AsSpan(space + 1), CultureInfo.InvariantCulture));
+    }
+
     public async ValueTask DisposeAsync()
     {
         try
@@ -92,11 +107,16 @@ internal sealed class WireReceiver : IArrivals
         _child.Dispose();
     }
 
-    /// <summary>The child process: subscribes, then answers <c>take</c> (the arrivals since the last) and <c>quit</c>.</summary>
+    /// <summary>
+    /// The child process: subscribes, then answers <c>take</c> (the arrivals since the last), <c>wait N MS</c>
+    /// (<c>ok C</c> once N have arrived since the last take, <c>short C</c> when MS milliseconds passed first) and
+    /// <c>quit</c>.
+    /// </summary>
     public static int RunChild(string url, string subject)
     {
         using var subscriber = WireSubscriber.Connect(url, subject);
-        var output = Console.Out;
+        // Buffered: Console.Out writes each line with a system call of its own, a hundred thousand for a fan-out.
+        using var output = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false), 1 << 16) { AutoFlush = false };
         output.WriteLine("ready");
         output.Flush();
         while (Console.In.ReadLine() is { } command && command != "quit")
@@ -105,6 +125,13 @@ internal sealed class WireReceiver : IArrivals
             {
                 subscriber.WriteTaken(output);
                 output.WriteLine("end");
+                output.Flush();
+            }
+            else if (command.Split(' ') is ["wait", var count, var ms])
+            {
+                bool complete = subscriber.WaitForCount(
+                    int.Parse(count, CultureInfo.InvariantCulture), TimeSpan.FromMilliseconds(long.Parse(ms, CultureInfo.InvariantCulture)), out int arrived);
+                output.WriteLine($"{(complete ? "ok" : "short")} {arrived.ToString(CultureInfo.InvariantCulture)}");
                 output.Flush();
             }
         }
@@ -125,6 +152,8 @@ internal sealed class WireSubscriber : IDisposable
     private int[] _slots = new int[1 << 20];
     private int _count;
     private int _taken;
+    private int _waitingFor = int.MaxValue; // the count a WaitForCount waits for, against _count
+    private readonly ManualResetEventSlim _reached = new();
     private byte[] _lastSlotBytes = [];
     private int _lastSlot;
     private volatile bool _stopping;
@@ -149,6 +178,27 @@ internal sealed class WireSubscriber : IDisposable
             throw new TimeoutException("nats-server did not answer the wire receiver's PING");
         }
         return subscriber;
+    }
+
+    /// <summary>Blocks until <paramref name="count"/> messages arrived since the last take, or the time is up.</summary>
+    public bool WaitForCount(int count, TimeSpan timeout, out int arrived)
+    {
+        lock (_gate)
+        {
+            _reached.Reset();
+            _waitingFor = _taken + count;
+            if (_count >= _waitingFor)
+            {
+                _reached.Set();
+            }
+        }
+        bool complete = _reached.Wait(timeout);
+        lock (_gate)
+        {
+            _waitingFor = int.MaxValue;
+            arrived = _count - _taken;
+        }
+        return complete;
     }
 
     /// <summary>Writes "ticks slot" lines for the arrivals since the last call.</summary>
@@ -184,6 +234,7 @@ internal sealed class WireSubscriber : IDisposable
         _thread.Join(TimeSpan.FromSeconds(5));
         _socket.Dispose();
         _pong.Dispose();
+        _reached.Dispose();
     }
 
     private void Send(string text)
@@ -280,7 +331,10 @@ internal sealed class WireSubscriber : IDisposable
             }
             _ticks[_count] = at;
             _slots[_count] = slot;
-            _count++;
+            if (++_count == _waitingFor)
+            {
+                _reached.Set();
+            }
         }
     }
 
