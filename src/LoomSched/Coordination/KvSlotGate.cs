@@ -110,13 +110,21 @@ internal sealed partial class KvSlotGate(Task<INatsKVStore> store, LeaderLease? 
             var result = current is null
                 ? await kv.TryCreateAsync(KeyOf(schedule.Name), value, Raw, cancellationToken).ConfigureAwait(false)
                 : await kv.TryUpdateAsync(KeyOf(schedule.Name), value, current.Revision, Raw, cancellationToken).ConfigureAwait(false);
-            if (!result.Success && current is not null
-                && await ReadFromLeaderAsync(kv, schedule.Name, cancellationToken).ConfigureAwait(false) is { } fresh
-                && fresh.Revision != current.Revision && Claimable(fresh, slot))
+            if (!result.Success && await ReadFromLeaderAsync(kv, schedule.Name, cancellationToken).ConfigureAwait(false) is { } fresh)
             {
-                // The compare-and-set went against a stale view (a lagging replica's read, or the bucket's own
-                // record of the last revision moved under a leader change): the stream leader's view decides.
-                result = await kv.TryUpdateAsync(KeyOf(schedule.Name), value, fresh.Revision, Raw, cancellationToken).ConfigureAwait(false);
+                if (retry && fresh.Slot == slot && fresh.Phase == SlotRecord.Claimed && fresh.By == instanceId)
+                {
+                    // An earlier attempt of this claim did land (its answer was lost) and the read above came from a
+                    // replica that had not seen it yet: the claim is this process's.
+                    _known[schedule.Name] = fresh;
+                    return MayPublish;
+                }
+                if ((current is null || fresh.Revision != current.Revision) && Claimable(fresh, slot))
+                {
+                    // The compare-and-set went against a stale view (a lagging replica's read, or the bucket's own
+                    // record of the last revision moved under a leader change): the stream leader's view decides.
+                    result = await kv.TryUpdateAsync(KeyOf(schedule.Name), value, fresh.Revision, Raw, cancellationToken).ConfigureAwait(false);
+                }
             }
             if (!result.Success)
             {
