@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace LoomSched.Dispatch;
 
 /// <summary>One message ready to publish: subject, JSON body, and what the NATS headers carry.</summary>
@@ -8,7 +10,7 @@ namespace LoomSched.Dispatch;
 /// </remarks>
 public sealed class DispatchMessage
 {
-    private readonly string? _schedulerName;
+    private readonly string? _idPrefix;
     private readonly int _index;
     private string? _messageId;
 
@@ -27,14 +29,17 @@ public sealed class DispatchMessage
         _messageId = messageId;
     }
 
-    /// <summary>A message whose id, <c>{scheduler}/{schedule}/{slot}/{index}</c>, is spelled when first read.</summary>
-    internal DispatchMessage(string subject, ReadOnlyMemory<byte> body, string scheduleName, string scheduledFor, string schedulerName, int index)
+    /// <summary>
+    /// A message whose id, <c>{scheduler}/{schedule}/{slot}/{index}</c>, is spelled when first read, from the fire's
+    /// <paramref name="idPrefix"/> (<c>{scheduler}/{schedule}/{slot}/</c>) and the index.
+    /// </summary>
+    internal DispatchMessage(string subject, ReadOnlyMemory<byte> body, string scheduleName, string scheduledFor, string idPrefix, int index)
     {
         Subject = subject;
         Body = body;
         ScheduleName = scheduleName;
         ScheduledFor = scheduledFor;
-        _schedulerName = schedulerName;
+        _idPrefix = idPrefix;
         _index = index;
     }
 
@@ -52,7 +57,14 @@ public sealed class DispatchMessage
 
     /// <summary>Header <c>Nats-Msg-Id</c>: <c>{scheduler}/{schedule}/{slot ISO}/{expansion index}</c>.</summary>
     /// <remarks>Safe to read from any thread: two first reads at once spell the same text.</remarks>
-    public string MessageId => _messageId ??= $"{_schedulerName}/{ScheduleName}/{ScheduledFor}/{_index}";
+    public string MessageId => _messageId ??= SpellId(_idPrefix!, _index);
+
+    private static string SpellId(string prefix, int index)
+    {
+        Span<char> digits = stackalloc char[11];
+        index.TryFormat(digits, out int length, provider: CultureInfo.InvariantCulture);
+        return string.Concat(prefix.AsSpan(), digits[..length]);
+    }
 
     /// <inheritdoc />
     public override string ToString() => $"{Subject} {MessageId} ({Body.Length} bytes)";
@@ -67,6 +79,30 @@ public interface IDispatchPort
     /// the returned task is not complete (e.g. back-pressure), finishing that fire on a task of its own.
     /// </summary>
     ValueTask PublishAsync(DispatchMessage message, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Publishes (or buffers) several messages, in order, as <see cref="PublishAsync(DispatchMessage, CancellationToken)"/>
+    /// does each: a fire of many messages hands them over a few hundred at a time. Returns how many it took; fewer than
+    /// given only when one could not be accepted after others were (it throws when it took none). The messages are
+    /// taken out of <paramref name="messages"/> before it returns: the caller may fill the array again.
+    /// </summary>
+    async ValueTask<int> PublishAsync(ArraySegment<DispatchMessage> messages, CancellationToken cancellationToken)
+    {
+        int taken = 0;
+        foreach (var message in messages)
+        {
+            try
+            {
+                await PublishAsync(message, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception) when (taken > 0)
+            {
+                return taken; // the caller's next call, starting with this message, meets the exception itself
+            }
+            taken++;
+        }
+        return taken;
+    }
 
     /// <summary>
     /// Completes when every message accepted so far is confirmed delivered (or refused for good). A port that

@@ -29,8 +29,7 @@ public static class LoomTime
     {
         var utc = instant.UtcDateTime;
         utc.Deconstruct(out int year, out int month, out int day);
-        long micros = (utc.Ticks % TimeSpan.TicksPerSecond) / 10;
-        var d = destination[..(micros == 0 ? 20 : MaxLength)];
+        var d = destination[..SecondsLength];
         Digits(d[0..4], year);
         d[4] = (byte)'-';
         Digits(d[5..7], month);
@@ -42,13 +41,54 @@ public static class LoomTime
         Digits(d[14..16], utc.Minute);
         d[16] = (byte)':';
         Digits(d[17..19], utc.Second);
-        if (micros != 0)
+        return Fraction(utc.Ticks, destination);
+    }
+
+    // The length of the spelling up to the seconds: 2026-11-27T02:29:25
+    private const int SecondsLength = 19;
+
+    // After the seconds: the fraction (when there is one) and the Z; returns the whole length.
+    private static int Fraction(long ticks, Span<byte> destination)
+    {
+        long micros = (ticks % TimeSpan.TicksPerSecond) / 10;
+        if (micros == 0)
         {
-            d[19] = (byte)'.';
-            Digits(d[20..26], (int)micros);
+            destination[SecondsLength] = (byte)'Z';
+            return SecondsLength + 1;
         }
-        d[^1] = (byte)'Z';
-        return d.Length;
+        destination[SecondsLength] = (byte)'.';
+        Digits(destination[(SecondsLength + 1)..(SecondsLength + 7)], (int)micros);
+        destination[MaxLength - 1] = (byte)'Z';
+        return MaxLength;
+    }
+
+    /// <summary>
+    /// Spells instants that mostly fall in the same second (the <c>created_at</c> of a fire's messages, one after
+    /// another): the date and time of day are spelled once per second, only the fraction for each instant.
+    /// One thread at a time.
+    /// </summary>
+    internal sealed class Speller
+    {
+        private readonly byte[] _seconds = new byte[SecondsLength];
+        private long _second = -1;
+
+        /// <summary>As <see cref="LoomTime.FormatUtf8"/>.</summary>
+        public int FormatUtf8(DateTimeOffset instant, Span<byte> destination)
+        {
+            long ticks = instant.UtcTicks;
+            long second = ticks - (ticks % TimeSpan.TicksPerSecond);
+            if (second != _second)
+            {
+                LoomTime.FormatUtf8(instant, destination);
+                destination[..SecondsLength].CopyTo(_seconds);
+                _second = second;
+            }
+            else
+            {
+                _seconds.CopyTo(destination);
+            }
+            return Fraction(ticks, destination);
+        }
     }
 
     // Fixed width, zero-padded, right to left.

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -11,46 +12,56 @@ namespace LoomSched.Dispatch;
 [JsonConverter(typeof(MergedMapConverter))]
 public sealed class MergedMap
 {
+    private readonly EncodedMap _base;
     private readonly KeyValuePair<string, object?>[] _overlay;
     private readonly int _overlayCount;
 
     /// <summary>Creates the merge. A key repeated in the overlay keeps its first place and its last value.</summary>
     public MergedMap(IReadOnlyDictionary<string, object?> @base, IEnumerable<KeyValuePair<string, object?>>? overlay)
     {
-        Base = @base;
+        _base = EncodedMap.Of(@base);
         _overlay = overlay is null ? [] : Dedupe(overlay, out _overlayCount);
     }
 
     /// <summary>The config's map.</summary>
-    public IReadOnlyDictionary<string, object?> Base { get; }
+    public IReadOnlyDictionary<string, object?> Base => _base.Map;
 
     /// <summary>The expansion's map, one entry per key (empty when the schedule does not expand).</summary>
     public IReadOnlyList<KeyValuePair<string, object?>> Overlay => new ArraySegment<KeyValuePair<string, object?>>(_overlay, 0, _overlayCount);
 
-    internal void Write(Utf8JsonWriter writer)
+    internal void Write(Utf8JsonWriter writer) => Write(writer, _base, _overlay.AsSpan(0, _overlayCount));
+
+    /// <summary>Writes <paramref name="overlay"/> merged over <paramref name="base"/>, without making the merge.</summary>
+    /// <exception cref="UnserializableValueException">A value of the overlay has no JSON form.</exception>
+    internal static void Write(Utf8JsonWriter writer, EncodedMap @base, IEnumerable<KeyValuePair<string, object?>>? overlay)
+    {
+        if (overlay is null)
+        {
+            Write(writer, @base, []);
+            return;
+        }
+        var pairs = Dedupe(overlay, out int count);
+        Write(writer, @base, pairs.AsSpan(0, count));
+    }
+
+    private static void Write(Utf8JsonWriter writer, EncodedMap @base, ReadOnlySpan<KeyValuePair<string, object?>> overlay)
     {
         writer.WriteStartObject();
-        var overlay = _overlay.AsSpan(0, _overlayCount);
-        if (Base is OrderedDictionary<string, object?> ordered)
+        foreach (var entry in @base.Entries)
         {
-            // The config's own map type: enumerated without boxing an enumerator per message.
-            foreach (var (key, value) in ordered)
+            writer.WritePropertyName(entry.Name);
+            if (IndexOf(overlay, entry.Key) is var i and >= 0)
             {
-                writer.WritePropertyName(key);
-                JsonValueWriter.Write(writer, IndexOf(overlay, key) is var i and >= 0 ? overlay[i].Value : value);
+                JsonValueWriter.Write(writer, overlay[i].Value);
             }
-        }
-        else
-        {
-            foreach (var (key, value) in Base)
+            else
             {
-                writer.WritePropertyName(key);
-                JsonValueWriter.Write(writer, IndexOf(overlay, key) is var i and >= 0 ? overlay[i].Value : value);
+                writer.WriteRawValue(entry.Value, skipInputValidation: true);
             }
         }
         foreach (var (key, value) in overlay)
         {
-            if (!Base.ContainsKey(key))
+            if (!@base.Map.ContainsKey(key))
             {
                 writer.WritePropertyName(key);
                 JsonValueWriter.Write(writer, value);
@@ -131,6 +142,53 @@ public sealed class MergedMap
             }
         }
         return -1;
+    }
+}
+
+/// <summary>
+/// A config map with each key and value encoded as the serializer writes them, once: the part of every message's
+/// payload (or context) that the messages of a schedule share.
+/// </summary>
+internal sealed class EncodedMap
+{
+    private EncodedMap(IReadOnlyDictionary<string, object?> map, Entry[] entries)
+    {
+        Map = map;
+        Entries = entries;
+    }
+
+    /// <summary>The map.</summary>
+    public IReadOnlyDictionary<string, object?> Map { get; }
+
+    /// <summary>Its entries in order, encoded.</summary>
+    public Entry[] Entries { get; }
+
+    /// <summary>Encodes <paramref name="map"/>.</summary>
+    /// <exception cref="UnserializableValueException">A value has no JSON form.</exception>
+    public static EncodedMap Of(IReadOnlyDictionary<string, object?> map)
+    {
+        var entries = new List<Entry>(map.Count);
+        var buffer = new ArrayBufferWriter<byte>();
+        using var writer = new Utf8JsonWriter(buffer);
+        foreach (var (key, value) in map)
+        {
+            buffer.ResetWrittenCount();
+            writer.Reset(buffer);
+            JsonValueWriter.Write(writer, value);
+            writer.Flush();
+            entries.Add(new Entry(key, JsonEncodedText.Encode(key), buffer.WrittenSpan.ToArray()));
+        }
+        return new EncodedMap(map, [.. entries]);
+    }
+
+    /// <summary>One entry: its key, the key encoded, and the value's JSON.</summary>
+    public sealed class Entry(string key, JsonEncodedText name, byte[] value)
+    {
+        public string Key { get; } = key;
+
+        public JsonEncodedText Name { get; } = name;
+
+        public byte[] Value { get; } = value;
     }
 }
 

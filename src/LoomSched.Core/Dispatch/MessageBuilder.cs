@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using LoomSched.Config;
 
@@ -20,6 +21,7 @@ public sealed class MessageBuilder
     private readonly TimeProvider _time;
     private readonly Lock _spareGate = new();
     private readonly BodyWriter?[] _spare = new BodyWriter?[SpareWriters];
+    private readonly ConditionalWeakTable<ScheduleDefinition, WireFrame> _frames = new();
     private int _spareCount;
 
     /// <summary>Creates a builder for one scheduler config.</summary>
@@ -47,40 +49,40 @@ public sealed class MessageBuilder
     public FireMessages ForFire(ScheduleDefinition schedule, DateTimeOffset slot) => new(this, schedule, slot);
 
     internal DispatchMessage Message(FireMessages fire, ReadOnlyMemory<byte> body, int index) =>
-        new(fire.Subject, body, fire.Schedule.Name, fire.SlotText, _schedulerName, index);
+        new(fire.Subject, body, fire.Schedule.Name, fire.SlotText, fire.IdPrefix, index);
+
+    internal string IdPrefix(ScheduleDefinition schedule, string slotText) => $"{_schedulerName}/{schedule.Name}/{slotText}/";
+
+    /// <summary>The frame of a schedule's messages, made at its first message.</summary>
+    internal WireFrame FrameOf(ScheduleDefinition schedule) => _frames.GetValue(schedule, static s => WireFrame.Of(s));
 
     internal ReadOnlyMemory<byte> BuildBody(
         FireMessages fire, IEnumerable<KeyValuePair<string, object?>>? expansion, DateTimeOffset? createdAt = null)
     {
-        var schedule = fire.Schedule;
-        Span<byte> id = stackalloc byte[LoomWire.QuotedIdLength];
-        Span<byte> created = stackalloc byte[LoomTime.MaxLength + 2];
-        created = created[..LoomWire.QuotedTime(createdAt ?? _time.GetUtcNow(), created)];
         var body = RentWriter();
         try
         {
-            // Whatever a failed message left behind goes: the writer's state and the bytes it wrote.
-            var writer = body.Json;
-            writer.Reset();
-            body.Arena.Discard();
-            LoomWire.NewQuotedId(id);
-            if (schedule.DispatchType == DispatchType.Goal)
-            {
-                var goal = schedule.Goal ?? throw new InvalidOperationException($"schedule {schedule.Name} has no goal");
-                LoomWire.WriteGoal(writer, id, goal, new MergedMap(goal.Context, expansion), created);
-            }
-            else
-            {
-                var task = schedule.Task ?? throw new InvalidOperationException($"schedule {schedule.Name} has no task");
-                LoomWire.WriteTask(writer, id, task, new MergedMap(task.Payload, expansion), created, schedule.Name, fire.QuotedSlot);
-            }
-            writer.Flush();
-            return body.Arena.Commit();
+            return BuildBody(body, fire, expansion, createdAt);
         }
         finally
         {
             ReturnWriter(body);
         }
+    }
+
+    internal FireBodies StartBodies(FireMessages fire) => new(this, fire, RentWriter());
+
+    private ReadOnlyMemory<byte> BuildBody(
+        BodyWriter body, FireMessages fire, IEnumerable<KeyValuePair<string, object?>>? expansion, DateTimeOffset? createdAt)
+    {
+        Span<byte> id = stackalloc byte[LoomWire.QuotedIdLength];
+        Span<byte> created = stackalloc byte[LoomTime.MaxLength + 2];
+        created = created[..LoomWire.QuotedTime(createdAt ?? _time.GetUtcNow(), created, body.Times)];
+        // Whatever a failed message left behind goes (the frame resets the writer's state).
+        body.Arena.Discard();
+        LoomWire.NewQuotedId(id);
+        fire.Frame.Write(body.Arena, body.Json, id, expansion, created, fire.QuotedSlot);
+        return body.Arena.Commit();
     }
 
     internal string SubjectOf(ScheduleDefinition schedule) =>
@@ -111,14 +113,45 @@ public sealed class MessageBuilder
         }
     }
 
+    /// <summary>
+    /// The bodies of one fire's messages, built one after another on one writer, rented for them all (not for each
+    /// body). Dispose returns the writer.
+    /// </summary>
+    internal sealed class FireBodies : IDisposable
+    {
+        private readonly MessageBuilder _builder;
+        private readonly FireMessages _fire;
+        private BodyWriter? _writer;
+
+        internal FireBodies(MessageBuilder builder, FireMessages fire, BodyWriter writer) =>
+            (_builder, _fire, _writer) = (builder, fire, writer);
+
+        /// <summary>Builds the body of one expansion map.</summary>
+        /// <exception cref="UnserializableValueException">A value has no JSON form.</exception>
+        public ReadOnlyMemory<byte> Build(IEnumerable<KeyValuePair<string, object?>>? expansion) =>
+            _builder.BuildBody(_writer ?? throw new ObjectDisposedException(nameof(FireBodies)), _fire, expansion, null);
+
+        public void Dispose()
+        {
+            if (_writer is { } writer)
+            {
+                _writer = null;
+                _builder.ReturnWriter(writer);
+            }
+        }
+    }
+
     /// <summary>A JSON writer and the arena it writes into, reused message after message.</summary>
-    private sealed class BodyWriter
+    internal sealed class BodyWriter
     {
         public BodyWriter() => Json = new Utf8JsonWriter(Arena);
 
         public BodyArena Arena { get; } = new();
 
         public Utf8JsonWriter Json { get; }
+
+        /// <summary>The <c>created_at</c> of the messages it writes, one after another.</summary>
+        public LoomTime.Speller Times { get; } = new();
     }
 }
 
@@ -129,6 +162,8 @@ public sealed class MessageBuilder
 public sealed class FireMessages
 {
     private readonly MessageBuilder _builder;
+    private WireFrame? _frame;
+    private string? _idPrefix;
 
     internal FireMessages(MessageBuilder builder, ScheduleDefinition schedule, DateTimeOffset slot)
     {
@@ -152,6 +187,12 @@ public sealed class FireMessages
     /// <summary>The slot as its messages carry it (<c>scheduled_for</c>): spelled once for all of them.</summary>
     internal byte[] QuotedSlot { get; }
 
+    /// <summary>What the bodies of the schedule's messages share (looked up at the first body, so that a failure is the fire's).</summary>
+    internal WireFrame Frame => _frame ??= _builder.FrameOf(Schedule);
+
+    /// <summary>The start of every <c>Nats-Msg-Id</c> of the fire, up to the expansion index.</summary>
+    internal string IdPrefix => _idPrefix ??= _builder.IdPrefix(Schedule, SlotText);
+
     /// <summary>Builds the message of one expansion map (or the fire's only message).</summary>
     /// <param name="expansion">The expansion map merged over context/payload, or null.</param>
     /// <param name="index">The expansion index (0 without expansion), part of <c>Nats-Msg-Id</c>.</param>
@@ -168,6 +209,9 @@ public sealed class FireMessages
     /// <param name="createdAt">The message's <c>created_at</c>; null: now.</param>
     internal ReadOnlyMemory<byte> BuildBody(IEnumerable<KeyValuePair<string, object?>>? expansion, DateTimeOffset? createdAt = null) =>
         _builder.BuildBody(this, expansion, createdAt);
+
+    /// <summary>Builds bodies one after another on one writer, until disposed (a fire of many messages).</summary>
+    internal MessageBuilder.FireBodies StartBodies() => _builder.StartBodies(this);
 
     /// <summary>The message of a body built by <see cref="BuildBody"/>, with its expansion index.</summary>
     internal DispatchMessage Message(ReadOnlyMemory<byte> body, int index) => _builder.Message(this, body, index);

@@ -42,6 +42,12 @@ public sealed record EngineOptions
     /// later). Replicas and restarts that must agree on slots anchor every grid to a fixed instant instead.
     /// </summary>
     public DateTimeOffset? IntervalAnchor { get; init; }
+
+    /// <summary>
+    /// How many helper tasks may build a big fan-out's bodies beside the thread reading its maps
+    /// (<see cref="FireBodyCollector"/>): one per core beyond the first, at most three.
+    /// </summary>
+    public int BuildHelpers { get; init; } = Math.Clamp(Environment.ProcessorCount - 1, 0, 3);
 }
 
 /// <summary>
@@ -71,6 +77,9 @@ public sealed partial class SchedulerEngine
 {
     private const int FiresPerPass = 64;
     private const int MaxDeferredLines = 10_000;
+
+    /// <summary>How many messages of a fire are handed to the port at once (<see cref="IDispatchPort.PublishAsync(ArraySegment{DispatchMessage}, CancellationToken)"/>).</summary>
+    private const int HandOverChunk = 256;
 
     /// <summary>
     /// How long the "fired" lines of an instant wait for its messages to be sent (<see cref="IDispatchPort.WhenSentAsync"/>)
@@ -796,6 +805,7 @@ public sealed partial class SchedulerEngine
         fire.Ready = null;
         var slotMessages = ready?.Messages ?? fire.Builder.ForFire(definition, slot);
         string slotText = slotMessages.SlotText;
+
         try
         {
             bool claimed = true;
@@ -835,18 +845,36 @@ public sealed partial class SchedulerEngine
             }
             var bodies = ready is not null ? [ready.Message.Body] : await BuildBodiesAsync(definition, slotMessages, slot, token).ConfigureAwait(false);
             fire.Remaining = bodies.Count;
-            for (int i = 0; i < bodies.Count; i++)
+            if (bodies.Count == 1)
             {
                 token.ThrowIfCancellationRequested();
-                if (gate is { MayPublish: false })
-                {
-                    throw new FireFailedException("this replica lost the right to publish (leadership lapsed) during the fire; the rest is left to the leader");
-                }
-                await _port.PublishAsync(ready?.Message ?? slotMessages.Message(bodies[i], i), token).ConfigureAwait(false);
-                sent++;
-                fire.Remaining--;
+                ThrowUnlessMayPublish(gate);
+                await _port.PublishAsync(ready?.Message ?? slotMessages.Message(bodies[0], 0), token).ConfigureAwait(false);
+                sent = 1;
+                fire.Remaining = 0;
                 Interlocked.Increment(ref state.Dispatched);
                 Interlocked.Increment(ref _dispatchedTotal);
+            }
+            else
+            {
+                // A few hundred at a time: one hand-over (a lock, a wake-up of the publisher) per chunk, not per message.
+                var chunk = new DispatchMessage[Math.Min(bodies.Count, HandOverChunk)];
+                while (sent < bodies.Count)
+                {
+                    token.ThrowIfCancellationRequested();
+                    ThrowUnlessMayPublish(gate);
+                    int count = Math.Min(chunk.Length, bodies.Count - sent);
+                    for (int i = 0; i < count; i++)
+                    {
+                        chunk[i] = slotMessages.Message(bodies[sent + i], sent + i);
+                    }
+                    int taken = await _port.PublishAsync(new ArraySegment<DispatchMessage>(chunk, 0, count), token).ConfigureAwait(false);
+                    sent += taken;
+                    fire.Remaining -= taken;
+                    Interlocked.Add(ref state.Dispatched, taken);
+                    Interlocked.Add(ref _dispatchedTotal, taken);
+                }
+                Array.Clear(chunk);
             }
             if (gate is not null)
             {
@@ -879,6 +907,14 @@ public sealed partial class SchedulerEngine
             }
             LogFireFailed(definition.Name, slotText, sent, reason);
             fire.Remaining = 0;
+        }
+    }
+
+    private static void ThrowUnlessMayPublish(ISlotGate? gate)
+    {
+        if (gate is { MayPublish: false })
+        {
+            throw new FireFailedException("this replica lost the right to publish (leadership lapsed) during the fire; the rest is left to the leader");
         }
     }
 
@@ -949,7 +985,7 @@ public sealed partial class SchedulerEngine
             throw new FireFailedException($"expansion \"{functionName}\" returned null instead of a list of maps");
         }
 
-        var bodies = new List<ReadOnlyMemory<byte>>();
+        using var bodies = new FireBodyCollector(slotMessages, _options.BuildHelpers);
         int index = 0;
         try
         {
@@ -964,13 +1000,14 @@ public sealed partial class SchedulerEngine
                 {
                     throw new FireFailedException($"expansion \"{functionName}\" returned a null map at index {index}; nothing was sent");
                 }
-                bodies.Add(slotMessages.BuildBody(map));
+                bodies.Add(map);
                 index++;
                 if ((index & 0x3FF) == 0)
                 {
                     token.ThrowIfCancellationRequested();
                 }
             }
+            return await bodies.FinishAsync().ConfigureAwait(false);
         }
         catch (UnserializableValueException ex)
         {
@@ -980,7 +1017,6 @@ public sealed partial class SchedulerEngine
         {
             throw new FireFailedException($"expansion \"{functionName}\" failed while its maps were read: {ex.GetType().Name}: {ex.Message}");
         }
-        return bodies;
     }
 
     private async Task SleepAsync(DateTimeOffset? until, Task wake, CancellationToken stoppingToken)

@@ -105,26 +105,47 @@ internal sealed partial class NatsDispatchPort : IDispatchPort, IAsyncDisposable
 
     private bool IsOpen => _connection.ConnectionState == NatsConnectionState.Open;
 
-    public async ValueTask PublishAsync(DispatchMessage message, CancellationToken cancellationToken)
+    public ValueTask PublishAsync(DispatchMessage message, CancellationToken cancellationToken)
     {
-        while (true)
+        var accepting = AcceptAsync(default, message, cancellationToken);
+        return accepting.IsCompletedSuccessfully ? ValueTask.CompletedTask : new ValueTask(accepting.AsTask());
+    }
+
+    public ValueTask<int> PublishAsync(ArraySegment<DispatchMessage> messages, CancellationToken cancellationToken) =>
+        AcceptAsync(messages, null, cancellationToken);
+
+    /// <summary>
+    /// Takes <paramref name="one"/>, or else <paramref name="many"/>, into the buffer: as many at once as there is room
+    /// for. Returns how many it took (accepted, or dropped while NATS is away); throws when the buffer closed before
+    /// it took any.
+    /// </summary>
+    private async ValueTask<int> AcceptAsync(ArraySegment<DispatchMessage> many, DispatchMessage? one, CancellationToken cancellationToken)
+    {
+        int count = one is null ? many.Count : 1;
+        int taken = 0;
+        while (taken < count)
         {
             Task spaceFreed;
             lock (_gate)
             {
                 if (_closed)
                 {
-                    // Shutting down: the fire is being cut; the engine counts this message as abandoned.
-                    throw new OperationCanceledException("the publish buffer is closed for shutdown");
+                    // Shutting down: the fire is being cut; the engine counts what is left as abandoned.
+                    return taken > 0 ? taken : throw new OperationCanceledException("the publish buffer is closed for shutdown");
                 }
-                if (_occupied < Capacity)
+                int room = Math.Min(Capacity - _occupied, count - taken);
+                if (room > 0)
                 {
-                    _occupied++;
-                    _accepted++;
-                    _buffer.Writer.TryWrite(message);
+                    for (int i = 0; i < room; i++)
+                    {
+                        _buffer.Writer.TryWrite(one ?? many[taken + i]);
+                    }
+                    _occupied += room;
+                    _accepted += room;
+                    taken += room;
                     _arrival?.TrySetResult();
                     _arrival = null;
-                    return;
+                    continue;
                 }
                 if (!IsOpen)
                 {
@@ -145,13 +166,23 @@ internal sealed partial class NatsDispatchPort : IDispatchPort, IAsyncDisposable
             catch (TimeoutException)
             {
             }
+            catch (OperationCanceledException) when (taken > 0)
+            {
+                // The fire is cut (shutdown) after some of the messages went in: those are the port's to count.
+                return taken;
+            }
         }
-        long dropped = Interlocked.Increment(ref _dropped);
-        // One line per power of two keeps a long outage from flooding the log while still saying how bad it is.
-        if ((dropped & (dropped - 1)) == 0)
+        for (; taken < count; taken++)
         {
-            LogDropped(message.ScheduleName, message.ScheduledFor, Capacity, dropped);
+            var message = one ?? many[taken];
+            long dropped = Interlocked.Increment(ref _dropped);
+            // One line per power of two keeps a long outage from flooding the log while still saying how bad it is.
+            if ((dropped & (dropped - 1)) == 0)
+            {
+                LogDropped(message.ScheduleName, message.ScheduledFor, Capacity, dropped);
+            }
         }
+        return taken;
     }
 
     /// <summary>
@@ -468,6 +499,7 @@ internal sealed partial class NatsDispatchPort : IDispatchPort, IAsyncDisposable
     {
         var messages = batch.Messages;
         var headers = _headers;
+        string? schedule = null, slot = null;
         _acks?.Begin(batch);
         for (int i = 0; i < messages.Count; i++)
         {
@@ -475,8 +507,15 @@ internal sealed partial class NatsDispatchPort : IDispatchPort, IAsyncDisposable
             // One header set serves every message: the client writes the headers out before PublishAsync returns,
             // and the next message is set only after this one's PublishAsync has completed. (A dictionary per
             // message was one of the larger allocations of a burst.)
-            headers["Loom-Schedule"] = message.ScheduleName;
-            headers["Loom-Scheduled-For"] = message.ScheduledFor;
+            // The messages of a fire share their schedule and slot (the same strings): set when they change.
+            if (!ReferenceEquals(message.ScheduleName, schedule))
+            {
+                headers["Loom-Schedule"] = schedule = message.ScheduleName;
+            }
+            if (!ReferenceEquals(message.ScheduledFor, slot))
+            {
+                headers["Loom-Scheduled-For"] = slot = message.ScheduledFor;
+            }
             headers["Nats-Msg-Id"] = message.MessageId;
             try
             {

@@ -8,7 +8,7 @@ using LoomSched.Dispatch;
 namespace LoomSched.Tests.Dispatch;
 
 /// <summary>
-/// The message writer (<see cref="LoomWire"/>) against the contract's reference, the source-generated
+/// The message writer (a schedule's <see cref="WireFrame"/>) against the contract's reference, the source-generated
 /// <see cref="LoomJsonContext"/> serializing the types of LoomMessages.cs: the same bytes, for every priority and model
 /// tier, for words that must be escaped (quotes, HTML's characters, non-ASCII, control characters), for values of every
 /// kind, with and without an expansion map, with whole and fractional times.
@@ -86,8 +86,7 @@ public sealed class LoomWireFacts
             CreatedAt = LoomTime.Format(created),
             Metadata = new TaskMetadata { ScheduledBy = name, ScheduledFor = LoomTime.Format(slot) },
         }, LoomJsonContext.Default.TaskMessage));
-        var written = Serialize(w => LoomWire.WriteTask(
-            w, QuotedId(), task, Payload(task.Payload, expanded), Quoted(created), name, Quoted(slot)));
+        var written = Write(WireFrame.Task(task, name), expanded, created, slot);
 
         Assert.Equal(reference, written);
     }
@@ -108,7 +107,7 @@ public sealed class LoomWireFacts
             Priority = WireNames.Of(priority),
             CreatedAt = LoomTime.Format(created),
         }, LoomJsonContext.Default.OrchestratorGoal));
-        var written = Serialize(w => LoomWire.WriteGoal(w, QuotedId(), goal, Payload(goal.Context, expanded), Quoted(created)));
+        var written = Write(WireFrame.Goal(goal), expanded, created, created);
 
         Assert.Equal(reference, written);
     }
@@ -134,6 +133,14 @@ public sealed class LoomWireFacts
     {
         var into = new byte[LoomTime.MaxLength + 2];
         return into[..LoomWire.QuotedTime(instant, into)];
+    }
+
+    private static string Write(WireFrame frame, bool expanded, DateTimeOffset created, DateTimeOffset slot)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using var writer = new Utf8JsonWriter(buffer);
+        frame.Write(buffer, writer, QuotedId(), expanded ? Overlay : null, Quoted(created), Quoted(slot));
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
     private static string Serialize(Action<Utf8JsonWriter> write)

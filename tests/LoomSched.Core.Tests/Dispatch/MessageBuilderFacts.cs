@@ -263,6 +263,26 @@ public partial class MessageBuilderFacts
         Assert.Equal(expected, LoomTime.Format(DateTimeOffset.Parse(instant)));
     }
 
+    [Fact]
+    public void A_speller_spells_instants_one_after_another_as_they_are_spelled_alone()
+    {
+        var start = DateTimeOffset.Parse("2026-12-31T23:59:59.9999000Z");
+        // Within a second, across seconds, a day and a year, whole seconds, and a clock that steps back.
+        long[] steps = [0, 1, 20, 400, 999, 3_000, 10_000_000, -5_000_000, 7, 10_000_000 * 86_400L, -1];
+        var speller = new LoomTime.Speller();
+        var instant = start;
+        Span<byte> spelled = stackalloc byte[LoomTime.MaxLength];
+        foreach (long step in steps)
+        {
+            instant = instant.AddTicks(step);
+            foreach (var at in new[] { instant, new DateTimeOffset(instant.UtcTicks - (instant.UtcTicks % TimeSpan.TicksPerSecond), TimeSpan.Zero) })
+            {
+                int length = speller.FormatUtf8(at, spelled);
+                Assert.Equal(LoomTime.Format(at), Encoding.ASCII.GetString(spelled[..length]));
+            }
+        }
+    }
+
     // --- merging and values ---
 
     [Fact]

@@ -198,6 +198,60 @@ public sealed partial class OutageFacts
         Assert.Equal(0, status.GetProperty("pending").GetInt64());
     }
 
+    [Fact]
+    public async Task A_fan_out_fired_while_the_server_is_away_keeps_max_pending_of_its_messages_and_counts_the_rest_as_dropped()
+    {
+        var prefix = TempConfig.UniqueName("fd");
+        await using var server = await NatsServer.StartAsync("-js");
+        await using var client = new NatsConnection(NatsOpts.Default with { Url = server.Url });
+        await client.ConnectAsync();
+        var stream = await StreamLog.CreateAsync(client, TempConfig.UniqueName("S"), $"{prefix}.tasks.incoming");
+        await using var live = await Recorder.StartAsync(server.Url, $"{prefix}.tasks.incoming");
+        var config = TempConfig.Write($$"""
+            name: fanout_outage
+            subject_prefix: {{prefix}}
+            max_pending: 300
+            schedules:
+              - name: burst
+                interval_seconds: 4
+                task: {worker_type: w}
+                expand_from: range
+                expand_args: {count: 1000}
+            """);
+        await using var daemon = Loomsched.Run(config, server.Url);
+
+        // The first fire goes out whole (its thousand messages pass through a buffer of 300 while NATS is up); the
+        // server is killed a second after its slot and comes back a second after the next one, which fires meanwhile.
+        var first = await live.WaitForAsync(1000, TimeSpan.FromSeconds(20), "burst");
+        var slot = first[0].SlotTime;
+        var killIn = slot + TimeSpan.FromSeconds(1) - DateTimeOffset.UtcNow;
+        Assert.True(killIn > TimeSpan.Zero, $"the first fire took {(-killIn + TimeSpan.FromSeconds(1)).TotalMilliseconds} ms to arrive; the machine is too loaded");
+        await Task.Delay(killIn);
+        await server.StopAsync();
+        await Task.Delay(slot + TimeSpan.FromSeconds(5) - DateTimeOffset.UtcNow);
+        await server.RestartAsync();
+        await WaitForLogCountAsync(daemon, "nats connected", 2, TimeSpan.FromSeconds(20));
+        Assert.True(DateTimeOffset.UtcNow < slot + TimeSpan.FromSeconds(8), "the daemon reconnected after the third slot; the timing of this test is off");
+        await client.ConnectAsync();
+        JsonElement status;
+        var watch = Stopwatch.StartNew();
+        while ((status = await Control.StatusAsync(client, $"{prefix}.scheduler.fanout_outage")).GetProperty("pending").GetInt64() > 0)
+        {
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), $"the buffered messages were not sent: {status}");
+            await Task.Delay(50);
+        }
+
+        // The outage's fire: the first 300 of its messages, once each and in order; the other 700 dropped, counted, logged.
+        var stored = await stream.ReadAllAsync(client);
+        Assert.Equal(Enumerable.Range(0, 1000), stored.Where(m => m.SlotTime == slot).Select(m => m.Index));
+        var outage = stored.Where(m => m.SlotTime == slot + TimeSpan.FromSeconds(4)).Select(m => m.Index).ToList();
+        Assert.Equal(Enumerable.Range(0, 300), outage);
+        Assert.Equal(700, status.GetProperty("dropped").GetInt64());
+        Assert.Contains(daemon.Stderr, l => l.Contains("dropped burst slot=", StringComparison.Ordinal)
+            && l.Contains("buffer of 300 messages (max_pending) is full; dropped so far: 512", StringComparison.Ordinal));
+        Assert.DoesNotContain(daemon.Stderr, l => l.Contains("dropped so far: 1024", StringComparison.Ordinal));
+    }
+
     [GeneratedRegex(@"resending (\d+) message\(s\) from fan slot=\S+ on \(attempt 1\)")]
     private static partial Regex ResendLine();
 
