@@ -6,7 +6,7 @@ namespace LoomSched.Dispatch;
 /// <remarks>
 /// A fire of 100,000 messages keeps them all until they are sent, so a message is kept small: its body is a slice of
 /// a shared chunk (<see cref="BodyArena"/>), the strings of its fire (subject, schedule, slot) are shared by every
-/// message of it, and <see cref="MessageId"/> is spelled when first read.
+/// message of it, and <see cref="MessageId"/> is spelled when it is read.
 /// </remarks>
 public sealed class DispatchMessage
 {
@@ -56,8 +56,14 @@ public sealed class DispatchMessage
     public string ScheduledFor { get; }
 
     /// <summary>Header <c>Nats-Msg-Id</c>: <c>{scheduler}/{schedule}/{slot ISO}/{expansion index}</c>.</summary>
-    /// <remarks>Safe to read from any thread: two first reads at once spell the same text.</remarks>
-    public string MessageId => _messageId ??= SpellId(_idPrefix!, _index);
+    /// <remarks>
+    /// A fan-out's ids are spelled each time they are read (once, when the message is sent), not kept: a hundred
+    /// thousand strings kept until their messages are confirmed were copied at every collection meanwhile.
+    /// </remarks>
+    public string MessageId => _messageId ?? SpellId(_idPrefix!, _index);
+
+    /// <summary>Spells the id now and keeps it: a message made ahead of its slot, whose publisher is not to spell it in the burst.</summary>
+    internal void KeepId() => _messageId ??= SpellId(_idPrefix!, _index);
 
     private static string SpellId(string prefix, int index)
     {

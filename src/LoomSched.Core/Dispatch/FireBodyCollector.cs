@@ -55,6 +55,10 @@ internal sealed class FireBodyCollector : IDisposable
             }
             _current = new Chunk();
             _chunks.Add(_current);
+            if (_chunks.Count == 2)
+            {
+                _inline.UseLargeChunks(); // a big fire: its bodies live until it is sent
+            }
         }
         // The first chunk is always built here: a fire of a few maps never waits for a helper.
         if (_helpers == 0 || _chunks.Count == 1)
@@ -103,14 +107,18 @@ internal sealed class FireBodyCollector : IDisposable
         int active = Volatile.Read(ref _active);
         if (active < _helpers && Interlocked.CompareExchange(ref _active, active + 1, active) == active)
         {
+            // A thread of its own, not one of the pool's: on two cores the pool has two threads, and the timer loop's
+            // next wake-up must not wait behind a fan-out's build.
             var fire = _fire;
-            _started.Add(Task.Run(() => Help(fire)));
+            _started.Add(Task.Factory.StartNew(
+                () => Help(fire), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default));
         }
     }
 
     private void Help(FireMessages fire)
     {
         using var bodies = fire.StartBodies();
+        bodies.UseLargeChunks();
         while (true)
         {
             while (_queued.TryDequeue(out var chunk))

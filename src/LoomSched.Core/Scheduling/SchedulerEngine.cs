@@ -589,7 +589,7 @@ public sealed partial class SchedulerEngine
             {
                 var messages = builder.ForFire(definition, slot);
                 var message = messages.Message(messages.BuildBody(null, createdAt: slot), 0);
-                _ = message.MessageId; // spelled now, not by the publisher in the burst
+                message.KeepId(); // spelled now, not by the publisher in the burst
                 _ready[state] = new Ready(version, builder, slot, messages, message);
             }
             catch (Exception ex) when (ex is UnserializableValueException or InvalidOperationException)

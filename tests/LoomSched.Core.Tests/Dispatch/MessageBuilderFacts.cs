@@ -224,7 +224,10 @@ public partial class MessageBuilderFacts
         Assert.Equal("poll", message.ScheduleName);
         Assert.Equal("2026-11-27T03:00:00Z", message.ScheduledFor); // half a microsecond is below Loom's precision
         Assert.Equal("test_scheduler/poll/2026-11-27T03:00:00Z/7", message.MessageId);
-        Assert.Same(message.MessageId, message.MessageId); // spelled once, when first read
+        Assert.NotSame(message.MessageId, message.MessageId); // spelled when read: a fan-out's messages keep no id strings
+        message.KeepId();
+        Assert.Same(message.MessageId, message.MessageId); // a message made ahead of its slot keeps its id spelled
+        Assert.Equal("test_scheduler/poll/2026-11-27T03:00:00Z/7", message.MessageId);
     }
 
     [Fact]

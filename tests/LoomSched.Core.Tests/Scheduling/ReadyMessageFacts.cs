@@ -55,6 +55,7 @@ public sealed class ReadyMessageFacts() : EngineHarness(T0)
         Assert.Equal("2026-11-27T02:59:31Z", body.GetProperty("created_at").GetString());
         Assert.Equal("2026-11-27T02:59:31Z", body.GetProperty("metadata").GetProperty("scheduled_for").GetString());
         Assert.Equal("test_scheduler/a/2026-11-27T02:59:31Z/0", Port.Seen[0].Message.MessageId);
+        Assert.Same(Port.Seen[0].Message.MessageId, Port.Seen[0].Message.MessageId); // spelled ahead, not by the publisher
     }
 
     [Fact]
