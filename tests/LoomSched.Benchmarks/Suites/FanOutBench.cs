@@ -95,7 +95,7 @@ internal static class FanOutBench
     private static async Task<DaemonRun> TriggerOnceAsync(
         BenchContext ctx, WireReceiver receiver, string prefix, string name, int n, TimeSpan timeout)
     {
-        receiver.Take();
+        receiver.TakeSpan();
         using (var reply = await Control.RequestAsync(ctx.ControlConnection, $"{prefix}.scheduler.{name}",
             """{"action":"trigger","schedule":"burst"}""", TimeSpan.FromSeconds(5)))
         {
@@ -108,16 +108,16 @@ internal static class FanOutBench
         {
             throw new TimeoutException($"the daemon's fan-out delivered {arrived} of {n} messages within {timeout.TotalSeconds} s");
         }
-        var arrivals = receiver.Take();
+        var (_, first, last, firstSlot) = receiver.TakeSpan();
         // A manual trigger's slot is the instant it was triggered: Loom-Scheduled-For carries it.
-        var slot = Receiver.ParseSlot(arrivals[0].ScheduledFor!);
-        return new DaemonRun((arrivals[0].At - slot).TotalMilliseconds, (arrivals[^1].At - slot).TotalMilliseconds);
+        var slot = Receiver.ParseSlot(firstSlot!);
+        return new DaemonRun((first - slot).TotalMilliseconds, (last - slot).TotalMilliseconds);
     }
 
     private static async Task<double> PublishRawAsync(
         NatsConnection publisher, WireReceiver receiver, string subject, List<Arrival> messages, TimeSpan timeout)
     {
-        receiver.Take();
+        receiver.TakeSpan();
         var start = DateTime.UtcNow;
         // One header set for every message, as the daemon's publisher does: the client writes it out before the
         // publish completes.
@@ -133,7 +133,6 @@ internal static class FanOutBench
         {
             throw new TimeoutException($"the raw loop delivered {arrived} of {messages.Count} messages within {timeout.TotalSeconds} s");
         }
-        var arrivals = receiver.Take();
-        return (arrivals[^1].At - start).TotalMilliseconds;
+        return (receiver.TakeSpan().Last - start).TotalMilliseconds;
     }
 }

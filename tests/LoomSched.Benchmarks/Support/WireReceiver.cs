@@ -78,6 +78,20 @@ internal sealed class WireReceiver : IArrivals
     }
 
     /// <summary>
+    /// Takes the arrivals since the last take as a span only: how many, the first and last stamps and the first's
+    /// slot. A fan-out's hundred thousand stamps are not sent over, parsed and kept by this process.
+    /// </summary>
+    public (int Count, DateTime First, DateTime Last, string? FirstSlot) TakeSpan()
+    {
+        _child.StandardInput.WriteLine("span");
+        _child.StandardInput.Flush();
+        var line = _child.StandardOutput.ReadLine() ?? throw new InvalidOperationException("the wire receiver ended");
+        var parts = line.Split(' ', 4);
+        DateTime At(string ticks) => new(long.Parse(ticks, CultureInfo.InvariantCulture), DateTimeKind.Utc);
+        return (int.Parse(parts[0], CultureInfo.InvariantCulture), At(parts[1]), At(parts[2]), parts[3].Length == 0 ? null : parts[3]);
+    }
+
+    /// <summary>
     /// Waits, in the child, until <paramref name="count"/> messages have arrived since the last <see cref="Take"/>:
     /// one request and one answer, so the wait costs the two cores nothing while the messages come.
     /// </summary>
@@ -108,7 +122,8 @@ internal sealed class WireReceiver : IArrivals
     }
 
     /// <summary>
-    /// The child process: subscribes, then answers <c>take</c> (the arrivals since the last), <c>wait N MS</c>
+    /// The child process: subscribes, then answers <c>take</c> (the arrivals since the last), <c>span</c> (their count,
+    /// first and last stamps and first slot), <c>wait N MS</c>
     /// (<c>ok C</c> once N have arrived since the last take, <c>short C</c> when MS milliseconds passed first) and
     /// <c>quit</c>.
     /// </summary>
@@ -125,6 +140,11 @@ internal sealed class WireReceiver : IArrivals
             {
                 subscriber.WriteTaken(output);
                 output.WriteLine("end");
+                output.Flush();
+            }
+            else if (command == "span")
+            {
+                output.WriteLine(subscriber.TakeSpan());
                 output.Flush();
             }
             else if (command.Split(' ') is ["wait", var count, var ms])
@@ -199,6 +219,19 @@ internal sealed class WireSubscriber : IDisposable
             arrived = _count - _taken;
         }
         return complete;
+    }
+
+    /// <summary>"count firstTicks lastTicks firstSlot" of the arrivals since the last take, which it takes.</summary>
+    public string TakeSpan()
+    {
+        lock (_gate)
+        {
+            int from = _taken, to = _count;
+            _taken = _count;
+            return from == to
+                ? "0 0 0 "
+                : string.Create(CultureInfo.InvariantCulture, $"{to - from} {_ticks[from]} {_ticks[to - 1]} {_slotTexts[_slots[from]]}");
+        }
     }
 
     /// <summary>Writes "ticks slot" lines for the arrivals since the last call.</summary>
