@@ -53,6 +53,14 @@ internal sealed class BodyArena : IBufferWriter<byte>
         return _chunk.AsSpan(_end);
     }
 
+    /// <summary>Writes <paramref name="bytes"/> (as <c>GetSpan</c>, copy, <c>Advance</c>, without going through the interface).</summary>
+    public void Append(ReadOnlySpan<byte> bytes)
+    {
+        Reserve(bytes.Length);
+        bytes.CopyTo(_chunk.AsSpan(_end));
+        _end += bytes.Length;
+    }
+
     /// <summary>Ends the body being written and hands it out; the next body starts after it.</summary>
     public ReadOnlyMemory<byte> Commit()
     {

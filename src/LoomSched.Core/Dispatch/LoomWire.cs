@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using LoomSched.Config;
@@ -96,22 +95,22 @@ internal sealed class WireFrame
     /// <param name="quotedSlot">The slot, quoted: a task's <c>scheduled_for</c> (a goal has none).</param>
     /// <exception cref="UnserializableValueException">A value of the expansion map has no JSON form.</exception>
     public void Write(
-        IBufferWriter<byte> output, Utf8JsonWriter writer, ReadOnlySpan<byte> quotedId, IEnumerable<KeyValuePair<string, object?>>? overlay,
+        BodyArena output, Utf8JsonWriter writer, ReadOnlySpan<byte> quotedId, IEnumerable<KeyValuePair<string, object?>>? overlay,
         ReadOnlySpan<byte> quotedCreatedAt, ReadOnlySpan<byte> quotedSlot)
     {
-        output.Write(_head);
-        output.Write(quotedId);
-        output.Write(_afterId);
+        output.Append(_head);
+        output.Append(quotedId);
+        output.Append(_afterId);
         writer.Reset(output);
         MergedMap.Write(writer, Map, overlay);
         writer.Flush();
-        output.Write(_afterMap);
-        output.Write(quotedCreatedAt);
-        output.Write(_afterCreated);
+        output.Append(_afterMap);
+        output.Append(quotedCreatedAt);
+        output.Append(_afterCreated);
         if (_slotFollows)
         {
-            output.Write(quotedSlot);
-            output.Write("}}"u8);
+            output.Append(quotedSlot);
+            output.Append("}}"u8);
         }
     }
 

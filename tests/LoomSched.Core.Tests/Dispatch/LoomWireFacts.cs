@@ -137,10 +137,10 @@ public sealed class LoomWireFacts
 
     private static string Write(WireFrame frame, bool expanded, DateTimeOffset created, DateTimeOffset slot)
     {
-        var buffer = new ArrayBufferWriter<byte>();
-        using var writer = new Utf8JsonWriter(buffer);
-        frame.Write(buffer, writer, QuotedId(), expanded ? Overlay : null, Quoted(created), Quoted(slot));
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+        var arena = new BodyArena();
+        using var writer = new Utf8JsonWriter(arena);
+        frame.Write(arena, writer, QuotedId(), expanded ? Overlay : null, Quoted(created), Quoted(slot));
+        return Encoding.UTF8.GetString(arena.Commit().Span);
     }
 
     private static string Serialize(Action<Utf8JsonWriter> write)
