@@ -82,7 +82,7 @@ internal sealed record BenchSettings
             LatenessReceivers = (Env("BENCH_LATENESS_RECEIVERS") ?? "wire,client")
                 .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             FanOutCount = Int("BENCH_FANOUT_COUNT", 100_000),
-            FanOutRuns = Int("BENCH_FANOUT_RUNS", quick ? 2 : 5),
+            FanOutRuns = Int("BENCH_FANOUT_RUNS", quick ? 2 : 9),
             StartRuns = Int("BENCH_START_RUNS", quick ? 5 : 20),
             ValidateRuns = Int("BENCH_VALIDATE_RUNS", quick ? 1 : 3),
             LargeSchedules = Int("BENCH_LARGE_SCHEDULES", 100_000),
