@@ -14,20 +14,9 @@ internal sealed class BodyArena : IBufferWriter<byte>
     /// <summary>Below the large object heap's 85,000 bytes, so that chunks are young objects that die young.</summary>
     public const int ChunkBytes = 32 * 1024;
 
-    /// <summary>
-    /// For the bodies of a big fan-out, which all live until the fire is sent: on the large object heap, which the
-    /// collector does not compact, where young chunks that survive are copied at every collection of a build (most of
-    /// the collector's time in a 100,000-message fan-out, profiled).
-    /// </summary>
-    public const int LargeChunkBytes = 128 * 1024;
-
     private byte[] _chunk = [];
     private int _start; // where the body being written begins
     private int _end;   // how far it is written
-    private bool _oneBody; // the chunk was made for one body larger than a chunk
-
-    /// <summary>The size of the next chunks: <see cref="ChunkBytes"/> or <see cref="LargeChunkBytes"/>.</summary>
-    public int ChunkSize { get; set; } = ChunkBytes;
 
     /// <inheritdoc />
     public void Advance(int count)
@@ -66,12 +55,11 @@ internal sealed class BodyArena : IBufferWriter<byte>
     {
         var body = new ReadOnlyMemory<byte>(_chunk, _start, _end - _start);
         _start = _end;
-        if (_oneBody)
+        if (_chunk.Length > ChunkBytes)
         {
             // A chunk grown for one large body is left to it: small bodies after it would keep it alive.
             _chunk = [];
             _start = _end = 0;
-            _oneBody = false;
         }
         return body;
     }
@@ -90,8 +78,7 @@ internal sealed class BodyArena : IBufferWriter<byte>
         // chunk gets a chunk of its own, grown by doubling so that a large body is copied a few times at most.
         int written = _end - _start;
         long needed = (long)written + sizeHint;
-        _oneBody = needed > ChunkSize;
-        long size = _oneBody ? Math.Max(needed, 2L * written) : ChunkSize;
+        long size = needed <= ChunkBytes ? ChunkBytes : Math.Max(needed, 2L * written);
         var next = GC.AllocateUninitializedArray<byte>(checked((int)Math.Min(size, Array.MaxLength)));
         _chunk.AsSpan(_start, written).CopyTo(next);
         _chunk = next;

@@ -55,10 +55,6 @@ internal sealed class FireBodyCollector : IDisposable
             }
             _current = new Chunk();
             _chunks.Add(_current);
-            if (_chunks.Count == 2)
-            {
-                _inline.UseLargeChunks(); // a big fire: its bodies live until it is sent
-            }
         }
         // The first chunk is always built here: a fire of a few maps never waits for a helper.
         if (_helpers == 0 || _chunks.Count == 1)
@@ -118,7 +114,6 @@ internal sealed class FireBodyCollector : IDisposable
     private void Help(FireMessages fire)
     {
         using var bodies = fire.StartBodies();
-        bodies.UseLargeChunks();
         while (true)
         {
             while (_queued.TryDequeue(out var chunk))

@@ -126,18 +126,6 @@ public sealed class MessageBuilder
         internal FireBodies(MessageBuilder builder, FireMessages fire, BodyWriter writer) =>
             (_builder, _fire, _writer) = (builder, fire, writer);
 
-        /// <summary>
-        /// The next bodies go into large chunks (<see cref="BodyArena.LargeChunkBytes"/>): a big fan-out's, which
-        /// all live until the fire is sent. Until disposed.
-        /// </summary>
-        public void UseLargeChunks()
-        {
-            if (_writer is { } writer)
-            {
-                writer.Arena.ChunkSize = BodyArena.LargeChunkBytes;
-            }
-        }
-
         /// <summary>Builds the body of one expansion map.</summary>
         /// <exception cref="UnserializableValueException">A value has no JSON form.</exception>
         public ReadOnlyMemory<byte> Build(IEnumerable<KeyValuePair<string, object?>>? expansion) =>
@@ -148,7 +136,6 @@ public sealed class MessageBuilder
             if (_writer is { } writer)
             {
                 _writer = null;
-                writer.Arena.ChunkSize = BodyArena.ChunkBytes;
                 _builder.ReturnWriter(writer);
             }
         }
