@@ -12,56 +12,76 @@ namespace LoomSched.Dispatch;
 [JsonConverter(typeof(MergedMapConverter))]
 public sealed class MergedMap
 {
-    private readonly EncodedMap _base;
     private readonly KeyValuePair<string, object?>[] _overlay;
     private readonly int _overlayCount;
 
     /// <summary>Creates the merge. A key repeated in the overlay keeps its first place and its last value.</summary>
     public MergedMap(IReadOnlyDictionary<string, object?> @base, IEnumerable<KeyValuePair<string, object?>>? overlay)
     {
-        _base = EncodedMap.Of(@base);
+        Base = @base;
         _overlay = overlay is null ? [] : Dedupe(overlay, out _overlayCount);
     }
 
     /// <summary>The config's map.</summary>
-    public IReadOnlyDictionary<string, object?> Base => _base.Map;
+    public IReadOnlyDictionary<string, object?> Base { get; }
 
     /// <summary>The expansion's map, one entry per key (empty when the schedule does not expand).</summary>
     public IReadOnlyList<KeyValuePair<string, object?>> Overlay => new ArraySegment<KeyValuePair<string, object?>>(_overlay, 0, _overlayCount);
 
-    internal void Write(Utf8JsonWriter writer) => Write(writer, _base, _overlay.AsSpan(0, _overlayCount));
+    internal void Write(Utf8JsonWriter writer)
+    {
+        writer.WriteStartObject();
+        var overlay = _overlay.AsSpan(0, _overlayCount);
+        if (Base is OrderedDictionary<string, object?> ordered)
+        {
+            // The config's own map type: enumerated without boxing an enumerator per message.
+            foreach (var (key, value) in ordered)
+            {
+                writer.WritePropertyName(key);
+                JsonValueWriter.Write(writer, IndexOf(overlay, key) is var i and >= 0 ? overlay[i].Value : value);
+            }
+        }
+        else
+        {
+            foreach (var (key, value) in Base)
+            {
+                writer.WritePropertyName(key);
+                JsonValueWriter.Write(writer, IndexOf(overlay, key) is var i and >= 0 ? overlay[i].Value : value);
+            }
+        }
+        WriteOverlayOnly(writer, Base, overlay);
+    }
 
-    /// <summary>Writes <paramref name="overlay"/> merged over <paramref name="base"/>, without making the merge.</summary>
+    /// <summary>
+    /// Writes <paramref name="overlay"/> merged over the encoded config map <paramref name="base"/>, without making the
+    /// merge: a fan-out's message (<see cref="WireFrame"/>).
+    /// </summary>
     /// <exception cref="UnserializableValueException">A value of the overlay has no JSON form.</exception>
     internal static void Write(Utf8JsonWriter writer, EncodedMap @base, IEnumerable<KeyValuePair<string, object?>>? overlay)
     {
-        if (overlay is null)
-        {
-            Write(writer, @base, []);
-            return;
-        }
-        var pairs = Dedupe(overlay, out int count);
-        Write(writer, @base, pairs.AsSpan(0, count));
-    }
-
-    private static void Write(Utf8JsonWriter writer, EncodedMap @base, ReadOnlySpan<KeyValuePair<string, object?>> overlay)
-    {
+        var pairs = overlay is null ? [] : Dedupe(overlay, out int count).AsSpan(0, count);
         writer.WriteStartObject();
         foreach (var entry in @base.Entries)
         {
             writer.WritePropertyName(entry.Name);
-            if (IndexOf(overlay, entry.Key) is var i and >= 0)
+            if (IndexOf(pairs, entry.Key) is var i and >= 0)
             {
-                JsonValueWriter.Write(writer, overlay[i].Value);
+                JsonValueWriter.Write(writer, pairs[i].Value);
             }
             else
             {
                 writer.WriteRawValue(entry.Value, skipInputValidation: true);
             }
         }
+        WriteOverlayOnly(writer, @base.Map, pairs);
+    }
+
+    // The overlay's keys the config map has not, in the overlay's order; then the end of the object.
+    private static void WriteOverlayOnly(Utf8JsonWriter writer, IReadOnlyDictionary<string, object?> @base, ReadOnlySpan<KeyValuePair<string, object?>> overlay)
+    {
         foreach (var (key, value) in overlay)
         {
-            if (!@base.Map.ContainsKey(key))
+            if (!@base.ContainsKey(key))
             {
                 writer.WritePropertyName(key);
                 JsonValueWriter.Write(writer, value);

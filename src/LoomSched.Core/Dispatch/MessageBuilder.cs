@@ -53,7 +53,11 @@ public sealed class MessageBuilder
 
     internal string IdPrefix(ScheduleDefinition schedule, string slotText) => $"{_schedulerName}/{schedule.Name}/{slotText}/";
 
-    /// <summary>The frame of a schedule's messages, made at its first message.</summary>
+    /// <summary>
+    /// The frame of a fan-out's messages, kept from its first fire on. Only fan-outs have one: a plain schedule's one
+    /// message is written field by field, and a config of 100,000 schedules would otherwise keep as many frames (about
+    /// 70 MB), each tied to its schedule by a handle that every collection goes through.
+    /// </summary>
     internal WireFrame FrameOf(ScheduleDefinition schedule) => _frames.GetValue(schedule, static s => WireFrame.Of(s));
 
     internal ReadOnlyMemory<byte> BuildBody(
@@ -78,10 +82,29 @@ public sealed class MessageBuilder
         Span<byte> id = stackalloc byte[LoomWire.QuotedIdLength];
         Span<byte> created = stackalloc byte[LoomTime.MaxLength + 2];
         created = created[..LoomWire.QuotedTime(createdAt ?? _time.GetUtcNow(), created, body.Times)];
-        // Whatever a failed message left behind goes (the frame resets the writer's state).
+        // Whatever a failed message left behind goes: the writer's state and the bytes it wrote.
         body.Arena.Discard();
         LoomWire.NewQuotedId(id);
-        fire.Frame.Write(body.Arena, body.Json, id, expansion, created, fire.QuotedSlot);
+        var schedule = fire.Schedule;
+        if (schedule.ExpandFrom is not null)
+        {
+            fire.Frame.Write(body.Arena, body.Json, id, expansion, created, fire.QuotedSlot);
+            return body.Arena.Commit();
+        }
+        // A plain schedule's one message, field by field: a frame made for it would be garbage after it.
+        var writer = body.Json;
+        writer.Reset();
+        if (schedule.DispatchType == DispatchType.Goal)
+        {
+            var goal = schedule.Goal ?? throw new InvalidOperationException($"schedule {schedule.Name} has no goal");
+            LoomWire.WriteGoal(writer, id, goal, new MergedMap(goal.Context, expansion), created);
+        }
+        else
+        {
+            var task = schedule.Task ?? throw new InvalidOperationException($"schedule {schedule.Name} has no task");
+            LoomWire.WriteTask(writer, id, task, new MergedMap(task.Payload, expansion), created, schedule.Name, fire.QuotedSlot);
+        }
+        writer.Flush();
         return body.Arena.Commit();
     }
 

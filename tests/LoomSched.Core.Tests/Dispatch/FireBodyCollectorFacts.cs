@@ -17,7 +17,7 @@ public sealed class FireBodyCollectorFacts
 
     private static FireMessages Fire()
     {
-        var schedule = TestSchedules.Interval("poll", 30);
+        var schedule = TestSchedules.Interval("poll", 30, expandFrom: "range");
         var clock = new FakeTimeProvider(Slot.AddMilliseconds(3));
         return new MessageBuilder(TestSchedules.Config(schedule), clock).ForFire(schedule, Slot);
     }

@@ -8,8 +8,9 @@ using LoomSched.Dispatch;
 namespace LoomSched.Tests.Dispatch;
 
 /// <summary>
-/// The message writer (a schedule's <see cref="WireFrame"/>) against the contract's reference, the source-generated
-/// <see cref="LoomJsonContext"/> serializing the types of LoomMessages.cs: the same bytes, for every priority and model
+/// The message writers (<see cref="LoomWire"/> field by field for a fire's one message, a schedule's <see cref="WireFrame"/>
+/// for a fan-out's) against the contract's reference, the source-generated <see cref="LoomJsonContext"/> serializing
+/// the types of LoomMessages.cs: the same bytes, for every priority and model
 /// tier, for words that must be escaped (quotes, HTML's characters, non-ASCII, control characters), for values of every
 /// kind, with and without an expansion map, with whole and fractional times.
 /// </summary>
@@ -86,9 +87,12 @@ public sealed class LoomWireFacts
             CreatedAt = LoomTime.Format(created),
             Metadata = new TaskMetadata { ScheduledBy = name, ScheduledFor = LoomTime.Format(slot) },
         }, LoomJsonContext.Default.TaskMessage));
-        var written = Write(WireFrame.Task(task, name), expanded, created, slot);
+        var direct = Serialize(w => LoomWire.WriteTask(
+            w, QuotedId(), task, Payload(task.Payload, expanded), Quoted(created), name, Quoted(slot)));
+        var framed = Write(WireFrame.Task(task, name), expanded, created, slot);
 
-        Assert.Equal(reference, written);
+        Assert.Equal(reference, direct);
+        Assert.Equal(reference, framed);
     }
 
     [Theory]
@@ -107,9 +111,11 @@ public sealed class LoomWireFacts
             Priority = WireNames.Of(priority),
             CreatedAt = LoomTime.Format(created),
         }, LoomJsonContext.Default.OrchestratorGoal));
-        var written = Write(WireFrame.Goal(goal), expanded, created, created);
+        var direct = Serialize(w => LoomWire.WriteGoal(w, QuotedId(), goal, Payload(goal.Context, expanded), Quoted(created)));
+        var framed = Write(WireFrame.Goal(goal), expanded, created, created);
 
-        Assert.Equal(reference, written);
+        Assert.Equal(reference, direct);
+        Assert.Equal(reference, framed);
     }
 
     [Fact]

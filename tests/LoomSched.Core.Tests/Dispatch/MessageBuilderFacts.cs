@@ -123,10 +123,13 @@ public partial class MessageBuilderFacts
 
     // --- bodies ---
 
-    [Fact]
-    public void Bodies_stay_intact_while_later_messages_are_built()
+    // Without expand_from a message is written field by field; a fan-out's from its schedule's frame.
+    [Theory]
+    [InlineData(null)]
+    [InlineData("range")]
+    public void Bodies_stay_intact_while_later_messages_are_built(string? expandFrom)
     {
-        var schedule = TestSchedules.Interval("poll", 30);
+        var schedule = TestSchedules.Interval("poll", 30, expandFrom);
         var fire = new MessageBuilder(TestSchedules.Config(schedule), Clock).ForFire(schedule, Slot);
         var big = new string('x', 3 * BodyArena.ChunkBytes); // a body larger than a chunk, among small ones
         var built = new List<(DispatchMessage Message, byte[] Copy)>();
@@ -145,10 +148,12 @@ public partial class MessageBuilderFacts
         }
     }
 
-    [Fact]
-    public void A_message_that_fails_leaves_the_bodies_before_and_after_it_whole()
+    [Theory]
+    [InlineData(null)]
+    [InlineData("range")]
+    public void A_message_that_fails_leaves_the_bodies_before_and_after_it_whole(string? expandFrom)
     {
-        var schedule = TestSchedules.Interval("poll", 30);
+        var schedule = TestSchedules.Interval("poll", 30, expandFrom);
         var builder = new MessageBuilder(TestSchedules.Config(schedule), Clock);
         var before = builder.Build(schedule, Slot, [new("n", 1L)], 0);
         var copy = before.Body.ToArray();
