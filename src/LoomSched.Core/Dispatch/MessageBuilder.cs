@@ -6,7 +6,8 @@ namespace LoomSched.Dispatch;
 
 /// <summary>
 /// Builds the Loom message of one fire (or of one expansion map of it): the subject, the JSON body (written by
-/// <see cref="LoomWire"/>, byte for byte as the source-generated <see cref="LoomJsonContext"/> would), and the
+/// <see cref="LoomWire"/>, or for a fan-out from its schedule's <see cref="WireFrame"/>, byte for byte as the
+/// source-generated <see cref="LoomJsonContext"/> would), and the
 /// header values. Pure: time comes from the given <see cref="TimeProvider"/>, ids are random UUIDs (v4, from the
 /// system's cryptographic generator). Safe to use from several fires at once.
 /// </summary>
@@ -210,7 +211,7 @@ public sealed class FireMessages
     /// <summary>The slot as its messages carry it (<c>scheduled_for</c>): spelled once for all of them.</summary>
     internal byte[] QuotedSlot { get; }
 
-    /// <summary>What the bodies of the schedule's messages share (looked up at the first body, so that a failure is the fire's).</summary>
+    /// <summary>What a fan-out's bodies share (looked up at the first body, so that a failure is the fire's).</summary>
     internal WireFrame Frame => _frame ??= _builder.FrameOf(Schedule);
 
     /// <summary>The start of every <c>Nats-Msg-Id</c> of the fire, up to the expansion index.</summary>
