@@ -805,6 +805,7 @@ public sealed partial class SchedulerEngine
         fire.Ready = null;
         var slotMessages = ready?.Messages ?? fire.Builder.ForFire(definition, slot);
         string slotText = slotMessages.SlotText;
+        CollectedBodies? bodies = null;
 
         try
         {
@@ -843,13 +844,14 @@ public sealed partial class SchedulerEngine
                 state.LastFireStartedAt = started;
                 state.LastLateness = manual ? TimeSpan.Zero : started - slot;
             }
-            var bodies = ready is not null ? [ready.Message.Body] : await BuildBodiesAsync(definition, slotMessages, slot, token).ConfigureAwait(false);
-            fire.Remaining = bodies.Count;
-            if (bodies.Count == 1)
+            bodies = ready is null ? await BuildBodiesAsync(definition, slotMessages, slot, token).ConfigureAwait(false) : null;
+            int total = bodies?.Count ?? 1;
+            fire.Remaining = total;
+            if (total == 1)
             {
                 token.ThrowIfCancellationRequested();
                 ThrowUnlessMayPublish(gate);
-                await _port.PublishAsync(ready?.Message ?? slotMessages.Message(bodies[0], 0), token).ConfigureAwait(false);
+                await _port.PublishAsync(ready?.Message ?? slotMessages.Message(bodies![0], 0), token).ConfigureAwait(false);
                 sent = 1;
                 fire.Remaining = 0;
                 Interlocked.Increment(ref state.Dispatched);
@@ -858,12 +860,14 @@ public sealed partial class SchedulerEngine
             else
             {
                 // A few hundred at a time: one hand-over (a lock, a wake-up of the publisher) per chunk, not per message.
-                var chunk = new DispatchMessage[Math.Min(bodies.Count, HandOverChunk)];
-                while (sent < bodies.Count)
+                // A big fire's later bodies may still be building (on helper threads) while the first ones go out.
+                var chunk = new DispatchMessage[Math.Min(total, HandOverChunk)];
+                while (sent < total)
                 {
                     token.ThrowIfCancellationRequested();
                     ThrowUnlessMayPublish(gate);
-                    int count = Math.Min(chunk.Length, bodies.Count - sent);
+                    int count = Math.Min(chunk.Length, total - sent);
+                    await bodies!.WhenBuiltAsync(sent + count).ConfigureAwait(false);
                     for (int i = 0; i < count; i++)
                     {
                         chunk[i] = slotMessages.Message(bodies[sent + i], sent + i);
@@ -908,6 +912,10 @@ public sealed partial class SchedulerEngine
             LogFireFailed(definition.Name, slotText, sent, reason);
             fire.Remaining = 0;
         }
+        finally
+        {
+            bodies?.Dispose();
+        }
     }
 
     private static void ThrowUnlessMayPublish(ISlotGate? gate)
@@ -930,16 +938,17 @@ public sealed partial class SchedulerEngine
     }
 
     /// <summary>
-    /// Runs the expansion (bounded by its timeout and cap) and builds every message body before any is sent, so
-    /// that a bad value or an oversize expansion refuses the whole fire rather than half-sending it. Body i is the
-    /// message of expansion index i.
+    /// Runs the expansion (bounded by its timeout and cap) and reads every map before any message is sent, so that a
+    /// bad value or an oversize expansion refuses the whole fire rather than half-sending it. Body i is the message
+    /// of expansion index i; a big fire's later bodies may still be building when this returns (what is left cannot
+    /// fail: <see cref="FireBodyCollector"/>).
     /// </summary>
-    private async ValueTask<IReadOnlyList<ReadOnlyMemory<byte>>> BuildBodiesAsync(
+    private async ValueTask<CollectedBodies> BuildBodiesAsync(
         ScheduleDefinition definition, FireMessages slotMessages, DateTimeOffset slot, CancellationToken token)
     {
         if (definition.ExpandFrom is not { } functionName)
         {
-            return [slotMessages.BuildBody(null)];
+            return CollectedBodies.One(slotMessages.BuildBody(null), slotMessages);
         }
         if (!_options.Registry.TryGet(functionName, out var function))
         {
@@ -1007,7 +1016,7 @@ public sealed partial class SchedulerEngine
                     token.ThrowIfCancellationRequested();
                 }
             }
-            return await bodies.FinishAsync().ConfigureAwait(false);
+            return bodies.Finish();
         }
         catch (UnserializableValueException ex)
         {

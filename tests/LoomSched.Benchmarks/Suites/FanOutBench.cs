@@ -36,7 +36,7 @@ internal static class FanOutBench
             List<Arrival> captured;
             await using (var capture = await Receiver.StartAsync(ctx.Url, subject, keepBodies: true))
             {
-                await TriggerOnceAsync(ctx, receiver, prefix, name, n, timeout);
+                await TriggerOnceAsync(ctx, daemon, receiver, prefix, name, n, timeout);
                 if (!await capture.WaitForCountAsync(n, timeout))
                 {
                     throw new TimeoutException($"the capturing subscriber got {capture.Count} of {n} messages within {timeout.TotalSeconds} s");
@@ -44,24 +44,28 @@ internal static class FanOutBench
                 captured = capture.Take();
             }
             await Task.Delay(300);
-            await PublishRawAsync(publisher, receiver, subject, captured, timeout);
+            await PublishRawAsync(ctx, publisher, receiver, subject, captured, timeout);
             await Task.Delay(300);
 
             var daemonRuns = new List<DaemonRun>();
-            var rawRuns = new List<double>();
+            var rawRuns = new List<RawRun>();
             for (int run = 0; run < s.FanOutRuns; run++)
             {
-                daemonRuns.Add(await TriggerOnceAsync(ctx, receiver, prefix, name, n, timeout));
+                daemonRuns.Add(await TriggerOnceAsync(ctx, daemon, receiver, prefix, name, n, timeout));
                 await Task.Delay(300);
-                rawRuns.Add(await PublishRawAsync(publisher, receiver, subject, captured, timeout));
+                rawRuns.Add(await PublishRawAsync(ctx, publisher, receiver, subject, captured, timeout));
                 await Task.Delay(300);
             }
             long peakRss = daemon.PeakRssKb;
             await daemon.StopAsync();
 
             var daemonRate = Distribution.Of(daemonRuns.Select(r => n / r.SlotToLastMs * 1000));
-            var rawRate = Distribution.Of(rawRuns.Select(ms => n / ms * 1000));
-            var ratios = Distribution.Of(daemonRuns.Zip(rawRuns, (d, r) => r / d.SlotToLastMs));
+            var rawRate = Distribution.Of(rawRuns.Select(r => n / r.Ms * 1000));
+            var ratios = Distribution.Of(daemonRuns.Zip(rawRuns, (d, r) => r.Ms / d.SlotToLastMs));
+            var daemonCpu = Distribution.Of(daemonRuns.Select(r => r.Cpu.Process));
+            var rawCpu = Distribution.Of(rawRuns.Select(r => r.Cpu.Process));
+            var serverCpuDaemon = Distribution.Of(daemonRuns.Select(r => r.Cpu.Server));
+            var serverCpuRaw = Distribution.Of(rawRuns.Select(r => r.Cpu.Server));
             var slotToLast = Distribution.Of(daemonRuns.Select(r => r.SlotToLastMs));
             var slotToFirst = Distribution.Of(daemonRuns.Select(r => r.SlotToFirstMs));
             string rate(double v) => Report.Num(v, "#,0");
@@ -73,6 +77,10 @@ internal static class FanOutBench
                 Report.MedianSpread(ratios, "", v => Report.Num(v, "0.00")).TrimEnd(), "≥ 0.7", "raw loop = 1"));
             ctx.Report.Add(new Row("fan-out", "slot → last message received", Report.MedianSpread(slotToLast, "ms")));
             ctx.Report.Add(new Row("fan-out", "slot → first message received", Report.MedianSpread(slotToFirst, "ms")));
+            ctx.Report.Add(new Row("fan-out", "CPU per fan-out: daemon / raw loop's process",
+                $"{Report.Num(daemonCpu.P50, "0")} / {Report.Num(rawCpu.P50, "0")} ms (medians; 10 ms ticks)"));
+            ctx.Report.Add(new Row("fan-out", "nats-server CPU meanwhile: daemon's / raw loop's",
+                $"{Report.Num(serverCpuDaemon.P50, "0")} / {Report.Num(serverCpuRaw.P50, "0")} ms"));
             ctx.Report.Add(new Row("fan-out", "daemon peak RSS (VmHWM)", $"{Report.Num(peakRss / 1024.0, "0.0")} MiB"));
             ctx.Report.Results["fanout"] = new JsonObject
             {
@@ -83,19 +91,38 @@ internal static class FanOutBench
                 ["ratio_daemon_over_raw"] = Report.ToJson(ratios),
                 ["slot_to_last_ms"] = Report.ToJson(slotToLast),
                 ["slot_to_first_ms"] = Report.ToJson(slotToFirst),
-                ["raw_ms"] = new JsonArray([.. rawRuns.Select(r => Report.Round(r))]),
+                ["raw_ms"] = new JsonArray([.. rawRuns.Select(r => Report.Round(r.Ms))]),
+                ["daemon_cpu_ms"] = Report.ToJson(daemonCpu),
+                ["raw_process_cpu_ms"] = Report.ToJson(rawCpu),
+                ["server_cpu_ms_daemon_runs"] = Report.ToJson(serverCpuDaemon),
+                ["server_cpu_ms_raw_runs"] = Report.ToJson(serverCpuRaw),
                 ["daemon_peak_rss_kb"] = peakRss,
                 ["body_bytes"] = captured.Count > 0 ? captured[0].Body?.Length : null,
             };
         }
     }
 
-    private sealed record DaemonRun(double SlotToFirstMs, double SlotToLastMs);
+    /// <summary>CPU time (ms) of the publishing process and of the NATS server over one run.</summary>
+    private readonly record struct RunCpu(double Process, double Server);
+
+    private sealed record DaemonRun(double SlotToFirstMs, double SlotToLastMs, RunCpu Cpu);
+
+    private sealed record RawRun(double Ms, RunCpu Cpu);
+
+    private static (ProcSample Process, ProcSample Server) CpuNow(BenchContext ctx, int pid) =>
+        (ProcSample.Read(pid), ProcSample.Read(ctx.Server.Pid));
+
+    private static RunCpu CpuSince(BenchContext ctx, int pid, (ProcSample Process, ProcSample Server) before)
+    {
+        var (process, server) = CpuNow(ctx, pid);
+        return new RunCpu(process.Since(before.Process).StatCpuMs, server.Since(before.Server).StatCpuMs);
+    }
 
     private static async Task<DaemonRun> TriggerOnceAsync(
-        BenchContext ctx, WireReceiver receiver, string prefix, string name, int n, TimeSpan timeout)
+        BenchContext ctx, Daemon daemon, WireReceiver receiver, string prefix, string name, int n, TimeSpan timeout)
     {
         receiver.TakeSpan();
+        var cpu = CpuNow(ctx, daemon.Pid);
         using (var reply = await Control.RequestAsync(ctx.ControlConnection, $"{prefix}.scheduler.{name}",
             """{"action":"trigger","schedule":"burst"}""", TimeSpan.FromSeconds(5)))
         {
@@ -111,13 +138,14 @@ internal static class FanOutBench
         var (_, first, last, firstSlot) = receiver.TakeSpan();
         // A manual trigger's slot is the instant it was triggered: Loom-Scheduled-For carries it.
         var slot = Receiver.ParseSlot(firstSlot!);
-        return new DaemonRun((first - slot).TotalMilliseconds, (last - slot).TotalMilliseconds);
+        return new DaemonRun((first - slot).TotalMilliseconds, (last - slot).TotalMilliseconds, CpuSince(ctx, daemon.Pid, cpu));
     }
 
-    private static async Task<double> PublishRawAsync(
-        NatsConnection publisher, WireReceiver receiver, string subject, List<Arrival> messages, TimeSpan timeout)
+    private static async Task<RawRun> PublishRawAsync(
+        BenchContext ctx, NatsConnection publisher, WireReceiver receiver, string subject, List<Arrival> messages, TimeSpan timeout)
     {
         receiver.TakeSpan();
+        var cpu = CpuNow(ctx, Environment.ProcessId);
         var start = DateTime.UtcNow;
         // One header set for every message, as the daemon's publisher does: the client writes it out before the
         // publish completes.
@@ -133,6 +161,6 @@ internal static class FanOutBench
         {
             throw new TimeoutException($"the raw loop delivered {arrived} of {messages.Count} messages within {timeout.TotalSeconds} s");
         }
-        return (receiver.TakeSpan().Last - start).TotalMilliseconds;
+        return new RawRun((receiver.TakeSpan().Last - start).TotalMilliseconds, CpuSince(ctx, Environment.ProcessId, cpu));
     }
 }
