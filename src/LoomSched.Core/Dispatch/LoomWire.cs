@@ -197,9 +197,12 @@ internal sealed class WireFrame
         output.Append(_head);
         output.Append(quotedId);
         output.Append(_afterId);
-        writer.Reset(output);
-        MergedMap.Write(writer, Map, overlay);
-        writer.Flush();
+        if (!MergedMap.TryWriteDirect(output, Map, overlay))
+        {
+            writer.Reset(output);
+            MergedMap.Write(writer, Map, overlay);
+            writer.Flush();
+        }
         output.Append(_afterMap);
         output.Append(quotedCreatedAt);
         output.Append(_afterCreated);

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -74,6 +75,115 @@ public sealed class MergedMap
             }
         }
         WriteOverlayOnly(writer, @base.Map, pairs);
+    }
+
+    /// <summary>
+    /// Writes <paramref name="overlay"/> merged over <paramref name="base"/> as <see cref="Write(Utf8JsonWriter, EncodedMap, IEnumerable{KeyValuePair{string, object}})"/>
+    /// does, byte for byte, but straight into <paramref name="output"/>, when the overlay is an array of distinct keys
+    /// whose values are null, booleans, <c>int</c>s, <c>long</c>s or text the writer would not escape (the maps of a
+    /// typical fan-out: the JSON writer's own bookkeeping was most of a body's map). False, with nothing written,
+    /// for any other overlay: the caller uses the writer.
+    /// </summary>
+    internal static bool TryWriteDirect(BodyArena output, EncodedMap @base, IEnumerable<KeyValuePair<string, object?>>? overlay)
+    {
+        ReadOnlySpan<KeyValuePair<string, object?>> pairs = default;
+        if (overlay is not null)
+        {
+            if (overlay is not KeyValuePair<string, object?>[] array || array.Length > MaxDirectPairs)
+            {
+                return false;
+            }
+            pairs = array;
+        }
+        // Everything is checked before anything is written.
+        Span<int> names = stackalloc int[pairs.Length];
+        for (int i = 0; i < pairs.Length; i++)
+        {
+            var (key, value) = pairs[i];
+            if (key is null || !IsDirect(value) || IndexOf(pairs[..i], key) >= 0 || (names[i] = @base.OverlayName(key)) < 0)
+            {
+                return false;
+            }
+        }
+        output.Append("{"u8);
+        bool first = true;
+        foreach (var entry in @base.Entries)
+        {
+            if (!first)
+            {
+                output.Append(","u8);
+            }
+            first = false;
+            output.Append(entry.Member);
+            if (IndexOf(pairs, entry.Key) is var i and >= 0)
+            {
+                WriteDirect(output, pairs[i].Value);
+            }
+            else
+            {
+                output.Append(entry.Value);
+            }
+        }
+        for (int i = 0; i < pairs.Length; i++)
+        {
+            var name = @base.OverlayNameAt(names[i]);
+            if (name.InBase)
+            {
+                continue;
+            }
+            if (!first)
+            {
+                output.Append(","u8);
+            }
+            first = false;
+            output.Append(name.Member);
+            WriteDirect(output, pairs[i].Value);
+        }
+        output.Append("}"u8);
+        return true;
+    }
+
+    private const int MaxDirectPairs = 16;
+
+    // Values whose JSON the writer would write without escaping or choosing a form.
+    private static bool IsDirect(object? value) => value switch
+    {
+        null or bool or int or long => true,
+        string s => EncodedMap.IsPlainText(s),
+        _ => false,
+    };
+
+    private static void WriteDirect(BodyArena output, object? value)
+    {
+        switch (value)
+        {
+            case null:
+                output.Append("null"u8);
+                break;
+            case bool b:
+                output.Append(b ? "true"u8 : "false"u8);
+                break;
+            case int n:
+                Utf8Formatter.TryFormat(n, output.GetSpan(11), out int intLength);
+                output.Advance(intLength);
+                break;
+            case long n:
+                Utf8Formatter.TryFormat(n, output.GetSpan(20), out int longLength);
+                output.Advance(longLength);
+                break;
+            case string s:
+                var span = output.GetSpan(s.Length + 2);
+                span[0] = (byte)'"';
+                for (int i = 0; i < s.Length; i++)
+                {
+                    span[i + 1] = (byte)s[i]; // plain ASCII (IsDirect)
+                }
+                span[s.Length + 1] = (byte)'"';
+                output.Advance(s.Length + 2);
+                break;
+            default:
+                throw new InvalidOperationException($"not a direct value: {value.GetType().Name}");
+        }
     }
 
     // The overlay's keys the config map has not, in the overlay's order; then the end of the object.
@@ -201,6 +311,98 @@ internal sealed class EncodedMap
         return new EncodedMap(map, [.. entries]);
     }
 
+    /// <summary>
+    /// The index of <paramref name="key"/>'s encoded name (<see cref="OverlayNameAt"/>), encoded on first use; -1 when
+    /// the key cannot be encoded or too many keys are known already (the caller then uses the JSON writer).
+    /// </summary>
+    internal int OverlayName(string key)
+    {
+        var known = Volatile.Read(ref _overlayNames);
+        for (int i = 0; i < known.Length; i++)
+        {
+            if (ReferenceEquals(known[i].Key, key))
+            {
+                return i;
+            }
+        }
+        for (int i = 0; i < known.Length; i++)
+        {
+            if (string.Equals(known[i].Key, key, StringComparison.Ordinal))
+            {
+                return i;
+            }
+        }
+        if (known.Length >= MaxOverlayNames)
+        {
+            return -1;
+        }
+        byte[] member;
+        try
+        {
+            member = Member(JsonEncodedText.Encode(key));
+        }
+        catch (ArgumentException)
+        {
+            return -1; // not valid UTF-16: the writer says what is wrong with it
+        }
+        // Copy on write: helpers building one fire's bodies read the list while another adds to it. A key added by
+        // two at once is simply known twice.
+        var name = new OverlayKey(key, member, Map.ContainsKey(key));
+        while (true)
+        {
+            var grown = (OverlayKey[])[.. known, name];
+            var seen = Interlocked.CompareExchange(ref _overlayNames, grown, known);
+            if (ReferenceEquals(seen, known))
+            {
+                return grown.Length - 1;
+            }
+            known = seen;
+            if (known.Length >= MaxOverlayNames)
+            {
+                return -1;
+            }
+        }
+    }
+
+    /// <summary>An overlay key's encoded name and whether the config map has the key.</summary>
+    internal OverlayKey OverlayNameAt(int index) => Volatile.Read(ref _overlayNames)[index];
+
+    /// <summary>True when the JSON writer would write <paramref name="text"/> as it is, in quotes (printable ASCII
+    /// that its default encoder does not escape).</summary>
+    internal static bool IsPlainText(string text)
+    {
+        var plain = PlainAscii;
+        foreach (char c in text)
+        {
+            if (c >= 128 || !plain[c])
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private const int MaxOverlayNames = 64;
+
+    // Which ASCII characters the writer's default encoder leaves as they are: asked of the encoder itself, once.
+    private static readonly bool[] PlainAscii = MakePlainAscii();
+
+    private OverlayKey[] _overlayNames = [];
+
+    private static bool[] MakePlainAscii()
+    {
+        var plain = new bool[128];
+        for (int c = 0; c < 128; c++)
+        {
+            var encoded = JsonEncodedText.Encode(((char)c).ToString()).EncodedUtf8Bytes;
+            plain[c] = encoded.Length == 1 && encoded[0] == c;
+        }
+        return plain;
+    }
+
+    // "name": as the writer writes a property name.
+    private static byte[] Member(JsonEncodedText name) => [(byte)'"', .. name.EncodedUtf8Bytes, (byte)'"', (byte)':'];
+
     /// <summary>One entry: its key, the key encoded, and the value's JSON.</summary>
     public sealed class Entry(string key, JsonEncodedText name, byte[] value)
     {
@@ -209,7 +411,13 @@ internal sealed class EncodedMap
         public JsonEncodedText Name { get; } = name;
 
         public byte[] Value { get; } = value;
+
+        /// <summary><c>"name":</c>, as the writer writes the property name.</summary>
+        public byte[] Member { get; } = EncodedMap.Member(name);
     }
+
+    /// <summary>A key of expansion maps: <c>"name":</c> encoded, and whether the config map has it too.</summary>
+    internal readonly record struct OverlayKey(string Key, byte[] Member, bool InBase);
 }
 
 /// <summary>Writes a <see cref="MergedMap"/>; reading is not supported (the scheduler only writes messages).</summary>

@@ -118,6 +118,66 @@ public sealed class LoomWireFacts
         Assert.Equal(reference, framed);
     }
 
+    public static TheoryData<string, KeyValuePair<string, object?>[], bool> FanOutMaps()
+    {
+        var data = new TheoryData<string, KeyValuePair<string, object?>[], bool>
+        {
+            { "an index", [new("index", 7)], true },
+            { "no pairs", [], true },
+            {
+                "numbers, booleans, null, text, and keys the config has",
+                [
+                    new("check", "override"), new("min", int.MinValue), new("big", long.MaxValue), new("neg", -1L),
+                    new("flag", true), new("off", false), new("none", "now text"), new("nothing", null),
+                ],
+                true
+            },
+            { "keys that must be escaped", [new("<html & 'key'>", 1), new("ключ", "v"), new("a\"b", 2)], true },
+            { "a key twice (its first place, its last value)", [new("index", 1), new("other", 0), new("index", 2)], false },
+            { "text that must be escaped", [new("t", "ünïcode")], false },
+            { "a number of another kind", [new("d", 1.5), new("m", 2.5m), new("s", (short)3)], false },
+            { "more pairs than written directly", [.. Enumerable.Range(0, 17).Select(k => new KeyValuePair<string, object?>($"k{k}", k))], false },
+        };
+        // Every ASCII character inside text, sixteen to a map: those the serializer escapes send the map to the writer.
+        for (int from = 0; from < 128; from += 16)
+        {
+            var pairs = Enumerable.Range(from, 16).Select(c => new KeyValuePair<string, object?>($"c{c}", $"a{(char)c}b")).ToArray();
+            bool plain = pairs.All(p => ((string)p.Value!).All(ch => ch >= 0x20 && ch < 0x7F && !"\"\\<>&'+`".Contains(ch)));
+            data.Add($"characters {from}-{from + 15}", pairs, plain);
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(FanOutMaps))]
+    public void A_fan_out_map_is_written_byte_for_byte_as_the_serializer_writes_it_with_or_without_the_JSON_writer(
+        string what, KeyValuePair<string, object?>[] overlay, bool direct)
+    {
+        var task = new TaskTemplate("worker", Config, ModelTier.Standard, Priority.Normal);
+        var created = Times[1];
+        var slot = Times[0];
+
+        var reference = Serialize(w => JsonSerializer.Serialize(w, new TaskMessage
+        {
+            TaskId = Id,
+            WorkerType = task.WorkerType,
+            Payload = new MergedMap(task.Payload, overlay),
+            ModelTier = WireNames.Of(task.ModelTier),
+            Priority = WireNames.Of(task.Priority),
+            CreatedAt = LoomTime.Format(created),
+            Metadata = new TaskMetadata { ScheduledBy = "fan", ScheduledFor = LoomTime.Format(slot) },
+        }, LoomJsonContext.Default.TaskMessage));
+        var arena = new BodyArena();
+        using var writer = new Utf8JsonWriter(arena);
+        WireFrame.Task(task, "fan").Write(arena, writer, QuotedId(), overlay, Quoted(created), Quoted(slot));
+        var framed = Encoding.UTF8.GetString(arena.Commit().Span);
+
+        Assert.Equal(reference, framed);
+        Assert.True(
+            MergedMap.TryWriteDirect(new BodyArena(), EncodedMap.Of(Config), overlay) == direct,
+            $"{what}: expected to be written {(direct ? "directly" : "by the JSON writer")}");
+    }
+
     [Fact]
     public void A_new_id_is_a_quoted_random_uuid_v4()
     {
