@@ -81,6 +81,61 @@ public sealed class ExpansionFacts(NatsFixture nats)
     }
 
     [Fact]
+    public async Task Fan_outs_in_a_row_deliver_every_message_intact_while_the_memory_of_confirmed_ones_is_reused()
+    {
+        // Each fire is more than max_pending (10,000): the bodies of confirmed messages leave their memory to later
+        // ones within a fire and across fires. A body overwritten too early would no longer match its own headers.
+        const int maps = 12_000, fires = 3;
+        var prefix = TempConfig.UniqueName("reuse");
+        var config = TempConfig.Write($$"""
+            name: reuse
+            subject_prefix: {{prefix}}
+            schedules:
+              - name: burst
+                interval_seconds: 86400
+                task:
+                  worker_type: w
+                  payload: {source: reuse}
+                expand_from: range
+                expand_args: {count: {{maps}}}
+            """);
+        await using var client = new NATS.Client.Core.NatsConnection(NATS.Client.Core.NatsOpts.Default with
+        {
+            Url = nats.Server.Url,
+            SubPendingChannelCapacity = fires * maps, // no message dropped by this subscriber while it parses
+        });
+        await client.ConnectAsync();
+        await using var seen = await Captured.StartAsync(client, $"{prefix}.tasks.incoming");
+        await using var daemon = Loomsched.Run(config, nats.Server.Url);
+        await daemon.WaitForLogAsync("nats connected");
+
+        for (int fire = 1; fire <= fires; fire++)
+        {
+            var (code, output, error) = await Loomsched.ExecAsync("trigger", "burst", "--name", "reuse", "--subject-prefix", prefix, "--nats-url", nats.Server.Url);
+            Assert.True(code == 0, output + error);
+            await seen.WaitForAsync(fire * maps, TimeSpan.FromSeconds(60));
+        }
+
+        var messages = seen.Messages;
+        Assert.Equal(fires * maps, messages.Count);
+        Assert.Equal(fires * maps, messages.Select(m => m.Body.GetProperty("task_id").GetString()).Distinct().Count());
+        foreach (var slot in messages.GroupBy(m => m.Header("Loom-Scheduled-For")))
+        {
+            Assert.Equal(maps, slot.Count());
+            foreach (var m in slot)
+            {
+                // The id's index (header) and the payload's (body) are the same map's.
+                var id = m.Header("Nats-Msg-Id")!;
+                Assert.Equal(id[(id.LastIndexOf('/') + 1)..], m.Body.GetProperty("payload").GetProperty("index").GetRawText());
+                Assert.Equal("reuse", m.Body.GetProperty("payload").GetProperty("source").GetString());
+                Assert.Equal(slot.Key, m.Body.GetProperty("metadata").GetProperty("scheduled_for").GetString());
+            }
+            Assert.Equal(Enumerable.Range(0, maps), slot.Select(m => m.Body.GetProperty("payload").GetProperty("index").GetInt32()).Order());
+        }
+        Assert.Equal(fires, messages.Select(m => m.Header("Loom-Scheduled-For")).Distinct().Count());
+    }
+
+    [Fact]
     public async Task A_failing_expansion_is_counted_and_reported_in_status()
     {
         var prefix = TempConfig.UniqueName("f");

@@ -5,7 +5,7 @@ namespace LoomSched.Dispatch;
 /// <summary>One message ready to publish: subject, JSON body, and what the NATS headers carry.</summary>
 /// <remarks>
 /// A fire of 100,000 messages keeps them all until they are sent, so a message is kept small: its body is a slice of
-/// a shared chunk (<see cref="BodyArena"/>), the strings of its fire (subject, schedule, slot) are shared by every
+/// a shared block (<see cref="BodyArena"/>, reused once its bodies are released: <see cref="ReleaseBody"/>), the strings of its fire (subject, schedule, slot) are shared by every
 /// message of it, and <see cref="MessageId"/> is spelled when it is read.
 /// </remarks>
 public sealed class DispatchMessage
@@ -13,6 +13,7 @@ public sealed class DispatchMessage
     private readonly string? _idPrefix;
     private readonly int _index;
     private string? _messageId;
+    private int _bodyReleased;
 
     /// <summary>A message with every value given.</summary>
     /// <param name="subject">e.g. <c>loom.goals.incoming</c>.</param>
@@ -63,6 +64,19 @@ public sealed class DispatchMessage
     public string MessageId => _messageId ?? SpellId(_idPrefix!, _index);
 
     /// <summary>Spells the id now and keeps it: a message made ahead of its slot, whose publisher is not to spell it in the burst.</summary>
+    /// <summary>
+    /// Lets the memory of <see cref="Body"/> be reused for later messages: for ports, once the message is delivered
+    /// (confirmed) or refused for good, when nothing reads its body again. Only the first call counts; a message never
+    /// released keeps its memory until the GC takes it.
+    /// </summary>
+    public void ReleaseBody()
+    {
+        if (Interlocked.Exchange(ref _bodyReleased, 1) == 0)
+        {
+            BodyBlock.Release(Body);
+        }
+    }
+
     internal void KeepId() => _messageId ??= SpellId(_idPrefix!, _index);
 
     private static string SpellId(string prefix, int index)

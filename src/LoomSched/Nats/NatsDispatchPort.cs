@@ -531,6 +531,7 @@ internal sealed partial class NatsDispatchPort : IDispatchPort, IAsyncDisposable
                 Refuse(message, ex.Message);
                 _acks?.Forget(batch, i);
                 messages.RemoveAt(i--);
+                message.ReleaseBody();
             }
             catch (Exception ex) when (ex is NatsException or OperationCanceledException or ObjectDisposedException && !stop.IsCancellationRequested)
             {
@@ -581,6 +582,10 @@ internal sealed partial class NatsDispatchPort : IDispatchPort, IAsyncDisposable
     /// <summary>The batch is confirmed: its messages (refusals already left) are published; waiters may go on.</summary>
     private void Settle(Batch batch)
     {
+        foreach (var message in batch.Messages)
+        {
+            message.ReleaseBody(); // never read again: its memory may carry later messages
+        }
         int published = batch.Messages.Count - batch.RefusedByStream;
         Interlocked.Add(ref _published, published);
         List<TaskCompletionSource>? done = null;
