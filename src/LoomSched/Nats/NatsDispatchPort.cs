@@ -290,7 +290,15 @@ internal sealed partial class NatsDispatchPort : IDispatchPort, IAsyncDisposable
                 while (window.TryPeek(out var head) && head.Confirm!.IsCompleted)
                 {
                     window.Dequeue();
-                    if (head.Confirm.Result)
+                    if (!head.Confirm.IsCompletedSuccessfully && stop.IsCancellationRequested)
+                    {
+                        // A confirmation cut by the end of the shutdown grace (its task is cancelled, and .Result would
+                        // throw an AggregateException, not a cancellation): the loop ends here, and the messages of
+                        // this batch and those after it are counted as abandoned (FlushAsync).
+                        throw new OperationCanceledException(stop);
+                    }
+                    // A confirmation that failed in a way of its own (not expected) counts as not confirmed: sent again.
+                    if (head.Confirm.IsCompletedSuccessfully && head.Confirm.Result)
                     {
                         Settle(head);
                         if (failures > 0)
@@ -393,6 +401,12 @@ internal sealed partial class NatsDispatchPort : IDispatchPort, IAsyncDisposable
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
             // Shutdown grace ran out; what is left is counted by FlushAsync as abandoned.
+        }
+        catch (Exception ex) when (stop.IsCancellationRequested)
+        {
+            // The same, but the client answered the cut with an error of its own: said, and the daemon still exits 0
+            // with every message counted (what was not confirmed is abandoned).
+            LogStoppedWithError(ex.GetType().Name, ex.Message);
         }
         finally
         {
@@ -685,6 +699,10 @@ internal sealed partial class NatsDispatchPort : IDispatchPort, IAsyncDisposable
     [LoggerMessage(EventId = 22, Level = LogLevel.Warning,
         Message = "resending {Count} message(s) from {Schedule} slot={Slot} on (attempt {Attempt}): {Reason}")]
     private partial void LogResending(int count, string schedule, string slot, long attempt, string reason);
+
+    [LoggerMessage(EventId = 24, Level = LogLevel.Warning,
+        Message = "the publisher was cut by the end of the shutdown grace with {Error}: {Reason}; unconfirmed messages count as abandoned")]
+    private partial void LogStoppedWithError(string error, string reason);
 
     [LoggerMessage(EventId = 23, Level = LogLevel.Information, Message = "messages confirmed again after {Attempts} failed attempt(s)")]
     private partial void LogConfirmedAgain(long attempts);

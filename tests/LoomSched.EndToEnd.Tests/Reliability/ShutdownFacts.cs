@@ -45,7 +45,7 @@ public sealed class ShutdownFacts
         var (code, took) = await daemon.TerminateAsync(TimeSpan.FromSeconds(10));
         await seen.SettleAsync(TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(10));
 
-        Assert.Equal(0, code);
+        Assert.True(code == 0, $"exit code {code}; log:\n{daemon.Log}");
         Assert.True(took < TwoSeconds, $"took {took.TotalMilliseconds:0} ms; log:\n{daemon.Log}");
         var (published, abandoned, dropped, errors) = Control.Stopped(daemon);
         Assert.Equal(count, published + abandoned + dropped + errors);
