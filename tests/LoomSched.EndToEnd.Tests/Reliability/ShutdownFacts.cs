@@ -61,6 +61,44 @@ public sealed class ShutdownFacts
     }
 
     [Fact]
+    public async Task Sigterm_while_the_server_has_not_yet_confirmed_what_was_sent_exits_zero_counting_it_as_abandoned()
+    {
+        // A link of 1 MB/s holds the client's 1 MiB write buffer for about a second: when the short grace ends, the
+        // PINGs that confirm the batches sent are still queued behind it, and their waits are cut.
+        const int count = 20_000;
+        var prefix = TempConfig.UniqueName("slow");
+        await using var server = await NatsServer.StartAsync();
+        await using var client = new NatsConnection(NatsOpts.Default with { Url = server.Url });
+        var config = TempConfig.Write($$"""
+            name: slow
+            subject_prefix: {{prefix}}
+            schedules:
+              - name: fan
+                interval_seconds: 3600
+                task: {worker_type: w}
+                expand_from: range
+                expand_args: {count: {{count}}}
+            """);
+        await using var link = Link.Open(server.Port, bytesPerSecond: 1_000_000);
+        await using var daemon = Loomsched.Run(config, link.Url, "--shutdown-grace", "0.3");
+        await daemon.WaitForLogAsync("nats connected");
+        string subject = $"{prefix}.scheduler.slow";
+        await Control.StatusAsync(client, subject);
+
+        var trigger = await Control.RequestAsync(client, subject, """{"action":"trigger","schedule":"fan"}""");
+        Assert.True(trigger.GetProperty("ok").GetBoolean(), trigger.GetRawText());
+        await Task.Delay(500);
+        var (code, took) = await daemon.TerminateAsync(TimeSpan.FromSeconds(10));
+
+        Assert.True(code == 0, $"exit code {code}; log:\n{daemon.Log}");
+        Assert.True(took < TwoSeconds, $"took {took.TotalMilliseconds:0} ms; log:\n{daemon.Log}");
+        var (published, abandoned, dropped, errors) = Control.Stopped(daemon);
+        Assert.Equal(count, published + abandoned + dropped + errors);
+        Assert.True(abandoned > 0, $"published={published}: the SIGTERM must come before the server confirmed everything");
+        Assert.Equal(0, dropped + errors);
+    }
+
+    [Fact]
     public async Task Sigterm_while_nats_is_down_exits_zero_within_two_seconds_counting_buffered_messages_as_abandoned_and_overflow_as_dropped()
     {
         var prefix = TempConfig.UniqueName("down");
