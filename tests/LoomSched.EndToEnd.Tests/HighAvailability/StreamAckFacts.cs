@@ -40,8 +40,7 @@ public sealed class StreamAckFacts(NatsFixture nats)
             await daemon.WaitForLogAsync("nats connected");
             string subject = $"{prefix}.scheduler.sa";
             await Control.StatusAsync(nats.Client, subject);
-            var trigger = await Control.RequestAsync(nats.Client, subject, """{"action":"trigger","schedule":"fan"}""");
-            Assert.True(trigger.GetProperty("ok").GetBoolean(), trigger.GetRawText());
+            await Control.TriggerAsync(nats.Client, subject, "fan");
             await Task.Delay(TimeSpan.FromSeconds(2));
 
             var status = await Control.StatusAsync(nats.Client, subject);

@@ -161,8 +161,7 @@ public sealed partial class OutageFacts
         string subject = $"{prefix}.scheduler.burst";
         await Control.StatusAsync(client, subject);
 
-        var trigger = await Control.RequestAsync(client, subject, """{"action":"trigger","schedule":"fan"}""");
-        Assert.True(trigger.GetProperty("ok").GetBoolean(), trigger.GetRawText());
+        await Control.TriggerAsync(client, subject, "fan");
         var watch = Stopwatch.StartNew();
         while (seen.Count < count / 10 && watch.Elapsed < TimeSpan.FromSeconds(30))
         {

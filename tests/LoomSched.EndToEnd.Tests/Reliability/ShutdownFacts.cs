@@ -22,16 +22,7 @@ public sealed class ShutdownFacts
         await using var server = await NatsServer.StartAsync();
         await using var client = new NatsConnection(NatsOpts.Default with { Url = server.Url });
         await using var seen = await Recorder.StartAsync(server.Url, $"{prefix}.tasks.incoming");
-        var config = TempConfig.Write($$"""
-            name: fanout
-            subject_prefix: {{prefix}}
-            schedules:
-              - name: fan
-                interval_seconds: 3600
-                task: {worker_type: w}
-                expand_from: range
-                expand_args: {count: {{count}}}
-            """);
+        var config = RangeFanOut("fanout", prefix, count);
         // A link of 8 MB/s makes the fan-out (about 45 MB) last several seconds, so the SIGTERM lands in its middle.
         await using var link = Link.Open(server.Port, bytesPerSecond: 8_000_000);
         await using var daemon = Loomsched.Run(config, link.Url);
@@ -39,8 +30,7 @@ public sealed class ShutdownFacts
         string subject = $"{prefix}.scheduler.fanout";
         await Control.StatusAsync(client, subject);
 
-        var trigger = await Control.RequestAsync(client, subject, """{"action":"trigger","schedule":"fan"}""");
-        Assert.True(trigger.GetProperty("ok").GetBoolean(), trigger.GetRawText());
+        await Control.TriggerAsync(client, subject, "fan");
         await seen.WaitForAsync(1000, TimeSpan.FromSeconds(30));
         var (code, took) = await daemon.TerminateAsync(TimeSpan.FromSeconds(10));
         await seen.SettleAsync(TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(10));
@@ -69,24 +59,14 @@ public sealed class ShutdownFacts
         var prefix = TempConfig.UniqueName("slow");
         await using var server = await NatsServer.StartAsync();
         await using var client = new NatsConnection(NatsOpts.Default with { Url = server.Url });
-        var config = TempConfig.Write($$"""
-            name: slow
-            subject_prefix: {{prefix}}
-            schedules:
-              - name: fan
-                interval_seconds: 3600
-                task: {worker_type: w}
-                expand_from: range
-                expand_args: {count: {{count}}}
-            """);
+        var config = RangeFanOut("slow", prefix, count);
         await using var link = Link.Open(server.Port, bytesPerSecond: 1_000_000);
         await using var daemon = Loomsched.Run(config, link.Url, "--shutdown-grace", "0.3");
         await daemon.WaitForLogAsync("nats connected");
         string subject = $"{prefix}.scheduler.slow";
         await Control.StatusAsync(client, subject);
 
-        var trigger = await Control.RequestAsync(client, subject, """{"action":"trigger","schedule":"fan"}""");
-        Assert.True(trigger.GetProperty("ok").GetBoolean(), trigger.GetRawText());
+        await Control.TriggerAsync(client, subject, "fan");
         await Task.Delay(500);
         var (code, took) = await daemon.TerminateAsync(TimeSpan.FromSeconds(10));
 
@@ -151,4 +131,16 @@ public sealed class ShutdownFacts
         Assert.Equal(0, published);
         Assert.Equal(Control.FiredMessages(daemon, "tick"), abandoned + dropped);
     }
+
+    /// <summary>A config of one schedule, <c>fan</c>, expanding (<c>range</c>) to <paramref name="count"/> messages.</summary>
+    private static string RangeFanOut(string name, string prefix, int count) => TempConfig.Write($$"""
+        name: {{name}}
+        subject_prefix: {{prefix}}
+        schedules:
+          - name: fan
+            interval_seconds: 3600
+            task: {worker_type: w}
+            expand_from: range
+            expand_args: {count: {{count}}}
+        """);
 }

@@ -21,6 +21,13 @@ public static partial class Control
 
     public static Task<JsonElement> StatusAsync(INatsConnection client, string subject) => RequestAsync(client, subject, """{"action":"status"}""");
 
+    /// <summary>Triggers <paramref name="schedule"/> over the control subject; the reply must say ok.</summary>
+    public static async Task TriggerAsync(INatsConnection client, string subject, string schedule)
+    {
+        var reply = await RequestAsync(client, subject, $$"""{"action":"trigger","schedule":"{{schedule}}"}""");
+        Assert.True(reply.GetProperty("ok").GetBoolean(), reply.GetRawText());
+    }
+
     public static JsonElement Schedule(JsonElement status, string name) =>
         status.GetProperty("schedules").EnumerateArray().Single(s => s.GetProperty("name").GetString() == name);
 
