@@ -63,7 +63,6 @@ public sealed class DispatchMessage
     /// </remarks>
     public string MessageId => _messageId ?? SpellId(_idPrefix!, _index);
 
-    /// <summary>Spells the id now and keeps it: a message made ahead of its slot, whose publisher is not to spell it in the burst.</summary>
     /// <summary>
     /// Lets the memory of <see cref="Body"/> be reused for later messages: for ports, once the message is delivered
     /// (confirmed) or refused for good, when nothing reads its body again. Only the first call counts; a message never
@@ -77,6 +76,7 @@ public sealed class DispatchMessage
         }
     }
 
+    /// <summary>Spells the id now and keeps it: a message made ahead of its slot, whose publisher is not to spell it in the burst.</summary>
     internal void KeepId() => _messageId ??= SpellId(_idPrefix!, _index);
 
     private static string SpellId(string prefix, int index)

@@ -110,8 +110,14 @@ internal sealed partial class KvSlotGate(Task<INatsKVStore> store, LeaderLease? 
             var result = current is null
                 ? await kv.TryCreateAsync(KeyOf(schedule.Name), value, Raw, cancellationToken).ConfigureAwait(false)
                 : await kv.TryUpdateAsync(KeyOf(schedule.Name), value, current.Revision, Raw, cancellationToken).ConfigureAwait(false);
-            if (!result.Success && await ReadFromLeaderAsync(kv, schedule.Name, cancellationToken).ConfigureAwait(false) is { } fresh)
+            if (!result.Success && IsConflict(result.Error))
             {
+                if (await ReadFromLeaderAsync(kv, schedule.Name, cancellationToken).ConfigureAwait(false) is not { } fresh)
+                {
+                    // The compare-and-set was refused, but the stream leader cannot say by what (a leader being
+                    // elected): whether another replica has the slot is not known, so the claim is undecided.
+                    return Undecided(schedule, slot, retry, "the bucket refused the claim and its leader did not say why");
+                }
                 if (retry && fresh.Slot == slot && fresh.Phase == SlotRecord.Claimed && fresh.By == instanceId)
                 {
                     // An earlier attempt of this claim did land (its answer was lost) and the read above came from a
@@ -119,17 +125,25 @@ internal sealed partial class KvSlotGate(Task<INatsKVStore> store, LeaderLease? 
                     _known[schedule.Name] = fresh;
                     return MayPublish;
                 }
-                if ((current is null || fresh.Revision != current.Revision) && Claimable(fresh, slot))
+                if (!Claimable(fresh, slot))
                 {
-                    // The compare-and-set went against a stale view (a lagging replica's read, or the bucket's own
-                    // record of the last revision moved under a leader change): the stream leader's view decides.
-                    result = await kv.TryUpdateAsync(KeyOf(schedule.Name), value, fresh.Revision, Raw, cancellationToken).ConfigureAwait(false);
+                    // The leader's record explains the refusal: a newer slot, or this slot claimed or done by another.
+                    LogClaimLost(schedule.Name, LoomTime.Format(slot));
+                    return false;
                 }
+                // The compare-and-set went against a stale view (a lagging replica's read, or the bucket's own record
+                // of the last revision moved under a leader change): the stream leader's view decides.
+                result = await kv.TryUpdateAsync(KeyOf(schedule.Name), value, fresh.Revision, Raw, cancellationToken).ConfigureAwait(false);
             }
             if (!result.Success)
             {
-                LogClaimLost(schedule.Name, LoomTime.Format(slot));
-                return false;
+                // Not a compare-and-set the leader's record explains: the bucket did not take the write (no stream
+                // leader, a limit of its stream), or refused it against the very revision its leader reported (a
+                // record moving under an election, or another replica's claim a moment ago, which the next attempt
+                // reads). Nobody is known to have the slot: the claim is undecided.
+                return Undecided(schedule, slot, retry, IsConflict(result.Error)
+                    ? "the bucket refused it against the revision its leader reported"
+                    : result.Error.Message);
             }
             _known[schedule.Name] = new SlotRecord(slot, SlotRecord.Claimed, instanceId, result.Value);
             // A leader that lapsed while it claimed must not publish: the lease decides, checked once more.
@@ -137,21 +151,29 @@ internal sealed partial class KvSlotGate(Task<INatsKVStore> store, LeaderLease? 
         }
         catch (NatsException ex)
         {
-            if (!retry)
-            {
-                LogStateError(schedule.Name, $"{ex.Message}; trying the claim of {LoomTime.Format(slot)} again");
-            }
-            return null;
+            return Undecided(schedule, slot, retry, ex.Message);
         }
         catch (OperationCanceledException) when (!outer.IsCancellationRequested)
         {
-            if (!retry)
-            {
-                LogStateError(schedule.Name, $"the claim of {LoomTime.Format(slot)} got no answer within {Timeout.TotalSeconds:0} s; trying again");
-            }
-            return null;
+            return Undecided(schedule, slot, retry, $"no answer within {Timeout.TotalSeconds:0} s");
         }
     }
+
+    /// <summary>A claim neither won nor lost: said once per slot (its first attempt), and tried again.</summary>
+    private bool? Undecided(ScheduleDefinition schedule, DateTimeOffset slot, bool retry, string why)
+    {
+        if (!retry)
+        {
+            LogStateError(schedule.Name, $"the claim of {LoomTime.Format(slot)} is undecided ({why}); trying again");
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// Whether a failed write was refused by the compare-and-set (the key is not at the revision given), as
+    /// opposed to not taken at all: no answer, no stream leader, a limit of the stream.
+    /// </summary>
+    internal static bool IsConflict(Exception error) => error is NatsKVWrongLastRevisionException or NatsKVCreateException;
 
     public async ValueTask CompleteAsync(ScheduleDefinition schedule, DateTimeOffset slot, CancellationToken cancellationToken)
     {
@@ -177,9 +199,13 @@ internal sealed partial class KvSlotGate(Task<INatsKVStore> store, LeaderLease? 
             {
                 _known[schedule.Name] = claim with { Phase = SlotRecord.Done, Revision = result.Value };
             }
-            else
+            else if (IsConflict(result.Error))
             {
                 LogClaimLost(schedule.Name, LoomTime.Format(slot));
+            }
+            else
+            {
+                LogStateError(schedule.Name, $"marking {LoomTime.Format(slot)} done failed ({result.Error.Message}); it stays claimed by this process");
             }
         }
         catch (NatsException ex)

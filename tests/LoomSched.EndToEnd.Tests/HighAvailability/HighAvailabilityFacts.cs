@@ -272,6 +272,51 @@ public sealed class HighAvailabilityFacts(NatsFixture nats, ITestOutputHelper ou
         await ResumedAsync(second, control);
     }
 
+    [Fact]
+    public async Task A_state_bucket_that_takes_no_writes_for_a_while_holds_the_slots_and_fires_each_once_it_takes_them_again()
+    {
+        var prefix = TempConfig.UniqueName("sw");
+        var config = TempConfig.Write($$"""
+            name: sw
+            subject_prefix: {{prefix}}
+            coordination: {mode: state, state_bucket: {{prefix}}_state}
+            catch_up: {policy: all, window_seconds: 60}
+            schedules:
+              - name: tick
+                interval_seconds: 0.5
+                task: {worker_type: w}
+            """);
+        var js = new NatsJSContext(nats.Client);
+        await using var seen = await Captured.StartAsync(nats.Client, $"{prefix}.tasks.incoming");
+        await using var daemon = Loomsched.Run(config, nats.Server.Url);
+        await seen.WaitForAsync(2, TimeSpan.FromSeconds(10));
+
+        // The bucket's stream refuses every write (a claim record is larger than 16 bytes): an error of the bucket,
+        // not a compare-and-set another replica won, so the claim is undecided rather than lost.
+        var stream = $"KV_{prefix}_state";
+        var open = (await js.GetStreamAsync(stream)).Info.Config;
+        await js.UpdateStreamAsync(open with { MaxMsgSize = 16 });
+        var blockedAt = DateTimeOffset.UtcNow;
+        await daemon.WaitForLogAsync("is undecided (", TimeSpan.FromSeconds(5));
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        Assert.DoesNotContain(seen.Messages, m => Slot(m) > blockedAt.AddSeconds(1));
+
+        await js.UpdateStreamAsync(open);
+        var liftedAt = DateTimeOffset.UtcNow;
+        await seen.WaitForAsync(1, TimeSpan.FromSeconds(10), m => Slot(m) > liftedAt.AddSeconds(1));
+        Assert.Equal(0, (await daemon.TerminateAsync(TimeSpan.FromSeconds(10))).Code);
+
+        var slots = seen.Messages.Select(Slot).ToList();
+        output.WriteLine($"{slots.Count} slots; blocked for {(liftedAt - blockedAt).TotalSeconds:0.0} s");
+        foreach (var line in daemon.Stderr.Where(l => !l.Contains(" info fired ", StringComparison.Ordinal)))
+        {
+            output.WriteLine(line);
+        }
+        Assert.Equal(slots.Count, slots.Distinct().Count());
+        Assert.Empty(CapturedSlots.Missing(slots, Half));
+        Assert.DoesNotContain(daemon.Stderr, l => l.Contains("compare-and-set lost", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData("skip")]
     [InlineData("once")]
