@@ -110,7 +110,7 @@ internal sealed partial class KvSlotGate(Task<INatsKVStore> store, LeaderLease? 
             var result = current is null
                 ? await kv.TryCreateAsync(KeyOf(schedule.Name), value, Raw, cancellationToken).ConfigureAwait(false)
                 : await kv.TryUpdateAsync(KeyOf(schedule.Name), value, current.Revision, Raw, cancellationToken).ConfigureAwait(false);
-            if (!result.Success && IsConflict(result.Error))
+            if (!result.Success && KvWrite.IsConflict(result.Error))
             {
                 if (await ReadFromLeaderAsync(kv, schedule.Name, cancellationToken).ConfigureAwait(false) is not { } fresh)
                 {
@@ -141,7 +141,7 @@ internal sealed partial class KvSlotGate(Task<INatsKVStore> store, LeaderLease? 
                 // leader, a limit of its stream), or refused it against the very revision its leader reported (a
                 // record moving under an election, or another replica's claim a moment ago, which the next attempt
                 // reads). Nobody is known to have the slot: the claim is undecided.
-                return Undecided(schedule, slot, retry, IsConflict(result.Error)
+                return Undecided(schedule, slot, retry, KvWrite.IsConflict(result.Error)
                     ? "the bucket refused it against the revision its leader reported"
                     : result.Error.Message);
             }
@@ -169,12 +169,6 @@ internal sealed partial class KvSlotGate(Task<INatsKVStore> store, LeaderLease? 
         return null;
     }
 
-    /// <summary>
-    /// Whether a failed write was refused by the compare-and-set (the key is not at the revision given), as
-    /// opposed to not taken at all: no answer, no stream leader, a limit of the stream.
-    /// </summary>
-    internal static bool IsConflict(Exception error) => error is NatsKVWrongLastRevisionException or NatsKVCreateException;
-
     public async ValueTask CompleteAsync(ScheduleDefinition schedule, DateTimeOffset slot, CancellationToken cancellationToken)
     {
         if (!_known.TryGetValue(schedule.Name, out var claim) || claim.Slot != slot || !store.IsCompletedSuccessfully)
@@ -199,7 +193,7 @@ internal sealed partial class KvSlotGate(Task<INatsKVStore> store, LeaderLease? 
             {
                 _known[schedule.Name] = claim with { Phase = SlotRecord.Done, Revision = result.Value };
             }
-            else if (IsConflict(result.Error))
+            else if (KvWrite.IsConflict(result.Error))
             {
                 LogClaimLost(schedule.Name, LoomTime.Format(slot));
             }

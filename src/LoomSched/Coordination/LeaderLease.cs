@@ -8,7 +8,7 @@ namespace LoomSched.Daemon.Coordination;
 /// One leader among replicas, from a JetStream KV lease. The bucket's <c>MaxAge</c> is the lease TTL, so a dead
 /// leader's key ages out. Acquire with <c>Create</c>; renew with <c>Update</c> on the last revision every TTL/3;
 /// step down at once when a renew loses the compare-and-set, or when a local monotonic deadline passes without
-/// a successful renew (a frozen or partitioned leader stops by itself before its key can expire); release with
+/// a successful renew (a renew not answered, or not taken by the bucket, is tried again meanwhile) (a frozen or partitioned leader stops by itself before its key can expire); release with
 /// a revision-checked delete on shutdown. Leadership comes only from compare-and-set results, never a read.
 /// </summary>
 internal sealed partial class LeaderLease(Task<INatsKVStore> store, string instanceId, TimeSpan ttl, TimeProvider time, ILogger log)
@@ -161,6 +161,14 @@ internal sealed partial class LeaderLease(Task<INatsKVStore> store, string insta
             revision = _revision;
         }
         var updated = await kv.TryUpdateAsync(Key, System.Text.Encoding.UTF8.GetBytes(instanceId), revision, Raw, stoppingToken).ConfigureAwait(false);
+        if (!updated.Success && !KvWrite.IsConflict(updated.Error))
+        {
+            // The bucket did not take the renew (no stream leader during an election, a limit of its stream): nobody
+            // else has the lease for it. As with no answer, this process leads on until its deadline and tries again.
+            StepDownIfLapsed();
+            LogLeaseError($"the renew was not taken ({updated.Error.Message}); leading on until the lease lapses");
+            return;
+        }
         lock (_gate)
         {
             if (updated.Success && _leader)

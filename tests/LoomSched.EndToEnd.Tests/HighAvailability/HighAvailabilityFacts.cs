@@ -273,6 +273,62 @@ public sealed class HighAvailabilityFacts(NatsFixture nats, ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task A_leader_whose_renew_the_lease_bucket_does_not_take_leads_on_and_renews_once_it_takes_writes_again()
+    {
+        var prefix = TempConfig.UniqueName("lr");
+        var config = TickConfig("lr", prefix,
+            $"{{mode: leader, lease_bucket: {prefix}_lease, state_bucket: {prefix}_state, lease_ttl_seconds: 3}}");
+        var js = new NatsJSContext(nats.Client);
+        await using var captured = await Captured.StartAsync(nats.Client, $"{prefix}.tasks.incoming");
+        var replicas = new List<Loomsched> { Loomsched.Run(config, nats.Server.Url), Loomsched.Run(config, nats.Server.Url) };
+        try
+        {
+            var leader = await WaitForLeaderAsync(replicas, null, TimeSpan.FromSeconds(15));
+            await leader.WaitForLogAsync("fired tick", TimeSpan.FromSeconds(10));
+
+            // The lease bucket's stream refuses every write (the holder's name is longer than 8 bytes) until one renew
+            // has failed: an error of the bucket, not a compare-and-set another replica won. The next renew, a TTL/3
+            // later, comes before the leader's own deadline (90 % of the TTL after its last successful renew).
+            var stream = $"KV_{prefix}_lease";
+            var open = (await js.GetStreamAsync(stream)).Info.Config;
+            await js.UpdateStreamAsync(open with { MaxMsgSize = 8 });
+            try
+            {
+                await leader.WaitForLogAsync("lease: the renew was not taken (", TimeSpan.FromSeconds(5));
+            }
+            finally
+            {
+                await js.UpdateStreamAsync(open);
+            }
+            var liftedAt = DateTimeOffset.UtcNow;
+            // Past a whole TTL: a lease not renewed would have lapsed by then.
+            await captured.WaitForAsync(1, TimeSpan.FromSeconds(10), m => Slot(m) > liftedAt.AddSeconds(3.5));
+
+            foreach (var r in replicas)
+            {
+                output.WriteLine(r == leader ? "leader:" : "follower:");
+                foreach (var line in r.Stderr.Where(l => !l.Contains(" info fired ", StringComparison.Ordinal)))
+                {
+                    output.WriteLine("  " + line);
+                }
+            }
+            Assert.DoesNotContain(leader.Stderr, l => l.Contains("follower: ", StringComparison.Ordinal));
+            Assert.All(replicas.Where(r => r != leader),
+                r => Assert.DoesNotContain(r.Stderr, l => l.Contains(" leader: ", StringComparison.Ordinal)));
+            var slots = captured.Messages.Select(Slot).ToList();
+            Assert.Equal(slots.Count, slots.Distinct().Count());
+            Assert.Empty(CapturedSlots.Missing(slots, Half));
+        }
+        finally
+        {
+            foreach (var r in replicas)
+            {
+                await r.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
     public async Task A_state_bucket_that_takes_no_writes_for_a_while_holds_the_slots_and_fires_each_once_it_takes_them_again()
     {
         var prefix = TempConfig.UniqueName("sw");
