@@ -81,13 +81,8 @@ public sealed class ClusterFacts(ITestOutputHelper output)
 
         var slots = await CapturedSlots.ReadAsync(js, "CL_TASKS");
         output.WriteLine($"{slots.Count} slots captured in the R3 stream");
-        foreach (var (name, r) in new[] { ("a", a), ("b", b) })
-        {
-            foreach (var line in r.Stderr.Where(l => !l.Contains(" info fired ", StringComparison.Ordinal)))
-            {
-                output.WriteLine($"{name}: {line}");
-            }
-        }
+        Replicas.Print(output, "a", a);
+        Replicas.Print(output, "b", b);
         Assert.True(slots.Count >= 25, $"only {slots.Count} slots");
         var ordered = slots.Order().ToList();
         Assert.Equal(ordered.Count, ordered.Distinct().Count());

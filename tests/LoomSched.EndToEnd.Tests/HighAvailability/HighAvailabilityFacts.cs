@@ -29,7 +29,7 @@ public sealed class HighAvailabilityFacts(NatsFixture nats, ITestOutputHelper ou
             .Select(x => x.r)
             .FirstOrDefault();
 
-    private static async Task<Loomsched> WaitForLeaderAsync(List<Loomsched> replicas, Loomsched? not, TimeSpan timeout)
+    private static async Task<Loomsched> WaitForLeaderAsync(IReadOnlyList<Loomsched> replicas, Loomsched? not, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (DateTime.UtcNow < deadline)
@@ -63,20 +63,10 @@ public sealed class HighAvailabilityFacts(NatsFixture nats, ITestOutputHelper ou
         await js.CreateStreamAsync(new StreamConfig(stream, [$"{prefix}.tasks.incoming"]) { DuplicateWindow = TimeSpan.FromMinutes(5) });
         await using var raw = await Captured.StartAsync(nats.Client, $"{prefix}.tasks.incoming");
 
-        var replicas = new List<Loomsched>();
         var started = DateTimeOffset.UtcNow;
-        Loomsched Spawn()
+        await using (var set = Replicas.Start(config, nats.Server.Url, 3))
         {
-            var r = Loomsched.Run(config, nats.Server.Url);
-            replicas.Add(r);
-            return r;
-        }
-        try
-        {
-            for (int i = 0; i < 3; i++)
-            {
-                Spawn();
-            }
+            var replicas = set.All;
             var leader = await WaitForLeaderAsync(replicas, null, TimeSpan.FromSeconds(15));
             await Task.Delay(TimeSpan.FromSeconds(10));
 
@@ -86,7 +76,7 @@ public sealed class HighAvailabilityFacts(NatsFixture nats, ITestOutputHelper ou
             {
                 var killedAt = DateTimeOffset.UtcNow;
                 leader.Signal(Signals.SIGKILL);
-                Spawn();
+                set.Spawn();
                 leader = await WaitForLeaderAsync(replicas, leader, TimeSpan.FromSeconds(15));
                 gaps.Add(DateTimeOffset.UtcNow - killedAt);
                 await Task.Delay(TimeSpan.FromSeconds(10));
@@ -124,17 +114,6 @@ public sealed class HighAvailabilityFacts(NatsFixture nats, ITestOutputHelper ou
             Assert.True(duplicates <= 3, $"{duplicates} slots were published more than once");
             Assert.DoesNotContain(frozen.Stderr.SkipWhile(l => !l.Contains("stepped down", StringComparison.Ordinal)),
                 l => l.Contains("fired half_second", StringComparison.Ordinal));
-        }
-        finally
-        {
-            foreach (var r in replicas)
-            {
-                if (!r.HasExited)
-                {
-                    r.Signal(Signals.SIGCONT);
-                }
-                await r.DisposeAsync();
-            }
         }
     }
 
@@ -227,9 +206,9 @@ public sealed class HighAvailabilityFacts(NatsFixture nats, ITestOutputHelper ou
             $"{{mode: leader, lease_bucket: {prefix}_lease, state_bucket: {prefix}_state, lease_ttl_seconds: 3}}");
         await using var captured = await Captured.StartAsync(nats.Client, $"{prefix}.tasks.incoming");
         string[] control = ["--name", "hap", "--subject-prefix", prefix, "--nats-url", nats.Server.Url];
-        var replicas = new List<Loomsched> { Loomsched.Run(config, nats.Server.Url), Loomsched.Run(config, nats.Server.Url) };
-        try
+        await using (var set = Replicas.Start(config, nats.Server.Url, 2))
         {
+            var replicas = set.All;
             var first = await WaitForLeaderAsync(replicas, null, TimeSpan.FromSeconds(15));
             await PauseTickAsync(first, control);
 
@@ -246,13 +225,6 @@ public sealed class HighAvailabilityFacts(NatsFixture nats, ITestOutputHelper ou
 
             await ResumedAsync(second, control);
             await captured.WaitForAsync(sent + 2, TimeSpan.FromSeconds(10));
-        }
-        finally
-        {
-            foreach (var r in replicas)
-            {
-                await r.DisposeAsync();
-            }
         }
     }
 
@@ -280,25 +252,18 @@ public sealed class HighAvailabilityFacts(NatsFixture nats, ITestOutputHelper ou
             $"{{mode: leader, lease_bucket: {prefix}_lease, state_bucket: {prefix}_state, lease_ttl_seconds: 3}}");
         var js = new NatsJSContext(nats.Client);
         await using var captured = await Captured.StartAsync(nats.Client, $"{prefix}.tasks.incoming");
-        var replicas = new List<Loomsched> { Loomsched.Run(config, nats.Server.Url), Loomsched.Run(config, nats.Server.Url) };
-        try
+        await using (var set = Replicas.Start(config, nats.Server.Url, 2))
         {
+            var replicas = set.All;
             var leader = await WaitForLeaderAsync(replicas, null, TimeSpan.FromSeconds(15));
             await leader.WaitForLogAsync("fired tick", TimeSpan.FromSeconds(10));
 
             // The lease bucket's stream refuses every write (the holder's name is longer than 8 bytes) until one renew
             // has failed: an error of the bucket, not a compare-and-set another replica won. The next renew, a TTL/3
             // later, comes before the leader's own deadline (90 % of the TTL after its last successful renew).
-            var stream = $"KV_{prefix}_lease";
-            var open = (await js.GetStreamAsync(stream)).Info.Config;
-            await js.UpdateStreamAsync(open with { MaxMsgSize = 8 });
-            try
+            await using (await RefusedWrites.StartAsync(js, $"KV_{prefix}_lease", maxMsgSize: 8))
             {
                 await leader.WaitForLogAsync("lease: the renew was not taken (", TimeSpan.FromSeconds(5));
-            }
-            finally
-            {
-                await js.UpdateStreamAsync(open);
             }
             var liftedAt = DateTimeOffset.UtcNow;
             // Past a whole TTL: a lease not renewed would have lapsed by then.
@@ -306,11 +271,7 @@ public sealed class HighAvailabilityFacts(NatsFixture nats, ITestOutputHelper ou
 
             foreach (var r in replicas)
             {
-                output.WriteLine(r == leader ? "leader:" : "follower:");
-                foreach (var line in r.Stderr.Where(l => !l.Contains(" info fired ", StringComparison.Ordinal)))
-                {
-                    output.WriteLine("  " + line);
-                }
+                Replicas.Print(output, r == leader ? "leader" : "follower", r);
             }
             Assert.DoesNotContain(leader.Stderr, l => l.Contains("follower: ", StringComparison.Ordinal));
             Assert.All(replicas.Where(r => r != leader),
@@ -318,13 +279,6 @@ public sealed class HighAvailabilityFacts(NatsFixture nats, ITestOutputHelper ou
             var slots = captured.Messages.Select(Slot).ToList();
             Assert.Equal(slots.Count, slots.Distinct().Count());
             Assert.Empty(CapturedSlots.Missing(slots, Half));
-        }
-        finally
-        {
-            foreach (var r in replicas)
-            {
-                await r.DisposeAsync();
-            }
         }
     }
 
@@ -349,25 +303,21 @@ public sealed class HighAvailabilityFacts(NatsFixture nats, ITestOutputHelper ou
 
         // The bucket's stream refuses every write (a claim record is larger than 16 bytes): an error of the bucket,
         // not a compare-and-set another replica won, so the claim is undecided rather than lost.
-        var stream = $"KV_{prefix}_state";
-        var open = (await js.GetStreamAsync(stream)).Info.Config;
-        await js.UpdateStreamAsync(open with { MaxMsgSize = 16 });
-        var blockedAt = DateTimeOffset.UtcNow;
-        await daemon.WaitForLogAsync("is undecided (", TimeSpan.FromSeconds(5));
-        await Task.Delay(TimeSpan.FromSeconds(2));
-        Assert.DoesNotContain(seen.Messages, m => Slot(m) > blockedAt.AddSeconds(1));
-
-        await js.UpdateStreamAsync(open);
+        DateTimeOffset blockedAt;
+        await using (await RefusedWrites.StartAsync(js, $"KV_{prefix}_state", maxMsgSize: 16))
+        {
+            blockedAt = DateTimeOffset.UtcNow;
+            await daemon.WaitForLogAsync("is undecided (", TimeSpan.FromSeconds(5));
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            Assert.DoesNotContain(seen.Messages, m => Slot(m) > blockedAt.AddSeconds(1));
+        }
         var liftedAt = DateTimeOffset.UtcNow;
         await seen.WaitForAsync(1, TimeSpan.FromSeconds(10), m => Slot(m) > liftedAt.AddSeconds(1));
         Assert.Equal(0, (await daemon.TerminateAsync(TimeSpan.FromSeconds(10))).Code);
 
         var slots = seen.Messages.Select(Slot).ToList();
         output.WriteLine($"{slots.Count} slots; blocked for {(liftedAt - blockedAt).TotalSeconds:0.0} s");
-        foreach (var line in daemon.Stderr.Where(l => !l.Contains(" info fired ", StringComparison.Ordinal)))
-        {
-            output.WriteLine(line);
-        }
+        Replicas.Print(output, "daemon", daemon);
         Assert.Equal(slots.Count, slots.Distinct().Count());
         Assert.Empty(CapturedSlots.Missing(slots, Half));
         Assert.DoesNotContain(daemon.Stderr, l => l.Contains("compare-and-set lost", StringComparison.Ordinal));
