@@ -8,8 +8,9 @@ namespace LoomSched.Daemon.Coordination;
 /// One leader among replicas, from a JetStream KV lease. The bucket's <c>MaxAge</c> is the lease TTL, so a dead
 /// leader's key ages out. Acquire with <c>Create</c>; renew with <c>Update</c> on the last revision every TTL/3;
 /// step down at once when a renew loses the compare-and-set, or when a local monotonic deadline passes without
-/// a successful renew (a renew not answered, or not taken by the bucket, is tried again meanwhile) (a frozen or partitioned leader stops by itself before its key can expire); release with
-/// a revision-checked delete on shutdown. Leadership comes only from compare-and-set results, never a read.
+/// a successful renew (a frozen or partitioned leader stops by itself before its key can expire; a renew not
+/// answered, or not taken by the bucket, is tried again meanwhile); release with a revision-checked delete on
+/// shutdown. Leadership comes only from compare-and-set results, never a read.
 /// </summary>
 internal sealed partial class LeaderLease(Task<INatsKVStore> store, string instanceId, TimeSpan ttl, TimeProvider time, ILogger log)
 {
