@@ -159,11 +159,12 @@ public sealed class HighAvailabilityFacts(NatsFixture nats, ITestOutputHelper ou
         }
     }
 
-    /// <summary>A config whose one schedule, <c>tick</c>, fires every half second, coordinated as given.</summary>
-    private static string TickConfig(string name, string prefix, string coordination) => TempConfig.Write($$"""
+    /// <summary>A config whose one schedule, <c>tick</c>, fires every half second, coordinated as given (catching up by policy <c>all</c> when asked).</summary>
+    private static string TickConfig(string name, string prefix, string coordination, bool catchUpAll = false) => TempConfig.Write($$"""
         name: {{name}}
         subject_prefix: {{prefix}}
         coordination: {{coordination}}
+        {{(catchUpAll ? "catch_up: {policy: all, window_seconds: 60}" : "")}}
         schedules:
           - name: tick
             interval_seconds: 0.5
@@ -286,16 +287,7 @@ public sealed class HighAvailabilityFacts(NatsFixture nats, ITestOutputHelper ou
     public async Task A_state_bucket_that_takes_no_writes_for_a_while_holds_the_slots_and_fires_each_once_it_takes_them_again()
     {
         var prefix = TempConfig.UniqueName("sw");
-        var config = TempConfig.Write($$"""
-            name: sw
-            subject_prefix: {{prefix}}
-            coordination: {mode: state, state_bucket: {{prefix}}_state}
-            catch_up: {policy: all, window_seconds: 60}
-            schedules:
-              - name: tick
-                interval_seconds: 0.5
-                task: {worker_type: w}
-            """);
+        var config = TickConfig("sw", prefix, $"{{mode: state, state_bucket: {prefix}_state}}", catchUpAll: true);
         var js = new NatsJSContext(nats.Client);
         await using var seen = await Captured.StartAsync(nats.Client, $"{prefix}.tasks.incoming");
         await using var daemon = Loomsched.Run(config, nats.Server.Url);
