@@ -300,6 +300,8 @@ public sealed partial class SchedulerEngine
             state.Paused = true;
             state.Version++;
             state.NextSlot = null;
+            // Slots queued behind a running fire are the cadence's too: they stop with it.
+            state.Backlog?.Clear();
             LogPaused(name);
             return ControlResult.Done($"schedule \"{name}\" paused");
         }
@@ -750,7 +752,7 @@ public sealed partial class SchedulerEngine
 
     /// <summary>
     /// Fires missed slots of a schedule after downtime or a failover, in order, as one run (see
-    /// <see cref="CatchUpPlanner"/>). Refused while the schedule is running.
+    /// <see cref="CatchUpPlanner"/>). While the schedule is running, the slots queue behind its fire instead.
     /// </summary>
     public ControlResult CatchUp(string name, IReadOnlyList<DateTimeOffset> slots)
     {
@@ -765,11 +767,38 @@ public sealed partial class SchedulerEngine
             {
                 return ControlResult.Done($"schedule \"{name}\" has no slot to catch up");
             }
+            LogCatchUp(name, slots.Count, LoomTime.Format(slots[0]), LoomTime.Format(slots[^1]));
             if (state.Running)
             {
-                return ControlResult.Refused($"schedule \"{name}\" is running; its catch-up was not started");
+                // A fire in flight (one that waits for its claim, say): the slots join the ones queued behind it, in
+                // slot order (both are in order), and fire after it.
+                var merged = new Queue<DateTimeOffset>(slots.Count + (state.Backlog?.Count ?? 0));
+                DateTimeOffset? last = null;
+                void Add(DateTimeOffset slot)
+                {
+                    if (slot != last)
+                    {
+                        merged.Enqueue(slot);
+                        last = slot;
+                    }
+                }
+                int next = 0;
+                foreach (var queued in state.Backlog ?? [])
+                {
+                    while (next < slots.Count && slots[next] <= queued)
+                    {
+                        Add(slots[next++]);
+                    }
+                    Add(queued);
+                }
+                while (next < slots.Count)
+                {
+                    Add(slots[next++]);
+                }
+                state.Backlog = merged;
+                state.BacklogPolicy = null;
+                return ControlResult.Done($"schedule \"{name}\" catches up {slots.Count} slot(s) after its running fire");
             }
-            LogCatchUp(name, slots.Count, LoomTime.Format(slots[0]), LoomTime.Format(slots[^1]));
             fire = PrepareFire(state, slots[0], manual: false, catchUp: slots);
         }
         Launch(fire);

@@ -102,16 +102,53 @@ internal sealed partial class Coordinator
         }
         if (Lease is { } leaseHolder)
         {
+            // A follower's fires are not claimed at all: none waits for the take-over.
             leaseHolder.Electing += async ct => _plan = await PlanAsync(ct).ConfigureAwait(false);
-            leaseHolder.Elected += ct => ExecuteAsync(_plan, ct);
+            leaseHolder.Elected += ct =>
+            {
+                CatchUp(CatchUps(_plan));
+                return Task.CompletedTask;
+            };
             await leaseHolder.RunAsync(stoppingToken).ConfigureAwait(false);
         }
         else
         {
-            var plan = await PlanAsync(stoppingToken).ConfigureAwait(false);
-            Gate.Open();
-            await ExecuteAsync(plan, stoppingToken).ConfigureAwait(false);
+            var catchUps = CatchUps(await PlanAsync(stoppingToken).ConfigureAwait(false));
+            Gate.Open(waiting => TakeOver(catchUps, waiting));
         }
+    }
+
+    /// <summary>
+    /// Starts the catch-ups of a take-over in state mode, with the fires that waited for it still held, and says which
+    /// of those the gate lets go unclaimed: those of a schedule it found paused, and those of a schedule with slots to
+    /// catch up, whose slots join that catch-up instead. A schedule fires one slot at a time, and the one that waited
+    /// is in flight, the slots that came due meanwhile queued behind it: claimed first, it would leave the older slots
+    /// of the catch-up behind the record, never to go out. The catch-up joins that queue, in slot order.
+    /// </summary>
+    private void TakeOver(Dictionary<string, List<DateTimeOffset>> catchUps, IReadOnlyList<WaitingFire> waiting)
+    {
+        var paused = _engine!.Status().Schedules.Where(s => s.Paused).Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var fire in waiting)
+        {
+            if (paused.Contains(fire.Schedule))
+            {
+                fire.Held = true;
+            }
+            else if (catchUps.TryGetValue(fire.Schedule, out var slots))
+            {
+                fire.Held = true;
+                int at = 0;
+                while (at < slots.Count && slots[at] < fire.Slot)
+                {
+                    at++;
+                }
+                if (at == slots.Count || slots[at] != fire.Slot)
+                {
+                    slots.Insert(at, fire.Slot);
+                }
+            }
+        }
+        CatchUp(catchUps);
     }
 
     private IReadOnlyList<(ScheduleDefinition Schedule, SlotRecord Record)> _plan = [];
@@ -203,52 +240,120 @@ internal sealed partial class Coordinator
 
     /// <summary>
     /// Reads each schedule's recorded pause and slot, before this process fires anything as owner: a schedule paused
-    /// by a previous leader (or before a restart) stays paused, one resumed meanwhile is resumed here.
+    /// by a previous leader (or before a restart) stays paused, one resumed meanwhile is resumed here. A read the
+    /// bucket does not answer (no stream leader, a permission refused) is tried again for <see cref="ReadBudget"/>;
+    /// what is still unread then keeps its state here and catches nothing up, and the log says which schedules.
     /// </summary>
     private async Task<IReadOnlyList<(ScheduleDefinition Schedule, SlotRecord Record)>> PlanAsync(CancellationToken stoppingToken)
     {
         var plan = new List<(ScheduleDefinition, SlotRecord)>();
         var engine = _engine!;
         var pausedHere = engine.Status().Schedules.Where(s => s.Paused).Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
+        var reads = new TakeOverReads(this, _time.GetTimestamp() + (long)(ReadBudget.TotalSeconds * _time.TimestampFrequency), stoppingToken);
         foreach (var schedule in engine.Config.Schedules)
         {
-            try
+            bool recorded = false;
+            if (await reads.ReadAsync(schedule.Name, async ct => recorded = await Gate.IsPausedAsync(schedule.Name, ct).ConfigureAwait(false)).ConfigureAwait(false)
+                && recorded != pausedHere.Contains(schedule.Name))
             {
-                bool recorded = await Gate.IsPausedAsync(schedule.Name, stoppingToken).ConfigureAwait(false);
-                if (recorded != pausedHere.Contains(schedule.Name))
-                {
-                    var result = recorded ? engine.Pause(schedule.Name) : engine.Resume(schedule.Name);
-                    LogPauseTakenOver(schedule.Name, recorded ? "paused" : "resumed", result.Message);
-                }
+                var result = recorded ? engine.Pause(schedule.Name) : engine.Resume(schedule.Name);
+                LogPauseTakenOver(schedule.Name, recorded ? "paused" : "resumed", result.Message);
             }
-            catch (NatsException ex)
+            SlotRecord? record = null;
+            if (await reads.ReadAsync(schedule.Name, async ct => record = await Gate.ReadAsync(schedule.Name, ct).ConfigureAwait(false)).ConfigureAwait(false)
+                && record is not null && record.Slot != DateTimeOffset.MinValue)
             {
-                LogBucketsUnavailable(_options.StateBucket, ex.Message);
+                plan.Add((schedule, record));
             }
-            try
-            {
-                if (await Gate.ReadAsync(schedule.Name, stoppingToken).ConfigureAwait(false) is { } record && record.Slot != DateTimeOffset.MinValue)
-                {
-                    plan.Add((schedule, record));
-                }
-            }
-            catch (NatsException ex)
-            {
-                LogBucketsUnavailable(_options.StateBucket, ex.Message);
-            }
+        }
+        if (reads.Unread.Count > 0)
+        {
+            const int Named = 10;
+            string names = string.Join(", ", reads.Unread.Take(Named))
+                + (reads.Unread.Count > Named ? $" and {reads.Unread.Count - Named} more" : "");
+            LogStateNotRead(_options.StateBucket, Seconds(ReadBudget), reads.LastError, $"{reads.Unread.Count} schedule(s) take over without it (paused or not as here, no catch-up): {names}");
         }
         return plan;
     }
 
     /// <summary>
-    /// Re-publishes what a previous owner left claimed and fires the slots missed since the recorded one, up to
-    /// now — which includes any slot that came while the take-over ran; the gate keeps it from firing twice.
+    /// How long a take-over tries to read the state bucket. A leader reads within the campaign round it won the lease
+    /// in (a third of the TTL), and renews at the end of it: half of that round keeps the renew in time. Standalone,
+    /// long enough to ride out a stream leader's election; its fires wait for the take-over meanwhile.
     /// </summary>
-    private async Task ExecuteAsync(IReadOnlyList<(ScheduleDefinition Schedule, SlotRecord Record)> plan, CancellationToken stoppingToken)
+    private TimeSpan ReadBudget => Lease is { } lease ? lease.Ttl / 6 : TimeSpan.FromSeconds(10);
+
+    private static string Seconds(TimeSpan span) => span.TotalSeconds.ToString("0.#", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>The take-over's reads of the state bucket, retried until a shared deadline; once it passes, none is tried.</summary>
+    private sealed class TakeOverReads(Coordinator owner, long deadline, CancellationToken stoppingToken)
     {
-        var engine = _engine!;
+        private static readonly TimeSpan AttemptTimeout = TimeSpan.FromSeconds(2);
+        private static readonly TimeSpan RetryPause = TimeSpan.FromMilliseconds(250);
+        private bool _spent;
+
+        /// <summary>The schedules with a record left unread, in config order.</summary>
+        public List<string> Unread { get; } = [];
+
+        public string LastError { get; private set; } = "";
+
+        /// <summary>True once <paramref name="read"/> has completed; false when the budget ran out first.</summary>
+        public async Task<bool> ReadAsync(string schedule, Func<CancellationToken, Task> read)
+        {
+            var time = owner._time;
+            for (bool said = false; !_spent;)
+            {
+                var left = time.GetElapsedTime(time.GetTimestamp(), deadline);
+                if (left <= TimeSpan.Zero)
+                {
+                    break;
+                }
+                using (var bounded = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken))
+                {
+                    bounded.CancelAfter(left < AttemptTimeout ? left : AttemptTimeout);
+                    try
+                    {
+                        await read(bounded.Token).ConfigureAwait(false);
+                        return true;
+                    }
+                    catch (Exception ex) when (ex is NatsException or OperationCanceledException && !stoppingToken.IsCancellationRequested)
+                    {
+                        LastError = ex is OperationCanceledException ? "no answer" : ex.Message;
+                    }
+                }
+                if (!said)
+                {
+                    owner.LogStateReadFailed(schedule, LastError, Seconds(owner.ReadBudget));
+                    said = true;
+                }
+                if (time.GetElapsedTime(time.GetTimestamp(), deadline) > RetryPause)
+                {
+                    await Task.Delay(RetryPause, time, stoppingToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    _spent = true;
+                }
+            }
+            _spent = true;
+            if (Unread.Count == 0 || Unread[^1] != schedule)
+            {
+                Unread.Add(schedule);
+            }
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// The slots each schedule fires on taking over: the one a previous owner left claimed (re-published), and those
+    /// missed since the recorded one up to now by its <c>catch_up</c> policy — which includes any slot that came while
+    /// the take-over ran; the gate keeps it from firing twice.
+    /// </summary>
+    private Dictionary<string, List<DateTimeOffset>> CatchUps(IReadOnlyList<(ScheduleDefinition Schedule, SlotRecord Record)> plan)
+    {
         var now = _time.GetUtcNow();
-        var paused = engine.Status().Schedules.Where(s => s.Paused).Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
+        var paused = _engine!.Status().Schedules.Where(s => s.Paused).Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
+        var catchUps = new Dictionary<string, List<DateTimeOffset>>(StringComparer.Ordinal);
         foreach (var (schedule, record) in plan)
         {
             var slots = new List<DateTimeOffset>();
@@ -263,15 +368,20 @@ internal sealed partial class Coordinator
                 var policy = schedule.CatchUp ?? _config.CatchUp;
                 slots.AddRange(CatchUpPlanner.MissedSlots(schedule.Trigger, GridAnchor, record.Slot, now, policy));
             }
-            if (slots.Count == 0)
+            if (slots.Count > 0)
             {
-                continue;
+                catchUps[schedule.Name] = slots;
             }
-            // A fire attempt may still be finishing: give it a moment rather than drop the catch-up.
-            for (int attempt = 0; attempt < 40 && !engine.CatchUp(schedule.Name, slots).Ok; attempt++)
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(25), _time, stoppingToken).ConfigureAwait(false);
-            }
+        }
+        return catchUps;
+    }
+
+    /// <summary>Fires each schedule's catch-up (<see cref="CatchUps"/>): after its fire in flight, if one is.</summary>
+    private void CatchUp(Dictionary<string, List<DateTimeOffset>> catchUps)
+    {
+        foreach (var (schedule, slots) in catchUps)
+        {
+            _engine!.CatchUp(schedule, slots);
         }
     }
 
@@ -329,6 +439,14 @@ internal sealed partial class Coordinator
     [LoggerMessage(EventId = 81, Level = LogLevel.Warning,
         Message = "coordination: the {Action} of {Schedule} is not recorded in the state bucket ({Reason}); it holds here, but the next leader or a restart will not know of it")]
     private partial void LogPauseNotRecorded(string action, string schedule, string reason);
+
+    [LoggerMessage(EventId = 83, Level = LogLevel.Warning,
+        Message = "coordination: the state of {Schedule} could not be read ({Reason}); trying again for up to {Budget} s")]
+    private partial void LogStateReadFailed(string schedule, string reason, string budget);
+
+    [LoggerMessage(EventId = 84, Level = LogLevel.Warning,
+        Message = "coordination: the state bucket {Bucket} could not be read within {Budget} s ({Reason}); {Schedules}")]
+    private partial void LogStateNotRead(string bucket, string budget, string reason, string schedules);
 
     [LoggerMessage(EventId = 82, Level = LogLevel.Information, Message = "coordination: {Schedule} is {State} as the state bucket records ({Result})")]
     private partial void LogPauseTakenOver(string schedule, string state, string result);

@@ -28,12 +28,33 @@ internal sealed record SlotRecord(DateTimeOffset Slot, string Phase, string By, 
 internal sealed partial class KvSlotGate(Task<INatsKVStore> store, LeaderLease? lease, string instanceId, ILogger log) : ISlotGate
 {
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Lock _opening = new();
+    private readonly List<WaitingFire> _waiting = [];
+    private bool _opened;
 
     /// <summary>
     /// Opens the gate in state mode, once the take-over has read the slot state (until then, fires wait, so
-    /// that none of them can overtake what the take-over reads).
+    /// that none of them can overtake what the take-over reads). The fires that waited are handed to
+    /// <paramref name="takeOver"/> first; those it marks <see cref="WaitingFire.Held"/> are not claimed here: a pause
+    /// the take-over found stops them, or its catch-up fires them in order with the slots before them (a fire claimed
+    /// first would leave those older than the record, never to go out).
     /// </summary>
-    public void Open() => _ready.TrySetResult();
+    public void Open(Action<IReadOnlyList<WaitingFire>> takeOver)
+    {
+        List<WaitingFire> waiting;
+        lock (_opening)
+        {
+            if (_opened)
+            {
+                return;
+            }
+            _opened = true;
+            waiting = [.. _waiting];
+            _waiting.Clear();
+        }
+        takeOver(waiting);
+        _ready.TrySetResult();
+    }
 
     private static readonly NatsRawSerializer<byte[]> Raw = NatsRawSerializer<byte[]>.Default;
     private readonly ConcurrentDictionary<string, SlotRecord> _known = new(StringComparer.Ordinal);
@@ -56,9 +77,21 @@ internal sealed partial class KvSlotGate(Task<INatsKVStore> store, LeaderLease? 
             return false;
         }
         // Without a lease (state mode) the first fires wait for the take-over rather than go unrecorded.
-        if (lease is null)
+        if (lease is null && !_ready.Task.IsCompleted)
         {
+            WaitingFire? waits = null;
+            lock (_opening)
+            {
+                if (!_opened)
+                {
+                    _waiting.Add(waits = new WaitingFire(schedule.Name, slot));
+                }
+            }
             await _ready.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            if (waits is { Held: true })
+            {
+                return false;
+            }
         }
         var kv = await store.WaitAsync(cancellationToken).ConfigureAwait(false);
         // A state bucket that does not answer (its replicas electing a leader after a node loss) leaves the claim
@@ -90,7 +123,17 @@ internal sealed partial class KvSlotGate(Task<INatsKVStore> store, LeaderLease? 
         cancellationToken = bounded.Token;
         try
         {
-            var current = await ReadAsync(schedule.Name, cancellationToken).ConfigureAwait(false);
+            SlotRecord? current;
+            try
+            {
+                current = await ReadAsync(schedule.Name, cancellationToken).ConfigureAwait(false);
+            }
+            catch (StateUnreadableException)
+            {
+                // Written as if there were no record: where there is one, the bucket refuses the create, and the
+                // stream leader's record decides (below).
+                current = null;
+            }
             // A read may come from a replica that lags (direct gets on a clustered bucket): this process's own
             // last write, when newer, is the truth to compare-and-set against.
             if (_known.TryGetValue(schedule.Name, out var mine) && mine.By == instanceId && (current is null || mine.Revision > current.Revision))
@@ -110,7 +153,7 @@ internal sealed partial class KvSlotGate(Task<INatsKVStore> store, LeaderLease? 
             var result = current is null
                 ? await kv.TryCreateAsync(KeyOf(schedule.Name), value, Raw, cancellationToken).ConfigureAwait(false)
                 : await kv.TryUpdateAsync(KeyOf(schedule.Name), value, current.Revision, Raw, cancellationToken).ConfigureAwait(false);
-            if (!result.Success && KvWrite.IsConflict(result.Error))
+            if (!result.Success && KvErrors.IsConflict(result.Error))
             {
                 if (await ReadFromLeaderAsync(kv, schedule.Name, cancellationToken).ConfigureAwait(false) is not { } fresh)
                 {
@@ -141,7 +184,7 @@ internal sealed partial class KvSlotGate(Task<INatsKVStore> store, LeaderLease? 
                 // leader, a limit of its stream), or refused it against the very revision its leader reported (a
                 // record moving under an election, or another replica's claim a moment ago, which the next attempt
                 // reads). Nobody is known to have the slot: the claim is undecided.
-                return Undecided(schedule, slot, retry, KvWrite.IsConflict(result.Error)
+                return Undecided(schedule, slot, retry, KvErrors.IsConflict(result.Error)
                     ? "the bucket refused it against the revision its leader reported"
                     : result.Error.Message);
             }
@@ -193,7 +236,7 @@ internal sealed partial class KvSlotGate(Task<INatsKVStore> store, LeaderLease? 
             {
                 _known[schedule.Name] = claim with { Phase = SlotRecord.Done, Revision = result.Value };
             }
-            else if (KvWrite.IsConflict(result.Error))
+            else if (KvErrors.IsConflict(result.Error))
             {
                 LogClaimLost(schedule.Name, LoomTime.Format(slot));
             }
@@ -250,16 +293,19 @@ internal sealed partial class KvSlotGate(Task<INatsKVStore> store, LeaderLease? 
         }
     }
 
-    /// <summary>The schedule's record in the bucket, or null when it never fired (or the key was deleted).</summary>
+    /// <summary>
+    /// The schedule's record in the bucket, or null when it has none (it never fired, or the key was deleted).
+    /// Throws <see cref="StateUnreadableException"/> when the bucket did not say (see <see cref="KvErrors.IsAbsent"/>).
+    /// </summary>
     public async Task<SlotRecord?> ReadAsync(string schedule, CancellationToken cancellationToken)
     {
         var kv = await store.ConfigureAwait(false);
         var entry = await kv.TryGetEntryAsync(KeyOf(schedule), 0, Raw, cancellationToken).ConfigureAwait(false);
-        if (!entry.Success || entry.Value.Operation != NatsKVOperation.Put || entry.Value.Value is null)
+        if (!Holds(entry) || entry.Value.Value is not { } value)
         {
             return null;
         }
-        var record = Decode(schedule, entry.Value.Value, entry.Value.Revision);
+        var record = Decode(schedule, value, entry.Value.Revision);
         _known.AddOrUpdate(schedule, record, (_, known) => known.Revision > record.Revision ? known : record);
         return record;
     }
@@ -314,13 +360,24 @@ internal sealed partial class KvSlotGate(Task<INatsKVStore> store, LeaderLease? 
         }
     }
 
-    /// <summary>True when the state bucket records <paramref name="schedule"/> as paused.</summary>
+    /// <summary>
+    /// True when the state bucket records <paramref name="schedule"/> as paused. Throws
+    /// <see cref="StateUnreadableException"/> when the bucket did not say.
+    /// </summary>
     public async Task<bool> IsPausedAsync(string schedule, CancellationToken cancellationToken)
     {
         var kv = await store.ConfigureAwait(false);
-        var entry = await kv.TryGetEntryAsync(PauseKeyOf(schedule), 0, Raw, cancellationToken).ConfigureAwait(false);
-        return entry.Success && entry.Value.Operation == NatsKVOperation.Put;
+        return Holds(await kv.TryGetEntryAsync(PauseKeyOf(schedule), 0, Raw, cancellationToken).ConfigureAwait(false));
     }
+
+    /// <summary>
+    /// True when the read found a value put; false when the key has none (never put, or deleted). Throws
+    /// <see cref="StateUnreadableException"/> when the bucket did not say.
+    /// </summary>
+    private static bool Holds(NatsResult<NatsKVEntry<byte[]>> entry) =>
+        entry.Success ? entry.Value.Operation == NatsKVOperation.Put
+        : KvErrors.IsAbsent(entry.Error) ? false
+        : throw new StateUnreadableException(entry.Error);
 
     internal static string PauseKeyOf(string schedule) => KeyOf(schedule, "paused.");
 
@@ -348,3 +405,14 @@ internal sealed partial class KvSlotGate(Task<INatsKVStore> store, LeaderLease? 
     [LoggerMessage(EventId = 71, Level = LogLevel.Warning, Message = "slot state of {Schedule}: {Reason}")]
     private partial void LogStateError(string schedule, string reason);
 }
+
+/// <summary>A fire that waited for the take-over (state mode); held, it goes unclaimed.</summary>
+internal sealed class WaitingFire(string schedule, DateTimeOffset slot)
+{
+    public string Schedule { get; } = schedule;
+    public DateTimeOffset Slot { get; } = slot;
+    public bool Held { get; set; }
+}
+
+/// <summary>A read of the state bucket that got neither a record nor its absence: whether one exists is not known.</summary>
+internal sealed class StateUnreadableException(Exception error) : NatsException(error.Message, error);

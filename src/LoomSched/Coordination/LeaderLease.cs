@@ -162,7 +162,7 @@ internal sealed partial class LeaderLease(Task<INatsKVStore> store, string insta
             revision = _revision;
         }
         var updated = await kv.TryUpdateAsync(Key, System.Text.Encoding.UTF8.GetBytes(instanceId), revision, Raw, stoppingToken).ConfigureAwait(false);
-        if (!updated.Success && !KvWrite.IsConflict(updated.Error))
+        if (!updated.Success && !KvErrors.IsConflict(updated.Error))
         {
             // The bucket did not take the renew (no stream leader during an election, a limit of its stream): nobody
             // else has the lease for it. As with no answer, this process leads on until its deadline and tries again.

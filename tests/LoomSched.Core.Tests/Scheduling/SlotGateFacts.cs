@@ -25,11 +25,18 @@ public sealed class SlotGateFacts() : EngineHarness(T0)
         /// <summary>While set, claims wait for it (a state bucket that does not answer).</summary>
         public TaskCompletionSource? Hold { get; set; }
 
+        /// <summary>Slots whose next claim is refused (a take-over that fires them with its catch-up instead).</summary>
+        public ConcurrentDictionary<string, bool> RefuseOnce { get; } = new();
+
         public async ValueTask<bool> TryClaimAsync(ScheduleDefinition schedule, DateTimeOffset slot, CancellationToken cancellationToken)
         {
             if (Hold is { } hold)
             {
                 await hold.Task.WaitAsync(cancellationToken);
+            }
+            if (RefuseOnce.TryRemove(LoomTime.Format(slot), out _))
+            {
+                return false;
             }
             if (Leader)
             {
@@ -147,5 +154,53 @@ public sealed class SlotGateFacts() : EngineHarness(T0)
         await RecordingPort.Eventually(() => Port.Seen.Count == 3, "both missed slots and the regular one");
         Assert.Equal(["2026-11-27T02:58:57Z", "2026-11-27T02:59:57Z", "2026-11-27T03:00:00Z"], Port.Seen.Select(x => x.Message.ScheduledFor));
         Assert.Equal(0, StatusOf("late").Skipped);
+    }
+
+    [Fact]
+    public async Task A_catch_up_given_while_a_fire_waits_on_its_claim_fires_after_it_in_slot_order_with_the_slots_queued_behind_it()
+    {
+        _gate.Hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var engine = StartGated(null, TestSchedules.Interval("held", 1, catchUp: new CatchUpOptions(CatchUpPolicy.All, 60)));
+        StuckOnPurpose = 1; // the first fire (02:59:59) waits at the gate; 03:00:00 and 03:00:01 queue behind it
+        await AdvanceAsync(TimeSpan.FromSeconds(2.5), TimeSpan.FromMilliseconds(500));
+        Assert.True(StatusOf("held").Running);
+
+        // A take-over's catch-up from before the waiting fire; the gate lets that fire go unclaimed, as the
+        // take-over fires its slot with the rest.
+        var result = engine.CatchUp("held", [T0.AddSeconds(-1.5), T0.AddSeconds(-0.5), T0.AddSeconds(0.5)]);
+        Assert.True(result.Ok, result.Message);
+        Assert.Contains("after its running fire", result.Message);
+        _gate.RefuseOnce["2026-11-27T02:59:59Z"] = true;
+        var hold = _gate.Hold;
+        _gate.Hold = null;
+        hold.SetResult();
+        StuckOnPurpose = 0;
+        await RecordingPort.Eventually(() => Port.Seen.Count == 5 && !StatusOf("held").Running, "the catch-up and the queued slots");
+        await Settle();
+
+        string[] inOrder = ["2026-11-27T02:59:57Z", "2026-11-27T02:59:58Z", "2026-11-27T02:59:59Z", "2026-11-27T03:00:00Z", "2026-11-27T03:00:01Z"];
+        Assert.Equal(inOrder, Port.Seen.Select(s => s.Message.ScheduledFor));
+        Assert.Equal(inOrder, _gate.Claimed);
+    }
+
+    [Fact]
+    public async Task Pausing_a_schedule_whose_fire_waits_on_its_claim_drops_the_slots_queued_behind_it()
+    {
+        _gate.Hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var engine = StartGated(null, TestSchedules.Interval("held", 1, catchUp: new CatchUpOptions(CatchUpPolicy.All, 60)));
+        StuckOnPurpose = 1;
+        await AdvanceAsync(TimeSpan.FromSeconds(2.5), TimeSpan.FromMilliseconds(500));
+        Assert.True(engine.Pause("held").Ok);
+
+        var hold = _gate.Hold;
+        _gate.Hold = null;
+        hold.SetResult();
+        StuckOnPurpose = 0;
+        await RecordingPort.Eventually(() => !StatusOf("held").Running, "the waiting fire ends");
+        await AdvanceAsync(TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(500));
+        await Settle();
+
+        // The fire in flight finishes, as a running fire does when its schedule is paused; nothing after it.
+        Assert.Equal(["2026-11-27T02:59:59Z"], Port.Seen.Select(s => s.Message.ScheduledFor));
     }
 }

@@ -315,6 +315,83 @@ public sealed class HighAvailabilityFacts(NatsFixture nats, ITestOutputHelper ou
         Assert.DoesNotContain(daemon.Stderr, l => l.Contains("compare-and-set lost", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task A_restart_whose_state_reads_are_refused_for_a_while_waits_for_them_and_keeps_the_pause_and_the_catch_up()
+    {
+        // The daemon's user may read nothing of the state bucket (its direct and API message gets) while the test
+        // says so: the reads get no answer, which is not the absence of a record.
+        const string Open = "", NoReads = """permissions: { publish: { deny: ["$JS.API.DIRECT.GET.>", "$JS.API.STREAM.MSG.GET.>"] } }""";
+        var dir = Directory.CreateTempSubdirectory("loomsched-nats-conf-").FullName;
+        string serverConfig = Path.Combine(dir, "nats.conf"), storeDir = Path.Combine(dir, "store");
+        string Users(string daemon) => $$"""
+            jetstream { store_dir: "{{storeDir}}" }
+            authorization {
+              users: [
+                { user: sched, password: "sched-pw", {{daemon}} }
+                { user: test, password: "test-pw" }
+              ]
+            }
+            """;
+        await File.WriteAllTextAsync(serverConfig, Users(Open));
+        await using var server = await NatsServer.StartFromConfigAsync(serverConfig, storeDir);
+        await using var client = new NatsConnection(NatsOpts.Default with
+        {
+            Url = server.Url,
+            AuthOpts = NatsAuthOpts.Default with { Username = "test", Password = "test-pw" },
+        });
+        string url = $"nats://sched:sched-pw@127.0.0.1:{server.Port}";
+        var prefix = TempConfig.UniqueName("sr");
+        var config = TempConfig.Write($$"""
+            name: sr
+            subject_prefix: {{prefix}}
+            coordination: {mode: state, state_bucket: {{prefix}}_state}
+            catch_up: {policy: all, window_seconds: 60}
+            schedules:
+              - name: tick
+                interval_seconds: 1
+                task: {worker_type: w}
+              - name: held
+                interval_seconds: 1
+                task: {worker_type: w}
+            """);
+        static bool Of(Received m, string schedule) => m.Header("Loom-Schedule") == schedule;
+        await using var seen = await Captured.StartAsync(client, $"{prefix}.tasks.incoming");
+        DateTimeOffset pausedAt;
+        await using (var first = Loomsched.Run(config, url))
+        {
+            await first.WaitForLogAsync("fired held", TimeSpan.FromSeconds(10));
+            var (code, text, error) = await Loomsched.ExecAsync(["pause", "held", "--name", "sr", "--subject-prefix", prefix, "--nats-url", url]);
+            Assert.True(code == 0, text + error);
+            pausedAt = DateTimeOffset.UtcNow;
+            await seen.WaitForAsync(1, TimeSpan.FromSeconds(10), m => Of(m, "tick") && Slot(m) > pausedAt);
+            Assert.Equal(0, (await first.TerminateAsync(TimeSpan.FromSeconds(10))).Code);
+        }
+
+        await File.WriteAllTextAsync(serverConfig, Users(NoReads));
+        server.Reload();
+        await Task.Delay(TimeSpan.FromSeconds(2)); // slots pass while nothing runs
+        await using var second = Loomsched.Run(config, url);
+        await second.WaitForLogAsync("coordination: the state of tick could not be read (", TimeSpan.FromSeconds(15));
+        await File.WriteAllTextAsync(serverConfig, Users(Open));
+        server.Reload();
+        var liftedAt = DateTimeOffset.UtcNow;
+        await second.WaitForLogAsync("coordination: held is paused as the state bucket records", TimeSpan.FromSeconds(15));
+        await seen.WaitForAsync(1, TimeSpan.FromSeconds(10), m => Of(m, "tick") && Slot(m) > liftedAt.AddSeconds(1));
+        Assert.Equal(0, (await second.TerminateAsync(TimeSpan.FromSeconds(10))).Code);
+
+        Replicas.Print(output, "restarted", second);
+        var ticks = seen.Messages.Where(m => Of(m, "tick")).Select(Slot).ToList();
+        foreach (var m in seen.Messages)
+        {
+            output.WriteLine($"{m.Header("Loom-Schedule")} {Slot(m):HH:mm:ss.fff} received {m.At:HH:mm:ss.fff}");
+        }
+        output.WriteLine($"tick: {ticks.Count} slots from {ticks.Min():HH:mm:ss} to {ticks.Max():HH:mm:ss}; reads refused until {liftedAt:HH:mm:ss.fff}");
+        Assert.Equal(ticks.Count, ticks.Distinct().Count());
+        Assert.Empty(CapturedSlots.Missing(ticks, TimeSpan.FromSeconds(1)));
+        Assert.DoesNotContain(seen.Messages, m => Of(m, "held") && Slot(m) > pausedAt);
+        Assert.DoesNotContain(second.Stderr, l => l.Contains("take over without it", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData("skip")]
     [InlineData("once")]

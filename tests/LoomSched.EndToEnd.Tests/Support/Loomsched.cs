@@ -77,13 +77,7 @@ public sealed partial class Loomsched : IAsyncDisposable
         }
     }
 
-    public void Signal(int signal)
-    {
-        if (kill(_process.Id, signal) != 0)
-        {
-            throw new InvalidOperationException($"kill({_process.Id}, {signal}) failed");
-        }
-    }
+    public void Signal(int signal) => Signals.Send(_process.Id, signal);
 
     /// <summary>Sends SIGTERM and waits for the exit; returns the exit code and how long it took.</summary>
     public async Task<(int Code, TimeSpan Took)> TerminateAsync(TimeSpan timeout)
@@ -103,13 +97,21 @@ public sealed partial class Loomsched : IAsyncDisposable
         }
         _process.Dispose();
     }
+}
+
+public static partial class Signals
+{
+    public static void Send(int pid, int signal)
+    {
+        if (kill(pid, signal) != 0)
+        {
+            throw new InvalidOperationException($"kill({pid}, {signal}) failed");
+        }
+    }
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int kill(int pid, int sig);
-}
 
-public static class Signals
-{
     public const int SIGHUP = 1;
     public const int SIGKILL = 9;
     public const int SIGTERM = 15;

@@ -8,12 +8,15 @@ namespace LoomSched.EndToEnd.Tests.Support;
 public sealed class NatsServer : IAsyncDisposable
 {
     private Process? _process;
-    private readonly string _storeDir = Directory.CreateTempSubdirectory("loomsched-nats-").FullName;
+    private readonly string _storeDir;
+    private readonly bool _storeDirInConfig;
 
-    private NatsServer(int port, string[] extraArgs)
+    private NatsServer(int port, string[] extraArgs, string? storeDirInConfig = null)
     {
         Port = port;
         ExtraArgs = extraArgs;
+        _storeDir = storeDirInConfig ?? Directory.CreateTempSubdirectory("loomsched-nats-").FullName;
+        _storeDirInConfig = storeDirInConfig is not null;
     }
 
     public int Port { get; }
@@ -27,6 +30,18 @@ public sealed class NatsServer : IAsyncDisposable
         return server;
     }
 
+    /// <summary>
+    /// A server that reads all but its address from the config file <paramref name="configPath"/>, which
+    /// <see cref="Reload"/> reads again. The file's <c>jetstream</c> block names <paramref name="storeDir"/> itself:
+    /// a reload keeps no command-line flag, and refuses a store directory that changed.
+    /// </summary>
+    public static async Task<NatsServer> StartFromConfigAsync(string configPath, string storeDir)
+    {
+        var server = new NatsServer(FreePort(), ["-c", configPath], storeDir);
+        await server.RestartAsync();
+        return server;
+    }
+
     /// <summary>Starts the server (again, on the same port, after <see cref="StopAsync"/>).</summary>
     public async Task RestartAsync()
     {
@@ -35,7 +50,8 @@ public sealed class NatsServer : IAsyncDisposable
             RedirectStandardError = true,
             RedirectStandardOutput = true,
         };
-        foreach (var a in new[] { "-a", "127.0.0.1", "-p", Port.ToString(), "-sd", _storeDir }.Concat(ExtraArgs))
+        string[] store = _storeDirInConfig ? [] : ["-sd", _storeDir];
+        foreach (var a in new[] { "-a", "127.0.0.1", "-p", Port.ToString() }.Concat(store).Concat(ExtraArgs))
         {
             info.ArgumentList.Add(a);
         }
@@ -60,6 +76,9 @@ public sealed class NatsServer : IAsyncDisposable
         }
         throw new InvalidOperationException($"nats-server did not listen on {Port} within 10 s");
     }
+
+    /// <summary>Makes the server read its config file again (SIGHUP); changed permissions apply to connected clients too.</summary>
+    public void Reload() => Signals.Send(_process?.Id ?? throw new InvalidOperationException("nats-server is not running"), Signals.SIGHUP);
 
     public async Task StopAsync()
     {

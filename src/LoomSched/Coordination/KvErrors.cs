@@ -2,8 +2,8 @@ using NATS.Client.KeyValueStore;
 
 namespace LoomSched.Daemon.Coordination;
 
-/// <summary>How a failed compare-and-set write of a KV bucket failed.</summary>
-internal static class KvWrite
+/// <summary>What a failed KV read or compare-and-set write says, and what it does not.</summary>
+internal static class KvErrors
 {
     /// <summary>
     /// Whether the write was refused by its compare-and-set (the key is not at the revision given, or exists where a
@@ -11,4 +11,10 @@ internal static class KvWrite
     /// no responders. Only a refusal says that someone else wrote the key.
     /// </summary>
     public static bool IsConflict(Exception error) => error is NatsKVWrongLastRevisionException or NatsKVCreateException;
+
+    /// <summary>
+    /// Whether the read found the key absent (never written, or deleted), as opposed to not answered: no responders,
+    /// a permission the server refused, a reply without the record's headers. Only an absence says there is no record.
+    /// </summary>
+    public static bool IsAbsent(Exception error) => error is NatsKVKeyNotFoundException or NatsKVKeyDeletedException;
 }
