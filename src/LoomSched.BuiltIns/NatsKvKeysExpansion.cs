@@ -9,7 +9,8 @@ namespace LoomSched.BuiltIns;
 /// <summary>
 /// <c>nats_kv_keys</c>: one dispatch per key of the NATS KV bucket <c>expand_args.bucket</c>, as <c>{key: k}</c> plus the
 /// fields of the key's value when that value is a JSON object (<c>key</c> itself always names the key). Keys are
-/// dispatched in ordinal order; a key deleted while the bucket is read is skipped.
+/// dispatched in ordinal order; a key deleted while the bucket is read is skipped, and a key that cannot be read fails
+/// the fire (rather than leave its map out).
 /// </summary>
 internal static class NatsKvKeysExpansion
 {
@@ -48,7 +49,12 @@ internal static class NatsKvKeysExpansion
             var entry = await store.TryGetEntryAsync<byte[]>(key, cancellationToken: cancellationToken).ConfigureAwait(false);
             if (!entry.Success)
             {
-                continue;
+                if (entry.Error is NatsKVKeyNotFoundException or NatsKVKeyDeletedException)
+                {
+                    continue; // deleted since the keys were listed
+                }
+                // Not an absence (no responders while the stream elects a leader, say): a map would silently be missing.
+                throw new InvalidOperationException($"{Name}: cannot read the key '{key}' of the KV bucket '{bucket}': {entry.Error.Message}", entry.Error);
             }
             maps.Add(ToMap(key, entry.Value.Value));
         }
