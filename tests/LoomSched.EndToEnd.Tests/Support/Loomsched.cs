@@ -5,7 +5,7 @@ using System.Runtime.InteropServices;
 namespace LoomSched.EndToEnd.Tests.Support;
 
 /// <summary>The published binary, run as a child process, its stderr lines collected.</summary>
-public sealed partial class Loomsched : IAsyncDisposable
+public sealed class Loomsched : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _stderr = new();
