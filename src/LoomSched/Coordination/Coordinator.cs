@@ -114,41 +114,39 @@ internal sealed partial class Coordinator
         else
         {
             var catchUps = CatchUps(await PlanAsync(stoppingToken).ConfigureAwait(false));
-            Gate.Open(waiting => TakeOver(catchUps, waiting));
+            var paused = PausedNow();
+            // Queued before the gate opens: a schedule whose fire waits at the gate gets its catch-up queued behind that
+            // fire; any other starts its catch-up, whose first fire waits at the gate as well.
+            CatchUp(catchUps);
+            Gate.Open((schedule, slot) => Held(catchUps, paused, schedule, slot));
         }
     }
 
+    private HashSet<string> PausedNow() =>
+        _engine!.Status().Schedules.Where(s => s.Paused).Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
+
     /// <summary>
-    /// Starts the catch-ups of a take-over in state mode, with the fires that waited for it still held, and says which
-    /// of those the gate lets go unclaimed: those of a schedule it found paused, and those of a schedule with slots to
-    /// catch up, whose slots join that catch-up instead. A schedule fires one slot at a time, and the one that waited
-    /// is in flight, the slots that came due meanwhile queued behind it: claimed first, it would leave the older slots
-    /// of the catch-up behind the record, never to go out. The catch-up joins that queue, in slot order.
+    /// Whether a fire that waited for the take-over (state mode) goes unclaimed: one of a schedule the take-over found
+    /// paused, and one of a schedule with slots to catch up, unless it is that catch-up's own first fire. A schedule
+    /// fires one slot at a time: the fire that waited is in flight, with the catch-up and the slots that came due
+    /// meanwhile queued behind it. Claimed first, it would leave the older slots behind the record, never to go out;
+    /// instead its slot joins that queue, in order.
     /// </summary>
-    private void TakeOver(Dictionary<string, List<DateTimeOffset>> catchUps, IReadOnlyList<WaitingFire> waiting)
+    private bool Held(Dictionary<string, List<DateTimeOffset>> catchUps, HashSet<string> paused, string schedule, DateTimeOffset slot)
     {
-        var paused = _engine!.Status().Schedules.Where(s => s.Paused).Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
-        foreach (var fire in waiting)
+        if (paused.Contains(schedule))
         {
-            if (paused.Contains(fire.Schedule))
-            {
-                fire.Held = true;
-            }
-            else if (catchUps.TryGetValue(fire.Schedule, out var slots))
-            {
-                fire.Held = true;
-                int at = 0;
-                while (at < slots.Count && slots[at] < fire.Slot)
-                {
-                    at++;
-                }
-                if (at == slots.Count || slots[at] != fire.Slot)
-                {
-                    slots.Insert(at, fire.Slot);
-                }
-            }
+            return true;
         }
-        CatchUp(catchUps);
+        if (!catchUps.TryGetValue(schedule, out var slots) || slot == slots[0])
+        {
+            return false;
+        }
+        if (slot > slots[^1])
+        {
+            _engine!.CatchUp(schedule, [slot]); // due after the catch-up was planned: it joins the queue too
+        }
+        return true;
     }
 
     private IReadOnlyList<(ScheduleDefinition Schedule, SlotRecord Record)> _plan = [];
@@ -248,7 +246,7 @@ internal sealed partial class Coordinator
     {
         var plan = new List<(ScheduleDefinition, SlotRecord)>();
         var engine = _engine!;
-        var pausedHere = engine.Status().Schedules.Where(s => s.Paused).Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
+        var pausedHere = PausedNow();
         var reads = new TakeOverReads(this, _time.GetTimestamp() + (long)(ReadBudget.TotalSeconds * _time.TimestampFrequency), stoppingToken);
         foreach (var schedule in engine.Config.Schedules)
         {
@@ -352,7 +350,7 @@ internal sealed partial class Coordinator
     private Dictionary<string, List<DateTimeOffset>> CatchUps(IReadOnlyList<(ScheduleDefinition Schedule, SlotRecord Record)> plan)
     {
         var now = _time.GetUtcNow();
-        var paused = _engine!.Status().Schedules.Where(s => s.Paused).Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
+        var paused = PausedNow();
         var catchUps = new Dictionary<string, List<DateTimeOffset>>(StringComparer.Ordinal);
         foreach (var (schedule, record) in plan)
         {

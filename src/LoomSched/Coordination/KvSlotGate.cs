@@ -28,31 +28,18 @@ internal sealed record SlotRecord(DateTimeOffset Slot, string Phase, string By, 
 internal sealed partial class KvSlotGate(Task<INatsKVStore> store, LeaderLease? lease, string instanceId, ILogger log) : ISlotGate
 {
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly Lock _opening = new();
-    private readonly List<WaitingFire> _waiting = [];
-    private bool _opened;
+    private Func<string, DateTimeOffset, bool> _held = static (_, _) => false;
 
     /// <summary>
-    /// Opens the gate in state mode, once the take-over has read the slot state (until then, fires wait, so
-    /// that none of them can overtake what the take-over reads). The fires that waited are handed to
-    /// <paramref name="takeOver"/> first; those it marks <see cref="WaitingFire.Held"/> are not claimed here: a pause
-    /// the take-over found stops them, or its catch-up fires them in order with the slots before them (a fire claimed
-    /// first would leave those older than the record, never to go out).
+    /// Opens the gate in state mode, once the take-over has read the slot state and queued its catch-ups (until
+    /// then, fires wait, so that none of them can overtake what the take-over reads). Each fire that waited asks
+    /// <paramref name="held"/> whether to go unclaimed: a pause the take-over found stops it, or the take-over's
+    /// catch-up fires its slot in order with the slots before it (claimed first, it would leave those older than the
+    /// record, never to go out).
     /// </summary>
-    public void Open(Action<IReadOnlyList<WaitingFire>> takeOver)
+    public void Open(Func<string, DateTimeOffset, bool> held)
     {
-        List<WaitingFire> waiting;
-        lock (_opening)
-        {
-            if (_opened)
-            {
-                return;
-            }
-            _opened = true;
-            waiting = [.. _waiting];
-            _waiting.Clear();
-        }
-        takeOver(waiting);
+        _held = held;
         _ready.TrySetResult();
     }
 
@@ -79,16 +66,8 @@ internal sealed partial class KvSlotGate(Task<INatsKVStore> store, LeaderLease? 
         // Without a lease (state mode) the first fires wait for the take-over rather than go unrecorded.
         if (lease is null && !_ready.Task.IsCompleted)
         {
-            WaitingFire? waits = null;
-            lock (_opening)
-            {
-                if (!_opened)
-                {
-                    _waiting.Add(waits = new WaitingFire(schedule.Name, slot));
-                }
-            }
             await _ready.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-            if (waits is { Held: true })
+            if (_held(schedule.Name, slot))
             {
                 return false;
             }
@@ -404,14 +383,6 @@ internal sealed partial class KvSlotGate(Task<INatsKVStore> store, LeaderLease? 
 
     [LoggerMessage(EventId = 71, Level = LogLevel.Warning, Message = "slot state of {Schedule}: {Reason}")]
     private partial void LogStateError(string schedule, string reason);
-}
-
-/// <summary>A fire that waited for the take-over (state mode); held, it goes unclaimed.</summary>
-internal sealed class WaitingFire(string schedule, DateTimeOffset slot)
-{
-    public string Schedule { get; } = schedule;
-    public DateTimeOffset Slot { get; } = slot;
-    public bool Held { get; set; }
 }
 
 /// <summary>A read of the state bucket that got neither a record nor its absence: whether one exists is not known.</summary>
