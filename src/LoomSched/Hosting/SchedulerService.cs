@@ -23,6 +23,7 @@ internal sealed partial class SchedulerService(
     private readonly Lock _reloadGate = new();
     private SchedulerEngine? _engine;
     private NatsDispatchPort? _port;
+    private volatile bool _stopped;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -69,7 +70,15 @@ internal sealed partial class SchedulerService(
 
         LogStarting(config.Name, config.Schedules.Count, options.Nats.RedactedUrl, config.ControlSubject);
         connection.ConnectionOpened += (_, _) => { LogNats("connected", options.Nats.RedactedUrl); return ValueTask.CompletedTask; };
-        connection.ConnectionDisconnected += (_, _) => { LogNats("disconnected; retrying", options.Nats.RedactedUrl); return ValueTask.CompletedTask; };
+        connection.ConnectionDisconnected += (_, _) =>
+        {
+            // Once stopped, nothing retries: a server that goes away with the daemon (Ctrl-C on both) is not news.
+            if (!_stopped)
+            {
+                LogNats("disconnected; retrying", options.Nats.RedactedUrl);
+            }
+            return ValueTask.CompletedTask;
+        };
 
         // Subscribing waits for the first connection; the schedules must not, so this runs beside the loop.
         var control = Task.Run(() => responder.ServeAsync(config, stoppingToken), CancellationToken.None);
@@ -96,6 +105,7 @@ internal sealed partial class SchedulerService(
         }
         // Every message built is in exactly one of: published (confirmed by the server), abandoned (cut by the
         // grace, in a fire or in the buffer), dropped (buffer full while NATS was away), publish_errors (refused).
+        _stopped = true;
         LogStopped(port.Published, drain.Abandoned + unsent, port.Dropped, port.PublishErrors);
         try
         {
