@@ -102,31 +102,50 @@ internal sealed partial class Coordinator
         }
         if (Lease is { } leaseHolder)
         {
-            // A follower's fires are not claimed at all: none waits for the take-over.
-            leaseHolder.Electing += async ct => _plan = await PlanAsync(ct).ConfigureAwait(false);
+            // Fires wait at the gate from the won lease until the catch-ups are queued (a follower's are refused).
+            leaseHolder.Electing += async ct =>
+            {
+                Gate.Close();
+                try
+                {
+                    _plan = await PlanAsync(ct).ConfigureAwait(false);
+                }
+                catch
+                {
+                    Gate.Open(static (_, _) => false); // not leader after all: the fires that waited are refused as a follower's
+                    throw;
+                }
+            };
             leaseHolder.Elected += ct =>
             {
-                CatchUp(CatchUps(_plan));
+                TakeOver(CatchUps(_plan));
                 return Task.CompletedTask;
             };
             await leaseHolder.RunAsync(stoppingToken).ConfigureAwait(false);
         }
         else
         {
-            var catchUps = CatchUps(await PlanAsync(stoppingToken).ConfigureAwait(false));
-            var paused = PausedNow();
-            // Queued before the gate opens: a schedule whose fire waits at the gate gets its catch-up queued behind that
-            // fire; any other starts its catch-up, whose first fire waits at the gate as well.
-            CatchUp(catchUps);
-            Gate.Open((schedule, slot) => Held(catchUps, paused, schedule, slot));
+            TakeOver(CatchUps(await PlanAsync(stoppingToken).ConfigureAwait(false)));
         }
+    }
+
+    /// <summary>
+    /// Queues the catch-ups while the gate is still closed — behind the fire of a schedule that waits at the gate, or
+    /// as a run of its own whose first fire waits there too — then opens it, each fire that waited asking
+    /// <see cref="Held"/>.
+    /// </summary>
+    private void TakeOver(Dictionary<string, List<DateTimeOffset>> catchUps)
+    {
+        var paused = PausedNow();
+        CatchUp(catchUps);
+        Gate.Open((schedule, slot) => Held(catchUps, paused, schedule, slot));
     }
 
     private HashSet<string> PausedNow() =>
         _engine!.Status().Schedules.Where(s => s.Paused).Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
 
     /// <summary>
-    /// Whether a fire that waited for the take-over (state mode) goes unclaimed: one of a schedule the take-over found
+    /// Whether a fire that waited for the take-over goes unclaimed: one of a schedule the take-over found
     /// paused, and one of a schedule with slots to catch up, unless it is that catch-up's own first fire. A schedule
     /// fires one slot at a time: the fire that waited is in flight, with the catch-up and the slots that came due
     /// meanwhile queued behind it. Claimed first, it would leave the older slots behind the record, never to go out;

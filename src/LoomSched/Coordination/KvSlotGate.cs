@@ -27,15 +27,35 @@ internal sealed record SlotRecord(DateTimeOffset Slot, string Phase, string By, 
 /// </summary>
 internal sealed partial class KvSlotGate(Task<INatsKVStore> store, LeaderLease? lease, string instanceId, ILogger log) : ISlotGate
 {
-    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Open, but while a take-over reads the slot state and queues its catch-ups: in state mode from the start, and
+    // in leader mode while this process takes the lease over.
+    private volatile TaskCompletionSource _ready = NewTakeOver(open: lease is not null);
     private Func<string, DateTimeOffset, bool> _held = static (_, _) => false;
 
+    private static TaskCompletionSource NewTakeOver(bool open)
+    {
+        var takeOver = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (open)
+        {
+            takeOver.SetResult();
+        }
+        return takeOver;
+    }
+
+    /// <summary>Closes the gate for a take-over (a new leader's): fires wait until <see cref="Open"/>.</summary>
+    public void Close()
+    {
+        if (_ready.Task.IsCompleted)
+        {
+            _ready = NewTakeOver(open: false);
+        }
+    }
+
     /// <summary>
-    /// Opens the gate in state mode, once the take-over has read the slot state and queued its catch-ups (until
-    /// then, fires wait, so that none of them can overtake what the take-over reads). Each fire that waited asks
-    /// <paramref name="held"/> whether to go unclaimed: a pause the take-over found stops it, or the take-over's
-    /// catch-up fires its slot in order with the slots before it (claimed first, it would leave those older than the
-    /// record, never to go out).
+    /// Opens the gate once the take-over has read the slot state and queued its catch-ups (until then, fires wait, so
+    /// that none of them can overtake what the take-over reads). Each fire that waited asks <paramref name="held"/>
+    /// whether to go unclaimed: a pause the take-over found stops it, or the take-over's catch-up fires its slot in
+    /// order with the slots before it (claimed first, it would leave those older than the record, never to go out).
     /// </summary>
     public void Open(Func<string, DateTimeOffset, bool> held)
     {
@@ -59,18 +79,19 @@ internal sealed partial class KvSlotGate(Task<INatsKVStore> store, LeaderLease? 
 
     public async ValueTask<bool> TryClaimAsync(ScheduleDefinition schedule, DateTimeOffset slot, CancellationToken cancellationToken)
     {
-        if (!MayPublish || (lease is not null && !store.IsCompletedSuccessfully))
+        // During a take-over fires wait for it rather than go unrecorded (state mode) or unclaimed (a new leader).
+        var takeOver = _ready;
+        if (!takeOver.Task.IsCompleted)
         {
-            return false;
-        }
-        // Without a lease (state mode) the first fires wait for the take-over rather than go unrecorded.
-        if (lease is null && !_ready.Task.IsCompleted)
-        {
-            await _ready.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            await takeOver.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
             if (_held(schedule.Name, slot))
             {
                 return false;
             }
+        }
+        if (!MayPublish || (lease is not null && !store.IsCompletedSuccessfully))
+        {
+            return false;
         }
         var kv = await store.WaitAsync(cancellationToken).ConfigureAwait(false);
         // A state bucket that does not answer (its replicas electing a leader after a node loss) leaves the claim
