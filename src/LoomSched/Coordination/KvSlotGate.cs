@@ -27,9 +27,9 @@ internal sealed record SlotRecord(DateTimeOffset Slot, string Phase, string By, 
 /// </summary>
 internal sealed partial class KvSlotGate(Task<INatsKVStore> store, LeaderLease? lease, string instanceId, ILogger log) : ISlotGate
 {
-    // Open, but while a take-over reads the slot state and queues its catch-ups: in state mode from the start, and
-    // in leader mode while this process takes the lease over.
-    private volatile TaskCompletionSource _ready = NewTakeOver(open: lease is not null);
+    // Complete (open) except while a take-over reads the slot state and queues its catch-ups: in state mode from the
+    // start, in leader mode while this process takes the lease over.
+    private volatile TaskCompletionSource _takeOver = NewTakeOver(open: lease is not null);
     private Func<string, DateTimeOffset, bool> _held = static (_, _) => false;
 
     private static TaskCompletionSource NewTakeOver(bool open)
@@ -45,9 +45,9 @@ internal sealed partial class KvSlotGate(Task<INatsKVStore> store, LeaderLease? 
     /// <summary>Closes the gate for a take-over (a new leader's): fires wait until <see cref="Open"/>.</summary>
     public void Close()
     {
-        if (_ready.Task.IsCompleted)
+        if (_takeOver.Task.IsCompleted)
         {
-            _ready = NewTakeOver(open: false);
+            _takeOver = NewTakeOver(open: false);
         }
     }
 
@@ -60,7 +60,7 @@ internal sealed partial class KvSlotGate(Task<INatsKVStore> store, LeaderLease? 
     public void Open(Func<string, DateTimeOffset, bool> held)
     {
         _held = held;
-        _ready.TrySetResult();
+        _takeOver.TrySetResult();
     }
 
     private static readonly NatsRawSerializer<byte[]> Raw = NatsRawSerializer<byte[]>.Default;
@@ -80,7 +80,7 @@ internal sealed partial class KvSlotGate(Task<INatsKVStore> store, LeaderLease? 
     public async ValueTask<bool> TryClaimAsync(ScheduleDefinition schedule, DateTimeOffset slot, CancellationToken cancellationToken)
     {
         // During a take-over fires wait for it rather than go unrecorded (state mode) or unclaimed (a new leader).
-        var takeOver = _ready;
+        var takeOver = _takeOver;
         if (!takeOver.Task.IsCompleted)
         {
             await takeOver.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
