@@ -314,17 +314,13 @@ internal sealed partial class Coordinator
 
         public string LastError { get; private set; } = "";
 
+        private TimeSpan Left() => owner._time.GetElapsedTime(owner._time.GetTimestamp(), deadline);
+
         /// <summary>True once <paramref name="read"/> has completed; false when the budget ran out first.</summary>
         public async Task<bool> ReadAsync(string schedule, Func<CancellationToken, Task> read)
         {
-            var time = owner._time;
-            for (bool said = false; !_spent;)
+            for (int attempt = 0; !_spent && Left() is var left && left > TimeSpan.Zero; attempt++)
             {
-                var left = time.GetElapsedTime(time.GetTimestamp(), deadline);
-                if (left <= TimeSpan.Zero)
-                {
-                    break;
-                }
                 using (var bounded = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken))
                 {
                     bounded.CancelAfter(left < AttemptTimeout ? left : AttemptTimeout);
@@ -338,19 +334,15 @@ internal sealed partial class Coordinator
                         LastError = ex is OperationCanceledException ? "no answer" : ex.Message;
                     }
                 }
-                if (!said)
+                if (attempt == 0)
                 {
                     owner.LogStateReadFailed(schedule, LastError, Seconds(owner.ReadBudget));
-                    said = true;
                 }
-                if (time.GetElapsedTime(time.GetTimestamp(), deadline) > RetryPause)
+                if (Left() <= RetryPause)
                 {
-                    await Task.Delay(RetryPause, time, stoppingToken).ConfigureAwait(false);
+                    break;
                 }
-                else
-                {
-                    _spent = true;
-                }
+                await Task.Delay(RetryPause, owner._time, stoppingToken).ConfigureAwait(false);
             }
             _spent = true;
             if (Unread.Count == 0 || Unread[^1] != schedule)

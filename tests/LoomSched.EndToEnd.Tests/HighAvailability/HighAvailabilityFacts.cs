@@ -319,7 +319,7 @@ public sealed class HighAvailabilityFacts(NatsFixture nats, ITestOutputHelper ou
     public async Task A_restart_whose_state_reads_are_refused_for_a_while_waits_for_them_and_keeps_the_pause_and_the_catch_up()
     {
         await using var nats = await ReadRefusingServer.StartAsync();
-        var (client, url) = (nats.Client, nats.DaemonUrl);
+        string url = nats.DaemonUrl;
         var prefix = TempConfig.UniqueName("sr");
         var config = TempConfig.Write($$"""
             name: sr
@@ -335,7 +335,7 @@ public sealed class HighAvailabilityFacts(NatsFixture nats, ITestOutputHelper ou
                 task: {worker_type: w}
             """);
         static bool Of(Received m, string schedule) => m.Header("Loom-Schedule") == schedule;
-        await using var seen = await Captured.StartAsync(client, $"{prefix}.tasks.incoming");
+        await using var seen = await Captured.StartAsync(nats.Client, $"{prefix}.tasks.incoming");
         DateTimeOffset pausedAt;
         await using (var first = Loomsched.Run(config, url))
         {
