@@ -31,35 +31,55 @@ internal static class NatsKvKeysExpansion
         {
             store = await kv.GetStoreAsync(bucket, cancellationToken).ConfigureAwait(false);
         }
-        catch (NatsJSException e)
+        catch (NatsException e)
         {
-            throw new InvalidOperationException($"{Name}: cannot open the KV bucket '{bucket}': {e.Message}", e);
+            throw new InvalidOperationException($"{Name}: cannot open the KV bucket '{bucket}': {Reason(e)}", e);
         }
 
         var keys = new List<string>();
-        await foreach (var key in store.GetKeysAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
+        try
         {
-            keys.Add(key);
+            await foreach (var key in store.GetKeysAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
+            {
+                keys.Add(key);
+            }
+        }
+        catch (NatsException e)
+        {
+            throw new InvalidOperationException($"{Name}: cannot list the keys of the KV bucket '{bucket}': {Reason(e)}", e);
         }
         keys.Sort(StringComparer.Ordinal);
 
         var maps = new List<OrderedDictionary<string, object?>>(keys.Count);
         foreach (var key in keys)
         {
-            var entry = await store.TryGetEntryAsync<byte[]>(key, cancellationToken: cancellationToken).ConfigureAwait(false);
+            NatsResult<NatsKVEntry<byte[]>> entry;
+            try
+            {
+                entry = await store.TryGetEntryAsync<byte[]>(key, cancellationToken: cancellationToken).ConfigureAwait(false);
+            }
+            catch (NatsException e)
+            {
+                entry = e; // no reply to the read is thrown, not returned
+            }
             if (!entry.Success)
             {
                 if (entry.Error is NatsKVKeyNotFoundException or NatsKVKeyDeletedException)
                 {
                     continue; // deleted since the keys were listed
                 }
-                // Not an absence (no responders while the stream elects a leader, say): a map would silently be missing.
-                throw new InvalidOperationException($"{Name}: cannot read the key '{key}' of the KV bucket '{bucket}': {entry.Error.Message}", entry.Error);
+                // Not an absence (no reply while the stream elects a leader, or a user denied reads): a map would
+                // silently be missing.
+                throw new InvalidOperationException($"{Name}: cannot read the key '{key}' of the KV bucket '{bucket}': {Reason(entry.Error)}", entry.Error);
             }
             maps.Add(ToMap(key, entry.Value.Value));
         }
         return maps;
     }
+
+    private static string Reason(Exception e) => e is NatsNoReplyException
+        ? "the server sent no reply within the request timeout (is the bucket's stream without a leader, or is this user denied its reads?)"
+        : e.Message;
 
     internal static OrderedDictionary<string, object?> ToMap(string key, byte[]? value)
     {

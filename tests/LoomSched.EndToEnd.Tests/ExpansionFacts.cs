@@ -162,6 +162,50 @@ public sealed class ExpansionFacts(NatsFixture nats)
     }
 
     [Fact]
+    public async Task A_bucket_whose_keys_cannot_be_read_fails_the_fire_instead_of_sending_a_part_of_it()
+    {
+        // The keys are listed (a consumer) but their values are refused (direct gets): no answer is not "deleted",
+        // so the fire fails whole and says which key, rather than fan out to the keys it happened to read.
+        await using var nats = await ReadRefusingServer.StartAsync();
+        var bucket = TempConfig.UniqueName("kv");
+        var kv = await new NatsKVContext(new NATS.Client.JetStream.NatsJSContext(nats.Client)).CreateStoreAsync(bucket);
+        await kv.PutAsync("agent-1", """{"state": "busy"}"""u8.ToArray());
+        await kv.PutAsync("agent-2", """{"state": "idle"}"""u8.ToArray());
+        var prefix = TempConfig.UniqueName("kvr");
+        var config = TempConfig.Write($$"""
+            name: kvread
+            subject_prefix: {{prefix}}
+            schedules:
+              - name: agents
+                interval_seconds: 86400
+                task: {worker_type: w}
+                expand_from: nats_kv_keys
+                expand_args: {bucket: {{bucket}}}
+            """);
+        await using var seen = await Captured.StartAsync(nats.Client, $"{prefix}.tasks.incoming");
+        await using var daemon = Loomsched.Run(config, nats.DaemonUrl);
+        await daemon.WaitForLogAsync("nats connected");
+        string[] control = ["--name", "kvread", "--subject-prefix", prefix, "--nats-url", nats.DaemonUrl];
+
+        await nats.RefuseReadsAsync();
+        Assert.Equal(0, (await Loomsched.ExecAsync(["trigger", "agents", .. control])).Code);
+        await daemon.WaitForLogAsync("fire failed agents", TimeSpan.FromSeconds(30));
+        var failed = daemon.Stderr.Single(l => l.Contains("fire failed agents", StringComparison.Ordinal));
+        Assert.True(failed.Contains($"cannot read the key 'agent-1' of the KV bucket '{bucket}'", StringComparison.Ordinal), failed);
+        var status = await Loomsched.ExecAsync(["status", .. control]);
+        var schedule = JsonDocument.Parse(status.Out).RootElement.GetProperty("schedules")[0];
+        Assert.Equal(1, schedule.GetProperty("errors").GetInt32());
+        Assert.Contains("agent-1", schedule.GetProperty("last_error").GetString());
+        Assert.Empty(seen.Messages);
+
+        await nats.AllowReadsAsync();
+        Assert.Equal(0, (await Loomsched.ExecAsync(["trigger", "agents", .. control])).Code);
+        var sent = await seen.WaitForAsync(2, TimeSpan.FromSeconds(10));
+        Assert.Equal(["agent-1", "agent-2"], sent.Select(m => m.Body.GetProperty("payload").GetProperty("key").GetString()).Order(StringComparer.Ordinal));
+        Assert.False(daemon.HasExited);
+    }
+
+    [Fact]
     public async Task Validate_rejects_an_unknown_function_and_bad_arguments_with_exit_2()
     {
         var config = TempConfig.Write("""
