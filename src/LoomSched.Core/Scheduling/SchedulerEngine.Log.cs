@@ -64,6 +64,10 @@ public sealed partial class SchedulerEngine
         Message = "skipped {Schedule} slot={Slot}: its previous fire is still running")]
     private partial void LogSkippedOverlap(string schedule, string slot);
 
+    [LoggerMessage(EventId = 11, Level = LogLevel.Warning,
+        Message = "skipped {Schedule} slot={Slot}: its previous fire still waits for the slot state (catch_up: skip)")]
+    private partial void LogSkippedWhileClaiming(string schedule, string slot);
+
     [LoggerMessage(EventId = 4, Level = LogLevel.Warning,
         Message = "stall: {Schedule} fired once for {Missed} further missed slot(s); next={Next}")]
     private partial void LogStall(string schedule, long missed, string next);

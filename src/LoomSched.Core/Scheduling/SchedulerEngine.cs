@@ -453,7 +453,14 @@ public sealed partial class SchedulerEngine
         else if (state.Running)
         {
             state.SkippedOverlap++;
-            LogSkippedOverlap(definition.Name, LoomTime.Format(slot));
+            if (state.Claiming)
+            {
+                LogSkippedWhileClaiming(definition.Name, LoomTime.Format(slot));
+            }
+            else
+            {
+                LogSkippedOverlap(definition.Name, LoomTime.Format(slot));
+            }
         }
         else
         {

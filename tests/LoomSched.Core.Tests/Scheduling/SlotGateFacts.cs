@@ -53,11 +53,15 @@ public sealed class SlotGateFacts() : EngineHarness(T0)
     }
 
     private SchedulerEngine StartGated(IExpansionRegistry? registry, params ScheduleDefinition[] schedules) =>
+        StartGated(registry, null, schedules);
+
+    private SchedulerEngine StartGated(IExpansionRegistry? registry, RecordingLogger? log, params ScheduleDefinition[] schedules) =>
         StartWith(new EngineOptions
         {
             Registry = registry ?? ExpansionRegistry.Empty,
             SlotGate = _gate,
             IntervalAnchor = DateTimeOffset.UnixEpoch,
+            LoggerFactory = log ?? new RecordingLogger(),
         }, schedules);
 
     [Theory]
@@ -68,7 +72,8 @@ public sealed class SlotGateFacts() : EngineHarness(T0)
         CatchUpPolicy policy, string[] fired, int skipped)
     {
         _gate.Hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        StartGated(null, TestSchedules.Interval("held", 1, catchUp: new CatchUpOptions(policy, 60)));
+        var log = new RecordingLogger();
+        StartGated(null, log, TestSchedules.Interval("held", 1, catchUp: new CatchUpOptions(policy, 60)));
         StuckOnPurpose = 1; // the first fire waits at the gate while the clock moves on
         await AdvanceAsync(TimeSpan.FromSeconds(2.5), TimeSpan.FromMilliseconds(500));
         Assert.Empty(Port.Seen);
@@ -82,6 +87,10 @@ public sealed class SlotGateFacts() : EngineHarness(T0)
 
         Assert.Equal(fired, Port.Seen.Select(s => s.Message.ScheduledFor));
         Assert.Equal(skipped, StatusOf("held").Skipped);
+        // Skipped slots say why: not a fire that runs long, but one that waits for the slot state.
+        var skips = log.Lines.Where(l => l.Text.StartsWith("skipped held", StringComparison.Ordinal)).Select(l => l.Text).ToList();
+        Assert.Equal(skipped, skips.Count);
+        Assert.All(skips, l => Assert.EndsWith("its previous fire still waits for the slot state (catch_up: skip)", l));
     }
 
     [Fact]
