@@ -640,18 +640,24 @@ public sealed partial class SchedulerEngine
         }
         FiredLine[] lines = [.. _firedInBatch];
         _firedInBatch.Clear();
-        Volatile.Write(ref _linesWritten, WriteLinesWhenSentAsync(lines, _linesWritten));
+        Volatile.Write(ref _linesWritten, WriteLinesWhenSentAsync(lines, _linesWritten, _time.GetTimestamp()));
     }
 
-    private async Task WriteLinesWhenSentAsync(FiredLine[] lines, Task previous)
+    private async Task WriteLinesWhenSentAsync(FiredLine[] lines, Task previous, long batchedAt)
     {
         await previous.ConfigureAwait(false);
         try
         {
-            var sent = _port.WhenSentAsync(CancellationToken.None);
-            if (!sent.IsCompleted)
+            // The wait counts from the batch's own instant: while the port cannot send (NATS away), batches that
+            // came in the meantime are written at once, not 50 ms after one another (a backlog growing without end).
+            var wait = LinesWaitForSend - _time.GetElapsedTime(batchedAt);
+            if (wait > TimeSpan.Zero)
             {
-                await sent.AsTask().WaitAsync(LinesWaitForSend, _time).ConfigureAwait(false);
+                var sent = _port.WhenSentAsync(CancellationToken.None);
+                if (!sent.IsCompleted)
+                {
+                    await sent.AsTask().WaitAsync(wait, _time).ConfigureAwait(false);
+                }
             }
         }
         catch (Exception)

@@ -203,6 +203,28 @@ public sealed class SchedulerEngineFacts() : EngineHarness(T0)
     }
 
     [Fact]
+    public async Task While_the_port_cannot_send_each_instants_fired_lines_wait_50_ms_from_that_instant_not_behind_the_lines_before_them()
+    {
+        // Five instants 16 ms apart (NATS away, many schedules): each batch of lines is written 50 ms after its
+        // own instant. Queued 50 ms behind one another, they fell further behind at every instant, without end.
+        var log = new RecordingLogger();
+        Port.Sent = new TaskCompletionSource().Task;
+        var step = TimeSpan.FromMilliseconds(16);
+        StartWith(new EngineOptions { LoggerFactory = log },
+            [.. Enumerable.Range(0, 5).Select(k => TestSchedules.Interval($"s{k}", 1 + 0.016 * k))]);
+        await AdvanceAsync(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        for (int k = 1; k < 5; k++)
+        {
+            await AdvanceAsync(step, step);
+        }
+        Assert.Equal(5, Port.Seen.Count);
+
+        Clock.Advance(TimeSpan.FromMilliseconds(50)); // the last instant's lines are 50 ms old
+        await RecordingPort.Eventually(() => log.Lines.Count(l => l.EventId == 1) == 5, "every instant's fired line");
+        Assert.Equal(["s0", "s1", "s2", "s3", "s4"], log.Lines.Where(l => l.EventId == 1).Select(l => l.Text.Split(' ')[1]));
+    }
+
+    [Fact]
     public async Task Every_fire_logs_one_fired_line_whether_it_ran_on_the_loop_or_waited_for_the_port()
     {
         var log = new RecordingLogger();

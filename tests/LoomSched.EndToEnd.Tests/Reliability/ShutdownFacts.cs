@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using LoomSched.EndToEnd.Tests.Reliability.Support;
 using LoomSched.EndToEnd.Tests.Support;
 using NATS.Client.Core;
@@ -130,6 +131,33 @@ public sealed class ShutdownFacts
         var (published, abandoned, dropped, _) = Control.Stopped(daemon);
         Assert.Equal(0, published);
         Assert.Equal(Control.FiredMessages(daemon, "tick"), abandoned + dropped);
+    }
+
+    [Fact]
+    public async Task Sigterm_while_nats_is_away_and_forty_schedules_fire_at_their_own_instants_exits_within_two_seconds_having_logged_every_fire()
+    {
+        // Forty instants a second, about 25 ms apart: each instant's "fired" lines wait at most 50 ms for the
+        // messages to be sent. They once waited 50 ms behind one another, so with NATS away the log fell behind
+        // without end, and the stop waited for that backlog past its deadline: no "stopped" line, fires unlogged.
+        var schedules = string.Concat(Enumerable.Range(0, 40).Select(i => $$"""
+
+              - name: s{{i}}
+                interval_seconds: {{(1 + i / 100.0).ToString("0.00", CultureInfo.InvariantCulture)}}
+                task: {worker_type: w}
+            """));
+        var config = TempConfig.Write("name: many\nschedules:" + schedules + "\n");
+        await using var daemon = Loomsched.Run(config, $"nats://127.0.0.1:{NatsServer.FreePort()}");
+        await daemon.WaitForLogAsync("fired s39");
+        await Task.Delay(TimeSpan.FromSeconds(3));
+
+        var (code, took) = await daemon.TerminateAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(0, code);
+        Assert.True(took < TwoSeconds, $"took {took.TotalMilliseconds:0} ms; log:\n{daemon.Log}");
+        var (published, abandoned, dropped, errors) = Control.Stopped(daemon);
+        Assert.Equal(0, published + errors);
+        long fired = Enumerable.Range(0, 40).Sum(i => Control.FiredMessages(daemon, $"s{i}"));
+        Assert.Equal(fired, abandoned + dropped);
+        Assert.True(fired >= 120, $"fired {fired}; log:\n{daemon.Log}");
     }
 
     /// <summary>A config of one schedule, <c>fan</c>, expanding (<c>range</c>) to <paramref name="count"/> messages.</summary>
