@@ -332,7 +332,7 @@ public sealed partial class SchedulerEngine
     /// <summary>
     /// Applies a validated config at once. Schedules whose definition did not change keep their slots,
     /// counters and running fire; removed ones stop (a running fire finishes); new and changed ones start
-    /// from now.
+    /// from now, but a changed one that was paused stays paused.
     /// </summary>
     public ReloadSummary Reload(SchedulerConfig config)
     {
@@ -363,6 +363,9 @@ public sealed partial class SchedulerEngine
                     // The old definition's fire may still run; the new one is a new schedule with the same name.
                     Retire(old);
                     changed.Add(definition.Name);
+                    // An operator's pause is of the name, not of a definition: it holds until a resume (as the
+                    // state bucket, which records it by name, holds it across a restart).
+                    state.Paused = old.Paused;
                 }
                 else
                 {
@@ -370,7 +373,10 @@ public sealed partial class SchedulerEngine
                 }
                 next.Add(definition.Name, state);
                 order.Add(state);
-                ScheduleNext(state, definition.Trigger.NextAfter(now, state.Anchor));
+                if (!state.Paused)
+                {
+                    ScheduleNext(state, definition.Trigger.NextAfter(now, state.Anchor));
+                }
             }
             foreach (var old in _order)
             {

@@ -440,6 +440,24 @@ public sealed class SchedulerEngineFacts() : EngineHarness(T0)
     }
 
     [Fact]
+    public async Task A_paused_schedule_stays_paused_through_a_reload_that_changes_it_until_resumed()
+    {
+        var engine = Start(null, TestSchedules.Interval("held", 10), TestSchedules.Interval("other", 10));
+        Assert.True(engine.Pause("held").Ok);
+        engine.Reload(TestSchedules.Config(TestSchedules.Interval("held", 4), TestSchedules.Interval("other", 10)));
+        Assert.True(StatusOf("held").Paused);
+        Assert.Null(StatusOf("held").NextFire);
+
+        await AdvanceAsync(TimeSpan.FromSeconds(12), TimeSpan.FromSeconds(1));
+        await RecordingPort.Eventually(() => Port.Of("other").Count == 1, "the other schedule fires");
+        Assert.Empty(Port.Of("held"));
+
+        Assert.True(engine.Resume("held").Ok);
+        await AdvanceAsync(TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(1));
+        await RecordingPort.Eventually(() => Port.Of("held").Count == 1, "the resumed schedule fires at its new cadence");
+    }
+
+    [Fact]
     public async Task The_last_stretch_before_a_slot_is_slept_by_the_precise_sleep_and_no_fire_is_early()
     {
         // The real clock: the precise sleep only matters there. It may return early (Thread.Sleep truncates here).
