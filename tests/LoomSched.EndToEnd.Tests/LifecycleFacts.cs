@@ -38,6 +38,30 @@ public sealed class LifecycleFacts(NatsFixture nats)
     }
 
     [Fact]
+    public async Task With_the_json_log_the_configs_notes_and_errors_are_json_lines_too()
+    {
+        // The shipped example has a six-field cron, which gets a note when the config is loaded.
+        await using (var daemon = Loomsched.Run(Repo.Config("scheduler.example.yaml"), nats.Server.Url, "--log-format", "json"))
+        {
+            await daemon.WaitForLogAsync("nats connected");
+            await daemon.TerminateAsync(TimeSpan.FromSeconds(10));
+            var lines = daemon.Stderr.Where(l => l.Length > 0).Select(l => JsonDocument.Parse(l).RootElement).ToList(); // each parses
+            var note = Assert.Single(lines, l => l.GetProperty("message").GetString()!.Contains("has six fields", StringComparison.Ordinal));
+            Assert.Equal("warn", note.GetProperty("level").GetString());
+            Assert.EndsWith("(note)", note.GetProperty("message").GetString());
+        }
+
+        var (code, output, error) = await Loomsched.ExecAsync(
+            "run", "--config", Repo.TestConfig("invalid/duplicate-schedule-names.yaml"), "--log-format", "json");
+        Assert.Equal(2, code);
+        Assert.Equal("", output);
+        var errors = error.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.All(errors, e => Assert.Equal("error", e.GetProperty("level").GetString()));
+        Assert.Contains(errors, e => e.GetProperty("message").GetString()!.Contains("duplicate", StringComparison.OrdinalIgnoreCase));
+        Assert.EndsWith("1 error(s); not started", errors[^1].GetProperty("message").GetString());
+    }
+
+    [Fact]
     public async Task Sighup_applies_a_valid_config_and_keeps_the_old_one_when_the_new_is_invalid()
     {
         var prefix = TempConfig.UniqueName("r");

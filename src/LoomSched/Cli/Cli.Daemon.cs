@@ -54,7 +54,17 @@ internal static partial class Cli
             },
             ShutdownGrace = TimeSpan.FromSeconds(parsed.GetSeconds("run", "--shutdown-grace", 1.5, 0, 3600)),
         };
-        var config = LoadOrReport(path);
+        SchedulerConfig? config;
+        if (options.LogFormat == LogFormat.Json)
+        {
+            // Whatever reads the log as JSON lines gets the config's notes and errors as such lines too.
+            using var startLog = new LineLoggerProvider(LogFormat.Json, options.LogLevel, TimeProvider.System);
+            config = LoadOrReport(path, startLog.CreateLogger("loomsched"));
+        }
+        else
+        {
+            config = LoadOrReport(path);
+        }
         if (config is null)
         {
             return 2;

@@ -1,5 +1,6 @@
 using LoomSched.Config;
 using LoomSched.Expansion;
+using Microsoft.Extensions.Logging;
 
 namespace LoomSched.Daemon;
 
@@ -76,23 +77,56 @@ internal static partial class Cli
 
     private static IExpansionRegistry? _registry;
 
-    /// <summary>Loads a config for a command, printing every error; null when invalid.</summary>
-    private static SchedulerConfig? LoadOrReport(string path)
+    /// <summary>
+    /// Loads a config for a command, reporting every note and error on stderr, as plain lines or, given a
+    /// <paramref name="log"/> (the daemon's JSON log), as log lines; null when invalid.
+    /// </summary>
+    private static SchedulerConfig? LoadOrReport(string path, ILogger? log = null)
     {
         var result = ConfigLoader.LoadFile(path, Registry());
         foreach (var note in result.Notes)
         {
-            Console.Error.WriteLine($"{note} (note)");
+            if (log is null)
+            {
+                Console.Error.WriteLine($"{note} (note)");
+            }
+            else
+            {
+                LogConfigNote(log, note.ToString());
+            }
         }
         foreach (var error in result.Errors)
         {
-            Console.Error.WriteLine(error);
+            if (log is null)
+            {
+                Console.Error.WriteLine(error);
+            }
+            else
+            {
+                LogConfigError(log, error.ToString());
+            }
         }
         if (!result.Success)
         {
-            Console.Error.WriteLine($"{path}: {result.Errors.Count} error(s)");
+            if (log is null)
+            {
+                Console.Error.WriteLine($"{path}: {result.Errors.Count} error(s)");
+            }
+            else
+            {
+                LogConfigInvalid(log, path, result.Errors.Count);
+            }
             return null;
         }
         return result.Config;
     }
+
+    [LoggerMessage(EventId = 90, Level = LogLevel.Warning, Message = "{Note} (note)")]
+    private static partial void LogConfigNote(ILogger logger, string note);
+
+    [LoggerMessage(EventId = 91, Level = LogLevel.Error, Message = "{Error}")]
+    private static partial void LogConfigError(ILogger logger, string error);
+
+    [LoggerMessage(EventId = 92, Level = LogLevel.Error, Message = "{Path}: {Errors} error(s); not started")]
+    private static partial void LogConfigInvalid(ILogger logger, string path, int errors);
 }
