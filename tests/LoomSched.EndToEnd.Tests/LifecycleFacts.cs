@@ -62,6 +62,28 @@ public sealed class LifecycleFacts(NatsFixture nats)
     }
 
     [Fact]
+    public async Task A_second_standalone_daemon_of_the_same_name_warns_that_both_fire_every_schedule()
+    {
+        var prefix = TempConfig.UniqueName("twice");
+        var config = TempConfig.Write($$"""
+            name: twice
+            subject_prefix: {{prefix}}
+            schedules:
+              - name: a
+                interval_seconds: 3600
+                task: {worker_type: w}
+            """);
+        await using var first = Loomsched.Run(config, nats.Server.Url);
+        await first.WaitForLogAsync("nats connected");
+        await StatusAsync($"{prefix}.scheduler.twice"); // the first answers on its control subject
+
+        await using var second = Loomsched.Run(config, nats.Server.Url);
+        await second.WaitForLogAsync($"another scheduler named twice answers on {prefix}.scheduler.twice, started ");
+        Assert.Contains(second.Stderr, l => l.Contains(" warn ", StringComparison.Ordinal) && l.Contains("both fire every schedule", StringComparison.Ordinal));
+        Assert.DoesNotContain(first.Stderr, l => l.Contains("another scheduler", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Sighup_applies_a_valid_config_and_keeps_the_old_one_when_the_new_is_invalid()
     {
         var prefix = TempConfig.UniqueName("r");

@@ -81,7 +81,14 @@ internal sealed partial class SchedulerService(
         };
 
         // Subscribing waits for the first connection; the schedules must not, so this runs beside the loop.
-        var control = Task.Run(() => responder.ServeAsync(config, stoppingToken), CancellationToken.None);
+        var control = Task.Run(async () =>
+        {
+            if (coordinator is null)
+            {
+                await WarnIfTheNameAnswersAsync(stoppingToken).ConfigureAwait(false);
+            }
+            await responder.ServeAsync(config, stoppingToken).ConfigureAwait(false);
+        }, CancellationToken.None);
         await engine.RunAsync(stoppingToken).ConfigureAwait(false);
 
         // One grace for the whole stop: running fires finish while the publisher drains the buffer beside them,
@@ -164,6 +171,46 @@ internal sealed partial class SchedulerService(
         }
     }
 
+    /// <summary>
+    /// Before serving its control subject, a standalone daemon asks who already answers there: another daemon of the
+    /// same name fires every schedule a second time (replicas share a name only with <c>coordination</c>). A warning,
+    /// not a refusal: the old process of a restart may still be stopping. Skipped when NATS is not up at start.
+    /// </summary>
+    private async Task WarnIfTheNameAnswersAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await connection.ConnectAsync().AsTask().WaitAsync(stoppingToken).ConfigureAwait(false);
+            if (connection.ConnectionState != NatsConnectionState.Open)
+            {
+                return;
+            }
+            var reply = await connection.RequestAsync(config.ControlSubject, """{"action":"status"}"""u8.ToArray(),
+                requestSerializer: NatsRawSerializer<byte[]>.Default, replySerializer: NatsRawSerializer<byte[]>.Default,
+                replyOpts: new NatsSubOpts { Timeout = TimeSpan.FromMilliseconds(500) },
+                cancellationToken: stoppingToken).ConfigureAwait(false);
+            string since = "";
+            try
+            {
+                using var status = System.Text.Json.JsonDocument.Parse(reply.Data ?? []);
+                if (status.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object
+                    && status.RootElement.TryGetProperty("started_at", out var started)
+                    && started.ValueKind == System.Text.Json.JsonValueKind.String)
+                {
+                    since = $", started {started.GetString()}";
+                }
+            }
+            catch (System.Text.Json.JsonException)
+            {
+            }
+            LogNameTaken(config.Name, config.ControlSubject, since);
+        }
+        catch (Exception ex) when (ex is NatsException or OperationCanceledException or TimeoutException)
+        {
+            // No responders (the usual answer), no reply, no connection yet, or stopping: nothing to say.
+        }
+    }
+
     private void WriteHostStatus(System.Text.Json.Utf8JsonWriter w)
     {
         w.WriteString("nats", connection.ConnectionState.ToString().ToLowerInvariant());
@@ -182,6 +229,10 @@ internal sealed partial class SchedulerService(
     [LoggerMessage(EventId = 40, Level = LogLevel.Information,
         Message = "starting {Scheduler}: {Count} schedule(s), nats={Url}, control={Subject}")]
     private partial void LogStarting(string scheduler, int count, string url, string subject);
+
+    [LoggerMessage(EventId = 46, Level = LogLevel.Warning,
+        Message = "another scheduler named {Scheduler} answers on {Subject}{Since}: both fire every schedule; give each its own name, or run them as replicas with coordination mode leader or state")]
+    private partial void LogNameTaken(string scheduler, string subject, string since);
 
     [LoggerMessage(EventId = 41, Level = LogLevel.Information, Message = "nats {State} ({Url})")]
     private partial void LogNats(string state, string url);
