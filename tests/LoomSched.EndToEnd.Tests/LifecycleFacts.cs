@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using LoomSched.EndToEnd.Tests.Support;
@@ -100,7 +101,10 @@ public sealed class LifecycleFacts(NatsFixture nats)
         await using var daemon = Loomsched.Run(config, nats.Server.Url);
         await daemon.WaitForLogAsync("nats connected");
         string subject = $"{prefix}.scheduler.reloading";
-        var before = (await StatusAsync(subject)).GetProperty("schedules")[0].GetProperty("next_fire").GetString();
+        var first = await StatusAsync(subject);
+        var before = first.GetProperty("schedules")[0].GetProperty("next_fire").GetString();
+        Assert.Equal(config, first.GetProperty("config").GetString());
+        Assert.Equal(JsonValueKind.Null, first.GetProperty("last_reload").ValueKind);
 
         await File.WriteAllTextAsync(config, Yaml("""
               - name: added
@@ -109,9 +113,12 @@ public sealed class LifecycleFacts(NatsFixture nats)
             """));
         daemon.Signal(Signals.SIGHUP);
         await daemon.WaitForLogAsync("reloaded: 1 added, 0 removed, 0 changed, 1 unchanged");
-        var after = (await StatusAsync(subject)).GetProperty("schedules");
+        var reloaded = await StatusAsync(subject);
+        var after = reloaded.GetProperty("schedules");
         Assert.Equal(["kept", "added"], after.EnumerateArray().Select(s => s.GetProperty("name").GetString()));
         Assert.Equal(before, after[0].GetProperty("next_fire").GetString());
+        Assert.True(reloaded.GetProperty("last_reload").GetProperty("ok").GetBoolean());
+        Assert.Contains("1 added", reloaded.GetProperty("last_reload").GetProperty("result").GetString());
 
         await File.WriteAllTextAsync(config, Yaml("""
               - name: broken
@@ -121,8 +128,16 @@ public sealed class LifecycleFacts(NatsFixture nats)
         daemon.Signal(Signals.SIGHUP);
         await daemon.WaitForLogAsync("reload rejected");
         Assert.Contains(daemon.Stderr, l => l.Contains("schedules[1].interval_seconds", StringComparison.Ordinal));
-        var still = (await StatusAsync(subject)).GetProperty("schedules");
+        var rejected = await StatusAsync(subject);
+        var still = rejected.GetProperty("schedules");
         Assert.Equal(["kept", "added"], still.EnumerateArray().Select(s => s.GetProperty("name").GetString()));
+        // A SIGHUP has no one to answer: status says the last reload was refused, and why.
+        var lastReload = rejected.GetProperty("last_reload");
+        Assert.False(lastReload.GetProperty("ok").GetBoolean());
+        Assert.Contains("the running schedules are unchanged", lastReload.GetProperty("result").GetString());
+        Assert.Contains(lastReload.GetProperty("errors").EnumerateArray(), e => e.GetString()!.Contains("schedules[1].interval_seconds", StringComparison.Ordinal));
+        Assert.True(DateTimeOffset.Parse(lastReload.GetProperty("at").GetString()!, CultureInfo.InvariantCulture)
+            > DateTimeOffset.Parse(reloaded.GetProperty("last_reload").GetProperty("at").GetString()!, CultureInfo.InvariantCulture));
         Assert.False(daemon.HasExited);
     }
 

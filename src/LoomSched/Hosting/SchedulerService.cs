@@ -2,6 +2,7 @@ using LoomSched.Config;
 using LoomSched.Control;
 using LoomSched.Daemon.Coordination;
 using LoomSched.Daemon.Nats;
+using LoomSched.Dispatch;
 using LoomSched.Expansion;
 using LoomSched.Scheduling;
 using Microsoft.Extensions.Hosting;
@@ -24,6 +25,7 @@ internal sealed partial class SchedulerService(
     private SchedulerEngine? _engine;
     private NatsDispatchPort? _port;
     private volatile bool _stopped;
+    private LastReload? _lastReload;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -123,7 +125,21 @@ internal sealed partial class SchedulerService(
         }
     }
 
+    /// <summary>Reloads the config file and keeps the outcome for <c>status</c> (<c>last_reload</c>).</summary>
     private ReloadOutcome Reload()
+    {
+        var outcome = ReloadNow();
+        Volatile.Write(ref _lastReload, new LastReload(time.GetUtcNow(), outcome));
+        return outcome;
+    }
+
+    private sealed class LastReload(DateTimeOffset at, ReloadOutcome outcome)
+    {
+        public DateTimeOffset At { get; } = at;
+        public ReloadOutcome Outcome { get; } = outcome;
+    }
+
+    private ReloadOutcome ReloadNow()
     {
         lock (_reloadGate)
         {
@@ -213,6 +229,26 @@ internal sealed partial class SchedulerService(
 
     private void WriteHostStatus(System.Text.Json.Utf8JsonWriter w)
     {
+        w.WriteString("config", options.ConfigPath);
+        if (Volatile.Read(ref _lastReload) is { } reload)
+        {
+            // A reload asked by SIGHUP (systemctl reload) has no one to answer: this is where its outcome shows.
+            w.WriteStartObject("last_reload");
+            w.WriteString("at", LoomTime.Format(reload.At));
+            w.WriteBoolean("ok", reload.Outcome.Ok);
+            w.WriteString("result", reload.Outcome.Message);
+            w.WriteStartArray("errors");
+            foreach (var error in reload.Outcome.Errors)
+            {
+                w.WriteStringValue(error);
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        else
+        {
+            w.WriteNull("last_reload");
+        }
         w.WriteString("nats", connection.ConnectionState.ToString().ToLowerInvariant());
         if (_port is { } port)
         {
