@@ -26,13 +26,13 @@ internal static class LinesFileExpansion
         {
             reader = new StreamReader(path, detectEncodingFromByteOrderMarks: true);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (FileErrors.IsReadFailure(e))
         {
-            throw new IOException($"{Name}: cannot read '{path}': {e.Message}", e);
+            throw FileErrors.CannotRead(Name, path, e);
         }
         using (reader)
         {
-            while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
+            while (await ReadLineAsync(reader, path, cancellationToken).ConfigureAwait(false) is { } line)
             {
                 var item = line.Trim();
                 if (item.Length > 0)
@@ -40,6 +40,19 @@ internal static class LinesFileExpansion
                     yield return new Dictionary<string, string>(1, StringComparer.Ordinal) { [key] = item };
                 }
             }
+        }
+    }
+
+    // Outside the iterator: a yield cannot stand in a try with a catch.
+    private static async ValueTask<string?> ReadLineAsync(StreamReader reader, string path, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (FileErrors.IsReadFailure(e))
+        {
+            throw FileErrors.CannotRead(Name, path, e);
         }
     }
 
