@@ -43,10 +43,16 @@ public sealed class CronTrigger : ITrigger
             return false;
         }
 
+        if (trimmed.StartsWith('@') && CronText.MacroProblem(trimmed) is { } macroProblem)
+        {
+            error = macroProblem;
+            return false;
+        }
         int fields = trimmed.StartsWith('@') ? 5 : trimmed.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Length;
         if (fields is not (5 or 6))
         {
-            error = $"a cron expression needs 5 fields (minute hour day month weekday) or 6 with seconds first; \"{trimmed}\" has {fields}";
+            error = $"a cron expression needs 5 fields (minute hour day month weekday) or 6 with seconds first; \"{trimmed}\" has {fields}"
+                + (fields == 7 ? " (a year field is not supported)" : "");
             return false;
         }
 
@@ -57,9 +63,10 @@ public sealed class CronTrigger : ITrigger
             error = null;
             return true;
         }
-        catch (CronFormatException ex)
+        catch (CronFormatException)
         {
-            error = $"\"{trimmed}\" is not a valid cron expression: {ex.Message}";
+            // Cronos's text says where its parser stopped; ours says which field is wrong and what it takes.
+            error = CronText.FieldProblem(trimmed, hasSeconds: fields == 6);
             return false;
         }
     }
