@@ -71,6 +71,14 @@ public sealed class CronTrigger : ITrigger
         }
     }
 
+    /// <summary>
+    /// True when no date matches the expression (30 February, 31 April): it parses, and Loom's config loads it, but it
+    /// never fires. Looked for from 2000: every combination of day, month and weekday comes round within 28 years
+    /// (1901–2099), well inside Cronos's search.
+    /// </summary>
+    public bool MatchesNoDate() =>
+        _expression.GetNextOccurrence(new DateTime(2000, 1, 1, 0, 0, 0, DateTimeKind.Utc)) is null;
+
     /// <inheritdoc />
     public DateTimeOffset? NextAfter(DateTimeOffset instant, DateTimeOffset anchor) =>
         _expression.GetNextOccurrence(instant, Zone, inclusive: false);

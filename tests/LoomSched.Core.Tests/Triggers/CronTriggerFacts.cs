@@ -109,6 +109,16 @@ public class CronTriggerFacts
     [InlineData("0 0 1 JAN-MAR,oct *")]
     public void Macros_in_any_case_and_Cronos_extras_are_accepted(string cron) => Parse(cron);
 
+    [Theory]
+    [InlineData("0 0 30 2 *", true)]
+    [InlineData("0 0 31 4 *", true)]
+    [InlineData("0 0 31 2 MON", true)]
+    [InlineData("0 0 29 2 *", false)]
+    [InlineData("0 0 29 2 MON", false)]
+    [InlineData("0 0 31 * *", false)]
+    public void An_expression_no_date_matches_is_told_apart(string cron, bool matchesNoDate) =>
+        Assert.Equal(matchesNoDate, Parse(cron).MatchesNoDate());
+
     // --- zones ---
 
     [Fact]
