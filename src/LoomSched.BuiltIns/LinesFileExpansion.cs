@@ -32,7 +32,8 @@ internal static class LinesFileExpansion
         }
         using (reader)
         {
-            while (await ReadLineAsync(reader, path, cancellationToken).ConfigureAwait(false) is { } line)
+            // A failure once the file is open (an I/O error) is rare, and its text is the system's own: left as it is.
+            while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
             {
                 var item = line.Trim();
                 if (item.Length > 0)
@@ -40,19 +41,6 @@ internal static class LinesFileExpansion
                     yield return new Dictionary<string, string>(1, StringComparer.Ordinal) { [key] = item };
                 }
             }
-        }
-    }
-
-    // Outside the iterator: a yield cannot stand in a try with a catch.
-    private static async ValueTask<string?> ReadLineAsync(StreamReader reader, string path, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (FileErrors.IsReadFailure(e))
-        {
-            throw FileErrors.CannotRead(Name, path, e);
         }
     }
 
