@@ -41,7 +41,7 @@ internal static class JsonErrorText
         }
         else if (json[at] < 0x20)
         {
-            reason = $"a raw control character (U+{json[at]:X4}) inside text; write it escaped";
+            reason = $"a raw control character (U+{(int)json[at]:X4}) inside text; write it escaped";
         }
         else if (IsLetter(json[at]) || (at > lineStart && IsLetter(json[at - 1])))
         {
@@ -55,7 +55,7 @@ internal static class JsonErrorText
             {
                 end++;
             }
-            string word = Encoding.ASCII.GetString(json[at..end]);
+            string word = Encoding.UTF8.GetString(json[at..end]);
             // true, false, null or a start of one (tru) is no text that lacks its quotes.
             bool literal = word.Length > 1 && ("true".StartsWith(word, StringComparison.Ordinal)
                 || "false".StartsWith(word, StringComparison.Ordinal) || "null".StartsWith(word, StringComparison.Ordinal));
@@ -87,7 +87,7 @@ internal static class JsonErrorText
     private static string Unexpected(ReadOnlySpan<byte> rest) =>
         Rune.DecodeFromUtf8(rest, out var rune, out _) == System.Buffers.OperationStatus.Done
             ? $"unexpected '{rune.ToString()}'"
-            : $"byte 0x{rest[0]:X2} is not UTF-8";
+            : $"byte 0x{(int)rest[0]:X2} is not UTF-8";
 
     private static bool IsLetter(byte b) => (uint)((b | 0x20) - 'a') <= 'z' - 'a';
 

@@ -24,8 +24,7 @@ internal static class CronText
     public static string? MacroProblem(string text)
     {
         string first = text.Split((char[]?)null, 2, StringSplitOptions.RemoveEmptyEntries)[0];
-        bool known = Array.Exists(MacroNames, m => m.Equals(first, StringComparison.OrdinalIgnoreCase));
-        if (known)
+        if (IsOneOf(first, MacroNames))
         {
             return first.Length == text.Length ? null : $"\"{text}\": a macro such as {first} stands alone; remove what follows it";
         }
@@ -118,13 +117,25 @@ internal static class CronText
                 : null;
         }
         string[]? names = field switch { Field.Month => MonthNames, Field.DayOfWeek => DayNames, _ => null };
-        if (names is not null && Array.Exists(names, n => n.Equals(value, StringComparison.OrdinalIgnoreCase)))
+        if (names is not null && IsOneOf(value, names))
         {
             return null;
         }
         return names is null
             ? $"the {Name(field)} field takes numbers from {min} to {max}, not \"{value}\""
             : $"\"{value}\" is no {Name(field)}: write {min} to {max} or a name from {names[0]} to {names[^1]}";
+    }
+
+    private static bool IsOneOf(string text, string[] names)
+    {
+        foreach (string name in names)
+        {
+            if (name.Equals(text, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static (int Min, int Max) Bounds(Field field) => field switch
