@@ -78,8 +78,8 @@ internal static class ExpansionArgs
         }
     }
 
-    private static ArgumentException Invalid(ExpansionArgError? error, string function) =>
-        new($"{function}: expand_args {error?.Message ?? "is invalid"}.");
+    private static ExpansionException Invalid(ExpansionArgError? error, string function) =>
+        new($"{function}: expand_args {error?.Message ?? "is invalid"}");
 
     public static IEnumerable<ExpansionArgError> Errors(params ExpansionArgError?[] errors)
     {

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using LoomSched.Control;
 using LoomSched.Expansion;
 
 namespace LoomSched.BuiltIns;
@@ -19,27 +20,34 @@ internal static class JsonFileExpansion
         {
             bytes = await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (FileErrors.IsReadFailure(e))
         {
-            throw new IOException($"{Name}: cannot read '{path}': {e.Message}", e);
+            throw FileErrors.CannotRead(Name, path, e);
         }
 
+        // A byte order mark (some Windows editors write one) is not JSON, and JsonDocument does not skip it.
+        var json = bytes.AsMemory();
+        if (json.Span.StartsWith("\uFEFF"u8))
+        {
+            json = json[3..];
+        }
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(bytes, JsonValues.Options);
+            document = JsonDocument.Parse(json, JsonValues.Options);
         }
         catch (JsonException e)
         {
-            throw new InvalidDataException($"{Name}: '{path}' is not valid JSON: {e.Message}", e);
+            throw new ExpansionException(
+                $"{Name}: '{path}' is not valid JSON {JsonErrorText.Describe(json.Span, e, JsonValues.Options.MaxDepth)}", e);
         }
         using (document)
         {
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Array)
             {
-                throw new InvalidDataException(
-                    $"{Name}: '{path}' holds {JsonValues.Describe(root.ValueKind)}; it must hold an array of objects, one per dispatch.");
+                throw new ExpansionException(
+                    $"{Name}: '{path}' holds {JsonValues.Describe(root.ValueKind)}; it must hold an array of objects, one per dispatch");
             }
             var maps = new List<OrderedDictionary<string, object?>>(root.GetArrayLength());
             var index = 0;
@@ -47,8 +55,8 @@ internal static class JsonFileExpansion
             {
                 if (element.ValueKind != JsonValueKind.Object)
                 {
-                    throw new InvalidDataException(
-                        $"{Name}: element {index} of the array in '{path}' is {JsonValues.Describe(element.ValueKind)}; every element must be an object.");
+                    throw new ExpansionException(
+                        $"{Name}: element {index} of the array in '{path}' is {JsonValues.Describe(element.ValueKind)}; every element must be an object");
                 }
                 maps.Add(JsonValues.ToMap(element));
                 index++;

@@ -26,12 +26,13 @@ internal static class LinesFileExpansion
         {
             reader = new StreamReader(path, detectEncodingFromByteOrderMarks: true);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (FileErrors.IsReadFailure(e))
         {
-            throw new IOException($"{Name}: cannot read '{path}': {e.Message}", e);
+            throw FileErrors.CannotRead(Name, path, e);
         }
         using (reader)
         {
+            // A failure once the file is open (an I/O error) is rare, and its text is the system's own: left as it is.
             while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
             {
                 var item = line.Trim();

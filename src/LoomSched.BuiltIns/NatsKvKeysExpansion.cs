@@ -16,14 +16,17 @@ internal static class NatsKvKeysExpansion
 {
     public const string Name = "nats_kv_keys";
 
+    // JetStream's error code for "stream not found": a KV bucket is the stream KV_<bucket>.
+    private const int StreamNotFound = 10059;
+
     [ExpansionFunction(Name)]
     internal static async ValueTask<List<OrderedDictionary<string, object?>>> Expand(
         CancellationToken cancellationToken, ExpansionContext context)
     {
-        var bucket = ExpansionArgs.Require(ExpansionArgs.String(context.Args, "bucket", required: true, out var error), error, Name);
+        var bucket = ExpansionArgs.Require(Bucket(context.Args, out var error), error, Name);
         var connection = context.GetService<INatsConnection>()
-            ?? throw new InvalidOperationException(
-                $"{Name}: no NATS connection is available to expansion functions (the host offers no INatsConnection in ExpansionContext.Services).");
+            ?? throw new ExpansionException(
+                $"{Name}: no NATS connection is available to expansion functions (the host offers no INatsConnection in ExpansionContext.Services)");
 
         var kv = new NatsKVContext(new NatsJSContext(connection));
         INatsKVStore store;
@@ -31,9 +34,13 @@ internal static class NatsKvKeysExpansion
         {
             store = await kv.GetStoreAsync(bucket, cancellationToken).ConfigureAwait(false);
         }
+        catch (NatsJSApiException e) when (e.Error.ErrCode == StreamNotFound)
+        {
+            throw new ExpansionException($"{Name}: there is no KV bucket named '{bucket}'", e);
+        }
         catch (NatsException e)
         {
-            throw new InvalidOperationException($"{Name}: cannot open the KV bucket '{bucket}': {Reason(e)}", e);
+            throw new ExpansionException($"{Name}: cannot open the KV bucket '{bucket}': {Reason(e)}", e);
         }
 
         var keys = new List<string>();
@@ -46,7 +53,7 @@ internal static class NatsKvKeysExpansion
         }
         catch (NatsException e)
         {
-            throw new InvalidOperationException($"{Name}: cannot list the keys of the KV bucket '{bucket}': {Reason(e)}", e);
+            throw new ExpansionException($"{Name}: cannot list the keys of the KV bucket '{bucket}': {Reason(e)}", e);
         }
         keys.Sort(StringComparer.Ordinal);
 
@@ -70,16 +77,21 @@ internal static class NatsKvKeysExpansion
                 }
                 // Not an absence (no reply while the stream elects a leader, or a user denied reads): a map would
                 // silently be missing.
-                throw new InvalidOperationException($"{Name}: cannot read the key '{key}' of the KV bucket '{bucket}': {Reason(entry.Error)}", entry.Error);
+                throw new ExpansionException($"{Name}: cannot read the key '{key}' of the KV bucket '{bucket}': {Reason(entry.Error)}", entry.Error);
             }
             maps.Add(ToMap(key, entry.Value.Value));
         }
         return maps;
     }
 
-    private static string Reason(Exception e) => e is NatsNoReplyException
-        ? "the server sent no reply within the request timeout (is the bucket's stream without a leader, or is this user denied its reads?)"
-        : e.Message;
+    private static string Reason(Exception e) => e switch
+    {
+        NatsNoReplyException =>
+            "the server sent no reply within the request timeout (is the bucket's stream without a leader, or is this user denied its reads?)",
+        NatsNoRespondersException => "nothing answered the JetStream request (is JetStream enabled on the server, for this account?)",
+        NatsJSApiException api => $"the server refused: {api.Error.Description} (JetStream error {api.Error.ErrCode})",
+        _ => e.Message,
+    };
 
     internal static OrderedDictionary<string, object?> ToMap(string key, byte[]? value)
     {
@@ -124,7 +136,23 @@ internal static class NatsKvKeysExpansion
 
     internal static IEnumerable<ExpansionArgError> ValidateArgs_Expand(IReadOnlyDictionary<string, object?> args)
     {
-        ExpansionArgs.String(args, "bucket", required: true, out var error);
+        Bucket(args, out var error);
         return ExpansionArgs.Errors(error);
+    }
+
+    // The names NATS accepts for a bucket: checked here, so that a typo is a validation error, not a failed fire.
+    private static string? Bucket(IReadOnlyDictionary<string, object?> args, out ExpansionArgError? error)
+    {
+        var bucket = ExpansionArgs.String(args, "bucket", required: true, out error);
+        foreach (char c in bucket ?? "")
+        {
+            if (!(char.IsAsciiLetterOrDigit(c) || c is '_' or '-'))
+            {
+                error = new ExpansionArgError("bucket",
+                    $"'bucket' must be a KV bucket name (letters, digits, '_' and '-'), not \"{bucket}\"");
+                return null;
+            }
+        }
+        return bucket;
     }
 }

@@ -1,3 +1,4 @@
+using LoomSched.Expansion;
 using LoomSched.BuiltIns.Tests.Support;
 using static LoomSched.BuiltIns.Tests.Support.Expansions;
 
@@ -53,9 +54,9 @@ public sealed class JsonFileFacts : IDisposable
     {
         var path = _dir.File("object.json", """{"id": "s1"}""");
 
-        var error = await Assert.ThrowsAsync<InvalidDataException>(() => Expand("json_file", Args(("path", path))));
+        var error = await Assert.ThrowsAsync<ExpansionException>(() => Expand("json_file", Args(("path", path))));
 
-        Assert.Equal($"json_file: '{path}' holds an object; it must hold an array of objects, one per dispatch.", error.Message);
+        Assert.Equal($"json_file: '{path}' holds an object; it must hold an array of objects, one per dispatch", error.Message);
     }
 
     [Fact]
@@ -63,29 +64,52 @@ public sealed class JsonFileFacts : IDisposable
     {
         var path = _dir.File("mixed.json", """[{"id": "s1"}, 42]""");
 
-        var error = await Assert.ThrowsAsync<InvalidDataException>(() => Expand("json_file", Args(("path", path))));
+        var error = await Assert.ThrowsAsync<ExpansionException>(() => Expand("json_file", Args(("path", path))));
 
-        Assert.Equal($"json_file: element 1 of the array in '{path}' is a number; every element must be an object.", error.Message);
+        Assert.Equal($"json_file: element 1 of the array in '{path}' is a number; every element must be an object", error.Message);
+    }
+
+    [Theory]
+    [InlineData("absent.json")]
+    [InlineData("no-such-folder/absent.json")]
+    public async Task A_missing_file_fails_the_fire_saying_there_is_no_such_file(string name)
+    {
+        var path = Path.Combine(_dir.Path, name);
+
+        var error = await Assert.ThrowsAsync<ExpansionException>(() => Expand("json_file", Args(("path", path))));
+
+        Assert.Equal($"json_file: cannot read '{path}': no such file or directory", error.Message);
     }
 
     [Fact]
-    public async Task A_missing_file_fails_the_fire_naming_the_path()
+    public async Task A_path_that_is_a_directory_fails_the_fire_saying_so()
     {
-        var path = Path.Combine(_dir.Path, "absent.json");
+        var error = await Assert.ThrowsAsync<ExpansionException>(() => Expand("json_file", Args(("path", _dir.Path))));
 
-        var error = await Assert.ThrowsAsync<IOException>(() => Expand("json_file", Args(("path", path))));
+        Assert.Equal($"json_file: cannot read '{_dir.Path}': it is a directory, not a file", error.Message);
+    }
 
-        Assert.StartsWith($"json_file: cannot read '{path}': ", error.Message, StringComparison.Ordinal);
+    [Theory]
+    [InlineData("[{\"id\": ", "at line 1, column 9 (it ends before the JSON is complete)")]
+    [InlineData("[\n  {n: 1}\n]", "at line 2, column 4 (unexpected 'n'; text goes in double quotes)")]
+    [InlineData("[{\"id\": 1},]", "at line 1, column 12 (a comma before ']')")]
+    [InlineData("", "(it is empty)")]
+    public async Task Invalid_json_fails_the_fire_with_its_line_column_and_reason(string content, string where)
+    {
+        var path = _dir.File("broken.json", content);
+
+        var error = await Assert.ThrowsAsync<ExpansionException>(() => Expand("json_file", Args(("path", path))));
+
+        Assert.Equal($"json_file: '{path}' is not valid JSON {where}", error.Message);
     }
 
     [Fact]
-    public async Task Invalid_json_fails_the_fire_saying_so()
+    public async Task A_byte_order_mark_before_the_array_is_skipped()
     {
-        var path = _dir.File("broken.json", "[{\"id\": ");
+        var path = Path.Combine(_dir.Path, "bom.json");
+        File.WriteAllBytes(path, [0xEF, 0xBB, 0xBF, .. "[{\"id\": \"s1\"}]"u8]);
 
-        var error = await Assert.ThrowsAsync<InvalidDataException>(() => Expand("json_file", Args(("path", path))));
-
-        Assert.StartsWith($"json_file: '{path}' is not valid JSON: ", error.Message, StringComparison.Ordinal);
+        Assert.Equal("s1", Assert.Single(await Expand("json_file", Args(("path", path))))["id"]);
     }
 
     // Validation of expand_args
@@ -103,9 +127,9 @@ public sealed class JsonFileFacts : IDisposable
     [Fact]
     public async Task Firing_without_a_path_fails_with_the_validation_message()
     {
-        var error = await Assert.ThrowsAsync<ArgumentException>(() => Expand("json_file", Args()));
+        var error = await Assert.ThrowsAsync<ExpansionException>(() => Expand("json_file", Args()));
 
-        Assert.Equal("json_file: expand_args 'path' is required.", error.Message);
+        Assert.Equal("json_file: expand_args 'path' is required", error.Message);
     }
 
     public void Dispose() => _dir.Dispose();

@@ -1,3 +1,4 @@
+using LoomSched.Expansion;
 using LoomSched.BuiltIns.Tests.Support;
 using static LoomSched.BuiltIns.Tests.Support.Expansions;
 
@@ -33,14 +34,24 @@ public sealed class LinesFileFacts : IDisposable
     public async Task An_empty_file_gives_no_maps() =>
         Assert.Empty(await Expand("lines_file", Args(("path", _dir.File("empty.txt", "\n\n")))));
 
-    [Fact]
-    public async Task A_missing_file_fails_the_fire_naming_the_path()
+    [Theory]
+    [InlineData("absent.txt")]
+    [InlineData("no-such-folder/absent.txt")]
+    public async Task A_missing_file_fails_the_fire_saying_there_is_no_such_file(string name)
     {
-        var path = Path.Combine(_dir.Path, "absent.txt");
+        var path = Path.Combine(_dir.Path, name);
 
-        var error = await Assert.ThrowsAsync<IOException>(() => Expand("lines_file", Args(("path", path))));
+        var error = await Assert.ThrowsAsync<ExpansionException>(() => Expand("lines_file", Args(("path", path))));
 
-        Assert.StartsWith($"lines_file: cannot read '{path}': ", error.Message, StringComparison.Ordinal);
+        Assert.Equal($"lines_file: cannot read '{path}': no such file or directory", error.Message);
+    }
+
+    [Fact]
+    public async Task A_path_that_is_a_directory_fails_the_fire_saying_so()
+    {
+        var error = await Assert.ThrowsAsync<ExpansionException>(() => Expand("lines_file", Args(("path", _dir.Path))));
+
+        Assert.Equal($"lines_file: cannot read '{_dir.Path}': it is a directory, not a file", error.Message);
     }
 
     // Validation of expand_args

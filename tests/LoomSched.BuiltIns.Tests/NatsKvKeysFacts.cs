@@ -1,5 +1,6 @@
 using System.Text;
 using LoomSched.BuiltIns.Tests.Support;
+using LoomSched.Expansion;
 using NATS.Client.Core;
 using NATS.Client.JetStream;
 using NATS.Client.KeyValueStore;
@@ -62,21 +63,21 @@ public sealed class NatsKvKeysFacts(NatsServerFixture server) : IClassFixture<Na
     }
 
     [Fact]
-    public async Task A_missing_bucket_fails_the_fire_naming_it()
+    public async Task A_missing_bucket_fails_the_fire_saying_there_is_no_bucket_of_that_name()
     {
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(
+        var error = await Assert.ThrowsAsync<ExpansionException>(
             () => Expand("nats_kv_keys", Args(("bucket", "no_such_bucket")), new Services(_nats)));
 
-        Assert.StartsWith("nats_kv_keys: cannot open the KV bucket 'no_such_bucket': ", error.Message, StringComparison.Ordinal);
+        Assert.Equal("nats_kv_keys: there is no KV bucket named 'no_such_bucket'", error.Message);
     }
 
     [Fact]
     public async Task Without_a_nats_connection_the_fire_fails_saying_so()
     {
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => Expand("nats_kv_keys", Args(("bucket", "sessions"))));
+        var error = await Assert.ThrowsAsync<ExpansionException>(() => Expand("nats_kv_keys", Args(("bucket", "sessions"))));
 
         Assert.Equal(
-            "nats_kv_keys: no NATS connection is available to expansion functions (the host offers no INatsConnection in ExpansionContext.Services).",
+            "nats_kv_keys: no NATS connection is available to expansion functions (the host offers no INatsConnection in ExpansionContext.Services)",
             error.Message);
     }
 
@@ -84,8 +85,20 @@ public sealed class NatsKvKeysFacts(NatsServerFixture server) : IClassFixture<Na
     public void A_missing_bucket_argument_is_a_validation_error() =>
         Assert.Equal([new("bucket", "'bucket' is required")], Validate("nats_kv_keys", Args()));
 
-    [Fact]
-    public void A_bucket_argument_is_valid() => Assert.Empty(Validate("nats_kv_keys", Args(("bucket", "sessions"))));
+    [Theory]
+    [InlineData("sessions")]
+    [InlineData("Loom_sessions-2")]
+    public void A_bucket_name_of_letters_digits_underscores_and_dashes_is_valid(string bucket) =>
+        Assert.Empty(Validate("nats_kv_keys", Args(("bucket", bucket))));
+
+    [Theory]
+    [InlineData("loom.sessions")]
+    [InlineData("my bucket")]
+    [InlineData("sessions*")]
+    public void A_bucket_name_nats_would_refuse_is_a_validation_error(string bucket) =>
+        Assert.Equal(
+            [new("bucket", $"'bucket' must be a KV bucket name (letters, digits, '_' and '-'), not \"{bucket}\"")],
+            Validate("nats_kv_keys", Args(("bucket", bucket))));
 
     private async Task<INatsKVStore> CreateBucket(string name) =>
         await new NatsKVContext(new NatsJSContext(_nats)).CreateStoreAsync(name);

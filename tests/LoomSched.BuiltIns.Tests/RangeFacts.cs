@@ -1,3 +1,4 @@
+using LoomSched.Expansion;
 using static LoomSched.BuiltIns.Tests.Support.Expansions;
 
 namespace LoomSched.BuiltIns.Tests;
@@ -27,8 +28,8 @@ public class RangeFacts
     {
         Assert.Equal([new("count", message)], Validate("range", Args(("count", count))));
 
-        var error = await Assert.ThrowsAsync<ArgumentException>(() => Expand("range", Args(("count", count))));
-        Assert.Equal($"range: expand_args {message}.", error.Message);
+        var error = await Assert.ThrowsAsync<ExpansionException>(() => Expand("range", Args(("count", count))));
+        Assert.Equal($"range: expand_args {message}", error.Message);
     }
 
     [Theory]

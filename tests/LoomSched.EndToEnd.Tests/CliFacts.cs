@@ -43,6 +43,39 @@ public sealed class CliFacts
     }
 
     [Fact]
+    public async Task Validate_accepts_a_cron_that_never_fires_with_a_note_saying_so()
+    {
+        var config = TempConfig.Write("""
+            name: leap
+            schedules:
+              - name: thirtieth_of_february
+                cron: "0 0 30 2 *"
+                task: {worker_type: w}
+            """);
+        var (code, output, _) = await Loomsched.ExecAsync("validate", config);
+        Assert.True(code == 0, output);
+        Assert.Contains(
+            "scheduler.yaml:4:11: schedules[0].cron: \"0 0 30 2 *\" never fires: no date matches its day-of-month, month and day-of-week fields together; the schedule loads (as in Loom) but sends nothing (note)",
+            output);
+        Assert.Contains("valid, 1 schedule(s)", output);
+    }
+
+    [Fact]
+    public async Task Validate_refuses_reboot_saying_a_scheduler_has_no_boot()
+    {
+        var config = TempConfig.Write("""
+            name: boot
+            schedules:
+              - name: at_boot
+                cron: "@reboot"
+                task: {worker_type: w}
+            """);
+        var (code, output, _) = await Loomsched.ExecAsync("validate", config);
+        Assert.Equal(2, code);
+        Assert.Contains("scheduler.yaml:4:11: schedules[0].cron: \"@reboot\" is not supported: it means once at boot, and a scheduler has no boot to fire at;", output);
+    }
+
+    [Fact]
     public async Task Run_with_an_invalid_config_exits_2_before_connecting()
     {
         var config = TempConfig.Write("name: x\nschedules: 5\n");

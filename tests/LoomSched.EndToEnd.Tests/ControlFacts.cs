@@ -66,7 +66,7 @@ public sealed class ControlFacts(NatsFixture nats)
     }
 
     [Theory]
-    [InlineData("not json", "not valid JSON")]
+    [InlineData("not json", "request is not valid JSON at line 1, column 1 (unexpected 'not'; text goes in double quotes)")]
     [InlineData("[1,2]", "must be a JSON object")]
     [InlineData("""{"action":42}""", "\"action\" must be a string")]
     [InlineData("""{"action":"explode"}""", "unknown action \"explode\"")]

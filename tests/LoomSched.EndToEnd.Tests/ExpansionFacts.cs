@@ -136,8 +136,13 @@ public sealed class ExpansionFacts(NatsFixture nats)
     }
 
     [Fact]
-    public async Task A_failing_expansion_is_counted_and_reported_in_status()
+    public async Task A_failing_builtin_is_counted_and_reported_in_status_in_plain_words_not_resource_keys()
     {
+        // Only the published binary (UseSystemResourceKeys) shows what the framework's messages would have been here.
+        var dir = Directory.CreateTempSubdirectory("loomsched-failing-").FullName;
+        var broken = Path.Combine(dir, "broken.json");
+        await File.WriteAllTextAsync(broken, "{n");
+        var missingLines = Path.Combine(dir, "sessions.txt");
         var prefix = TempConfig.UniqueName("f");
         var config = TempConfig.Write($$"""
             name: failing
@@ -148,17 +153,54 @@ public sealed class ExpansionFacts(NatsFixture nats)
                 task: {worker_type: w}
                 expand_from: json_file
                 expand_args: {path: /nonexistent/sessions.json}
+              - name: missing_lines
+                interval_seconds: 3600
+                task: {worker_type: w}
+                expand_from: lines_file
+                expand_args: {path: {{missingLines}}}
+              - name: a_directory
+                interval_seconds: 3600
+                task: {worker_type: w}
+                expand_from: json_file
+                expand_args: {path: {{dir}}}
+              - name: broken_json
+                interval_seconds: 3600
+                task: {worker_type: w}
+                expand_from: json_file
+                expand_args: {path: {{broken}}}
+              - name: no_bucket
+                interval_seconds: 3600
+                task: {worker_type: w}
+                expand_from: nats_kv_keys
+                expand_args: {bucket: no_such_bucket}
             """);
+        var expected = new Dictionary<string, string>
+        {
+            ["missing_file"] = "expansion \"json_file\" failed: cannot read '/nonexistent/sessions.json': no such file or directory",
+            ["missing_lines"] = $"expansion \"lines_file\" failed: cannot read '{missingLines}': no such file or directory",
+            ["a_directory"] = $"expansion \"json_file\" failed: cannot read '{dir}': it is a directory, not a file",
+            ["broken_json"] = $"expansion \"json_file\" failed: '{broken}' is not valid JSON at line 1, column 2 (unexpected 'n'; text goes in double quotes)",
+            ["no_bucket"] = "expansion \"nats_kv_keys\" failed: there is no KV bucket named 'no_such_bucket'",
+        };
         await using var daemon = Loomsched.Run(config, nats.Server.Url);
         await daemon.WaitForLogAsync("nats connected");
-        var trigger = await Loomsched.ExecAsync("trigger", "missing_file", "--name", "failing", "--subject-prefix", prefix, "--nats-url", nats.Server.Url);
-        Assert.Equal(0, trigger.Code);
-        await daemon.WaitForLogAsync("fire failed missing_file");
+        foreach (var name in expected.Keys)
+        {
+            var trigger = await Loomsched.ExecAsync("trigger", name, "--name", "failing", "--subject-prefix", prefix, "--nats-url", nats.Server.Url);
+            Assert.Equal(0, trigger.Code);
+            await daemon.WaitForLogAsync($"fire failed {name} ");
+        }
+
         var status = await Loomsched.ExecAsync("status", "--name", "failing", "--subject-prefix", prefix, "--nats-url", nats.Server.Url);
-        var schedule = JsonDocument.Parse(status.Out).RootElement.GetProperty("schedules")[0];
-        Assert.Equal(1, schedule.GetProperty("errors").GetInt32());
-        Assert.Contains("/nonexistent/sessions.json", schedule.GetProperty("last_error").GetString());
+        foreach (var schedule in JsonDocument.Parse(status.Out).RootElement.GetProperty("schedules").EnumerateArray())
+        {
+            var name = schedule.GetProperty("name").GetString()!;
+            Assert.Equal(1, schedule.GetProperty("errors").GetInt32());
+            Assert.Equal(expected[name], schedule.GetProperty("last_error").GetString());
+            Assert.Contains(daemon.Stderr, l => l.Contains($"fire failed {name} ", StringComparison.Ordinal) && l.EndsWith(expected[name], StringComparison.Ordinal));
+        }
         Assert.False(daemon.HasExited);
+        Directory.Delete(dir, recursive: true);
     }
 
     [Fact]

@@ -23,6 +23,9 @@ public sealed class ControlHandler
     /// <summary>Requests larger than this are refused unread.</summary>
     public const int MaxRequestBytes = 64 * 1024;
 
+    // Requests are flat; a deeper one is refused before it costs anything.
+    private const int MaxRequestDepth = 16;
+
     private static readonly string[] Actions = ["status", "trigger", "pause", "resume", "reload"];
 
     private readonly SchedulerEngine _engine;
@@ -65,7 +68,7 @@ public sealed class ControlHandler
         {
             try
             {
-                using var doc = JsonDocument.Parse(request.ToArray(), new JsonDocumentOptions { MaxDepth = 16 });
+                using var doc = JsonDocument.Parse(request.ToArray(), new JsonDocumentOptions { MaxDepth = MaxRequestDepth });
                 if (doc.RootElement.ValueKind != JsonValueKind.Object)
                 {
                     return Error("request must be a JSON object such as {\"action\": \"status\"}");
@@ -89,7 +92,7 @@ public sealed class ControlHandler
             }
             catch (JsonException ex)
             {
-                return Error($"request is not valid JSON ({ex.Message.Split('.')[0]}); send e.g. {{\"action\": \"status\"}}");
+                return Error($"request is not valid JSON {JsonErrorText.Describe(request, ex, MaxRequestDepth)}; send e.g. {{\"action\": \"status\"}}");
             }
         }
 

@@ -1032,8 +1032,17 @@ public sealed partial class SchedulerEngine
                 throw new FireFailedException(
                     $"expansion \"{functionName}\" was cancelled after {definition.ExpandTimeout.TotalSeconds:0.###} s (expand_timeout_seconds)");
             }
+            catch (ExpansionException ex)
+            {
+                // Written for the operator: shown as it is, without the type, and without the function's name twice.
+                string reason = ex.Message.StartsWith(functionName + ": ", StringComparison.Ordinal)
+                    ? ex.Message[(functionName.Length + 2)..]
+                    : ex.Message;
+                throw new FireFailedException($"expansion \"{functionName}\" failed: {reason}");
+            }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
+                // Anything else is for the function's developer: its type says where to look.
                 throw new FireFailedException($"expansion \"{functionName}\" threw {ex.GetType().Name}: {ex.Message}");
             }
         }

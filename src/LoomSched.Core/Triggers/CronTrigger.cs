@@ -43,10 +43,16 @@ public sealed class CronTrigger : ITrigger
             return false;
         }
 
+        if (trimmed.StartsWith('@') && CronText.MacroProblem(trimmed) is { } macroProblem)
+        {
+            error = macroProblem;
+            return false;
+        }
         int fields = trimmed.StartsWith('@') ? 5 : trimmed.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Length;
         if (fields is not (5 or 6))
         {
-            error = $"a cron expression needs 5 fields (minute hour day month weekday) or 6 with seconds first; \"{trimmed}\" has {fields}";
+            error = $"a cron expression needs 5 fields (minute hour day month weekday) or 6 with seconds first; \"{trimmed}\" has {fields}"
+                + (fields == 7 ? " (a year field is not supported)" : "");
             return false;
         }
 
@@ -57,12 +63,21 @@ public sealed class CronTrigger : ITrigger
             error = null;
             return true;
         }
-        catch (CronFormatException ex)
+        catch (CronFormatException)
         {
-            error = $"\"{trimmed}\" is not a valid cron expression: {ex.Message}";
+            // Cronos's text says where its parser stopped; ours says which field is wrong and what it takes.
+            error = CronText.FieldProblem(trimmed, hasSeconds: fields == 6);
             return false;
         }
     }
+
+    /// <summary>
+    /// True when no date matches the expression (30 February, 31 April): it parses, and Loom's config loads it, but it
+    /// never fires. Looked for from 2000: every combination of day, month and weekday comes round within 28 years
+    /// (1901–2099), well inside Cronos's search.
+    /// </summary>
+    public bool MatchesNoDate() =>
+        _expression.GetNextOccurrence(new DateTime(2000, 1, 1, 0, 0, 0, DateTimeKind.Utc)) is null;
 
     /// <inheritdoc />
     public DateTimeOffset? NextAfter(DateTimeOffset instant, DateTimeOffset anchor) =>

@@ -142,6 +142,18 @@ public sealed class LoadingFacts : IDisposable
     }
 
     [Fact]
+    public void A_cron_no_date_matches_loads_with_a_note_that_it_never_fires()
+    {
+        var result = ConfigLoader.LoadText("name: t\nschedules:\n  - name: a\n    cron: \"0 0 30 2 *\"\n    task: {worker_type: w}\n", "t.yaml");
+
+        Assert.True(result.Success);
+        var note = Assert.Single(result.Notes);
+        Assert.Equal(
+            "t.yaml:4:11: schedules[0].cron: \"0 0 30 2 *\" never fires: no date matches its day-of-month, month and day-of-week fields together; the schedule loads (as in Loom) but sends nothing",
+            note.ToString());
+    }
+
+    [Fact]
     public void Empty_schedule_list_loads_with_a_note()
     {
         var result = ConfigLoader.LoadText("name: t\nschedules: []\n", "t.yaml");

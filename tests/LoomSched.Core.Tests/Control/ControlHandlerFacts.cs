@@ -7,7 +7,10 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace LoomSched.Tests.Control;
 
-/// <summary>The control handler's word to its host about the pauses it carries out (high availability records them).</summary>
+/// <summary>
+/// The control handler's word to its host about the pauses it carries out (high availability records them), and its
+/// reply to a request that is not JSON.
+/// </summary>
 public sealed class ControlHandlerFacts
 {
     private readonly List<(string Action, string Schedule)> _applied = [];
@@ -48,5 +51,16 @@ public sealed class ControlHandlerFacts
         _refusal = "this replica is a follower";
         Assert.False(Ok(handler.Handle(Request("""{"action":"pause","schedule":"a"}"""))));
         Assert.Empty(_applied);
+    }
+
+    [Fact]
+    public void A_request_that_is_not_json_is_refused_with_the_place_and_the_reason_in_plain_words()
+    {
+        var reply = JsonDocument.Parse(Handler().Handle(Request("not json"))).RootElement;
+
+        Assert.False(reply.GetProperty("ok").GetBoolean());
+        Assert.Equal(
+            "request is not valid JSON at line 1, column 1 (unexpected 'not'; text goes in double quotes); send e.g. {\"action\": \"status\"}",
+            reply.GetProperty("error").GetString());
     }
 }

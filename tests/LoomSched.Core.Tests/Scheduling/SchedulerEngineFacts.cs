@@ -322,7 +322,7 @@ public sealed class SchedulerEngineFacts() : EngineHarness(T0)
     }
 
     [Theory]
-    [InlineData("throws", "threw InvalidOperationException: boom")]
+    [InlineData("throws", "expansion \"fn\" threw InvalidOperationException: boom")]
     [InlineData("null", "returned null")]
     [InlineData("null-map", "null map at index 1")]
     [InlineData("bad-value", "has no JSON form")]
@@ -343,6 +343,20 @@ public sealed class SchedulerEngineFacts() : EngineHarness(T0)
         Assert.Contains(reason, StatusOf("bad").LastError);
         Assert.Empty(Port.Of("bad"));
         Assert.Equal(3, Port.Of("steady").Count);
+    }
+
+    [Theory]
+    [InlineData("fn: cannot read '/x': no such file or directory", "expansion \"fn\" failed: cannot read '/x': no such file or directory")]
+    [InlineData("the bucket is empty", "expansion \"fn\" failed: the bucket is empty")]
+    [InlineData("fnord: no such thing", "expansion \"fn\" failed: fnord: no such thing")]
+    public async Task An_ExpansionException_fails_the_fire_in_its_own_words_without_its_type_or_the_function_name_twice(
+        string thrown, string lastError)
+    {
+        Start(Registry("fn", (_, _) => throw new ExpansionException(thrown)), TestSchedules.Interval("bad", 1, expandFrom: "fn"));
+        await AdvanceAsync(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        await RecordingPort.Eventually(() => StatusOf("bad").Errors == 1, "the fire fails");
+
+        Assert.Equal(lastError, StatusOf("bad").LastError);
     }
 
     [Fact]

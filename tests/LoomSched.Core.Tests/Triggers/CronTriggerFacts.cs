@@ -60,15 +60,64 @@ public class CronTriggerFacts
     [Theory]
     [InlineData("", "empty")]
     [InlineData("* * * *", "has 4")]
-    [InlineData("* * * * * * *", "has 7")]
-    [InlineData("61 * * * *", "not a valid cron expression")]
-    [InlineData("* * * * FOO", "not a valid cron expression")]
-    [InlineData("@fortnightly", "not a valid cron expression")]
+    [InlineData("* * * * * * *", "has 7 (a year field is not supported)")]
     public void Invalid_expressions_are_refused_with_a_reason(string cron, string reason)
     {
         Assert.False(CronTrigger.TryParse(cron, TimeZoneInfo.Utc, out _, out var error));
         Assert.Contains(reason, error);
     }
+
+    [Theory]
+    [InlineData("61 * * * *", "minute 61 is out of range (the minute field takes 0 to 59)")]
+    [InlineData("0 24 * * *", "hour 24 is out of range (the hour field takes 0 to 23)")]
+    [InlineData("0 0 0 * *", "day-of-month 0 is out of range (the day-of-month field takes 1 to 31)")]
+    [InlineData("0 0 1 1-13 *", "month 13 is out of range (the month field takes 1 to 12)")]
+    [InlineData("0 0 * * 8", "day-of-week 8 is out of range (the day-of-week field takes 0 to 7; 0 and 7 are Sunday)")]
+    [InlineData("60 * * * * *", "second 60 is out of range (the second field takes 0 to 59)")]
+    [InlineData("*/0 * * * *", "the step \"/0\" in the minute field must be a number from 1 to 59")]
+    [InlineData("0 */x * * *", "the step \"/x\" in the hour field must be a number from 1 to 23")]
+    [InlineData("x * * * *", "the minute field takes numbers from 0 to 59, not \"x\"")]
+    [InlineData("1,,2 * * * *", "the minute field \"1,,2\" has an empty list item")]
+    [InlineData("0 0 1 FOO *", "\"FOO\" is no month: write 1 to 12 or a name from JAN to DEC")]
+    [InlineData("0 0 * * FOO", "\"FOO\" is no day-of-week: write 0 to 7 or a name from SUN to SAT")]
+    [InlineData("0 0 * * MON#6", "\"#6\" in the day-of-week field must be from #1 to #5")]
+    public void A_bad_field_is_named_with_what_it_takes(string cron, string problem)
+    {
+        Assert.False(CronTrigger.TryParse(cron, TimeZoneInfo.Utc, out _, out var error));
+        Assert.StartsWith($"\"{cron}\" is not a valid cron expression: {problem}", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("@reboot", "\"@reboot\" is not supported: it means once at boot, and a scheduler has no boot to fire at; write a time in 5 fields, or a macro: @yearly (or @annually), @monthly, @weekly, @daily (or @midnight), @hourly, @every_minute and @every_second")]
+    [InlineData("@fortnightly", "\"@fortnightly\" is not a cron macro; the macros are @yearly (or @annually), @monthly, @weekly, @daily (or @midnight), @hourly, @every_minute and @every_second")]
+    [InlineData("@hourly 5", "\"@hourly 5\": a macro such as @hourly stands alone; remove what follows it")]
+    public void A_macro_that_is_not_supported_is_refused_with_the_list_of_those_that_are(string cron, string error)
+    {
+        Assert.False(CronTrigger.TryParse(cron, TimeZoneInfo.Utc, out _, out var actual));
+        Assert.Equal(error, actual);
+    }
+
+    [Theory]
+    [InlineData("@HOURLY")]
+    [InlineData("@annually")]
+    [InlineData("@every_minute")]
+    [InlineData("0 0 15W * *")]
+    [InlineData("0 0 L * *")]
+    [InlineData("0 0 ? * MON-FRI")]
+    [InlineData("0 0 * * 5L")]
+    [InlineData("0 0 * * MON#2")]
+    [InlineData("0 0 1 JAN-MAR,oct *")]
+    public void Macros_in_any_case_and_Cronos_extras_are_accepted(string cron) => Parse(cron);
+
+    [Theory]
+    [InlineData("0 0 30 2 *", true)]
+    [InlineData("0 0 31 4 *", true)]
+    [InlineData("0 0 31 2 MON", true)]
+    [InlineData("0 0 29 2 *", false)]
+    [InlineData("0 0 29 2 MON", false)]
+    [InlineData("0 0 31 * *", false)]
+    public void An_expression_no_date_matches_is_told_apart(string cron, bool matchesNoDate) =>
+        Assert.Equal(matchesNoDate, Parse(cron).MatchesNoDate());
 
     // --- zones ---
 

@@ -111,6 +111,11 @@ internal sealed class ScheduleReader(FieldReader fields, IExpansionRegistry? reg
                 Diagnostics.Note(cron.Value, path,
                     $"\"{trigger.Text}\" has six fields: loomsched (like Cronos, Quartz and NATS) reads the FIRST as seconds, whereas Loom's croniter reads a sixth field as seconds LAST");
             }
+            if (trigger.MatchesNoDate())
+            {
+                Diagnostics.Note(cron.Value, path,
+                    $"\"{trigger.Text}\" never fires: no date matches its day-of-month, month and day-of-week fields together; the schedule loads (as in Loom) but sends nothing");
+            }
             return (trigger, trigger.Text, null);
         }
         if (interval is not null)
