@@ -5,9 +5,9 @@ namespace LoomSched.Expansion;
 /// an argument that is wrong. The fire fails and the log and <c>status</c>'s <c>last_error</c> read
 /// <c>expansion "NAME" failed: MESSAGE</c>, without the exception's type; a message that starts with the function's
 /// name and a colon (<c>lines_file: cannot read …</c>) is shown without that prefix. Any other exception fails the
-/// fire as <c>expansion "NAME" threw TYPE: MESSAGE</c>, which is meant for the function's developer. Throw it from the
-/// call (or an asynchronous function): thrown from inside a synchronous <c>yield</c> iterator, while the engine reads
-/// the maps, it is still reported with its type.
+/// fire as <c>expansion "NAME" threw TYPE: MESSAGE</c>, which is meant for the function's developer. Thrown from inside
+/// a <c>yield</c> iterator, while the engine reads the maps, it reads <c>expansion "NAME" failed while its maps were
+/// read: MESSAGE</c>.
 /// </summary>
 public class ExpansionException : Exception
 {

@@ -1034,11 +1034,7 @@ public sealed partial class SchedulerEngine
             }
             catch (ExpansionException ex)
             {
-                // Written for the operator: shown as it is, without the type, and without the function's name twice.
-                string reason = ex.Message.StartsWith(functionName + ": ", StringComparison.Ordinal)
-                    ? ex.Message[(functionName.Length + 2)..]
-                    : ex.Message;
-                throw new FireFailedException($"expansion \"{functionName}\" failed: {reason}");
+                throw new FireFailedException($"expansion \"{functionName}\" failed: {OperatorReason(functionName, ex)}");
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
@@ -1079,11 +1075,22 @@ public sealed partial class SchedulerEngine
         {
             throw new FireFailedException($"expansion \"{functionName}\" map {index}: {ex.Message}; nothing was sent");
         }
+        catch (ExpansionException ex)
+        {
+            throw new FireFailedException($"expansion \"{functionName}\" failed while its maps were read: {OperatorReason(functionName, ex)}");
+        }
         catch (Exception ex) when (ex is not FireFailedException and not OperationCanceledException)
         {
             throw new FireFailedException($"expansion \"{functionName}\" failed while its maps were read: {ex.GetType().Name}: {ex.Message}");
         }
     }
+
+    /// <summary>
+    /// An <see cref="ExpansionException"/> is written for the operator: shown as it is, without its type, and without
+    /// the function's name twice.
+    /// </summary>
+    private static string OperatorReason(string functionName, ExpansionException ex) =>
+        ex.Message.StartsWith(functionName + ": ", StringComparison.Ordinal) ? ex.Message[(functionName.Length + 2)..] : ex.Message;
 
     private async Task SleepAsync(DateTimeOffset? until, Task wake, CancellationToken stoppingToken)
     {

@@ -360,6 +360,23 @@ public sealed class SchedulerEngineFacts() : EngineHarness(T0)
     }
 
     [Fact]
+    public async Task An_ExpansionException_thrown_while_the_maps_are_read_is_shown_in_its_own_words_too()
+    {
+        static IEnumerable<IEnumerable<KeyValuePair<string, object?>>> Lazy()
+        {
+            yield return [new("i", 0L)];
+            throw new ExpansionException("fn: the feed ended early");
+        }
+        Start(Registry("fn", (_, _) => ValueTask.FromResult<IEnumerable<IEnumerable<KeyValuePair<string, object?>>>?>(Lazy())),
+            TestSchedules.Interval("bad", 1, expandFrom: "fn"));
+        await AdvanceAsync(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        await RecordingPort.Eventually(() => StatusOf("bad").Errors == 1, "the fire fails");
+
+        Assert.Equal("expansion \"fn\" failed while its maps were read: the feed ended early", StatusOf("bad").LastError);
+        Assert.Empty(Port.Seen);
+    }
+
+    [Fact]
     public async Task An_expansion_that_hangs_past_its_timeout_fails_the_fire_and_frees_the_schedule()
     {
         var registry = Registry("hangs", async (_, ct) =>
