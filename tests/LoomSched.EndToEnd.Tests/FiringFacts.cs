@@ -43,7 +43,7 @@ public sealed partial class FiringFacts(NatsFixture nats, Xunit.Abstractions.ITe
         // so the bound is asserted on the three after it.
         var interval = (await seen.WaitForAsync(4, TimeSpan.FromSeconds(15), m => m.Header("Loom-Schedule") == "every_second")).Skip(1).Take(3).ToList();
         var cron = (await seen.WaitForAsync(4, TimeSpan.FromSeconds(15), m => m.Header("Loom-Schedule") == "cron_second")).Skip(1).Take(3).ToList();
-        foreach (var m in seen.Messages)
+        foreach (var m in seen.Messages.Where(m => m.Header("Loom-Scheduled-For") is not null)) // not the control requests
         {
             output.WriteLine($"{m.Header("Loom-Schedule")} slot {m.Header("Loom-Scheduled-For")} received {(m.At - ParseSlot(m.Header("Loom-Scheduled-For")!)).TotalMilliseconds:0.0} ms after");
         }

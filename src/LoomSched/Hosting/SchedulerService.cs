@@ -58,6 +58,7 @@ internal sealed partial class SchedulerService(
             // A follower's refusal waits a little, so that the leader's answer reaches the requester first.
             RefusalDelay = () => coordinator?.Lease is { IsLeader: false } ? TimeSpan.FromMilliseconds(250) : TimeSpan.Zero,
             Durable = coordinator is null ? null : coordinator.WhenPausesRecorded,
+            ProbeToken = coordinator is null ? Guid.NewGuid().ToString("N") : null,
         };
         var coordination = coordinator is null
             ? Task.CompletedTask
@@ -83,14 +84,10 @@ internal sealed partial class SchedulerService(
         };
 
         // Subscribing waits for the first connection; the schedules must not, so this runs beside the loop.
-        var control = Task.Run(async () =>
-        {
-            if (coordinator is null)
-            {
-                await WarnIfTheNameAnswersAsync(stoppingToken).ConfigureAwait(false);
-            }
-            await responder.ServeAsync(config, stoppingToken).ConfigureAwait(false);
-        }, CancellationToken.None);
+        var control = Task.Run(() => responder.ServeAsync(config, stoppingToken), CancellationToken.None);
+        var probe = coordinator is null
+            ? Task.Run(() => WarnIfTheNameAnswersAsync(responder.ProbeToken!, stoppingToken), CancellationToken.None)
+            : Task.CompletedTask;
         await engine.RunAsync(stoppingToken).ConfigureAwait(false);
 
         // One grace for the whole stop: running fires finish while the publisher drains the buffer beside them,
@@ -118,7 +115,7 @@ internal sealed partial class SchedulerService(
         LogStopped(port.Published, drain.Abandoned + unsent, port.Dropped, port.PublishErrors);
         try
         {
-            await control.WaitAsync(TimeSpan.FromMilliseconds(200), CancellationToken.None).ConfigureAwait(false);
+            await Task.WhenAll(control, probe).WaitAsync(TimeSpan.FromMilliseconds(200), CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is TimeoutException or OperationCanceledException or NatsException)
         {
@@ -188,11 +185,12 @@ internal sealed partial class SchedulerService(
     }
 
     /// <summary>
-    /// Before serving its control subject, a standalone daemon asks who already answers there: another daemon of the
-    /// same name fires every schedule a second time (replicas share a name only with <c>coordination</c>). A warning,
-    /// not a refusal: the old process of a restart may still be stopping. Skipped when NATS is not up at start.
+    /// At start, a standalone daemon asks who answers on its control subject besides itself (its own responder lets a
+    /// request with its probe token go): another daemon of the same name fires every schedule a second time (replicas
+    /// share a name only with <c>coordination</c>). A warning, not a refusal: the old process of a restart may still be
+    /// stopping. Skipped when NATS is not up at start; it runs beside the control subject, which it never delays.
     /// </summary>
-    private async Task WarnIfTheNameAnswersAsync(CancellationToken stoppingToken)
+    private async Task WarnIfTheNameAnswersAsync(string token, CancellationToken stoppingToken)
     {
         try
         {
@@ -202,6 +200,7 @@ internal sealed partial class SchedulerService(
                 return;
             }
             var reply = await connection.RequestAsync(config.ControlSubject, """{"action":"status"}"""u8.ToArray(),
+                headers: new NatsHeaders { [ControlResponder.ProbeHeader] = token },
                 requestSerializer: NatsRawSerializer<byte[]>.Default, replySerializer: NatsRawSerializer<byte[]>.Default,
                 replyOpts: new NatsSubOpts { Timeout = TimeSpan.FromMilliseconds(500) },
                 cancellationToken: stoppingToken).ConfigureAwait(false);

@@ -29,6 +29,12 @@ internal sealed partial class ControlResponder(INatsConnection connection, Contr
     /// </summary>
     public static readonly TimeSpan DurableWait = TimeSpan.FromSeconds(1);
 
+    /// <summary>The header of a daemon's start-up probe for another scheduler of its name (<see cref="ProbeToken"/>).</summary>
+    public const string ProbeHeader = "Loomsched-Probe";
+
+    /// <summary>A request whose <see cref="ProbeHeader"/> is this (this daemon's own probe) goes unanswered.</summary>
+    public string? ProbeToken { get; init; }
+
     public Task ServeAsync(SchedulerConfig config, CancellationToken stoppingToken) =>
         Task.WhenAll(ServeControlAsync(config.ControlSubject, stoppingToken), ServeReloadAsync(config, stoppingToken));
 
@@ -38,6 +44,11 @@ internal sealed partial class ControlResponder(INatsConnection connection, Contr
         {
             await foreach (var msg in connection.SubscribeAsync(subject, serializer: Raw, cancellationToken: stoppingToken).ConfigureAwait(false))
             {
+                if (ProbeToken is not null && msg.Headers is { } headers && headers.TryGetValue(ProbeHeader, out var probe)
+                    && probe == ProbeToken)
+                {
+                    continue;
+                }
                 byte[] reply;
                 try
                 {
