@@ -62,6 +62,7 @@ public sealed class CliFacts
     [InlineData("status")]
     [InlineData("trigger", "--name", "s")]
     [InlineData("run", "--config", "x.yaml", "--nats-url", "http://example")]
+    [InlineData("next", "x.yaml", "--from", "yesterday")]
     public async Task Usage_mistakes_exit_2_with_one_line(params string[] args)
     {
         var (code, output, error) = await Loomsched.ExecAsync(args);
@@ -88,5 +89,48 @@ public sealed class CliFacts
         Assert.Equal("berlin_nine  (cron \"0 9 * * *\" (Europe/Berlin))", lines[0]);
         Assert.Equal(3, lines.Skip(1).Count());
         Assert.All(lines.Skip(1), l => Assert.Matches(@"^  \d{4}-\d\d-\d\dT09:00:00\+0[12]:00  \d{4}-\d\d-\d\dT0[78]:00:00Z$", l));
+    }
+
+    [Fact]
+    public async Task Next_from_a_given_instant_lists_the_slots_after_it_across_a_DST_change()
+    {
+        var config = TempConfig.Write("""
+            name: z
+            schedules:
+              - name: berlin_nine
+                cron: "0 9 * * *"
+                time_zone: Europe/Berlin
+                goal: {instruction: x}
+              - name: half_hourly
+                interval_seconds: 1800
+                task: {worker_type: w}
+            """);
+        var (code, output, error) = await Loomsched.ExecAsync("next", config, "--count", "2", "--from", "2027-03-27T09:00:00+01:00");
+        Assert.True(code == 0, error);
+        Assert.Equal(
+            [
+                "berlin_nine  (cron \"0 9 * * *\" (Europe/Berlin))",
+                "  2027-03-28T09:00:00+02:00  2027-03-28T07:00:00Z",
+                "  2027-03-29T09:00:00+02:00  2027-03-29T07:00:00Z",
+                "half_hourly  (every 1800 s)",
+                "  2027-03-27T08:30:00+00:00  2027-03-27T08:30:00Z",
+                "  2027-03-27T09:00:00+00:00  2027-03-27T09:00:00Z",
+            ],
+            output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        var utc = await Loomsched.ExecAsync("next", config, "--count", "1", "--schedule", "berlin_nine", "--from", "2027-03-27T00:00:00Z");
+        Assert.Contains("  2027-03-27T09:00:00+01:00  2027-03-27T08:00:00Z", utc.Out);
+    }
+
+    [Theory]
+    [InlineData("2027-03-27T00:00:00")]
+    [InlineData("2027-03-27")]
+    [InlineData("tomorrow")]
+    [InlineData("2027-13-01T00:00:00Z")]
+    public async Task Next_with_a_from_that_is_not_a_time_with_an_offset_exits_2_naming_the_option(string from)
+    {
+        var (code, output, error) = await Loomsched.ExecAsync("next", Repo.Config("loom.example.yaml"), "--from", from);
+        Assert.Equal(2, code);
+        Assert.Empty(output);
+        Assert.Equal($"loomsched: next: --from must be a time with its offset, such as 2027-03-27T00:00:00Z or 2027-03-27T01:00:00+01:00, got \"{from}\"\n", error);
     }
 }

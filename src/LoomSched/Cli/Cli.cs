@@ -16,7 +16,8 @@ internal static partial class Cli
                              [--log-level debug|info|warn|error] [--shutdown-grace SECONDS]
                              (env: LOOMSCHED_CONFIG, NATS_URL)
           loomsched validate PATH...                           exit 0 valid, 2 invalid; every error listed
-          loomsched next     PATH [--count N] [--schedule S]   upcoming fire times, in each entry's zone
+          loomsched next     PATH [--count N] [--schedule S] [--from TIME]
+                                                               upcoming fire times, in each entry's zone
           loomsched status   --name N [--nats-url URL]         asks a running daemon; exit 0 if it answers
                              (--name defaults to LOOMSCHED_NAME for status, trigger, pause, resume, reload)
           loomsched trigger|pause|resume S --name N [--nats-url URL]
