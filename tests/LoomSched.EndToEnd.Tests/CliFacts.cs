@@ -91,6 +91,40 @@ public sealed class CliFacts
         Assert.All(lines.Skip(1), l => Assert.Matches(@"^  \d{4}-\d\d-\d\dT09:00:00\+0[12]:00  \d{4}-\d\d-\d\dT0[78]:00:00Z$", l));
     }
 
+    [Theory]
+    [InlineData("run", "--help")]
+    [InlineData("run", "--config", "x.yaml", "-h")]
+    [InlineData("validate", "--help")]
+    [InlineData("next", "-h")]
+    [InlineData("next", "x.yaml", "--count", "3", "--help")]
+    [InlineData("status", "--help")]
+    [InlineData("trigger", "--name", "s", "--help")]
+    [InlineData("pause", "-h")]
+    [InlineData("resume", "--help")]
+    [InlineData("reload", "--help")]
+    [InlineData("watch", "loom.>", "--help")]
+    [InlineData("help", "next")]
+    public async Task Help_after_any_command_prints_that_commands_usage_on_stdout_and_exits_0(params string[] args)
+    {
+        string command = args[0] == "help" ? args[1] : args[0];
+        var (code, output, error) = await Loomsched.ExecAsync(args);
+        Assert.Equal(0, code);
+        Assert.Empty(error);
+        Assert.StartsWith($"usage: loomsched {command}", output);
+        Assert.DoesNotContain("unknown option", output);
+    }
+
+    [Fact]
+    public async Task Help_lists_the_options_of_next_including_from()
+    {
+        var (code, output, _) = await Loomsched.ExecAsync("next", "--help");
+        Assert.Equal(0, code);
+        Assert.Contains("--count N", output);
+        Assert.Contains("--schedule S", output);
+        Assert.Contains("--from TIME", output);
+        Assert.Contains("--from TIME", (await Loomsched.ExecAsync("--help")).Out);
+    }
+
     [Fact]
     public async Task Next_from_a_given_instant_lists_the_slots_after_it_across_a_DST_change()
     {
