@@ -62,6 +62,7 @@ public sealed class CliFacts
     [InlineData("status")]
     [InlineData("trigger", "--name", "s")]
     [InlineData("run", "--config", "x.yaml", "--nats-url", "http://example")]
+    [InlineData("status", "--name", "a b.*")]
     [InlineData("next", "x.yaml", "--from", "yesterday")]
     public async Task Usage_mistakes_exit_2_with_one_line(params string[] args)
     {
@@ -166,5 +167,38 @@ public sealed class CliFacts
         Assert.Equal(2, code);
         Assert.Empty(output);
         Assert.Equal($"loomsched: next: --from must be a time with its offset, such as 2027-03-27T00:00:00Z or 2027-03-27T01:00:00+01:00, got \"{from}\"\n", error);
+    }
+
+    [Theory]
+    [InlineData("status", "--name", "a b.*", "--name \"a b.*\" is not a scheduler name")]
+    [InlineData("status", "--name", "site.ctl", "--name \"site.ctl\" is not a scheduler name")]
+    [InlineData("reload", "--name", "ctl", "--subject-prefix", "loom..x", "--subject-prefix \"loom..x\" is not a subject prefix")]
+    [InlineData("pause", "daily", "--name", "ctl", "--subject-prefix", "loom.*", "--subject-prefix \"loom.*\" is not a subject prefix")]
+    public async Task Control_commands_with_a_bad_name_or_subject_prefix_exit_2_naming_the_option(params string[] argsAndMessage)
+    {
+        var (code, output, error) = await Loomsched.ExecAsync([.. argsAndMessage[..^1], "--nats-url", "nats://127.0.0.1:1"]);
+        Assert.Equal(2, code);
+        Assert.Empty(output);
+        Assert.StartsWith($"loomsched: {argsAndMessage[0]}: {argsAndMessage[^1]}", error);
+        Assert.DoesNotContain("Subject is invalid", error);
+    }
+
+    [Fact]
+    public async Task A_bad_name_from_LOOMSCHED_NAME_is_named_as_LOOMSCHED_NAME()
+    {
+        var (code, _, error) = await Loomsched.ExecAsync(new Dictionary<string, string> { ["LOOMSCHED_NAME"] = "a b" }, "status");
+        Assert.Equal(2, code);
+        Assert.StartsWith("loomsched: status: LOOMSCHED_NAME \"a b\" is not a scheduler name", error);
+    }
+
+    [Theory]
+    [InlineData("status", "--name", "ctl")]
+    [InlineData("watch")]
+    [InlineData("run", "--config", "x.yaml")]
+    public async Task A_bad_url_in_NATS_URL_is_named_as_NATS_URL(params string[] args)
+    {
+        var (code, _, error) = await Loomsched.ExecAsync(new Dictionary<string, string> { ["NATS_URL"] = "http://user:secret@example" }, args);
+        Assert.Equal(2, code);
+        Assert.Equal($"loomsched: {args[0]}: NATS_URL \"http://***@example\" is not a NATS URL such as nats://127.0.0.1:4222\n", error);
     }
 }

@@ -19,7 +19,16 @@ internal static partial class Cli
         string name = parsed.Get("--name")
             ?? (Environment.GetEnvironmentVariable("LOOMSCHED_NAME") is { Length: > 0 } env ? env : null)
             ?? throw new UsageException($"{command}: name the scheduler with --name N (its config's name) or LOOMSCHED_NAME");
+        if (!IsSubjectPart(name, dotted: false))
+        {
+            string source = parsed.Get("--name") is null ? "LOOMSCHED_NAME" : "--name";
+            throw new UsageException($"{command}: {source} \"{name}\" is not a scheduler name: it must be one NATS subject token (letters, digits, _ and -), as the config's name is");
+        }
         string prefix = parsed.Get("--subject-prefix") ?? "loom";
+        if (!IsSubjectPart(prefix, dotted: true))
+        {
+            throw new UsageException($"{command}: --subject-prefix \"{prefix}\" is not a subject prefix: it must be dot-separated tokens of letters, digits, _ and - (no spaces or wildcards), as the config's subject_prefix is, such as loom or site1.loom");
+        }
         var timeout = TimeSpan.FromSeconds(parsed.GetSeconds(command, "--timeout", 2, 0.1, 600));
         string? schedule = null;
         if (command is "trigger" or "pause" or "resume")
@@ -150,5 +159,27 @@ internal static partial class Cli
         {
         }
         return 0;
+    }
+
+    /// <summary>A scheduler name (one token) or subject prefix (dotted tokens): <c>[A-Za-z0-9_-]+</c>, as the config allows.</summary>
+    private static bool IsSubjectPart(string s, bool dotted)
+    {
+        int run = 0;
+        foreach (char c in s)
+        {
+            if (char.IsAsciiLetterOrDigit(c) || c is '_' or '-')
+            {
+                run++;
+            }
+            else if (dotted && c == '.' && run > 0)
+            {
+                run = 0;
+            }
+            else
+            {
+                return false;
+            }
+        }
+        return run > 0 && s.Length <= 200;
     }
 }
