@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
@@ -60,18 +61,14 @@ internal static partial class Cli
 
     private static async Task<int> RequestAsync(NatsSettings nats, string subject, byte[] body, TimeSpan timeout)
     {
-        var opts = nats.ToOpts("loomsched-cli", NullLoggerFactory.Instance) with
+        await using var connection = await CliConnection.ConnectAsync(nats, "loomsched-cli", timeout, reportReconnects: false, CancellationToken.None).ConfigureAwait(false);
+        if (connection is null)
         {
-            RetryOnInitialConnect = false,
-            ConnectTimeout = timeout,
-            RequestTimeout = timeout,
-            MaxReconnectRetry = 0,
-        };
-        await using var connection = new NatsConnection(opts);
+            return 1;
+        }
         using var cancel = new CancellationTokenSource(timeout + TimeSpan.FromSeconds(1));
         try
         {
-            await connection.ConnectAsync().AsTask().WaitAsync(cancel.Token).ConfigureAwait(false);
             var reply = await connection.RequestAsync(subject, body, requestSerializer: Raw, replySerializer: Raw,
                 replyOpts: new NatsSubOpts { Timeout = timeout }, cancellationToken: cancel.Token).ConfigureAwait(false);
             var data = reply.Data ?? [];
@@ -82,7 +79,12 @@ internal static partial class Cli
         {
             Console.Error.WriteLine($"loomsched: no scheduler answers on {subject} (is the daemon running with that name?)");
         }
-        catch (Exception ex) when (ex is NatsException or OperationCanceledException or TimeoutException)
+        catch (Exception ex) when (ex is NatsNoReplyException or OperationCanceledException or TimeoutException)
+        {
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"loomsched: no scheduler answered on {subject} within {timeout.TotalSeconds:0.###} s; check --name and --subject-prefix against the daemon's config, and that the daemon is running (a stopped or overloaded one does not answer; --timeout waits longer)"));
+        }
+        catch (NatsException ex)
         {
             Console.Error.WriteLine($"loomsched: no answer on {subject} via {nats.RedactedUrl}: {ex.Message}");
         }
