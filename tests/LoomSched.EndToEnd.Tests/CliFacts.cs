@@ -63,6 +63,7 @@ public sealed class CliFacts
     [InlineData("trigger", "--name", "s")]
     [InlineData("run", "--config", "x.yaml", "--nats-url", "http://example")]
     [InlineData("status", "--name", "a b.*")]
+    [InlineData("watch", "loom..x")]
     [InlineData("next", "x.yaml", "--from", "yesterday")]
     public async Task Usage_mistakes_exit_2_with_one_line(params string[] args)
     {
@@ -170,6 +171,22 @@ public sealed class CliFacts
     }
 
     [Theory]
+    [InlineData("loom..x", "empty token")]
+    [InlineData(".loom", "empty token")]
+    [InlineData("loom.>.x", "> matches the rest of the subject, so it must be the last token")]
+    [InlineData("loom.tasks*", "the wildcards * and > stand alone as a token, not inside \"tasks*\"")]
+    [InlineData("loom tasks", "contains a space")]
+    public async Task Watch_of_an_invalid_subject_exits_2_saying_what_is_wrong_with_it(string subject, string why)
+    {
+        var (code, output, error) = await Loomsched.ExecAsync("watch", subject, "--nats-url", "nats://127.0.0.1:1");
+        Assert.Equal(2, code);
+        Assert.Empty(output);
+        Assert.StartsWith($"loomsched: watch: \"{subject}\" is not a NATS subject: ", error);
+        Assert.Contains(why, error);
+        Assert.Single(error.TrimEnd('\n').Split('\n'));
+    }
+
+    [Theory]
     [InlineData("status", "--name", "a b.*", "--name \"a b.*\" is not a scheduler name")]
     [InlineData("status", "--name", "site.ctl", "--name \"site.ctl\" is not a scheduler name")]
     [InlineData("reload", "--name", "ctl", "--subject-prefix", "loom..x", "--subject-prefix \"loom..x\" is not a subject prefix")]
@@ -200,5 +217,72 @@ public sealed class CliFacts
         var (code, _, error) = await Loomsched.ExecAsync(new Dictionary<string, string> { ["NATS_URL"] = "http://user:secret@example" }, args);
         Assert.Equal(2, code);
         Assert.Equal($"loomsched: {args[0]}: NATS_URL \"http://***@example\" is not a NATS URL such as nats://127.0.0.1:4222\n", error);
+    }
+}
+
+/// <summary><c>loomsched watch</c> against servers that cannot be reached, refuse it, or go away and come back.</summary>
+public sealed class WatchCliFacts
+{
+    [Fact]
+    public async Task Watch_exits_1_naming_the_server_when_it_cannot_connect()
+    {
+        int port = NatsServer.FreePort();
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var (code, output, error) = await Loomsched.ExecAsync("watch", "--nats-url", $"nats://127.0.0.1:{port}");
+        Assert.Equal(1, code);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"took {watch.Elapsed}");
+        Assert.Empty(output);
+        Assert.Equal($"loomsched: cannot connect to nats://127.0.0.1:{port}: Connection refused\n", error);
+    }
+
+    [Fact]
+    public async Task Watch_exits_1_saying_the_server_refused_the_credentials()
+    {
+        await using var nats = await ReadRefusingServer.StartAsync();
+        var (code, _, error) = await Loomsched.ExecAsync("watch", "--nats-url", $"nats://sched:wrong-pw@127.0.0.1:{nats.Server.Port}");
+        Assert.Equal(1, code);
+        Assert.StartsWith($"loomsched: cannot connect to nats://***@127.0.0.1:{nats.Server.Port}: the server refused the credentials", error);
+        Assert.DoesNotContain("wrong-pw", error);
+        Assert.Single(error.TrimEnd('\n').Split('\n'));
+    }
+
+    [Fact]
+    public async Task Watch_prints_messages_and_says_on_stderr_when_it_loses_the_server_and_when_it_is_back()
+    {
+        await using var server = await NatsServer.StartAsync();
+        await using var client = new NATS.Client.Core.NatsConnection(NATS.Client.Core.NatsOpts.Default with { Url = server.Url });
+        await using var watch = Loomsched.Start("watch", "w.>", "--nats-url", server.Url);
+        await watch.WaitForLogAsync($"watching w.> on {server.Url}");
+        await PublishUntilSeenAsync(client, watch, "w.one", "first");
+
+        await server.StopAsync();
+        await watch.WaitForLogAsync($"loomsched: lost the connection to {server.Url}; reconnecting");
+        // The first attempt may still meet the server going down (connection reset); the next ones are refused.
+        await watch.WaitForLogAsync($"loomsched: nats connect to {server.Url} failed (attempt 2): Connection refused; retrying");
+        await server.RestartAsync();
+        await watch.WaitForLogAsync($"loomsched: reconnected to {server.Url}");
+        await PublishUntilSeenAsync(client, watch, "w.two", "second");
+
+        var (code, _) = await watch.TerminateAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(0, code);
+        Assert.DoesNotContain("   at ", watch.Log);
+    }
+
+    private static async Task PublishUntilSeenAsync(NATS.Client.Core.NatsConnection client, Loomsched watch, string subject, string body)
+    {
+        var deadline = System.Diagnostics.Stopwatch.StartNew();
+        while (!watch.Stdout.Contains($"{subject} schedule=- slot=- {body}"))
+        {
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(15), $"watch did not print {subject}; stdout: {string.Join('\n', watch.Stdout)}; stderr: {watch.Log}");
+            try
+            {
+                await client.PublishAsync(subject, body);
+            }
+            catch (NATS.Client.Core.NatsException)
+            {
+                // the test's own client is still reconnecting
+            }
+            await Task.Delay(100);
+        }
     }
 }

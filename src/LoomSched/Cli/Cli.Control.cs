@@ -3,7 +3,6 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using LoomSched.Daemon.Nats;
-using Microsoft.Extensions.Logging.Abstractions;
 using NATS.Client.Core;
 
 namespace LoomSched.Daemon;
@@ -136,6 +135,10 @@ internal static partial class Cli
             1 => parsed.Positionals[0],
             _ => throw new UsageException("watch: name at most one subject"),
         };
+        if (SubjectProblem(subject) is { } problem)
+        {
+            throw new UsageException($"watch: \"{subject}\" is not a NATS subject: {problem}; e.g. loom.> or loom.tasks.*");
+        }
         var nats = NatsFrom(parsed, "watch");
         using var stop = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
@@ -146,7 +149,12 @@ internal static partial class Cli
 
     private static async Task<int> WatchAsync(NatsSettings nats, string subject, CancellationToken stop)
     {
-        await using var connection = new NatsConnection(nats.ToOpts("loomsched-watch", NullLoggerFactory.Instance));
+        await using var connection = await CliConnection.ConnectAsync(nats, "loomsched-watch", CliConnection.WatchConnectTimeout,
+            reportReconnects: true, stop).ConfigureAwait(false);
+        if (connection is null)
+        {
+            return stop.IsCancellationRequested ? 0 : 1;
+        }
         Console.Error.WriteLine($"watching {subject} on {nats.RedactedUrl} (Ctrl-C stops)");
         try
         {
@@ -183,5 +191,39 @@ internal static partial class Cli
             }
         }
         return run > 0 && s.Length <= 200;
+    }
+
+    /// <summary>What is wrong with a subject to subscribe to, or null when the server would take it.</summary>
+    private static string? SubjectProblem(string subject)
+    {
+        if (subject.Length == 0)
+        {
+            return "it is empty";
+        }
+        foreach (char c in subject)
+        {
+            if (char.IsWhiteSpace(c) || char.IsControl(c))
+            {
+                return "it contains a space or a control character";
+            }
+        }
+        var tokens = subject.Split('.');
+        for (int i = 0; i < tokens.Length; i++)
+        {
+            string token = tokens[i];
+            if (token.Length == 0)
+            {
+                return "it has an empty token (a dot at the start or end, or two dots in a row)";
+            }
+            if (token.Length > 1 && (token.Contains('*', StringComparison.Ordinal) || token.Contains('>', StringComparison.Ordinal)))
+            {
+                return $"the wildcards * and > stand alone as a token, not inside \"{token}\"";
+            }
+            if (token == ">" && i < tokens.Length - 1)
+            {
+                return "> matches the rest of the subject, so it must be the last token";
+            }
+        }
+        return null;
     }
 }

@@ -23,6 +23,7 @@ public sealed class Loomsched : IAsyncDisposable
     public int Pid => _process.Id;
     public IReadOnlyList<string> Stderr => [.. _stderr];
     public string Log => string.Join('\n', _stderr);
+    public IReadOnlyList<string> Stdout => [.. _stdout];
     public bool HasExited => _process.HasExited;
     public int ExitCode => _process.ExitCode;
 
