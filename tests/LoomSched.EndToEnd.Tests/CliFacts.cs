@@ -95,6 +95,9 @@ public sealed class CliFacts
     [InlineData("status")]
     [InlineData("trigger", "--name", "s")]
     [InlineData("run", "--config", "x.yaml", "--nats-url", "http://example")]
+    [InlineData("status", "--name", "a b.*")]
+    [InlineData("watch", "loom..x")]
+    [InlineData("next", "x.yaml", "--from", "yesterday")]
     public async Task Usage_mistakes_exit_2_with_one_line(params string[] args)
     {
         var (code, output, error) = await Loomsched.ExecAsync(args);
@@ -121,5 +124,198 @@ public sealed class CliFacts
         Assert.Equal("berlin_nine  (cron \"0 9 * * *\" (Europe/Berlin))", lines[0]);
         Assert.Equal(3, lines.Skip(1).Count());
         Assert.All(lines.Skip(1), l => Assert.Matches(@"^  \d{4}-\d\d-\d\dT09:00:00\+0[12]:00  \d{4}-\d\d-\d\dT0[78]:00:00Z$", l));
+    }
+
+    [Theory]
+    [InlineData("run", "--help")]
+    [InlineData("run", "--config", "x.yaml", "-h")]
+    [InlineData("validate", "--help")]
+    [InlineData("next", "-h")]
+    [InlineData("next", "x.yaml", "--count", "3", "--help")]
+    [InlineData("status", "--help")]
+    [InlineData("trigger", "--name", "s", "--help")]
+    [InlineData("pause", "-h")]
+    [InlineData("resume", "--help")]
+    [InlineData("reload", "--help")]
+    [InlineData("watch", "loom.>", "--help")]
+    [InlineData("help", "next")]
+    public async Task Help_after_any_command_prints_that_commands_usage_on_stdout_and_exits_0(params string[] args)
+    {
+        string command = args[0] == "help" ? args[1] : args[0];
+        var (code, output, error) = await Loomsched.ExecAsync(args);
+        Assert.Equal(0, code);
+        Assert.Empty(error);
+        Assert.StartsWith($"usage: loomsched {command}", output);
+        Assert.DoesNotContain("unknown option", output);
+    }
+
+    [Fact]
+    public async Task Help_lists_the_options_of_next_including_from()
+    {
+        var (code, output, _) = await Loomsched.ExecAsync("next", "--help");
+        Assert.Equal(0, code);
+        Assert.Contains("--count N", output);
+        Assert.Contains("--schedule S", output);
+        Assert.Contains("--from TIME", output);
+        Assert.Contains("--from TIME", (await Loomsched.ExecAsync("--help")).Out);
+    }
+
+    [Fact]
+    public async Task Next_from_a_given_instant_lists_the_slots_after_it_across_a_DST_change()
+    {
+        var config = TempConfig.Write("""
+            name: z
+            schedules:
+              - name: berlin_nine
+                cron: "0 9 * * *"
+                time_zone: Europe/Berlin
+                goal: {instruction: x}
+              - name: half_hourly
+                interval_seconds: 1800
+                task: {worker_type: w}
+            """);
+        var (code, output, error) = await Loomsched.ExecAsync("next", config, "--count", "2", "--from", "2027-03-27T09:00:00+01:00");
+        Assert.True(code == 0, error);
+        Assert.Equal(
+            [
+                "berlin_nine  (cron \"0 9 * * *\" (Europe/Berlin))",
+                "  2027-03-28T09:00:00+02:00  2027-03-28T07:00:00Z",
+                "  2027-03-29T09:00:00+02:00  2027-03-29T07:00:00Z",
+                "half_hourly  (every 1800 s)",
+                "  2027-03-27T08:30:00+00:00  2027-03-27T08:30:00Z",
+                "  2027-03-27T09:00:00+00:00  2027-03-27T09:00:00Z",
+            ],
+            output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        var utc = await Loomsched.ExecAsync("next", config, "--count", "1", "--schedule", "berlin_nine", "--from", "2027-03-27T00:00:00Z");
+        Assert.Contains("  2027-03-27T09:00:00+01:00  2027-03-27T08:00:00Z", utc.Out);
+    }
+
+    [Theory]
+    [InlineData("2027-03-27T00:00:00")]
+    [InlineData("2027-03-27")]
+    [InlineData("tomorrow")]
+    [InlineData("2027-13-01T00:00:00Z")]
+    public async Task Next_with_a_from_that_is_not_a_time_with_an_offset_exits_2_naming_the_option(string from)
+    {
+        var (code, output, error) = await Loomsched.ExecAsync("next", Repo.Config("loom.example.yaml"), "--from", from);
+        Assert.Equal(2, code);
+        Assert.Empty(output);
+        Assert.Equal($"loomsched: next: --from must be a time with its offset, such as 2027-03-27T00:00:00Z or 2027-03-27T01:00:00+01:00, got \"{from}\"\n", error);
+    }
+
+    [Theory]
+    [InlineData("loom..x", "empty token")]
+    [InlineData(".loom", "empty token")]
+    [InlineData("loom.>.x", "> matches the rest of the subject, so it must be the last token")]
+    [InlineData("loom.tasks*", "the wildcards * and > stand alone as a token, not inside \"tasks*\"")]
+    [InlineData("loom tasks", "contains a space")]
+    public async Task Watch_of_an_invalid_subject_exits_2_saying_what_is_wrong_with_it(string subject, string why)
+    {
+        var (code, output, error) = await Loomsched.ExecAsync("watch", subject, "--nats-url", "nats://127.0.0.1:1");
+        Assert.Equal(2, code);
+        Assert.Empty(output);
+        Assert.StartsWith($"loomsched: watch: \"{subject}\" is not a NATS subject: ", error);
+        Assert.Contains(why, error);
+        Assert.Single(error.TrimEnd('\n').Split('\n'));
+    }
+
+    [Theory]
+    [InlineData("status", "--name", "a b.*", "--name \"a b.*\" is not a scheduler name")]
+    [InlineData("status", "--name", "site.ctl", "--name \"site.ctl\" is not a scheduler name")]
+    [InlineData("reload", "--name", "ctl", "--subject-prefix", "loom..x", "--subject-prefix \"loom..x\" is not a subject prefix")]
+    [InlineData("pause", "daily", "--name", "ctl", "--subject-prefix", "loom.*", "--subject-prefix \"loom.*\" is not a subject prefix")]
+    public async Task Control_commands_with_a_bad_name_or_subject_prefix_exit_2_naming_the_option(params string[] argsAndMessage)
+    {
+        var (code, output, error) = await Loomsched.ExecAsync([.. argsAndMessage[..^1], "--nats-url", "nats://127.0.0.1:1"]);
+        Assert.Equal(2, code);
+        Assert.Empty(output);
+        Assert.StartsWith($"loomsched: {argsAndMessage[0]}: {argsAndMessage[^1]}", error);
+        Assert.DoesNotContain("Subject is invalid", error);
+    }
+
+    [Fact]
+    public async Task A_bad_name_from_LOOMSCHED_NAME_is_named_as_LOOMSCHED_NAME()
+    {
+        var (code, _, error) = await Loomsched.ExecAsync(new Dictionary<string, string> { ["LOOMSCHED_NAME"] = "a b" }, "status");
+        Assert.Equal(2, code);
+        Assert.StartsWith("loomsched: status: LOOMSCHED_NAME \"a b\" is not a scheduler name", error);
+    }
+
+    [Theory]
+    [InlineData("status", "--name", "ctl")]
+    [InlineData("watch")]
+    [InlineData("run", "--config", "x.yaml")]
+    public async Task A_bad_url_in_NATS_URL_is_named_as_NATS_URL(params string[] args)
+    {
+        var (code, _, error) = await Loomsched.ExecAsync(new Dictionary<string, string> { ["NATS_URL"] = "http://user:secret@example" }, args);
+        Assert.Equal(2, code);
+        Assert.Equal($"loomsched: {args[0]}: NATS_URL \"http://***@example\" is not a NATS URL such as nats://127.0.0.1:4222\n", error);
+    }
+}
+
+/// <summary><c>loomsched watch</c> against servers that cannot be reached, refuse it, or go away and come back.</summary>
+public sealed class WatchCliFacts
+{
+    [Fact]
+    public async Task Watch_exits_1_naming_the_server_when_it_cannot_connect()
+    {
+        int port = NatsServer.FreePort();
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var (code, output, error) = await Loomsched.ExecAsync("watch", "--nats-url", $"nats://127.0.0.1:{port}");
+        Assert.Equal(1, code);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"took {watch.Elapsed}");
+        Assert.Empty(output);
+        Assert.Equal($"loomsched: cannot connect to nats://127.0.0.1:{port}: Connection refused\n", error);
+    }
+
+    [Fact]
+    public async Task Watch_exits_1_saying_the_server_refused_the_credentials()
+    {
+        await using var nats = await ReadRefusingServer.StartAsync();
+        var (code, _, error) = await Loomsched.ExecAsync("watch", "--nats-url", $"nats://sched:wrong-pw@127.0.0.1:{nats.Server.Port}");
+        Assert.Equal(1, code);
+        Assert.StartsWith($"loomsched: cannot connect to nats://***@127.0.0.1:{nats.Server.Port}: the server refused the credentials", error);
+        Assert.DoesNotContain("wrong-pw", error);
+        Assert.Single(error.TrimEnd('\n').Split('\n'));
+    }
+
+    [Fact]
+    public async Task Watch_prints_messages_and_says_on_stderr_when_it_loses_the_server_and_when_it_is_back()
+    {
+        await using var server = await NatsServer.StartAsync();
+        await using var client = new NATS.Client.Core.NatsConnection(NATS.Client.Core.NatsOpts.Default with { Url = server.Url });
+        await using var watch = Loomsched.Start("watch", "w.>", "--nats-url", server.Url);
+        await watch.WaitForLogAsync($"watching w.> on {server.Url}");
+        await PublishUntilSeenAsync(client, watch, "w.one", "first");
+
+        await server.StopAsync();
+        await watch.WaitForLogAsync($"loomsched: lost the connection to {server.Url}; reconnecting");
+        // The first attempt may still meet the server going down (connection reset); the next ones are refused.
+        await watch.WaitForLogAsync($"loomsched: nats connect to {server.Url} failed (attempt 2): Connection refused; retrying");
+        await server.RestartAsync();
+        await watch.WaitForLogAsync($"loomsched: reconnected to {server.Url}");
+        await PublishUntilSeenAsync(client, watch, "w.two", "second");
+
+        var (code, _) = await watch.TerminateAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(0, code);
+        Assert.DoesNotContain("   at ", watch.Log);
+    }
+
+    private static async Task PublishUntilSeenAsync(NATS.Client.Core.NatsConnection client, Loomsched watch, string subject, string body)
+    {
+        var deadline = System.Diagnostics.Stopwatch.StartNew();
+        while (!watch.Stdout.Contains($"{subject} schedule=- slot=- {body}"))
+        {
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(15), $"watch did not print {subject}; stdout: {string.Join('\n', watch.Stdout)}; stderr: {watch.Log}");
+            try
+            {
+                await client.PublishAsync(subject, body);
+            }
+            catch (NATS.Client.Core.NatsException)
+            {
+                // the test's own client is still reconnecting
+            }
+            await Task.Delay(100);
+        }
     }
 }

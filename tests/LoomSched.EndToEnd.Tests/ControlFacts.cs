@@ -143,6 +143,72 @@ public sealed class ControlFacts(NatsFixture nats)
         Assert.Equal(1, unknown.Code);
         Assert.Contains("no schedule is named", unknown.Out);
     }
+
+    [Fact]
+    public async Task Control_commands_exit_1_saying_the_server_refused_the_credentials()
+    {
+        await using var server = await ReadRefusingServer.StartAsync();
+        foreach (var command in new[] { new[] { "status" }, ["trigger", "slow"], ["reload"] })
+        {
+            var (code, output, error) = await Loomsched.ExecAsync([.. command, "--name", "ctl", "--nats-url", $"nats://sched:wrong-pw@127.0.0.1:{server.Server.Port}"]);
+            Assert.Equal(1, code);
+            Assert.Empty(output);
+            Assert.StartsWith($"loomsched: cannot connect to nats://***@127.0.0.1:{server.Server.Port}: the server refused the credentials (authorization violation)", error);
+            Assert.DoesNotContain("wrong-pw", error);
+            Assert.DoesNotContain("can not", error);
+            Assert.Single(error.TrimEnd('\n').Split('\n'));
+        }
+    }
+
+    [Fact]
+    public async Task Control_commands_exit_1_naming_the_server_they_cannot_connect_to_and_why()
+    {
+        int port = NatsServer.FreePort();
+        var refused = await Loomsched.ExecAsync("status", "--name", "ctl", "--nats-url", $"nats://127.0.0.1:{port}");
+        Assert.Equal(1, refused.Code);
+        Assert.Equal($"loomsched: cannot connect to nats://127.0.0.1:{port}: Connection refused\n", refused.Err);
+
+        // .invalid never resolves (RFC 2606).
+        var unresolved = await Loomsched.ExecAsync("pause", "daily", "--name", "ctl", "--nats-url", "nats://no-such-host.invalid:4222");
+        Assert.Equal(1, unresolved.Code);
+        Assert.StartsWith("loomsched: cannot connect to nats://no-such-host.invalid:4222: ", unresolved.Err);
+        Assert.DoesNotContain("can not connect uris", unresolved.Err);
+        Assert.Single(unresolved.Err.TrimEnd('\n').Split('\n'));
+    }
+
+    [Fact]
+    public async Task Status_exits_1_naming_the_subject_and_the_wait_when_a_subscriber_never_answers()
+    {
+        var prefix = TempConfig.UniqueName("m");
+        await using var mute = await nats.Client.SubscribeCoreAsync<byte[]>($"{prefix}.scheduler.mute");
+        await nats.Client.PingAsync();
+        var (code, output, error) = await Loomsched.ExecAsync("status", "--name", "mute", "--subject-prefix", prefix, "--nats-url", nats.Server.Url, "--timeout", "0.5");
+        Assert.Equal(1, code);
+        Assert.Empty(output);
+        Assert.StartsWith($"loomsched: no scheduler answered on {prefix}.scheduler.mute within 0.5 s; check --name and --subject-prefix", error);
+        Assert.Contains("that the daemon is running", error);
+        Assert.DoesNotContain("No reply received", error);
+    }
+
+    [Fact]
+    public async Task Status_of_a_frozen_daemon_exits_1_saying_no_scheduler_answered_in_time()
+    {
+        var prefix = TempConfig.UniqueName("f");
+        await using var daemon = Loomsched.Run(Config(prefix), nats.Server.Url);
+        await daemon.WaitForLogAsync("nats connected");
+        await RequestAsync($"{prefix}.scheduler.ctl", "{}");
+        daemon.Signal(Signals.SIGSTOP);
+        try
+        {
+            var (code, _, error) = await Loomsched.ExecAsync("status", "--name", "ctl", "--subject-prefix", prefix, "--nats-url", nats.Server.Url, "--timeout", "1");
+            Assert.Equal(1, code);
+            Assert.StartsWith($"loomsched: no scheduler answered on {prefix}.scheduler.ctl within 1 s", error);
+        }
+        finally
+        {
+            daemon.Signal(Signals.SIGCONT);
+        }
+    }
 }
 
 /// <summary>A status too large for the server's max_payload: the requester hears why, and the subject keeps serving.</summary>

@@ -1,8 +1,8 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using LoomSched.Daemon.Nats;
-using Microsoft.Extensions.Logging.Abstractions;
 using NATS.Client.Core;
 
 namespace LoomSched.Daemon;
@@ -19,7 +19,16 @@ internal static partial class Cli
         string name = parsed.Get("--name")
             ?? (Environment.GetEnvironmentVariable("LOOMSCHED_NAME") is { Length: > 0 } env ? env : null)
             ?? throw new UsageException($"{command}: name the scheduler with --name N (its config's name) or LOOMSCHED_NAME");
+        if (!IsSubjectPart(name, dotted: false))
+        {
+            string source = parsed.Get("--name") is null ? "LOOMSCHED_NAME" : "--name";
+            throw new UsageException($"{command}: {source} \"{name}\" is not a scheduler name: it must be one NATS subject token (letters, digits, _ and -), as the config's name is");
+        }
         string prefix = parsed.Get("--subject-prefix") ?? "loom";
+        if (!IsSubjectPart(prefix, dotted: true))
+        {
+            throw new UsageException($"{command}: --subject-prefix \"{prefix}\" is not a subject prefix: it must be dot-separated tokens of letters, digits, _ and - (no spaces or wildcards), as the config's subject_prefix is, such as loom or site1.loom");
+        }
         var timeout = TimeSpan.FromSeconds(parsed.GetSeconds(command, "--timeout", 2, 0.1, 600));
         string? schedule = null;
         if (command is "trigger" or "pause" or "resume")
@@ -51,18 +60,14 @@ internal static partial class Cli
 
     private static async Task<int> RequestAsync(NatsSettings nats, string subject, byte[] body, TimeSpan timeout)
     {
-        var opts = nats.ToOpts("loomsched-cli", NullLoggerFactory.Instance) with
+        await using var connection = await CliConnection.ConnectAsync(nats, "loomsched-cli", timeout, reportReconnects: false, CancellationToken.None).ConfigureAwait(false);
+        if (connection is null)
         {
-            RetryOnInitialConnect = false,
-            ConnectTimeout = timeout,
-            RequestTimeout = timeout,
-            MaxReconnectRetry = 0,
-        };
-        await using var connection = new NatsConnection(opts);
+            return 1;
+        }
         using var cancel = new CancellationTokenSource(timeout + TimeSpan.FromSeconds(1));
         try
         {
-            await connection.ConnectAsync().AsTask().WaitAsync(cancel.Token).ConfigureAwait(false);
             var reply = await connection.RequestAsync(subject, body, requestSerializer: Raw, replySerializer: Raw,
                 replyOpts: new NatsSubOpts { Timeout = timeout }, cancellationToken: cancel.Token).ConfigureAwait(false);
             var data = reply.Data ?? [];
@@ -73,7 +78,12 @@ internal static partial class Cli
         {
             Console.Error.WriteLine($"loomsched: no scheduler answers on {subject} (is the daemon running with that name?)");
         }
-        catch (Exception ex) when (ex is NatsException or OperationCanceledException or TimeoutException)
+        catch (Exception ex) when (ex is NatsNoReplyException or OperationCanceledException or TimeoutException)
+        {
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"loomsched: no scheduler answered on {subject} within {timeout.TotalSeconds:0.###} s; check --name and --subject-prefix against the daemon's config, and that the daemon is running (a stopped or overloaded one does not answer; --timeout waits longer)"));
+        }
+        catch (NatsException ex)
         {
             Console.Error.WriteLine($"loomsched: no answer on {subject} via {nats.RedactedUrl}: {ex.Message}");
         }
@@ -125,6 +135,10 @@ internal static partial class Cli
             1 => parsed.Positionals[0],
             _ => throw new UsageException("watch: name at most one subject"),
         };
+        if (SubjectProblem(subject) is { } problem)
+        {
+            throw new UsageException($"watch: \"{subject}\" is not a NATS subject: {problem}; e.g. loom.> or loom.tasks.*");
+        }
         var nats = NatsFrom(parsed, "watch");
         using var stop = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
@@ -135,7 +149,12 @@ internal static partial class Cli
 
     private static async Task<int> WatchAsync(NatsSettings nats, string subject, CancellationToken stop)
     {
-        await using var connection = new NatsConnection(nats.ToOpts("loomsched-watch", NullLoggerFactory.Instance));
+        await using var connection = await CliConnection.ConnectAsync(nats, "loomsched-watch", CliConnection.WatchConnectTimeout,
+            reportReconnects: true, stop).ConfigureAwait(false);
+        if (connection is null)
+        {
+            return stop.IsCancellationRequested ? 0 : 1;
+        }
         Console.Error.WriteLine($"watching {subject} on {nats.RedactedUrl} (Ctrl-C stops)");
         try
         {
@@ -150,5 +169,61 @@ internal static partial class Cli
         {
         }
         return 0;
+    }
+
+    /// <summary>A scheduler name (one token) or subject prefix (dotted tokens): <c>[A-Za-z0-9_-]+</c>, as the config allows.</summary>
+    private static bool IsSubjectPart(string s, bool dotted)
+    {
+        int run = 0;
+        foreach (char c in s)
+        {
+            if (char.IsAsciiLetterOrDigit(c) || c is '_' or '-')
+            {
+                run++;
+            }
+            else if (dotted && c == '.' && run > 0)
+            {
+                run = 0;
+            }
+            else
+            {
+                return false;
+            }
+        }
+        return run > 0 && s.Length <= 200;
+    }
+
+    /// <summary>What is wrong with a subject to subscribe to, or null when the server would take it.</summary>
+    private static string? SubjectProblem(string subject)
+    {
+        if (subject.Length == 0)
+        {
+            return "it is empty";
+        }
+        foreach (char c in subject)
+        {
+            if (char.IsWhiteSpace(c) || char.IsControl(c))
+            {
+                return "it contains a space or a control character";
+            }
+        }
+        var tokens = subject.Split('.');
+        for (int i = 0; i < tokens.Length; i++)
+        {
+            string token = tokens[i];
+            if (token.Length == 0)
+            {
+                return "it has an empty token (a dot at the start or end, or two dots in a row)";
+            }
+            if (token.Length > 1 && (token.Contains('*', StringComparison.Ordinal) || token.Contains('>', StringComparison.Ordinal)))
+            {
+                return $"the wildcards * and > stand alone as a token, not inside \"{token}\"";
+            }
+            if (token == ">" && i < tokens.Length - 1)
+            {
+                return "> matches the rest of the subject, so it must be the last token";
+            }
+        }
+        return null;
     }
 }

@@ -12,10 +12,11 @@ internal static partial class Cli
 
     private static NatsSettings NatsFrom(CliArgs parsed, string command)
     {
+        string? env = parsed.Get("--nats-url") is null && Environment.GetEnvironmentVariable("NATS_URL") is { Length: > 0 } e ? e : null;
         var settings = new NatsSettings
         {
-            Url = parsed.Get("--nats-url")
-                ?? (Environment.GetEnvironmentVariable("NATS_URL") is { Length: > 0 } env ? env : NatsSettings.DefaultUrl),
+            Url = parsed.Get("--nats-url") ?? env ?? NatsSettings.DefaultUrl,
+            UrlSource = env is null ? "--nats-url" : "NATS_URL",
             CredsFile = parsed.Get("--nats-creds"),
             NKeyFile = parsed.Get("--nats-nkey"),
             TlsCa = parsed.Get("--tls-ca"),

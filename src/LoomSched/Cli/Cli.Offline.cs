@@ -41,13 +41,15 @@ internal static partial class Cli
 
     private static int Next(IEnumerable<string> args)
     {
-        var parsed = CliArgs.Parse("next", args, "--count", "--schedule");
+        var parsed = CliArgs.Parse("next", args, "--count", "--schedule", "--from");
         if (parsed.Positionals.Count != 1)
         {
             throw new UsageException("next: name one config file, e.g. loomsched next config/scheduler.example.yaml");
         }
         int count = parsed.GetInt("next", "--count", 5, 1, 10_000);
         string? only = parsed.Get("--schedule");
+        // Interval schedules count from when the daemon starts: here, from now or --from.
+        var from = parsed.Get("--from") is { } text ? ParseFrom(text) : TimeProvider.System.GetUtcNow();
         var config = LoadOrReport(parsed.Positionals[0]);
         if (config is null)
         {
@@ -58,12 +60,10 @@ internal static partial class Cli
         {
             throw new UsageException($"next: no schedule is named \"{only}\"; known: {string.Join(", ", config.Schedules.Select(s => s.Name))}");
         }
-        // Interval schedules count from when the daemon starts: here, from now.
-        var now = TimeProvider.System.GetUtcNow();
         foreach (var schedule in schedules)
         {
             Console.Out.WriteLine($"{schedule.Name}  ({schedule.Trigger.Describe()})");
-            var slots = UpcomingSlots.Of(schedule, now, count);
+            var slots = UpcomingSlots.Of(schedule, from, count);
             foreach (var slot in slots)
             {
                 Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -75,5 +75,19 @@ internal static partial class Cli
             }
         }
         return 0;
+    }
+
+    /// <summary>An instant with its offset: ISO-8601 with Z or ±hh:mm, as the slots are printed.</summary>
+    private static DateTimeOffset ParseFrom(string text)
+    {
+        string[] formats = ["yyyy-MM-dd'T'HH:mm:ss.FFFFFFFK", "yyyy-MM-dd'T'HH:mmK"];
+        // K also matches no offset at all; a time without one would silently be taken as UTC here.
+        bool hasOffset = text.EndsWith('Z') || text.EndsWith('z') || (text.Length > 6 && text[^6] is '+' or '-' && text[^3] == ':');
+        if (!hasOffset || !DateTimeOffset.TryParseExact(text.ToUpperInvariant(), formats, CultureInfo.InvariantCulture,
+                DateTimeStyles.AdjustToUniversal, out var from))
+        {
+            throw new UsageException($"next: --from must be a time with its offset, such as 2027-03-27T00:00:00Z or 2027-03-27T01:00:00+01:00, got \"{text}\"");
+        }
+        return from.Year is >= 1970 and <= 9000 ? from : throw new UsageException($"next: --from must be in the years 1970 to 9000, got \"{text}\"");
     }
 }

@@ -9,7 +9,8 @@ internal static partial class Cli
 {
     public const string Version = "0.1.0";
 
-    private const string Usage = """
+    // The usage texts are UTF-8 literals, written to stdout as they are: half the size of strings in the binary.
+    private static ReadOnlySpan<byte> Usage => """
         loomsched — the Loom scheduler: cron and interval schedules published as Loom goals and tasks on NATS.
 
         usage:
@@ -17,18 +18,116 @@ internal static partial class Cli
                              [--log-level debug|info|warn|error] [--shutdown-grace SECONDS]
                              (env: LOOMSCHED_CONFIG, NATS_URL)
           loomsched validate PATH...                           exit 0 valid, 2 invalid; every error listed
-          loomsched next     PATH [--count N] [--schedule S]   upcoming fire times, in each entry's zone
+          loomsched next     PATH [--count N] [--schedule S] [--from TIME]
+                                                               upcoming fire times, in each entry's zone
           loomsched status   --name N [--nats-url URL]         asks a running daemon; exit 0 if it answers
                              (--name defaults to LOOMSCHED_NAME for status, trigger, pause, resume, reload)
           loomsched trigger|pause|resume S --name N [--nats-url URL]
           loomsched reload   --name N [--nats-url URL]         re-read the config of a running daemon
           loomsched watch    [SUBJECT] [--nats-url URL]        print messages as they arrive (default loom.>)
-          loomsched --version | --help
+          loomsched --version | --help | COMMAND --help
 
         connection options: --nats-creds FILE, --nats-nkey FILE, --tls-ca FILE, --tls-cert FILE, --tls-key FILE;
         a user and password (nats://user:pass@host) or a token (nats://token@host) may be given in the URL.
         control commands also take --subject-prefix P (default loom) and --timeout SECONDS (default 2).
-        """;
+
+        """u8;
+
+    private static ReadOnlySpan<byte> RunUsage => """
+        usage: loomsched run --config PATH [--nats-url URL] [connection options] [--log-format text|json]
+                             [--log-level debug|info|warn|error] [--shutdown-grace SECONDS]
+        runs the daemon: fires the schedules of the config at PATH and publishes them on NATS.
+          --config PATH          the config file (default: LOOMSCHED_CONFIG)
+          --log-format text|json one line per event on stderr (default text)
+          --log-level LEVEL      debug, info (default), warn or error
+          --shutdown-grace SECONDS   how long a stop waits for running fires (default 1.5)
+
+        """u8;
+
+    private static ReadOnlySpan<byte> ValidateUsage => """
+        usage: loomsched validate PATH...
+        checks config files without connecting: every error with its file, line and key.
+        exit 0 when all are valid, 2 when one is not.
+
+        """u8;
+
+    private static ReadOnlySpan<byte> NextUsage => """
+        usage: loomsched next PATH [--count N] [--schedule S] [--from TIME]
+        lists the upcoming fire times of the schedules in the config at PATH, in each entry's zone.
+          --count N              how many per schedule (default 5, at most 10000)
+          --schedule S           only the schedule named S
+          --from TIME            the slots after TIME instead of after now: ISO-8601 with an offset or Z,
+                                 e.g. 2027-03-27T00:00:00Z (interval schedules count from TIME)
+
+        """u8;
+
+    private static ReadOnlySpan<byte> WatchUsage => """
+        usage: loomsched watch [SUBJECT] [--nats-url URL] [connection options]
+        prints the messages on SUBJECT (default loom.>; wildcards * and > allowed) as they arrive, until Ctrl-C.
+        exit 1 when the server cannot be reached or refuses the credentials; a connection lost later is retried.
+
+        """u8;
+
+    private static ReadOnlySpan<byte> ControlUsage => """
+          --name N               the scheduler's name, as in its config (default: LOOMSCHED_NAME)
+          --subject-prefix P     the config's subject_prefix (default loom)
+          --timeout SECONDS      how long to wait for the answer (default 2)
+
+        """u8;
+
+    private static ReadOnlySpan<byte> ConnectionUsage => """
+          --nats-url URL         the server(s), comma-separated (default: NATS_URL, else nats://127.0.0.1:4222);
+                                 nats://user:pass@host or nats://token@host for password or token auth
+          --nats-creds FILE      a creds file, as nsc writes it
+          --nats-nkey FILE       an nkey seed file, as nk -gen user writes it
+          --tls-ca FILE          the CA of the server's certificate
+          --tls-cert FILE, --tls-key FILE   a client certificate, when the server verifies clients
+
+        """u8;
+
+    /// <summary>Writes the usage of one command (for <c>COMMAND --help</c>), or the general usage.</summary>
+    private static int PrintUsage(string? command)
+    {
+        using var stdout = Console.OpenStandardOutput();
+        switch (command)
+        {
+            case "run":
+                stdout.Write(RunUsage);
+                stdout.Write(ConnectionUsage);
+                break;
+            case "validate":
+                stdout.Write(ValidateUsage);
+                break;
+            case "next":
+                stdout.Write(NextUsage);
+                break;
+            case "watch":
+                stdout.Write(WatchUsage);
+                stdout.Write(ConnectionUsage);
+                break;
+            case "status" or "reload" or "trigger" or "pause" or "resume":
+                stdout.Write("usage: loomsched "u8);
+                stdout.Write(System.Text.Encoding.UTF8.GetBytes(command));
+                stdout.Write(command is "status" or "reload" ? ""u8 : " SCHEDULE"u8);
+                stdout.Write(" --name N [--subject-prefix P] [--timeout SECONDS] [--nats-url URL] [connection options]"u8);
+                stdout.Write(command switch
+                {
+                    "status" => "\nasks a running daemon for its state and prints its JSON reply.\n"u8,
+                    "reload" => "\nmakes a running daemon re-read its config file; an invalid file changes nothing.\n"u8,
+                    "trigger" => "\nfires SCHEDULE now in a running daemon; its cadence is unchanged.\n"u8,
+                    "pause" => "\nstops the cadence of SCHEDULE in a running daemon until resume.\n"u8,
+                    _ => "\nrestarts the cadence of a paused SCHEDULE in a running daemon.\n"u8,
+                });
+                stdout.Write(ControlUsage);
+                stdout.Write(ConnectionUsage);
+                stdout.Write("exit 0 when the daemon answers ok, 1 when it refuses or none answers, 2 for a usage mistake.\n"u8);
+                break;
+            default:
+                stdout.Write(Usage);
+                break;
+        }
+        return 0;
+    }
 
     public static int Run(string[] args)
     {
@@ -44,7 +143,7 @@ internal static partial class Cli
             return command switch
             {
                 "--version" or "version" => PrintVersion(),
-                "--help" or "-h" or "help" => PrintUsage(),
+                "--help" or "-h" or "help" => PrintUsage(args.Length > 1 ? args[1] : null),
                 "run" => RunDaemon(rest),
                 "validate" => Validate(rest),
                 "next" => Next(rest),
@@ -52,6 +151,10 @@ internal static partial class Cli
                 "watch" => Watch(rest),
                 _ => throw new UsageException($"unknown command \"{command}\"; expected run, validate, next, status, trigger, pause, resume, reload, watch"),
             };
+        }
+        catch (HelpRequest help)
+        {
+            return PrintUsage(help.Command);
         }
         catch (UsageException ex)
         {
@@ -66,11 +169,6 @@ internal static partial class Cli
         return 0;
     }
 
-    private static int PrintUsage()
-    {
-        Console.Out.WriteLine(Usage);
-        return 0;
-    }
 
     /// <summary>The expansion functions compiled into this binary (the generated registry).</summary>
     internal static IExpansionRegistry Registry() => _registry ??= LoomSched.Generated.ExpansionFunctionRegistry.Create();

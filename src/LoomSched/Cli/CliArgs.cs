@@ -3,6 +3,12 @@ namespace LoomSched.Daemon;
 /// <summary>A usage mistake: one line for the user, exit code 2.</summary>
 internal sealed class UsageException(string message) : Exception(message);
 
+/// <summary><c>--help</c> or <c>-h</c> after a command: its usage goes to stdout, exit code 0.</summary>
+internal sealed class HelpRequest(string command) : Exception(command)
+{
+    public string Command { get; } = command;
+}
+
 /// <summary>
 /// A small, strict argument reader: positionals and <c>--flag value</c> / <c>--flag=value</c> options, each
 /// command declaring the options it takes, so that a misspelt flag is an error, not ignored.
@@ -30,6 +36,10 @@ internal sealed class CliArgs
                     positionals.Add(e.Current);
                 }
                 break;
+            }
+            if (arg is "--help" or "-h")
+            {
+                throw new HelpRequest(command);
             }
             if (!arg.StartsWith("--", StringComparison.Ordinal) || arg.Length == 2)
             {

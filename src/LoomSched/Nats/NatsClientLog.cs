@@ -109,6 +109,9 @@ internal sealed partial class NatsConnectionReport(NatsSettings settings, ILogge
     private string? _reason;
     private string? _lastReason;
 
+    /// <summary>When set, takes the failed attempts (number, reason) that are otherwise logged: the CLI writes them its own way.</summary>
+    public Action<int, string>? Failed { get; set; }
+
     /// <summary>Hooks the connection: each attempt starts in the client's connecting hook, each success in ConnectionOpened.</summary>
     public void Attach(NatsConnection connection)
     {
@@ -151,6 +154,19 @@ internal sealed partial class NatsConnectionReport(NatsSettings settings, ILogge
         }
     }
 
+    /// <summary>
+    /// Why the running (or last) connection attempt failed, in the same words as the log line, which it replaces: for
+    /// a command that connects once and gives up (the CLI), not for a connection that keeps retrying.
+    /// </summary>
+    public string FailureReason()
+    {
+        lock (_gate)
+        {
+            _reported = true;
+            return _reason ?? _lastReason ?? Inferred();
+        }
+    }
+
     private void AttemptStarting()
     {
         AttemptFailed(); // the previous attempt, if it failed without the client saying so
@@ -182,7 +198,14 @@ internal sealed partial class NatsConnectionReport(NatsSettings settings, ILogge
                 return;
             }
         }
-        LogConnectFailed(settings.RedactedUrl, attempt, reason);
+        if (Failed is { } failed)
+        {
+            failed(attempt, reason);
+        }
+        else
+        {
+            LogConnectFailed(settings.RedactedUrl, attempt, reason);
+        }
     }
 
     // The client said nothing (it does not log a failed TLS handshake, for one): what did the server ask for?

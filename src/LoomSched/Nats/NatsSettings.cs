@@ -8,6 +8,9 @@ internal sealed record NatsSettings
     public const string DefaultUrl = "nats://127.0.0.1:4222";
 
     public string Url { get; init; } = DefaultUrl;
+
+    /// <summary>Where <see cref="Url"/> came from, as a message names it: <c>--nats-url</c> or <c>NATS_URL</c>.</summary>
+    public string UrlSource { get; init; } = "--nats-url";
     public string? CredsFile { get; init; }
     public string? NKeyFile { get; init; }
     public string? TlsCa { get; init; }
@@ -89,7 +92,7 @@ internal sealed record NatsSettings
             if (!Uri.TryCreate(part.Contains("://", StringComparison.Ordinal) ? part : "nats://" + part, UriKind.Absolute, out var uri)
                 || uri.Scheme is not ("nats" or "tls" or "ws" or "wss"))
             {
-                return $"--nats-url \"{Redact(part)}\" is not a NATS URL such as nats://127.0.0.1:4222";
+                return $"{UrlSource} \"{Redact(part)}\" is not a NATS URL such as nats://127.0.0.1:4222";
             }
         }
         foreach (var (flag, path) in new[] { ("--nats-creds", CredsFile), ("--nats-nkey", NKeyFile), ("--tls-ca", TlsCa), ("--tls-cert", TlsCert), ("--tls-key", TlsKey) })

@@ -23,6 +23,7 @@ public sealed class Loomsched : IAsyncDisposable
     public int Pid => _process.Id;
     public IReadOnlyList<string> Stderr => [.. _stderr];
     public string Log => string.Join('\n', _stderr);
+    public IReadOnlyList<string> Stdout => [.. _stdout];
     public bool HasExited => _process.HasExited;
     public int ExitCode => _process.ExitCode;
 
@@ -46,12 +47,19 @@ public sealed class Loomsched : IAsyncDisposable
     }
 
     /// <summary>Runs a command to completion: exit code, stdout, stderr.</summary>
-    public static async Task<(int Code, string Out, string Err)> ExecAsync(params string[] args)
+    public static Task<(int Code, string Out, string Err)> ExecAsync(params string[] args) => ExecAsync(new Dictionary<string, string>(), args);
+
+    /// <summary>Runs a command to completion with extra environment variables (NATS_URL, LOOMSCHED_NAME…).</summary>
+    public static async Task<(int Code, string Out, string Err)> ExecAsync(IReadOnlyDictionary<string, string> env, params string[] args)
     {
         var info = new ProcessStartInfo(Repo.Binary) { RedirectStandardError = true, RedirectStandardOutput = true };
         foreach (var a in args)
         {
             info.ArgumentList.Add(a);
+        }
+        foreach (var (name, value) in env)
+        {
+            info.Environment[name] = value;
         }
         using var p = Process.Start(info)!;
         var stdout = p.StandardOutput.ReadToEndAsync();

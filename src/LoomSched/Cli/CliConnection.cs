@@ -1,0 +1,70 @@
+using LoomSched.Daemon.Nats;
+using Microsoft.Extensions.Logging.Abstractions;
+using NATS.Client.Core;
+
+namespace LoomSched.Daemon;
+
+/// <summary>
+/// The NATS connection of a CLI command. It connects once, at once, and when that fails writes one line that names
+/// the server and says why in the daemon's words (<see cref="NatsClientLog"/>: refused credentials, connection
+/// refused, a name not resolved, a failed TLS handshake…), instead of the client's text or a silent retry.
+/// </summary>
+internal static class CliConnection
+{
+    /// <summary>How long <c>watch</c> waits for the server when it starts.</summary>
+    public static readonly TimeSpan WatchConnectTimeout = TimeSpan.FromSeconds(3);
+
+    /// <summary>
+    /// Connects within <paramref name="timeout"/>, or writes why not on stderr and returns null. With
+    /// <paramref name="reportReconnects"/>, a connection lost later is retried for ever and each step said on stderr.
+    /// </summary>
+    public static async Task<NatsConnection?> ConnectAsync(NatsSettings nats, string clientName, TimeSpan timeout, bool reportReconnects, CancellationToken stop)
+    {
+        var report = new NatsConnectionReport(nats, NullLogger.Instance);
+        var opts = nats.ToOpts(clientName, new NatsClientLog(NullLoggerFactory.Instance, report)) with
+        {
+            RetryOnInitialConnect = false,
+            ConnectTimeout = timeout,
+            RequestTimeout = timeout,
+        };
+        var connection = new NatsConnection(opts);
+        report.Attach(connection);
+        string url = nats.RedactedUrl;
+        try
+        {
+            await connection.ConnectAsync().AsTask().WaitAsync(timeout + TimeSpan.FromSeconds(1), stop).ConfigureAwait(false);
+            if (reportReconnects)
+            {
+                // As the daemon logs it: attempts 1, 2, 4, 8… and every change of reason.
+                report.Failed = (attempt, reason) => Console.Error.WriteLine(
+                    $"loomsched: nats connect to {url} failed (attempt {attempt}): {reason}; retrying (Ctrl-C stops)");
+                bool lost = false;
+                connection.ConnectionDisconnected += (_, _) =>
+                {
+                    lost = true;
+                    Console.Error.WriteLine($"loomsched: lost the connection to {url}; reconnecting");
+                    return ValueTask.CompletedTask;
+                };
+                connection.ConnectionOpened += (_, _) =>
+                {
+                    if (lost)
+                    {
+                        lost = false;
+                        Console.Error.WriteLine($"loomsched: reconnected to {url}");
+                    }
+                    return ValueTask.CompletedTask;
+                };
+            }
+            return connection;
+        }
+        catch (Exception ex) when (ex is NatsException or TimeoutException)
+        {
+            Console.Error.WriteLine($"loomsched: cannot connect to {url}: {report.FailureReason()}");
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+        await connection.DisposeAsync().ConfigureAwait(false);
+        return null;
+    }
+}
