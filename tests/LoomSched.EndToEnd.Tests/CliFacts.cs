@@ -98,6 +98,8 @@ public sealed class CliFacts
     [InlineData("status", "--name", "a b.*")]
     [InlineData("watch", "loom..x")]
     [InlineData("next", "x.yaml", "--from", "yesterday")]
+    [InlineData("run", "--config", "x.yaml", "--nats-url", "nats://")]
+    [InlineData("status", "--name", "s", "--nats-url", "tls://:4222")]
     public async Task Usage_mistakes_exit_2_with_one_line(params string[] args)
     {
         var (code, output, error) = await Loomsched.ExecAsync(args);
@@ -105,6 +107,32 @@ public sealed class CliFacts
         Assert.Empty(output);
         Assert.Single(error.TrimEnd('\n').Split('\n'));
         Assert.StartsWith("loomsched: ", error);
+    }
+
+    [Theory]
+    [InlineData("--tls-ca", "CERTIFICATE")]
+    [InlineData("--tls-cert", "CERTIFICATE")]
+    [InlineData("--tls-key", "PRIVATE KEY")]
+    public async Task A_tls_file_that_is_not_pem_is_refused_at_start_naming_the_option_and_the_block_it_lacks(string option, string block)
+    {
+        var notPem = Repo.Config("scheduler.example.yaml"); // a readable file, but YAML
+        var dir = Directory.CreateTempSubdirectory("loomsched-pem-").FullName;
+        string cert = Path.Combine(dir, "cert.pem"), key = Path.Combine(dir, "key.pem");
+        await File.WriteAllTextAsync(cert, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+        await File.WriteAllTextAsync(key, "-----BEGIN EC PRIVATE KEY-----\nMHc\n-----END EC PRIVATE KEY-----\n");
+        string[] tls = option switch
+        {
+            "--tls-ca" => [option, notPem],
+            "--tls-cert" => [option, notPem, "--tls-key", key],
+            _ => ["--tls-cert", cert, option, notPem],
+        };
+        foreach (string[] command in (string[][])[["run", "--config", notPem], ["status", "--name", "s"]])
+        {
+            var (code, output, error) = await Loomsched.ExecAsync([.. command, .. tls]);
+            Assert.Equal(2, code);
+            Assert.Empty(output);
+            Assert.Equal($"loomsched: {command[0]}: {option} {notPem}: not a PEM file with a \"-----BEGIN {block}-----\" block\n", error);
+        }
     }
 
     [Fact]

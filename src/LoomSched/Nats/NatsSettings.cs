@@ -94,6 +94,10 @@ internal sealed record NatsSettings
             {
                 return $"{UrlSource} \"{Redact(part)}\" is not a NATS URL such as nats://127.0.0.1:4222";
             }
+            if (uri.Host.Length == 0)
+            {
+                return $"{UrlSource} \"{Redact(part)}\" names no host; e.g. nats://127.0.0.1:4222";
+            }
         }
         foreach (var (flag, path) in new[] { ("--nats-creds", CredsFile), ("--nats-nkey", NKeyFile), ("--tls-ca", TlsCa), ("--tls-cert", TlsCert), ("--tls-key", TlsKey) })
         {
@@ -106,6 +110,13 @@ internal sealed record NatsSettings
         {
             return "--tls-cert and --tls-key go together";
         }
+        foreach (var (flag, path, block) in new[] { ("--tls-ca", TlsCa, "CERTIFICATE"), ("--tls-cert", TlsCert, "CERTIFICATE"), ("--tls-key", TlsKey, "PRIVATE KEY") })
+        {
+            if (path is not null && PemProblem(path, block) is { } pem)
+            {
+                return $"{flag} {path}: {pem}";
+            }
+        }
         if (NKeyFile is not null && NKeyProblem(NKeyFile) is { } nkey)
         {
             return $"--nats-nkey {NKeyFile}: {nkey}";
@@ -115,6 +126,30 @@ internal sealed record NatsSettings
             return $"--nats-creds {CredsFile}: not a creds file; it must hold a \"BEGIN NATS USER JWT\" block and a \"BEGIN USER NKEY SEED\" block, as nsc writes it";
         }
         return null;
+    }
+
+    /// <summary>
+    /// Why a TLS file is not what its option takes: a PEM file with a <c>-----BEGIN … BLOCK-----</c> line (a key may be
+    /// <c>RSA PRIVATE KEY</c>, <c>EC PRIVATE KEY</c> or <c>PRIVATE KEY</c>); null when it is.
+    /// </summary>
+    private static string? PemProblem(string path, string block)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines(path))
+            {
+                var text = line.AsSpan().Trim();
+                if (text.StartsWith("-----BEGIN ") && text.EndsWith(block + "-----"))
+                {
+                    return null;
+                }
+            }
+            return $"not a PEM file with a \"-----BEGIN {block}-----\" block";
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return ex is UnauthorizedAccessException ? "permission denied" : "cannot be read";
+        }
     }
 
     /// <summary>The user seed in an nkey file: the first line starting with SU.</summary>
