@@ -29,13 +29,13 @@ internal sealed class NatsClientLog(ILoggerFactory inner, NatsConnectionReport r
     {
         if (eventId == Security && message.StartsWith("Authentication error", StringComparison.Ordinal))
         {
-            return $"the server refused the credentials ({message["Authentication error".Length..].TrimStart(':', ' ')}); check the user and password or token in --nats-url, --nats-nkey or --nats-creds";
+            return $"the server refused the credentials ({message["Authentication error".Length..].TrimStart(':', ' ')}); check the user and password or token in the URL (--nats-url or NATS_URL), --nats-nkey or --nats-creds";
         }
         if (eventId == Protocol && message.StartsWith("Server error", StringComparison.Ordinal))
         {
             string error = message["Server error".Length..].Trim();
             return error.Contains("Authorization", StringComparison.OrdinalIgnoreCase) || error.Contains("Authentication", StringComparison.OrdinalIgnoreCase)
-                ? $"the server refused the credentials ({error.ToLowerInvariant()}); check the user and password or token in --nats-url, --nats-nkey or --nats-creds"
+                ? $"the server refused the credentials ({error.ToLowerInvariant()}); check the user and password or token in the URL (--nats-url or NATS_URL), --nats-nkey or --nats-creds"
                 : $"the server reported: {error}";
         }
         if (exception is not null && level >= LogLevel.Warning && eventId is Connection or Security or TcpSocket or Buffer)
