@@ -308,6 +308,15 @@ public sealed class WatchCliFacts
     }
 
     [Fact]
+    public async Task Watch_exits_1_quoting_the_permissions_violation_when_the_server_refuses_the_subscription()
+    {
+        await using var nats = await ReadRefusingServer.StartAsync();
+        var (code, _, error) = await Loomsched.ExecAsync("watch", "--nats-url", nats.OperatorUrl);
+        Assert.Equal(1, code);
+        Assert.EndsWith("loomsched: the server refused to let this user watch loom.>: Permissions Violation for Subscription to \"loom.>\" (see the user's permissions in the server's config)\n", error);
+    }
+
+    [Fact]
     public async Task Watch_prints_messages_and_says_on_stderr_when_it_loses_the_server_and_when_it_is_back()
     {
         await using var server = await NatsServer.StartAsync();

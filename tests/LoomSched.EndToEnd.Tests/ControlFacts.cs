@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using LoomSched.EndToEnd.Tests.Support;
@@ -158,6 +159,18 @@ public sealed class ControlFacts(NatsFixture nats)
             Assert.DoesNotContain("can not", error);
             Assert.Single(error.TrimEnd('\n').Split('\n'));
         }
+    }
+
+    [Fact]
+    public async Task A_control_command_the_server_refuses_exits_1_at_once_quoting_the_permissions_violation()
+    {
+        await using var server = await ReadRefusingServer.StartAsync();
+        var watch = Stopwatch.StartNew();
+        var (code, output, error) = await Loomsched.ExecAsync("status", "--name", "ctl", "--timeout", "10", "--nats-url", server.OperatorUrl);
+        Assert.Equal(1, code);
+        Assert.Empty(output);
+        Assert.Equal("loomsched: the server refused the request on loom.scheduler.ctl: Permissions Violation for Publish to \"loom.scheduler.ctl\" (see this user's permissions in the server's config)\n", error);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(8), $"took {watch.Elapsed.TotalSeconds:0.0} s: it waited for the timeout");
     }
 
     [Fact]

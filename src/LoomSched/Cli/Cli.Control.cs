@@ -60,12 +60,17 @@ internal static partial class Cli
 
     private static async Task<int> RequestAsync(NatsSettings nats, string subject, byte[] body, TimeSpan timeout)
     {
-        await using var connection = await CliConnection.ConnectAsync(nats, "loomsched-cli", timeout, reportReconnects: false, CancellationToken.None).ConfigureAwait(false);
+        // A request the server refuses (a user who may not publish on the subject) gets no answer: say why at once.
+        string? refused = null;
+        using var refusal = new CancellationTokenSource();
+        await using var connection = await CliConnection.ConnectAsync(nats, "loomsched-cli", timeout, reportReconnects: false, CancellationToken.None,
+            serverError: error => Refused(error, ref refused, refusal)).ConfigureAwait(false);
         if (connection is null)
         {
             return 1;
         }
-        using var cancel = new CancellationTokenSource(timeout + TimeSpan.FromSeconds(1));
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(refusal.Token);
+        cancel.CancelAfter(timeout + TimeSpan.FromSeconds(1));
         try
         {
             var reply = await connection.RequestAsync(subject, body, requestSerializer: Raw, replySerializer: Raw,
@@ -78,6 +83,10 @@ internal static partial class Cli
         {
             Console.Error.WriteLine($"loomsched: no scheduler answers on {subject} (is the daemon running with that name?)");
         }
+        catch (OperationCanceledException) when (refused is not null)
+        {
+            Console.Error.WriteLine($"loomsched: the server refused the request on {subject}: {refused} (see this user's permissions in the server's config)");
+        }
         catch (Exception ex) when (ex is NatsNoReplyException or OperationCanceledException or TimeoutException)
         {
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -88,6 +97,23 @@ internal static partial class Cli
             Console.Error.WriteLine($"loomsched: no answer on {subject} via {nats.RedactedUrl}: {ex.Message}");
         }
         return 1;
+    }
+
+    /// <summary>
+    /// A server error on a CLI connection: a permissions violation ends the command (its request or subscription will
+    /// never be answered); any other is said and the command goes on.
+    /// </summary>
+    private static void Refused(string error, ref string? refused, CancellationTokenSource refusal)
+    {
+        if (error.Contains("Permissions Violation", StringComparison.OrdinalIgnoreCase))
+        {
+            refused ??= error;
+            refusal.Cancel();
+        }
+        else
+        {
+            Console.Error.WriteLine($"loomsched: the server reported: {error}");
+        }
     }
 
     private static bool IsOk(byte[] reply)
@@ -149,8 +175,11 @@ internal static partial class Cli
 
     private static async Task<int> WatchAsync(NatsSettings nats, string subject, CancellationToken stop)
     {
+        // A subscription the server refuses would otherwise wait for ever, silent.
+        string? refused = null;
+        using var refusal = CancellationTokenSource.CreateLinkedTokenSource(stop);
         await using var connection = await CliConnection.ConnectAsync(nats, "loomsched-watch", CliConnection.WatchConnectTimeout,
-            reportReconnects: true, stop).ConfigureAwait(false);
+            reportReconnects: true, stop, serverError: error => Refused(error, ref refused, refusal)).ConfigureAwait(false);
         if (connection is null)
         {
             return stop.IsCancellationRequested ? 0 : 1;
@@ -158,15 +187,21 @@ internal static partial class Cli
         Console.Error.WriteLine($"watching {subject} on {nats.RedactedUrl} (Ctrl-C stops)");
         try
         {
-            await foreach (var msg in connection.SubscribeAsync(subject, serializer: Raw, cancellationToken: stop).ConfigureAwait(false))
+            await foreach (var msg in connection.SubscribeAsync(subject, serializer: Raw, cancellationToken: refusal.Token).ConfigureAwait(false))
             {
                 string schedule = msg.Headers?.TryGetValue("Loom-Schedule", out var s) == true ? s.ToString() : "-";
                 string slot = msg.Headers?.TryGetValue("Loom-Scheduled-For", out var f) == true ? f.ToString() : "-";
                 Console.Out.WriteLine($"{msg.Subject} schedule={schedule} slot={slot} {Encoding.UTF8.GetString(msg.Data ?? [])}");
             }
         }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        catch (OperationCanceledException) when (refusal.IsCancellationRequested)
         {
+        }
+        // The subscription ends quietly when its token is cancelled: by Ctrl-C, or by the server's refusal.
+        if (refused is not null && !stop.IsCancellationRequested)
+        {
+            Console.Error.WriteLine($"loomsched: the server refused to let this user watch {subject}: {refused} (see the user's permissions in the server's config)");
+            return 1;
         }
         return 0;
     }

@@ -1,4 +1,5 @@
 using LoomSched.Daemon.Nats;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using NATS.Client.Core;
 
@@ -18,10 +19,15 @@ internal static class CliConnection
     /// Connects within <paramref name="timeout"/>, or writes why not on stderr and returns null. With
     /// <paramref name="reportReconnects"/>, a connection lost later is retried for ever and each step said on stderr.
     /// </summary>
-    public static async Task<NatsConnection?> ConnectAsync(NatsSettings nats, string clientName, TimeSpan timeout, bool reportReconnects, CancellationToken stop)
+    /// <remarks>
+    /// <paramref name="serverError"/> takes what the server reports once connected (<c>-ERR</c>: a permissions violation
+    /// for the request's subject, say), which the client would otherwise only log.
+    /// </remarks>
+    public static async Task<NatsConnection?> ConnectAsync(NatsSettings nats, string clientName, TimeSpan timeout, bool reportReconnects,
+        CancellationToken stop, Action<string>? serverError = null)
     {
         var report = new NatsConnectionReport(nats, NullLogger.Instance);
-        var opts = nats.ToOpts(clientName, new NatsClientLog(NullLoggerFactory.Instance, report)) with
+        var opts = nats.ToOpts(clientName, new NatsClientLog(new ServerErrors(serverError), report)) with
         {
             RetryOnInitialConnect = false,
             ConnectTimeout = timeout,
@@ -66,5 +72,34 @@ internal static class CliConnection
         }
         await connection.DisposeAsync().ConfigureAwait(false);
         return null;
+    }
+
+    /// <summary>Hands the server's errors (the client's "Server error …" lines) to a callback; the rest goes nowhere.</summary>
+    private sealed class ServerErrors(Action<string>? serverError) : ILoggerFactory, ILogger
+    {
+        private const int Protocol = 1005; // NATS.Client.Core's NatsLogEvents.Protocol
+
+        public ILogger CreateLogger(string categoryName) => this;
+
+        public void AddProvider(ILoggerProvider provider)
+        {
+        }
+
+        public void Dispose()
+        {
+        }
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => serverError is not null && logLevel >= LogLevel.Warning;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (serverError is not null && eventId.Id == Protocol && formatter(state, exception) is { } message
+                && message.StartsWith("Server error", StringComparison.Ordinal))
+            {
+                serverError(message["Server error".Length..].Trim().TrimStart(':').Trim().Trim('\''));
+            }
+        }
     }
 }

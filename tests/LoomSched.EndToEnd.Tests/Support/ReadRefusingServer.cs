@@ -5,7 +5,8 @@ namespace LoomSched.EndToEnd.Tests.Support;
 /// <summary>
 /// A nats-server of its own with two users: <c>test</c>, who may do anything, and the daemon's <c>sched</c>, who may be
 /// refused every read of a KV bucket (direct and API message gets) and allowed again by a config reload. A refused
-/// read gets no answer, which is not the absence of a record.
+/// read gets no answer, which is not the absence of a record. A third user, <c>op</c>, may neither publish on
+/// <c>loom.scheduler.&gt;</c> nor subscribe to <c>loom.&gt;</c> (an operator the server refuses control and watching).
 /// </summary>
 internal sealed class ReadRefusingServer : IAsyncDisposable
 {
@@ -21,6 +22,7 @@ internal sealed class ReadRefusingServer : IAsyncDisposable
     public NatsServer Server { get; private set; } = null!;
     public NatsConnection Client { get; private set; } = null!;
     public string DaemonUrl => $"nats://sched:sched-pw@127.0.0.1:{Server.Port}";
+    public string OperatorUrl => $"nats://op:op-pw@127.0.0.1:{Server.Port}";
 
     public static async Task<ReadRefusingServer> StartAsync()
     {
@@ -52,6 +54,7 @@ internal sealed class ReadRefusingServer : IAsyncDisposable
           users: [
             { user: sched, password: "sched-pw", {{(refuseReads ? NoReads : "")}} }
             { user: test, password: "test-pw" }
+            { user: op, password: "op-pw", permissions: { publish: { deny: ["loom.scheduler.>"] }, subscribe: { deny: ["loom.>"] } } }
           ]
         }
         """);
