@@ -27,10 +27,17 @@ internal sealed partial class SchedulerService(
     private volatile bool _stopped;
     private LastReload? _lastReload;
 
+    /// <summary>The connection's report: publishes the server refuses are handed from it to the publisher.</summary>
+    public NatsConnectionReport? Report { get; init; }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await using var port = new NatsDispatchPort(connection, config.MaxPending, config.Publish == PublishMode.JetStream, _log);
         _port = port;
+        if (Report is { } report)
+        {
+            report.PublishDenied = port.OnPublishDenied;
+        }
         var coordinator = config.Coordination.Mode == CoordinationMode.None ? null : new Coordinator(config, connection, time, _log);
         coordinator?.Prepare();
         var engine = new SchedulerEngine(config, port, time, new EngineOptions

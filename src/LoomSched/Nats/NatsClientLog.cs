@@ -47,6 +47,23 @@ internal sealed class NatsClientLog(ILoggerFactory inner, NatsConnectionReport r
         return null;
     }
 
+    /// <summary>The subject of a <c>Server error Permissions Violation for Publish to "S"</c> line, or null.</summary>
+    internal static string? DeniedSubject(string message)
+    {
+        const string Denied = "Permissions Violation for Publish to ";
+        if (!message.StartsWith("Server error", StringComparison.Ordinal))
+        {
+            return null;
+        }
+        int at = message.IndexOf(Denied, StringComparison.OrdinalIgnoreCase);
+        if (at < 0)
+        {
+            return null;
+        }
+        var subject = message.AsSpan(at + Denied.Length).Trim().Trim('\'').Trim('"');
+        return subject.Length > 0 ? subject.ToString() : null;
+    }
+
     private static bool IsTls(Exception exception)
     {
         for (var e = exception; e is not null; e = e.InnerException)
@@ -79,6 +96,11 @@ internal sealed class NatsClientLog(ILoggerFactory inner, NatsConnectionReport r
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
             string message = formatter(state, exception);
+            if (eventId.Id == Protocol && report.PublishDenied is { } denied && DeniedSubject(message) is { } subject)
+            {
+                denied(subject); // the publisher counts and reports it, with the schedule
+                return;
+            }
             if (Reason(logLevel, eventId.Id, message, exception) is { } reason && report.Capture(reason))
             {
                 return; // reported once per failed attempt by NatsConnectionReport, in the daemon's own words
@@ -111,6 +133,9 @@ internal sealed partial class NatsConnectionReport(NatsSettings settings, ILogge
 
     /// <summary>When set, takes the failed attempts (number, reason) that are otherwise logged: the CLI writes them its own way.</summary>
     public Action<int, string>? Failed { get; set; }
+
+    /// <summary>When set, takes the subject of each publish the server refused for the user's permissions (the publisher's).</summary>
+    public Action<string>? PublishDenied { get; set; }
 
     /// <summary>Hooks the connection: each attempt starts in the client's connecting hook, each success in ConnectionOpened.</summary>
     public void Attach(NatsConnection connection)

@@ -62,6 +62,7 @@ internal sealed partial class NatsDispatchPort : IDispatchPort, IAsyncDisposable
     private long _settledThrough;
     private long _taken;
     private long _published;
+    private readonly Dictionary<string, int> _denied = new(StringComparer.Ordinal); // under _gate: see OnPublishDenied
     private long _dropped;
     private long _publishErrors;
     private long _resent;
@@ -464,6 +465,7 @@ internal sealed partial class NatsDispatchPort : IDispatchPort, IAsyncDisposable
         lock (_gate)
         {
             _session = session;
+            _denied.Clear(); // refusals of what a lost connection carried: it goes again, and is answered again
         }
         // Checked after registering: a drop from here on finds the session and cancels it; an earlier one shows
         // as a closed or different connection.
@@ -593,19 +595,39 @@ internal sealed partial class NatsDispatchPort : IDispatchPort, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The server refused a message published on <paramref name="subject"/> (<c>-ERR 'Permissions Violation for
+    /// Publish to …'</c>): the message is dropped, yet the PING after it is answered. The server answers in order, so the
+    /// refusals of a batch's messages come before its PONG: the batch settled next counts as many of its messages on
+    /// that subject as refused (publish errors), not published.
+    /// </summary>
+    public void OnPublishDenied(string subject)
+    {
+        lock (_gate)
+        {
+            _denied[subject] = _denied.GetValueOrDefault(subject) + 1;
+        }
+    }
+
     /// <summary>The batch is confirmed: its messages (refusals already left) are published; waiters may go on.</summary>
     private void Settle(Batch batch)
     {
+        var denied = _acks is null ? TakeDenied(batch) : null;
         foreach (var message in batch.Messages)
         {
             message.ReleaseBody(); // never read again: its memory may carry later messages
         }
-        int published = batch.Messages.Count - batch.RefusedByStream;
+        int refused = denied?.Count ?? 0;
+        int published = batch.Messages.Count - batch.RefusedByStream - refused;
         Interlocked.Add(ref _published, published);
+        if (denied is not null)
+        {
+            ReportDenied(denied);
+        }
         List<TaskCompletionSource>? done = null;
         lock (_gate)
         {
-            _occupied -= published;
+            _occupied -= published + refused;
             _settledThrough = batch.Through;
             _spaceFreed.TrySetResult();
             for (int i = _sentWaiters.Count - 1; i >= 0; i--)
@@ -618,6 +640,49 @@ internal sealed partial class NatsDispatchPort : IDispatchPort, IAsyncDisposable
             }
         }
         done?.ForEach(d => d.TrySetResult());
+    }
+
+    private List<DispatchMessage>? TakeDenied(Batch batch)
+    {
+        lock (_gate)
+        {
+            if (_denied.Count == 0)
+            {
+                return null;
+            }
+            List<DispatchMessage>? denied = null;
+            foreach (var message in batch.Messages)
+            {
+                if (_denied.TryGetValue(message.Subject, out int left))
+                {
+                    if (left == 1)
+                    {
+                        _denied.Remove(message.Subject);
+                    }
+                    else
+                    {
+                        _denied[message.Subject] = left - 1;
+                    }
+                    (denied ??= []).Add(message);
+                }
+            }
+            return denied;
+        }
+    }
+
+    /// <summary>Counts refused messages as publish errors, with a line per run of one schedule's slot and subject.</summary>
+    private void ReportDenied(List<DispatchMessage> denied)
+    {
+        Interlocked.Add(ref _publishErrors, denied.Count);
+        for (int i = 0, run; i < denied.Count; i += run)
+        {
+            var first = denied[i];
+            for (run = 1; i + run < denied.Count && ReferenceEquals(denied[i + run].ScheduleName, first.ScheduleName)
+                 && ReferenceEquals(denied[i + run].ScheduledFor, first.ScheduledFor) && denied[i + run].Subject == first.Subject; run++)
+            {
+            }
+            LogPublishDenied(first.ScheduleName, first.ScheduledFor, first.Subject, run);
+        }
     }
 
     private void FailSentWaiters()
@@ -695,6 +760,10 @@ internal sealed partial class NatsDispatchPort : IDispatchPort, IAsyncDisposable
     [LoggerMessage(EventId = 21, Level = LogLevel.Error,
         Message = "publish failed {Schedule} slot={Slot} subject={Subject}: {Reason}")]
     private partial void LogPublishFailed(string schedule, string slot, string subject, string reason);
+
+    [LoggerMessage(EventId = 25, Level = LogLevel.Error,
+        Message = "publish refused {Schedule} slot={Slot} subject={Subject}: the server refused {Count} message(s) for this user's permissions (Permissions Violation for Publish); counted in publish_errors")]
+    private partial void LogPublishDenied(string schedule, string slot, string subject, int count);
 
     [LoggerMessage(EventId = 22, Level = LogLevel.Warning,
         Message = "resending {Count} message(s) from {Schedule} slot={Slot} on (attempt {Attempt}): {Reason}")]

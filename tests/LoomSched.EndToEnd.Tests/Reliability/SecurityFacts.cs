@@ -150,6 +150,60 @@ public sealed class SecurityFacts
         Assert.True(took < TimeSpan.FromSeconds(2), $"took {took.TotalMilliseconds:0} ms");
     }
 
+    [Fact]
+    public async Task Messages_the_server_refuses_for_the_daemons_permissions_are_publish_errors_not_published()
+    {
+        // The server drops a publish the user may not make and says so (-ERR), yet answers the PING after it: the
+        // daemon once counted such messages as published. The goals may go out, the tasks may not.
+        var prefix = TempConfig.UniqueName("deny");
+        await using var server = await ServerAsync($$"""
+            authorization {
+              users: [
+                { user: sched, password: "sched-pw", permissions: { publish: { deny: ["{{prefix}}.tasks.>"] } } }
+                { user: test, password: "test-pw" }
+              ]
+            }
+            """);
+        var config = TempConfig.Write($$"""
+            name: deny
+            subject_prefix: {{prefix}}
+            schedules:
+              - name: goals
+                interval_seconds: 3600
+                goal: {instruction: x}
+              - name: tasks
+                interval_seconds: 3600
+                task: {worker_type: w}
+                expand_from: range
+                expand_args: {count: 600}
+            """);
+        await using var seen = await Recorder.StartAsync(NatsOpts.Default with
+        {
+            Url = server.Url,
+            AuthOpts = NatsAuthOpts.Default with { Username = "test", Password = "test-pw" },
+        }, $"{prefix}.>");
+        string url = $"nats://sched:sched-pw@127.0.0.1:{server.Port}";
+        await using var daemon = Loomsched.Run(config, url);
+        await daemon.WaitForLogAsync("nats connected");
+        foreach (var schedule in new[] { "goals", "tasks" })
+        {
+            var (code, output, error) = await Loomsched.ExecAsync("trigger", schedule, "--name", "deny", "--subject-prefix", prefix, "--nats-url", url);
+            Assert.True(code == 0, output + error);
+        }
+        await seen.WaitForAsync(1, TimeSpan.FromSeconds(10), "goals");
+        await daemon.WaitForLogAsync($"publish refused tasks slot=");
+
+        var (exit, _) = await daemon.TerminateAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(0, exit);
+        var (published, abandoned, dropped, errors) = Control.Stopped(daemon);
+        Assert.Equal((1, 0, 0, 600), (published, abandoned, dropped, errors));
+        Assert.Empty(seen.Of("tasks"));
+        var refusals = daemon.Stderr.Where(l => l.Contains(" error publish refused tasks slot=", StringComparison.Ordinal)).ToList();
+        Assert.All(refusals, l => Assert.Contains($"subject={prefix}.tasks.incoming: the server refused ", l));
+        Assert.Equal(600, refusals.Sum(l => int.Parse(l.Split("the server refused ")[1].Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture)));
+        Assert.DoesNotContain(daemon.Stderr, l => l.Contains("Server error", StringComparison.Ordinal)); // said once, in its words
+    }
+
     [Theory]
     [InlineData("--nats-nkey", "UAPUBLICKEYONLY\n", "no user seed in the file")]
     [InlineData("--nats-nkey", "SUNOTAREALSEEDATALL\n", "not a valid nkey seed")]
