@@ -28,6 +28,7 @@ internal sealed partial class NatsDispatchPort
         private readonly Task<INatsSub<byte[]>> _subscribed;
         private readonly Task _reader;
         private long _next;
+        private long _deniedFrom; // under _lock: the reply number after the last message the server refused (OnDenied)
 
         public StreamAcks(NatsDispatchPort port, CancellationToken stop)
         {
@@ -198,18 +199,69 @@ internal sealed partial class NatsDispatchPort
             switch (Judge(answer, message.Subject, out string? reason))
             {
                 case Verdict.Refused:
-                    lock (batch)
-                    {
-                        (batch.Refused ??= new HashSet<DispatchMessage>(ReferenceEqualityComparer.Instance)).Add(message);
-                        batch.RefusedByStream++;
-                    }
-                    _port.Refuse(message, reason!);
-                    break;
+                    Refused(batch, message, reason!);
+                    return;
                 case Verdict.Retry:
                     batch.Failure = reason;
                     batch.Answered!.TrySetResult(false);
                     return;
             }
+            Answered(batch);
+        }
+
+        /// <summary>
+        /// The server refused a publish on <paramref name="subject"/> for the user's permissions: no PubAck will come.
+        /// Its refusals come in the order of the sends, so it is the first message on that subject still awaited after
+        /// the last one refused (every awaited number is within the window of the batches in flight).
+        /// </summary>
+        public void OnDenied(string subject)
+        {
+            Batch? batch = null;
+            DispatchMessage? message = null;
+            lock (_lock)
+            {
+                for (long n = Math.Max(_deniedFrom, _next - (long)BatchSize * MaxInFlight * 2); n < _next; n++)
+                {
+                    if (_awaiting.TryGetValue(n, out var e) && e.Message.Subject == subject)
+                    {
+                        _awaiting.Remove(n);
+                        _deniedFrom = n + 1;
+                        (batch, message) = e;
+                        break;
+                    }
+                }
+            }
+            if (batch is not null && message is not null)
+            {
+                Refused(batch, message, reason: null);
+            }
+        }
+
+        /// <summary>A refusal for good: logged now with its reason, or (a permissions violation) when the batch settles.</summary>
+        private void Refused(Batch batch, DispatchMessage message, string? reason)
+        {
+            lock (batch)
+            {
+                (batch.Refused ??= new HashSet<DispatchMessage>(ReferenceEqualityComparer.Instance)).Add(message);
+                batch.RefusedByStream++;
+                if (reason is null)
+                {
+                    (batch.Denied ??= []).Add(message);
+                }
+            }
+            if (reason is null)
+            {
+                _port.Refused(message);
+            }
+            else
+            {
+                _port.Refuse(message, reason);
+            }
+            Answered(batch);
+        }
+
+        private static void Answered(Batch batch)
+        {
             if (Interlocked.Decrement(ref batch.Awaiting) == 0)
             {
                 batch.Answered!.TrySetResult(true);

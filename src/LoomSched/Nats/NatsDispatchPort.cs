@@ -586,8 +586,14 @@ internal sealed partial class NatsDispatchPort : IDispatchPort, IAsyncDisposable
     /// <summary>A message NATS or the stream refused for good: counted, logged, and it leaves the port.</summary>
     private void Refuse(DispatchMessage message, string reason)
     {
-        Interlocked.Increment(ref _publishErrors);
         LogPublishFailed(message.ScheduleName, message.ScheduledFor, message.Subject, reason);
+        Refused(message);
+    }
+
+    /// <summary>Counts a refused message (logged by the caller) and frees its place in the buffer.</summary>
+    private void Refused(DispatchMessage message)
+    {
+        Interlocked.Increment(ref _publishErrors);
         lock (_gate)
         {
             _occupied--;
@@ -601,8 +607,17 @@ internal sealed partial class NatsDispatchPort : IDispatchPort, IAsyncDisposable
     /// refusals of a batch's messages come before its PONG: the batch settled next counts as many of its messages on
     /// that subject as refused (publish errors), not published.
     /// </summary>
+    /// <remarks>
+    /// Called on the client's reading thread: it only counts. The lines are written when the batch settles, one per
+    /// run of a subject (an error line waits until it is written, and would hold up everything the server sends).
+    /// </remarks>
     public void OnPublishDenied(string subject)
     {
+        if (_acks is not null)
+        {
+            _acks.OnDenied(subject); // no PubAck will come: refused for good, rather than awaited and sent again
+            return;
+        }
         lock (_gate)
         {
             _denied[subject] = _denied.GetValueOrDefault(subject) + 1;
@@ -612,14 +627,17 @@ internal sealed partial class NatsDispatchPort : IDispatchPort, IAsyncDisposable
     /// <summary>The batch is confirmed: its messages (refusals already left) are published; waiters may go on.</summary>
     private void Settle(Batch batch)
     {
-        var denied = _acks is null ? TakeDenied(batch) : null;
+        // Refused for the user's permissions: with core publishing found here, with stream acks as they came.
+        var denied = _acks is null ? TakeDenied(batch) : batch.Denied;
+        batch.Denied = null;
         foreach (var message in batch.Messages)
         {
             message.ReleaseBody(); // never read again: its memory may carry later messages
         }
-        int refused = denied?.Count ?? 0;
+        int refused = _acks is null ? denied?.Count ?? 0 : 0; // those of stream acks are counted already
         int published = batch.Messages.Count - batch.RefusedByStream - refused;
         Interlocked.Add(ref _published, published);
+        Interlocked.Add(ref _publishErrors, refused);
         if (denied is not null)
         {
             ReportDenied(denied);
@@ -670,18 +688,20 @@ internal sealed partial class NatsDispatchPort : IDispatchPort, IAsyncDisposable
         }
     }
 
-    /// <summary>Counts refused messages as publish errors, with a line per run of one schedule's slot and subject.</summary>
+    /// <summary>
+    /// Says which messages of a batch the server refused: a line per subject, with the count and the schedules (a
+    /// thousand schedules due at once make one line, not a thousand).
+    /// </summary>
     private void ReportDenied(List<DispatchMessage> denied)
     {
-        Interlocked.Add(ref _publishErrors, denied.Count);
-        for (int i = 0, run; i < denied.Count; i += run)
+        foreach (var subject in denied.Select(m => m.Subject).Distinct(StringComparer.Ordinal))
         {
-            var first = denied[i];
-            for (run = 1; i + run < denied.Count && ReferenceEquals(denied[i + run].ScheduleName, first.ScheduleName)
-                 && ReferenceEquals(denied[i + run].ScheduledFor, first.ScheduledFor) && denied[i + run].Subject == first.Subject; run++)
-            {
-            }
-            LogPublishDenied(first.ScheduleName, first.ScheduledFor, first.Subject, run);
+            var of = denied.Where(m => m.Subject == subject).ToList();
+            var schedules = of.Select(m => m.ScheduleName).Distinct(StringComparer.Ordinal).ToList();
+            string names = schedules.Count <= 3
+                ? string.Join(", ", schedules)
+                : $"{string.Join(", ", schedules.Take(3))} and {schedules.Count - 3} more";
+            LogPublishDenied(subject, of.Count, names, of[0].ScheduledFor);
         }
     }
 
@@ -717,6 +737,9 @@ internal sealed partial class NatsDispatchPort : IDispatchPort, IAsyncDisposable
 
         /// <summary>Those messages: they leave the batch before it is sent again.</summary>
         public HashSet<DispatchMessage>? Refused { get; set; }
+
+        /// <summary>With stream acks: the messages the server refused for the user's permissions, said when it settles.</summary>
+        public List<DispatchMessage>? Denied { get; set; }
 
         /// <summary>With stream acks: the reply number of the batch's first message in its last send.</summary>
         public long FirstReply { get; set; }
@@ -762,8 +785,8 @@ internal sealed partial class NatsDispatchPort : IDispatchPort, IAsyncDisposable
     private partial void LogPublishFailed(string schedule, string slot, string subject, string reason);
 
     [LoggerMessage(EventId = 25, Level = LogLevel.Error,
-        Message = "publish refused {Schedule} slot={Slot} subject={Subject}: the server refused {Count} message(s) for this user's permissions (Permissions Violation for Publish); counted in publish_errors")]
-    private partial void LogPublishDenied(string schedule, string slot, string subject, int count);
+        Message = "publish refused subject={Subject}: the server refused {Count} message(s) for this user's permissions (Permissions Violation for Publish), of {Schedules} slot={Slot}; counted in publish_errors")]
+    private partial void LogPublishDenied(string subject, int count, string schedules, string slot);
 
     [LoggerMessage(EventId = 22, Level = LogLevel.Warning,
         Message = "resending {Count} message(s) from {Schedule} slot={Slot} on (attempt {Attempt}): {Reason}")]
