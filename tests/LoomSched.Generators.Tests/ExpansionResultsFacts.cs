@@ -72,4 +72,41 @@ public class ExpansionResultsFacts
             }
         }
     }
+
+    [Fact]
+    public async Task An_async_sequence_that_fills_one_map_again_for_every_map_keeps_each_as_it_was_handed_over()
+    {
+        var maps = await ExpansionResults.CollectAsync<Dictionary<string, object?>, object?>(Reused(), "f", CancellationToken.None);
+
+        var json = maps!.Select(m =>
+        {
+            var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+            using (var writer = new System.Text.Json.Utf8JsonWriter(buffer))
+            {
+                LoomSched.Dispatch.JsonValueWriter.Write(writer, m);
+            }
+            return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+        });
+        Assert.Equal(
+            ["""{"i":0,"tags":["t0"],"inner":{"n":0}}""", """{"i":1,"tags":["t1"],"inner":{"n":1}}""", """{"i":2,"tags":["t2"],"inner":{"n":2}}"""],
+            json);
+
+        static async IAsyncEnumerable<Dictionary<string, object?>> Reused()
+        {
+            var map = new Dictionary<string, object?>();
+            var tags = new List<object?>();
+            var inner = new Dictionary<string, int>();
+            for (var i = 0; i < 3; i++)
+            {
+                await Task.Yield();
+                tags.Clear();
+                tags.Add($"t{i}");
+                inner["n"] = i;
+                map["i"] = (long)i;
+                map["tags"] = tags;
+                map["inner"] = inner;
+                yield return map;
+            }
+        }
+    }
 }

@@ -96,6 +96,24 @@ public class GeneratorOutputFacts
     }
 
     [Fact]
+    public void An_obsolete_function_is_registered_without_an_obsolete_warning_in_the_generated_code()
+    {
+        var (_, _, output) = GeneratorHarness.Run(GeneratorHarness.Compile(InClass("""
+            [System.Obsolete("use fresh")]
+            [ExpansionFunction("old")]
+            public static List<Dictionary<string, object?>> Old() => [];
+
+            [System.Obsolete]
+            [ExpansionFunction("older")]
+            public static List<Dictionary<string, object?>> Older() => [];
+            """)));
+
+        // Under TreatWarningsAsErrors a CS0618 or CS0612 in the registry would fail the user's build.
+        Assert.DoesNotContain(output.GetDiagnostics(), d => d.Id is "CS0618" or "CS0612");
+        Assert.Empty(GeneratorHarness.Problems(output));
+    }
+
+    [Fact]
     public void A_compilation_without_functions_still_gets_an_empty_registry_and_no_provider()
     {
         var (_, result, output) = GeneratorHarness.Run(GeneratorHarness.Compile("namespace MyApp; public static class Nothing { }"));

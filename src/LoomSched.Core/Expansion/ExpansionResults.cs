@@ -38,12 +38,69 @@ public static class ExpansionResults
         {
             return null;
         }
-        var collected = new List<TMap?>();
+        // Each map is copied as it comes, lists and maps inside it too: a stream may fill one map again for every
+        // map it yields (as a lazy sequence may), and all are read only once the stream has ended.
+        var collected = new List<KeyValuePair<string, object?>[]?>();
         await foreach (var map in maps.WithCancellation(cancellationToken).ConfigureAwait(false))
         {
-            collected.Add(map);
+            collected.Add(map is null ? null : CopyMap<TMap, TValue>(map));
         }
-        return BoxMaps<TMap, TValue>(collected, functionName);
+        return BoxMaps<KeyValuePair<string, object?>[], object?>(collected, functionName);
+    }
+
+    private static KeyValuePair<string, object?>[] CopyMap<TMap, TValue>(TMap map)
+        where TMap : IEnumerable<KeyValuePair<string, TValue>>
+    {
+        var pairs = new List<KeyValuePair<string, object?>>();
+        foreach (var pair in map)
+        {
+            pairs.Add(new KeyValuePair<string, object?>(pair.Key, Copy(pair.Value, 0)));
+        }
+        return [.. pairs];
+    }
+
+    // What JsonValueWriter writes as a map or a list is copied; anything else (scalars, JSON values, values with no
+    // JSON form, which the writer refuses later) is kept as it is. Past the writer's depth nothing is copied.
+    private static object? Copy(object? value, int depth)
+    {
+        if (depth > Dispatch.JsonValueWriter.MaxDepth || value is null or string or System.Text.Json.JsonElement)
+        {
+            return value;
+        }
+        switch (value)
+        {
+            case System.Text.Json.Nodes.JsonNode node:
+                return node.DeepClone();
+            case IEnumerable<KeyValuePair<string, object?>> map:
+            {
+                var pairs = new List<KeyValuePair<string, object?>>();
+                foreach (var (key, item) in map)
+                {
+                    pairs.Add(new KeyValuePair<string, object?>(key, Copy(item, depth + 1)));
+                }
+                return pairs.ToArray();
+            }
+            case System.Collections.IDictionary dictionary:
+            {
+                var copy = new System.Collections.Specialized.OrderedDictionary(dictionary.Count);
+                foreach (System.Collections.DictionaryEntry entry in dictionary)
+                {
+                    copy[entry.Key] = Copy(entry.Value, depth + 1);
+                }
+                return copy;
+            }
+            case System.Collections.IEnumerable sequence:
+            {
+                var items = new List<object?>();
+                foreach (var item in sequence)
+                {
+                    items.Add(Copy(item, depth + 1));
+                }
+                return items.ToArray();
+            }
+            default:
+                return value;
+        }
     }
 
     private static IEnumerable<IEnumerable<KeyValuePair<string, object?>>> BoxMaps<TMap, TValue>(

@@ -1012,6 +1012,7 @@ public sealed partial class SchedulerEngine
             Logger = _log,
         };
         IEnumerable<IEnumerable<KeyValuePair<string, object?>>>? maps;
+        long called = _time.GetTimestamp();
         using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(token))
         {
             timeout.CancelAfter(definition.ExpandTimeout);
@@ -1047,6 +1048,29 @@ public sealed partial class SchedulerEngine
             throw new FireFailedException($"expansion \"{functionName}\" returned null instead of a list of maps");
         }
 
+        // A lazy result (yield, LINQ) runs the function's code while its maps are read: the timeout bounds that too.
+        // The reading runs as a task of its own that owns its bodies, so that one stuck in the function's code can be
+        // left behind (as a call that hangs is) without its memory going back to the pool while it still writes.
+        var left = definition.ExpandTimeout - _time.GetElapsedTime(called);
+        using var reading = CancellationTokenSource.CreateLinkedTokenSource(token);
+        var read = Task.Run(() => ReadMaps(definition, functionName, maps, slotMessages, reading.Token), CancellationToken.None);
+        try
+        {
+            return await read.WaitAsync(left > TimeSpan.Zero ? left : TimeSpan.Zero, _time, token).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            await reading.CancelAsync().ConfigureAwait(false);
+            _ = read.ContinueWith(static t => t.Result.Dispose(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+            throw new FireFailedException(
+                $"expansion \"{functionName}\" did not hand over its maps within {definition.ExpandTimeout.TotalSeconds:0.###} s (expand_timeout_seconds); nothing was sent");
+        }
+    }
+
+    /// <summary>Reads every map of a fire into its bodies (see <see cref="BuildBodiesAsync"/>); disposes them on failure.</summary>
+    private CollectedBodies ReadMaps(ScheduleDefinition definition, string functionName,
+        IEnumerable<IEnumerable<KeyValuePair<string, object?>>> maps, FireMessages slotMessages, CancellationToken token)
+    {
         using var bodies = new FireBodyCollector(slotMessages, _options.BuildHelpers);
         int index = 0;
         try
@@ -1064,10 +1088,7 @@ public sealed partial class SchedulerEngine
                 }
                 bodies.Add(map);
                 index++;
-                if ((index & 0x3FF) == 0)
-                {
-                    token.ThrowIfCancellationRequested();
-                }
+                token.ThrowIfCancellationRequested(); // out of time: a slow yield stops at its next map
             }
             return bodies.Finish();
         }

@@ -395,6 +395,30 @@ public sealed class SchedulerEngineFacts() : EngineHarness(T0)
     }
 
     [Fact]
+    public async Task A_lazy_expansion_that_hangs_while_its_maps_are_read_fails_the_fire_at_its_timeout_and_frees_the_schedule()
+    {
+        using var never = new ManualResetEventSlim();
+        IEnumerable<IEnumerable<KeyValuePair<string, object?>>> Lazy()
+        {
+            yield return [new("i", 0L)];
+            never.Wait(); // blocks inside MoveNext, where no token reaches
+            yield return [new("i", 1L)];
+        }
+        var registry = Registry("lazy", (_, _) => ValueTask.FromResult<IEnumerable<IEnumerable<KeyValuePair<string, object?>>>?>(Lazy()));
+        StuckOnPurpose = 1;
+        Start(registry, TestSchedules.Interval("slow", 10, expandFrom: "lazy", expandTimeoutSeconds: 2));
+        await AdvanceAsync(TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10));
+        await RecordingPort.Eventually(() => StatusOf("slow").Running, "the fire is running");
+        await AdvanceAsync(TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(1));
+        await RecordingPort.Eventually(() => StatusOf("slow").Errors == 1, "the fire times out");
+
+        Assert.Equal("expansion \"lazy\" did not hand over its maps within 2 s (expand_timeout_seconds); nothing was sent", StatusOf("slow").LastError);
+        Assert.False(StatusOf("slow").Running);
+        Assert.Empty(Port.Seen);
+        never.Set(); // the reading left behind ends, and its bodies are let go
+    }
+
+    [Fact]
     public async Task An_unregistered_expansion_function_fails_the_fire_with_its_name()
     {
         Start(null, TestSchedules.Interval("orphan", 1, expandFrom: "nowhere"));
