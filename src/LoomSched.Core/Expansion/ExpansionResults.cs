@@ -82,12 +82,16 @@ public static class ExpansionResults
             }
             case System.Collections.IDictionary dictionary:
             {
-                var copy = new System.Collections.Specialized.OrderedDictionary(dictionary.Count);
+                var pairs = new List<KeyValuePair<string, object?>>(dictionary.Count);
                 foreach (System.Collections.DictionaryEntry entry in dictionary)
                 {
-                    copy[entry.Key] = Copy(entry.Value, depth + 1);
+                    if (entry.Key is not string key)
+                    {
+                        return value; // the writer refuses it, naming the key's type
+                    }
+                    pairs.Add(new KeyValuePair<string, object?>(key, Copy(entry.Value, depth + 1)));
                 }
-                return copy;
+                return pairs.ToArray();
             }
             case System.Collections.IEnumerable sequence:
             {
