@@ -11,23 +11,23 @@ public static class ExpansionResults
 {
     /// <summary>
     /// Views a sequence of maps with <typeparamref name="TValue"/> values as maps of boxed values, lazily.
-    /// A null map inside the sequence is reported when it is reached.
+    /// A null map inside the sequence is handed on as null, for the engine to refuse the fire naming its index.
     /// </summary>
     /// <typeparam name="TMap">The map type the function returns, e.g. <c>Dictionary&lt;string, string&gt;</c>.</typeparam>
     /// <typeparam name="TValue">The map's value type.</typeparam>
     /// <param name="maps">The function's result (null stays null).</param>
-    /// <param name="functionName">The function's registered name, for messages.</param>
+    /// <param name="functionName">The function's registered name (the generated call passes it).</param>
     public static IEnumerable<IEnumerable<KeyValuePair<string, object?>>>? Box<TMap, TValue>(
         IEnumerable<TMap?>? maps, string functionName)
         where TMap : IEnumerable<KeyValuePair<string, TValue>>
     {
         ArgumentNullException.ThrowIfNull(functionName);
-        return maps is null ? null : BoxMaps<TMap, TValue>(maps, functionName);
+        return maps is null ? null : BoxMaps<TMap, TValue>(maps);
     }
 
     /// <summary>Collects an asynchronous sequence of maps, then boxes it like <see cref="Box{TMap,TValue}"/>.</summary>
     /// <param name="maps">The function's result.</param>
-    /// <param name="functionName">The function's registered name, for messages.</param>
+    /// <param name="functionName">The function's registered name (the generated call passes it).</param>
     /// <param name="cancellationToken">Stops the enumeration.</param>
     public static async ValueTask<IEnumerable<IEnumerable<KeyValuePair<string, object?>>>?> CollectAsync<TMap, TValue>(
         IAsyncEnumerable<TMap?>? maps, string functionName, CancellationToken cancellationToken)
@@ -45,7 +45,7 @@ public static class ExpansionResults
         {
             collected.Add(map is null ? null : CopyMap<TMap, TValue>(map));
         }
-        return BoxMaps<KeyValuePair<string, object?>[], object?>(collected, functionName);
+        return BoxMaps<KeyValuePair<string, object?>[], object?>(collected);
     }
 
     private static KeyValuePair<string, object?>[] CopyMap<TMap, TValue>(TMap map)
@@ -107,20 +107,13 @@ public static class ExpansionResults
         }
     }
 
-    private static IEnumerable<IEnumerable<KeyValuePair<string, object?>>> BoxMaps<TMap, TValue>(
-        IEnumerable<TMap?> maps, string functionName)
+    private static IEnumerable<IEnumerable<KeyValuePair<string, object?>>> BoxMaps<TMap, TValue>(IEnumerable<TMap?> maps)
         where TMap : IEnumerable<KeyValuePair<string, TValue>>
     {
-        var index = 0;
         foreach (var map in maps)
         {
-            if (map is null)
-            {
-                throw new InvalidOperationException(
-                    $"Expansion function '{functionName}' returned a null map at position {index}; return an empty map instead.");
-            }
-            yield return map is IEnumerable<KeyValuePair<string, object?>> boxed ? boxed : BoxValues<TMap, TValue>(map);
-            index++;
+            // A null map goes on as null: the engine refuses the fire, naming its index ("returned a null map at index N").
+            yield return map is null ? null! : map is IEnumerable<KeyValuePair<string, object?>> boxed ? boxed : BoxValues<TMap, TValue>(map);
         }
     }
 
