@@ -8,6 +8,7 @@ using LoomSched.Generators.Model;
 using LoomSched.Generators.Rules;
 using LoomSched.Generators.Yaml;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Text;
 using Microsoft.CodeAnalysis.Diagnostics;
 
 namespace LoomSched.Generators.Analyzers;
@@ -19,7 +20,8 @@ namespace LoomSched.Generators.Analyzers;
 /// <remarks>
 /// A project chooses which configs are checked by listing them as AdditionalFiles, e.g.
 /// <c>&lt;AdditionalFiles Include="config/**/*.yaml" /&gt;</c> or <c>&lt;AdditionalFiles Include="my/*.yml" /&gt;</c>;
-/// other AdditionalFiles are ignored. Files are read with <see cref="ExpandFromScanner"/>, not a YAML parser.
+/// other AdditionalFiles, and YAML files without a top-level <c>schedules</c> key, are ignored. Files are read with
+/// <see cref="ExpandFromScanner"/>, not a YAML parser.
 /// </remarks>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class UnknownExpandFromAnalyzer : DiagnosticAnalyzer
@@ -82,7 +84,9 @@ public sealed class UnknownExpandFromAnalyzer : DiagnosticAnalyzer
         try
         {
             var text = file.GetText(cancellationToken);
-            return text is null ? ImmutableArray<ExpandFromReference>.Empty : ExpandFromScanner.Scan(text, cancellationToken);
+            return text is null || !IsSchedulerConfig(text)
+                ? ImmutableArray<ExpandFromReference>.Empty
+                : ExpandFromScanner.Scan(text, cancellationToken);
         }
         catch (OperationCanceledException)
         {
@@ -92,6 +96,31 @@ public sealed class UnknownExpandFromAnalyzer : DiagnosticAnalyzer
         {
             return ImmutableArray<ExpandFromReference>.Empty;
         }
+    }
+
+    /// <summary>
+    /// Whether a YAML file is a scheduler config: it has a top-level <c>schedules</c> key (or is one flow mapping,
+    /// which the check cannot see into). Other YAML among the AdditionalFiles — a compose file, a CI workflow, a
+    /// template — may say <c>expand_from</c> for reasons of its own, and is not checked.
+    /// </summary>
+    internal static bool IsSchedulerConfig(SourceText text)
+    {
+        foreach (var line in text.Lines)
+        {
+            var content = text.ToString(line.Span);
+            if (content.StartsWith("{", StringComparison.Ordinal))
+            {
+                return true;
+            }
+            foreach (var key in new[] { "schedules", "\"schedules\"", "'schedules'" })
+            {
+                if (content.StartsWith(key, StringComparison.Ordinal) && content.Substring(key.Length).TrimStart(' ', '\t').StartsWith(":", StringComparison.Ordinal))
+                {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     private static string Hint(string name, HashSet<string> known)

@@ -98,9 +98,23 @@ public class UnknownExpandFromFacts
     [Fact]
     public async Task An_unreadable_yaml_file_is_skipped_without_an_analyzer_failure()
     {
-        var diagnostics = await Analyze(Functions, new ThrowingAdditionalText("broken.yaml"), new InMemoryAdditionalText("b.yaml", "expand_from: nope\n"));
+        var diagnostics = await Analyze(Functions, new ThrowingAdditionalText("broken.yaml"), new InMemoryAdditionalText("b.yaml", "schedules:\n- expand_from: nope\n"));
 
         Assert.Single(diagnostics); // b.yaml still reported; AnalyzeAsync asserts no AD0001
+    }
+
+    [Fact]
+    public async Task Yaml_files_that_are_not_scheduler_configs_are_not_checked()
+    {
+        // A compose file and a CI workflow beside the configs: no top-level schedules, so their expand_from are theirs.
+        var diagnostics = await Analyze(
+            Functions,
+            new InMemoryAdditionalText("docker-compose.yaml", "services:\n  worker:\n    environment:\n      expand_from: whatever\n"),
+            new InMemoryAdditionalText("ci.yml", "jobs:\n  build:\n    with: {expand_from: '${{ matrix.fn }}'}\n"),
+            new InMemoryAdditionalText("quoted.yaml", "\"schedules\" :\n  - expand_from: nope\n"),
+            new InMemoryAdditionalText("flow.yaml", "{schedules: [{name: a, expand_from: nope_flow}]}\n"));
+
+        Assert.Equal(["nope", "nope_flow"], diagnostics.Select(d => d.GetMessage().Split('\'')[1]).Order().ToArray());
     }
 
     [Fact]
