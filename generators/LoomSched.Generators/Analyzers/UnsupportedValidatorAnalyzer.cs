@@ -1,3 +1,5 @@
+using System;
+using System.Collections.Generic;
 using System.Collections.Immutable;
 using LoomSched.Generators.Diagnostics;
 using LoomSched.Generators.Rules;
@@ -29,13 +31,13 @@ public sealed class UnsupportedValidatorAnalyzer : DiagnosticAnalyzer
             start.RegisterSymbolAction(symbolContext =>
             {
                 var method = (IMethodSymbol)symbolContext.Symbol;
-                var isFunction = false;
-                foreach (var attribute in method.GetAttributes())
+                if (method.ContainingType is null)
                 {
-                    isFunction |= types.IsExpansionFunctionAttribute(attribute);
+                    return;
                 }
-                if (!isFunction || method.ContainingType is null)
+                if (!IsFunction(method, types))
                 {
+                    ReportOrphan(symbolContext, method, types);
                     return;
                 }
                 var (_, rejected, problem) = SignatureRules.FindValidator(method, types);
@@ -51,5 +53,53 @@ public sealed class UnsupportedValidatorAnalyzer : DiagnosticAnalyzer
                     problem));
             }, SymbolKind.Method);
         });
+    }
+
+    private static bool IsFunction(IMethodSymbol method, KnownTypes types)
+    {
+        foreach (var attribute in method.GetAttributes())
+        {
+            if (types.IsExpansionFunctionAttribute(attribute))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// A <c>ValidateArgs_X</c> in a type of expansion functions, with no function <c>X</c> beside it (a typo, or a
+    /// function renamed without it): it would silently validate nothing.
+    /// </summary>
+    private static void ReportOrphan(SymbolAnalysisContext context, IMethodSymbol method, KnownTypes types)
+    {
+        if (!method.Name.StartsWith(SignatureRules.ValidatorPrefix, StringComparison.Ordinal)
+            || method.Name.Length == SignatureRules.ValidatorPrefix.Length)
+        {
+            return;
+        }
+        string target = method.Name.Substring(SignatureRules.ValidatorPrefix.Length);
+        var functions = new List<string>();
+        foreach (var member in method.ContainingType.GetMembers())
+        {
+            if (member is IMethodSymbol candidate && IsFunction(candidate, types))
+            {
+                if (candidate.Name == target)
+                {
+                    return;
+                }
+                functions.Add(candidate.Name);
+            }
+        }
+        if (functions.Count == 0)
+        {
+            return; // not a type of expansion functions: the name is a coincidence
+        }
+        context.ReportDiagnostic(Diagnostic.Create(
+            DiagnosticDescriptors.UnsupportedValidator,
+            method.Locations.Length > 0 ? method.Locations[0] : Location.None,
+            method.Name,
+            target,
+            $"this type has no [ExpansionFunction] method named '{target}' (its functions: {string.Join(", ", functions)}), so it would validate nothing"));
     }
 }

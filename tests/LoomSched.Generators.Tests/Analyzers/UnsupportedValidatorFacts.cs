@@ -31,6 +31,21 @@ public class UnsupportedValidatorFacts
     public void A_well_shaped_or_absent_validator_is_not_reported(string validator) =>
         Assert.Empty(Analyze(Function + validator));
 
+    [Fact]
+    public void A_validator_named_after_no_function_of_its_type_is_reported_naming_the_functions_there()
+    {
+        var diagnostic = Assert.Single(Analyze(Function + "internal static List<ExpansionArgError> ValidateArgs_Ff(IReadOnlyDictionary<string, object?> args) => [];"));
+
+        Assert.Equal("LSCH005", diagnostic.Id);
+        Assert.Equal("ValidateArgs_Ff", UnsupportedSignatureFacts.Spanned(diagnostic));
+        Assert.StartsWith("'ValidateArgs_Ff' cannot validate the expand_args of 'Ff': this type has no [ExpansionFunction] method named 'Ff' (its functions: F), so it would validate nothing",
+            diagnostic.GetMessage(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_validator_like_name_in_a_type_without_functions_is_left_alone() =>
+        Assert.Empty(Analyze("internal static List<ExpansionArgError> ValidateArgs_Other(IReadOnlyDictionary<string, object?> args) => [];"));
+
     private static IReadOnlyList<Microsoft.CodeAnalysis.Diagnostic> Analyze(string members) =>
         GeneratorHarness.AnalyzeAsync(GeneratorHarness.Compile(GeneratorOutputFacts.InClass(members)), new UnsupportedValidatorAnalyzer())
             .GetAwaiter().GetResult();
