@@ -18,7 +18,7 @@ public sealed class ExpansionContext
     /// <summary>Services offered by the host (for the daemon: the NATS connection).</summary>
     public IServiceProvider? Services { get; init; }
 
-    /// <summary>A logger scoped to the expansion.</summary>
+    /// <summary>A logger of the category <c>expansion NAME (schedule S)</c>: the daemon's log starts each of its lines so.</summary>
     public ILogger Logger { get; init; } = NullLogger.Instance;
 
     /// <summary>Returns a host service such as <c>INatsConnection</c>, or null when the host offers none.</summary>

@@ -1009,7 +1009,7 @@ public sealed partial class SchedulerEngine
             ScheduledFor = slot,
             Args = definition.ExpandArgs,
             Services = _options.Services,
-            Logger = _log,
+            Logger = _options.LoggerFactory.CreateLogger($"expansion {functionName} (schedule {definition.Name})"),
         };
         IEnumerable<IEnumerable<KeyValuePair<string, object?>>>? maps;
         long called = _time.GetTimestamp();

@@ -81,6 +81,10 @@ internal sealed class LineLoggerProvider : ILoggerProvider
         private readonly LogLevel _minimum = owner.MinimumFor(category);
         private readonly JsonEncodedText _category = JsonEncodedText.Encode(category);
 
+        // An expansion function's logger (category "expansion NAME (schedule S)"): its lines say whose they are, in
+        // text too, where no category is written.
+        private readonly string? _prefix = category.StartsWith("expansion ", StringComparison.Ordinal) ? category + ": " : null;
+
         public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
         public bool IsEnabled(LogLevel logLevel) => logLevel >= _minimum && logLevel != LogLevel.None;
@@ -94,7 +98,7 @@ internal sealed class LineLoggerProvider : ILoggerProvider
             // Log is compiled once per message shape (every [LoggerMessage] has its own TState): keep it this small
             // and the line's formatting in one shared method, or each shape carries a 4 KB copy of it (80 KB in all).
             var fields = owner._format == LogFormat.Json ? state as IReadOnlyList<KeyValuePair<string, object?>> : null;
-            Write(logLevel, eventId, formatter(state, exception), fields, exception);
+            Write(logLevel, eventId, _prefix + formatter(state, exception), fields, exception);
         }
 
         private void Write(LogLevel logLevel, EventId eventId, string message, IReadOnlyList<KeyValuePair<string, object?>>? fields, Exception? exception)

@@ -4,6 +4,7 @@ using LoomSched.Dispatch;
 using LoomSched.Expansion;
 using LoomSched.Scheduling;
 using LoomSched.Tests.Support;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 
 namespace LoomSched.Tests.Scheduling;
@@ -416,6 +417,24 @@ public sealed class SchedulerEngineFacts() : EngineHarness(T0)
         Assert.False(StatusOf("slow").Running);
         Assert.Empty(Port.Seen);
         never.Set(); // the reading left behind ends, and its bodies are let go
+    }
+
+    [Fact]
+    public async Task What_an_expansion_function_logs_names_the_function_and_the_schedule()
+    {
+        var log = new RecordingLogger();
+        var registry = Registry("talks", (context, _) =>
+        {
+            context.Logger.LogWarning("feed {Feed} is slow", "alpha");
+            return ValueTask.FromResult<IEnumerable<IEnumerable<KeyValuePair<string, object?>>>?>([[new("i", 0L)]]);
+        });
+        StartWith(new EngineOptions { Registry = registry, LoggerFactory = log }, TestSchedules.Interval("chatty", 1, expandFrom: "talks"));
+        await AdvanceAsync(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        await RecordingPort.Eventually(() => Port.Seen.Count == 1, "the fire");
+
+        var line = Assert.Single(log.Lines, l => l.Level == LogLevel.Warning);
+        Assert.Equal("feed alpha is slow", line.Text);
+        Assert.Equal("expansion talks (schedule chatty)", Assert.Single(log.Categories, c => c.StartsWith("expansion ", StringComparison.Ordinal)));
     }
 
     [Fact]

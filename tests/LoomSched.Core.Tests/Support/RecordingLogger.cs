@@ -15,7 +15,16 @@ internal sealed class RecordingLogger : ILoggerFactory, ILogger
     /// <summary>The named values of every line whose state has them (as a JSON log writes them), in order.</summary>
     public IReadOnlyList<(int EventId, KeyValuePair<string, object?>[] Fields)> Fields => [.. _fields];
 
-    public ILogger CreateLogger(string categoryName) => this;
+    private readonly ConcurrentQueue<string> _categories = new();
+
+    /// <summary>Every category a logger was made for, in order.</summary>
+    public IReadOnlyList<string> Categories => [.. _categories];
+
+    public ILogger CreateLogger(string categoryName)
+    {
+        _categories.Enqueue(categoryName);
+        return this;
+    }
 
     public void AddProvider(ILoggerProvider provider) => throw new NotSupportedException();
 
