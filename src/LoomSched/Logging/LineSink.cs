@@ -6,8 +6,8 @@ namespace LoomSched.Daemon.Logging;
 /// Where log lines go: a buffer that one background thread writes to stderr, many lines per write. Loggers only
 /// copy bytes under a short lock, so a fire never waits for a system call or another thread's line; a thousand fires
 /// in the same second cost one write, not a thousand (measured: see tests/LoomSched.Benchmarks). Lines keep the order
-/// in which they were logged. Errors are written before <see cref="Append"/> returns, so that a crash right after
-/// cannot lose them; past <see cref="MaxPendingBytes"/> of unwritten lines, loggers wait for stderr as a direct write
+/// in which they were logged. Errors are written before <see cref="Append"/> returns, at once rather than after the
+/// gather, so that a crash right after cannot lose them; past <see cref="MaxPendingBytes"/> of unwritten lines, loggers wait for stderr as a direct write
 /// would. The thread sleeps until a line comes: an idle daemon does not wake up for its logs.
 /// </summary>
 internal sealed class LineSink : IDisposable
@@ -31,6 +31,7 @@ internal sealed class LineSink : IDisposable
     private long _written;
     private bool _stopping;
     private bool _stopped;
+    private bool _urgent; // under _sync: a durable line waits, and the gather is cut short for it
 
     public LineSink(Stream output)
     {
@@ -63,6 +64,10 @@ internal sealed class LineSink : IDisposable
             }
             if (durable)
             {
+                // Written now, not after the gather: a thread that logs errors one after another (a thousand refused
+                // messages) would otherwise wait the whole gather for each.
+                _urgent = true;
+                Monitor.PulseAll(_sync);
                 long mine = _appended;
                 while (Volatile.Read(ref _written) < mine && !_stopped)
                 {
@@ -92,18 +97,18 @@ internal sealed class LineSink : IDisposable
         while (true)
         {
             long upTo;
-            bool gather;
             lock (_sync)
             {
                 while (_pending.WrittenCount == 0 && !_stopping)
                 {
                     Monitor.Wait(_sync);
                 }
-                gather = !_stopping;
-            }
-            if (gather)
-            {
-                Thread.Sleep(GatherDelay);
+                if (!_stopping && !_urgent)
+                {
+                    // Let lines gather; a durable line (or the stop) pulses and ends the wait early.
+                    Monitor.Wait(_sync, GatherDelay);
+                }
+                _urgent = false;
             }
             lock (_sync)
             {

@@ -79,4 +79,50 @@ public sealed class IsolationFacts
         Assert.Equal("open", status.GetProperty("nats").GetString());
         Assert.DoesNotContain(daemon.Stderr, l => l.Contains("nats disconnected", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task A_thousand_messages_refused_as_too_large_are_counted_at_once_while_a_healthy_schedule_keeps_its_timing()
+    {
+        // Each refusal is an error line, which is written before the publisher goes on: written after the log's
+        // gather, a thousand of them held the publisher about five seconds, and the healthy schedule's messages with it.
+        var serverConfig = Path.Combine(Directory.CreateTempSubdirectory("loomsched-nats-conf-").FullName, "nats.conf");
+        await File.WriteAllTextAsync(serverConfig, "max_payload: 8192\n");
+        await using var server = await NatsServer.StartAsync("-c", serverConfig);
+        await using var client = new NatsConnection(NatsOpts.Default with { Url = server.Url });
+        var prefix = TempConfig.UniqueName("big");
+        var config = TempConfig.Write($$$"""
+            name: big
+            subject_prefix: {{{prefix}}}
+            schedules:
+              - name: healthy
+                interval_seconds: 0.25
+                task: {worker_type: w}
+              - name: oversize
+                interval_seconds: 3600
+                task: {worker_type: w, payload: {blob: "{{{new string('x', 9000)}}}"}}
+                expand_from: range
+                expand_args: {count: 1000}
+            """);
+        await using var seen = await Recorder.StartAsync(server.Url, $"{prefix}.tasks.incoming");
+        await using var daemon = Loomsched.Run(config, server.Url);
+        await seen.WaitForAsync(2, TimeSpan.FromSeconds(15), "healthy");
+
+        string subject = $"{prefix}.scheduler.big";
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        await Control.TriggerAsync(client, subject, "oversize");
+        long refused = 0;
+        while (refused < 1000 && watch.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(20);
+            refused = (await Control.StatusAsync(client, subject)).GetProperty("publish_errors").GetInt64();
+        }
+        var took = watch.Elapsed;
+        int before = seen.Of("healthy").Count;
+        await seen.WaitForAsync(before + 4, TimeSpan.FromSeconds(10), "healthy");
+
+        Assert.Equal(1000, refused);
+        Assert.True(took < TimeSpan.FromSeconds(2.5), $"1,000 refusals took {took.TotalMilliseconds:0} ms");
+        Assert.Equal(1000, daemon.Stderr.Count(l => l.Contains("publish failed oversize slot=", StringComparison.Ordinal)));
+        Assert.All(seen.Of("healthy"), m => Assert.InRange((m.At - m.SlotTime).TotalMilliseconds, -5, OnTime.TotalMilliseconds));
+    }
 }
