@@ -98,6 +98,7 @@ public sealed partial class ExpansionFunctionGenerator
                     text.Append($"{Indent}    static (context, cancellationToken) => {Results}.CollectAsync{typeArguments}(\n");
                     text.Append($"{Indent}        {call},\n");
                     text.Append($"{Indent}        {name},\n");
+                    text.Append($"{Indent}        context,\n");
                     text.Append($"{Indent}        cancellationToken),\n");
                     break;
             }

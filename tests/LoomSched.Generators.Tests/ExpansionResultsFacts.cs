@@ -109,4 +109,32 @@ public class ExpansionResultsFacts
             }
         }
     }
+
+    [Fact]
+    public async Task An_endless_async_sequence_is_read_only_one_map_past_the_schedules_max_expansion()
+    {
+        int yielded = 0;
+        var context = new ExpansionContext
+        {
+            ScheduleName = "s",
+            ScheduledFor = DateTimeOffset.UnixEpoch,
+            Args = new Dictionary<string, object?>(),
+            MaxMaps = 10,
+        };
+
+        var maps = await ExpansionResults.CollectAsync<KeyValuePair<string, object?>[], object?>(Endless(), "f", context, CancellationToken.None);
+
+        Assert.Equal(11, maps!.Count()); // the engine refuses more than max_expansion; the stream is not read on
+        Assert.Equal(11, yielded);
+
+        async IAsyncEnumerable<KeyValuePair<string, object?>[]> Endless()
+        {
+            for (long i = 0; ; i++)
+            {
+                await Task.Yield();
+                yielded++;
+                yield return [new("i", i)];
+            }
+        }
+    }
 }

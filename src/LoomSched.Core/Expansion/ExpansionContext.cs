@@ -15,6 +15,12 @@ public sealed class ExpansionContext
     /// <summary>The schedule's <c>expand_args</c> map (empty when absent).</summary>
     public required IReadOnlyDictionary<string, object?> Args { get; init; }
 
+    /// <summary>
+    /// The most maps the schedule takes (its <c>max_expansion</c>): an asynchronous stream is read up to one more than
+    /// this, which fails the fire, rather than until it ends (an endless stream would hold its memory until the timeout).
+    /// </summary>
+    public int MaxMaps { get; init; } = int.MaxValue;
+
     /// <summary>Services offered by the host (for the daemon: the NATS connection).</summary>
     public IServiceProvider? Services { get; init; }
 

@@ -29,8 +29,29 @@ public static class ExpansionResults
     /// <param name="maps">The function's result.</param>
     /// <param name="functionName">The function's registered name (the generated call passes it).</param>
     /// <param name="cancellationToken">Stops the enumeration.</param>
-    public static async ValueTask<IEnumerable<IEnumerable<KeyValuePair<string, object?>>>?> CollectAsync<TMap, TValue>(
+    public static ValueTask<IEnumerable<IEnumerable<KeyValuePair<string, object?>>>?> CollectAsync<TMap, TValue>(
         IAsyncEnumerable<TMap?>? maps, string functionName, CancellationToken cancellationToken)
+        where TMap : IEnumerable<KeyValuePair<string, TValue>> =>
+        CollectAsync<TMap, TValue>(maps, functionName, int.MaxValue, cancellationToken);
+
+    /// <summary>
+    /// Collects an asynchronous sequence of maps, at most one more than <see cref="ExpansionContext.MaxMaps"/> (enough for
+    /// the engine to refuse the fire), then boxes it like <see cref="Box{TMap,TValue}"/>.
+    /// </summary>
+    /// <param name="maps">The function's result.</param>
+    /// <param name="functionName">The function's registered name (the generated call passes it).</param>
+    /// <param name="context">The fire's context: its <see cref="ExpansionContext.MaxMaps"/> bounds the collection.</param>
+    /// <param name="cancellationToken">Stops the enumeration.</param>
+    public static ValueTask<IEnumerable<IEnumerable<KeyValuePair<string, object?>>>?> CollectAsync<TMap, TValue>(
+        IAsyncEnumerable<TMap?>? maps, string functionName, ExpansionContext context, CancellationToken cancellationToken)
+        where TMap : IEnumerable<KeyValuePair<string, TValue>>
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return CollectAsync<TMap, TValue>(maps, functionName, context.MaxMaps, cancellationToken);
+    }
+
+    private static async ValueTask<IEnumerable<IEnumerable<KeyValuePair<string, object?>>>?> CollectAsync<TMap, TValue>(
+        IAsyncEnumerable<TMap?>? maps, string functionName, int maxMaps, CancellationToken cancellationToken)
         where TMap : IEnumerable<KeyValuePair<string, TValue>>
     {
         ArgumentNullException.ThrowIfNull(functionName);
@@ -44,6 +65,10 @@ public static class ExpansionResults
         await foreach (var map in maps.WithCancellation(cancellationToken).ConfigureAwait(false))
         {
             collected.Add(map is null ? null : CopyMap<TMap, TValue>(map));
+            if (collected.Count > maxMaps)
+            {
+                break; // one over the limit: the engine refuses the fire (max_expansion) without the rest
+            }
         }
         return BoxMaps<KeyValuePair<string, object?>[], object?>(collected);
     }

@@ -1008,6 +1008,7 @@ public sealed partial class SchedulerEngine
             ScheduleName = definition.Name,
             ScheduledFor = slot,
             Args = definition.ExpandArgs,
+            MaxMaps = definition.MaxExpansion,
             Services = _options.Services,
             Logger = _options.LoggerFactory.CreateLogger($"expansion {functionName} (schedule {definition.Name})"),
         };
