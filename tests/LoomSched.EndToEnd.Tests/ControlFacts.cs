@@ -230,9 +230,7 @@ public sealed class OversizedReplyFacts
     [Fact]
     public async Task A_status_over_the_servers_max_payload_gets_a_short_error_and_the_control_subject_keeps_answering()
     {
-        var serverConfig = Path.Combine(Directory.CreateTempSubdirectory("loomsched-nats-conf-").FullName, "nats.conf");
-        await File.WriteAllTextAsync(serverConfig, "max_payload: 4096\n");
-        await using var server = await NatsServer.StartAsync("-c", serverConfig);
+        await using var server = await NatsServer.StartWithConfigTextAsync("max_payload: 4096\n");
         var schedules = string.Join("\n", Enumerable.Range(0, 40).Select(i =>
             $"  - {{name: schedule_number_{i:D3}, interval_seconds: 3600, task: {{worker_type: w}}}}"));
         var config = TempConfig.Write($"name: big\nschedules:\n{schedules}\n");

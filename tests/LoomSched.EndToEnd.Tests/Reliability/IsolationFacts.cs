@@ -19,9 +19,7 @@ public sealed class IsolationFacts
     public async Task Failing_expansions_and_refused_publishes_are_logged_and_counted_while_a_healthy_schedule_keeps_its_timing()
     {
         // A server that refuses messages over 8 KiB; the "oversize" schedule's payload is 9,000 characters.
-        var serverConfig = Path.Combine(Directory.CreateTempSubdirectory("loomsched-nats-conf-").FullName, "nats.conf");
-        await File.WriteAllTextAsync(serverConfig, "max_payload: 8192\n");
-        await using var server = await NatsServer.StartAsync("-c", serverConfig);
+        await using var server = await NatsServer.StartWithConfigTextAsync("max_payload: 8192\n");
         await using var client = new NatsConnection(NatsOpts.Default with { Url = server.Url });
         var prefix = TempConfig.UniqueName("iso");
         var missing = Path.Combine(Path.GetTempPath(), $"loomsched-missing-{Guid.NewGuid():N}.json");
@@ -85,9 +83,7 @@ public sealed class IsolationFacts
     {
         // Each refusal is an error line, which is written before the publisher goes on: written after the log's
         // gather, a thousand of them held the publisher about five seconds, and the healthy schedule's messages with it.
-        var serverConfig = Path.Combine(Directory.CreateTempSubdirectory("loomsched-nats-conf-").FullName, "nats.conf");
-        await File.WriteAllTextAsync(serverConfig, "max_payload: 8192\n");
-        await using var server = await NatsServer.StartAsync("-c", serverConfig);
+        await using var server = await NatsServer.StartWithConfigTextAsync("max_payload: 8192\n");
         await using var client = new NatsConnection(NatsOpts.Default with { Url = server.Url });
         var prefix = TempConfig.UniqueName("big");
         var config = TempConfig.Write($$$"""

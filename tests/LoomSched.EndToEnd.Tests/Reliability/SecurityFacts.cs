@@ -13,13 +13,6 @@ namespace LoomSched.EndToEnd.Tests.Reliability;
 [Collection("reliability")]
 public sealed class SecurityFacts
 {
-    private static async Task<NatsServer> ServerAsync(string config)
-    {
-        var path = Path.Combine(Directory.CreateTempSubdirectory("loomsched-nats-conf-").FullName, "nats.conf");
-        await File.WriteAllTextAsync(path, config);
-        return await NatsServer.StartAsync("-c", path);
-    }
-
     private static string TickConfig(string prefix) => TempConfig.Write($$"""
         name: secure
         subject_prefix: {{prefix}}
@@ -54,7 +47,7 @@ public sealed class SecurityFacts
     public async Task User_and_password_in_the_url_authenticate()
     {
         const string password = "pw-Zq81-secret";
-        await using var server = await ServerAsync($$"""authorization { user: loom, password: "{{password}}" }""");
+        await using var server = await NatsServer.StartWithConfigTextAsync($$"""authorization { user: loom, password: "{{password}}" }""");
         await DeliversWithoutLeakingAsync(server, $"nats://loom:{password}@127.0.0.1:{server.Port}",
             NatsOpts.Default with { AuthOpts = NatsAuthOpts.Default with { Username = "loom", Password = password } }, [], password);
     }
@@ -63,7 +56,7 @@ public sealed class SecurityFacts
     public async Task Token_in_the_url_authenticates()
     {
         const string token = "tok-88Hq-secret";
-        await using var server = await ServerAsync($$"""authorization { token: "{{token}}" }""");
+        await using var server = await NatsServer.StartWithConfigTextAsync($$"""authorization { token: "{{token}}" }""");
         await DeliversWithoutLeakingAsync(server, $"nats://{token}@127.0.0.1:{server.Port}",
             NatsOpts.Default with { AuthOpts = NatsAuthOpts.Default with { Token = token } }, [], token);
     }
@@ -72,7 +65,7 @@ public sealed class SecurityFacts
     public async Task Nkey_seed_file_authenticates()
     {
         var user = NKey.Create(PrefixByte.User);
-        await using var server = await ServerAsync($$"""authorization { users: [ { nkey: {{user.PublicKey}} } ] }""");
+        await using var server = await NatsServer.StartWithConfigTextAsync($$"""authorization { users: [ { nkey: {{user.PublicKey}} } ] }""");
         // As `nk -gen user` writes it: the seed alone.
         var seedFile = Path.Combine(Directory.CreateTempSubdirectory("loomsched-nkey-").FullName, "user.nk");
         await File.WriteAllTextAsync(seedFile, user.Seed + "\n");
@@ -85,7 +78,7 @@ public sealed class SecurityFacts
     public async Task Creds_file_of_an_operator_account_user_chain_authenticates()
     {
         var setup = OperatorSetup.Create();
-        await using var server = await ServerAsync(setup.ServerConfig);
+        await using var server = await NatsServer.StartWithConfigTextAsync(setup.ServerConfig);
         var creds = Path.Combine(Directory.CreateTempSubdirectory("loomsched-creds-").FullName, "user.creds");
         await File.WriteAllTextAsync(creds, setup.CredsFile);
         await DeliversWithoutLeakingAsync(server, $"nats://127.0.0.1:{server.Port}",
@@ -99,12 +92,12 @@ public sealed class SecurityFacts
         var pki = await Pki.CreateAsync();
         var observer = NatsOpts.Default with { TlsOpts = new NatsTlsOpts { CaFile = pki.CaCert, CertFile = pki.ClientCert, KeyFile = pki.ClientKey, Mode = TlsMode.Require } };
 
-        await using (var server = await ServerAsync($$"""tls { cert_file: "{{pki.ServerCert}}", key_file: "{{pki.ServerKey}}" }"""))
+        await using (var server = await NatsServer.StartWithConfigTextAsync($$"""tls { cert_file: "{{pki.ServerCert}}", key_file: "{{pki.ServerKey}}" }"""))
         {
             await DeliversWithoutLeakingAsync(server, $"nats://127.0.0.1:{server.Port}", observer, ["--tls-ca", pki.CaCert]);
         }
 
-        await using (var server = await ServerAsync($$"""tls { cert_file: "{{pki.ServerCert}}", key_file: "{{pki.ServerKey}}", ca_file: "{{pki.CaCert}}", verify: true }"""))
+        await using (var server = await NatsServer.StartWithConfigTextAsync($$"""tls { cert_file: "{{pki.ServerCert}}", key_file: "{{pki.ServerKey}}", ca_file: "{{pki.CaCert}}", verify: true }"""))
         {
             var clientKey = await File.ReadAllTextAsync(pki.ClientKey);
             await DeliversWithoutLeakingAsync(server, $"nats://127.0.0.1:{server.Port}", observer,
@@ -131,7 +124,7 @@ public sealed class SecurityFacts
     public async Task Wrong_password_is_logged_clearly_and_the_daemon_keeps_retrying_without_exiting_or_leaking_it()
     {
         const string wrong = "wrong-Pw-4471";
-        await using var server = await ServerAsync("""authorization { user: loom, password: "right-Pw-9902" }""");
+        await using var server = await NatsServer.StartWithConfigTextAsync("""authorization { user: loom, password: "right-Pw-9902" }""");
         var prefix = TempConfig.UniqueName("badpw");
         await using var daemon = Loomsched.Run(TickConfig(prefix), $"nats://loom:{wrong}@127.0.0.1:{server.Port}", "--log-level", "debug");
         await Task.Delay(TimeSpan.FromSeconds(4));
@@ -159,7 +152,7 @@ public sealed class SecurityFacts
         // the PING after it, and the daemon once counted such messages as published; with stream acks no PubAck comes,
         // and it once waited and sent them again for ever, holding up every message behind them.
         var prefix = TempConfig.UniqueName("deny");
-        await using var server = await ServerAsync($$"""
+        await using var server = await NatsServer.StartWithConfigTextAsync($$"""
             jetstream: enabled
             authorization {
               users: [

@@ -30,6 +30,14 @@ public sealed class NatsServer : IAsyncDisposable
         return server;
     }
 
+    /// <summary>A server started with a config file of <paramref name="config"/>'s text (users, limits), written to a temp dir.</summary>
+    public static async Task<NatsServer> StartWithConfigTextAsync(string config)
+    {
+        var path = Path.Combine(Directory.CreateTempSubdirectory("loomsched-nats-conf-").FullName, "nats.conf");
+        await File.WriteAllTextAsync(path, config);
+        return await StartAsync("-c", path);
+    }
+
     /// <summary>
     /// A server that reads all but its address from the config file <paramref name="configPath"/>, which
     /// <see cref="Reload"/> reads again. The file's <c>jetstream</c> block names <paramref name="storeDir"/> itself:
