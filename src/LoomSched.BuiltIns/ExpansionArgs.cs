@@ -1,3 +1,4 @@
+using LoomSched.Config.Validation;
 using LoomSched.Expansion;
 
 namespace LoomSched.BuiltIns;
@@ -81,7 +82,13 @@ internal static class ExpansionArgs
     private static ExpansionException Invalid(ExpansionArgError? error, string function) =>
         new($"{function}: expand_args {error?.Message ?? "is invalid"}");
 
-    public static IEnumerable<ExpansionArgError> Errors(params ExpansionArgError?[] errors)
+    /// <summary>
+    /// The <paramref name="errors"/> found, then a note for every key of <paramref name="args"/> that
+    /// <paramref name="function"/> does not read (<paramref name="known"/>): the config still loads (expand_args are
+    /// free-form, and Loom's configs may carry more), but a misspelt optional key is said instead of silently ignored.
+    /// </summary>
+    public static IEnumerable<ExpansionArgError> Problems(
+        IReadOnlyDictionary<string, object?> args, string function, string[] known, params ExpansionArgError?[] errors)
     {
         // A loop, not LINQ: LINQ over a struct is compiled anew for it, and the binary carries every copy.
         var found = new List<ExpansionArgError>(errors.Length);
@@ -91,6 +98,20 @@ internal static class ExpansionArgs
             {
                 found.Add(e);
             }
+        }
+        // The pairs, not .Keys: every map type's key collection would otherwise be compiled into the binary.
+        foreach (var (key, _) in args)
+        {
+            if (Array.IndexOf(known, key) >= 0)
+            {
+                continue;
+            }
+            string? near = DidYouMean.Nearest(key, known);
+            string message = "'" + key + "' is ignored: " + function + " reads only '" + string.Join("', '", known) + "'";
+            found.Add(new ExpansionArgError(key, near is null ? message : message + " (did you mean '" + near + "'?)")
+            {
+                IsNote = true,
+            });
         }
         return found;
     }

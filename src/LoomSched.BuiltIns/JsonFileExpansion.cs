@@ -68,6 +68,6 @@ internal static class JsonFileExpansion
     internal static IEnumerable<ExpansionArgError> ValidateArgs_Expand(IReadOnlyDictionary<string, object?> args)
     {
         ExpansionArgs.String(args, "path", required: true, out var error);
-        return ExpansionArgs.Errors(error);
+        return ExpansionArgs.Problems(args, Name, ["path"], error);
     }
 }

@@ -48,6 +48,6 @@ internal static class LinesFileExpansion
     {
         ExpansionArgs.String(args, "path", required: true, out var pathError);
         ExpansionArgs.String(args, "key", required: false, out var keyError);
-        return ExpansionArgs.Errors(pathError, keyError);
+        return ExpansionArgs.Problems(args, Name, ["path", "key"], pathError, keyError);
     }
 }

@@ -137,7 +137,7 @@ internal static class NatsKvKeysExpansion
     internal static IEnumerable<ExpansionArgError> ValidateArgs_Expand(IReadOnlyDictionary<string, object?> args)
     {
         Bucket(args, out var error);
-        return ExpansionArgs.Errors(error);
+        return ExpansionArgs.Problems(args, Name, ["bucket"], error);
     }
 
     // The names NATS accepts for a bucket: checked here, so that a typo is a validation error, not a failed fire.

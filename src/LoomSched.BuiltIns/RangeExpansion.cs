@@ -20,6 +20,6 @@ internal static class RangeExpansion
     internal static IEnumerable<ExpansionArgError> ValidateArgs_Expand(IReadOnlyDictionary<string, object?> args)
     {
         ExpansionArgs.Count(args, "count", out var error);
-        return ExpansionArgs.Errors(error);
+        return ExpansionArgs.Problems(args, Name, ["count"], error);
     }
 }

@@ -37,4 +37,13 @@ public class RangeFacts
     [InlineData(5L)]
     [InlineData(7)]
     public void A_whole_count_of_at_least_zero_is_valid(object count) => Assert.Empty(Validate("range", Args(("count", count))));
+
+    [Fact]
+    public void An_argument_range_does_not_read_is_a_note_that_suggests_the_one_it_does()
+    {
+        var problem = Assert.Single(Validate("range", Args(("count", 3L), ("cout", 5L))));
+
+        Assert.True(problem.IsNote);
+        Assert.Equal(("cout", "'cout' is ignored: range reads only 'count' (did you mean 'count'?)"), (problem.Key, problem.Message));
+    }
 }

@@ -21,6 +21,20 @@ public class RegistryFacts
         Assert.NotNull(function.ValidateArgs);
     }
 
+    [Theory]
+    [InlineData("json_file", "path", "/x.json", "pth", "'pth' is ignored: json_file reads only 'path' (did you mean 'path'?)")]
+    [InlineData("lines_file", "path", "/x.txt", "keys", "'keys' is ignored: lines_file reads only 'path', 'key' (did you mean 'key'?)")]
+    [InlineData("nats_kv_keys", "bucket", "sessions", "filter", "'filter' is ignored: nats_kv_keys reads only 'bucket'")]
+    [InlineData("range", "count", 3L, "limit", "'limit' is ignored: range reads only 'count'")]
+    public void An_argument_a_built_in_does_not_read_is_a_note_not_an_error(
+        string name, string key, object value, string unread, string message)
+    {
+        var problem = Assert.Single(Validate(name, Args((key, value), (unread, 1L))));
+
+        Assert.True(problem.IsNote);
+        Assert.Equal((unread, message), (problem.Key, problem.Message));
+    }
+
     [Fact]
     public void The_assembly_announces_the_built_ins_to_assemblies_that_reference_it()
     {

@@ -61,6 +61,26 @@ public sealed class CliFacts
     }
 
     [Fact]
+    public async Task Validate_accepts_an_expand_args_key_the_built_in_does_not_read_with_a_note_naming_the_ones_it_does()
+    {
+        var config = TempConfig.Write("""
+            name: hosts
+            schedules:
+              - name: ping_each_host
+                interval_seconds: 60
+                task: {worker_type: pinger}
+                expand_from: lines_file
+                expand_args: {path: /etc/hosts, keys: host}
+            """);
+        var (code, output, _) = await Loomsched.ExecAsync("validate", config);
+        Assert.True(code == 0, output);
+        Assert.Contains(
+            "scheduler.yaml:7:37: schedules[0].expand_args.keys: 'keys' is ignored: lines_file reads only 'path', 'key' (did you mean 'key'?) (note)",
+            output);
+        Assert.Contains("valid, 1 schedule(s)", output);
+    }
+
+    [Fact]
     public async Task Validate_refuses_reboot_saying_a_scheduler_has_no_boot()
     {
         var config = TempConfig.Write("""

@@ -13,7 +13,14 @@ public delegate ValueTask<IEnumerable<IEnumerable<KeyValuePair<string, object?>>
 public delegate IEnumerable<ExpansionArgError> ExpansionArgsValidator(IReadOnlyDictionary<string, object?> args);
 
 /// <summary>A problem with one <c>expand_args</c> key (<paramref name="Key"/> null for the map as a whole).</summary>
-public readonly record struct ExpansionArgError(string? Key, string Message);
+public readonly record struct ExpansionArgError(string? Key, string Message)
+{
+    /// <summary>
+    /// A note, not an error: the config loads, and <c>validate</c> and the daemon's start show it with its location
+    /// (an argument the function does not read, say, which a typo leaves silently ignored).
+    /// </summary>
+    public bool IsNote { get; init; }
+}
 
 /// <summary>A registered expansion function.</summary>
 /// <param name="Name">The name used in <c>expand_from</c>.</param>

@@ -111,4 +111,18 @@ public sealed class ExpansionRegistryFacts
         Assert.Equal("schedules[0].expand_args", error.Path);
         Assert.Contains("bad cast", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_note_from_an_argument_check_loads_the_config_and_points_at_the_key()
+    {
+        var registry = new ExpansionRegistry().Add("lines", Nothing, "Test.Lines", args =>
+            args.ContainsKey("kee") ? [new ExpansionArgError("kee", "'kee' is ignored (did you mean 'key'?)") { IsNote = true }] : []);
+
+        var result = Load("    expand_from: lines\n    expand_args:\n      path: /tmp/x\n      kee: name\n", registry);
+
+        Assert.True(result.Success, string.Join("\n", result.Errors));
+        Assert.Equal(
+            "t.yaml:9:7: schedules[0].expand_args.kee: 'kee' is ignored (did you mean 'key'?)",
+            Assert.Single(result.Notes).ToString());
+    }
 }

@@ -323,13 +323,18 @@ internal sealed class ScheduleReader(FieldReader fields, IExpansionRegistry? reg
         }
         foreach (var problem in problems)
         {
-            if (problem.Key is null)
+            // A key's problem points at the key's value (a note about the key itself, at the key).
+            var entry = problem.Key is null ? null : (argsEntry?.Value as MapNode)?.Find(problem.Key);
+            YamlNode at = (problem.IsNote ? entry?.Key : entry?.Value) ?? argsAt;
+            string keyPath = problem.Key is null ? argsPath : KeyPath.Child(argsPath, problem.Key);
+            if (problem.IsNote)
             {
-                Diagnostics.Error(argsAt, argsPath, problem.Message);
-                continue;
+                Diagnostics.Note(at, keyPath, problem.Message);
             }
-            var at = (argsEntry?.Value as MapNode)?.Find(problem.Key)?.Value ?? argsAt;
-            Diagnostics.Error(at, KeyPath.Child(argsPath, problem.Key), problem.Message);
+            else
+            {
+                Diagnostics.Error(at, keyPath, problem.Message);
+            }
         }
     }
 
