@@ -72,6 +72,11 @@ public sealed partial class SchedulerEngine
         Message = "stall: {Schedule} fired once for {Missed} further missed slot(s); next={Next}")]
     private partial void LogStall(string schedule, long missed, string next);
 
+    // The parameter types of LogStall: the same generated shape (each new one costs the binary a few kilobytes).
+    [LoggerMessage(EventId = 12, Level = LogLevel.Warning,
+        Message = "clock set back: the system clock went back {Back}; {Count} schedule(s) planned again from {Now}")]
+    private partial void LogClockSetBack(string back, long count, string now);
+
     [LoggerMessage(EventId = 5, Level = LogLevel.Warning,
         Message = "abandoned {Schedule} slot={Slot} sent={Sent} abandoned={Abandoned}: shutdown grace ran out")]
     private partial void LogAbandoned(string schedule, string slot, int sent, int abandoned);

@@ -1,3 +1,4 @@
+using System.Globalization;
 using LoomSched.Config;
 using LoomSched.Dispatch;
 using LoomSched.Expansion;
@@ -99,6 +100,9 @@ public sealed partial class SchedulerEngine
     /// <summary>At most this many messages are made ready for one slot; the rest are built as they fire.</summary>
     private const int MaxReady = 10_000;
 
+    /// <summary>How far the wall clock may fall behind the monotonic clock before the loop plans its slots again.</summary>
+    private static readonly TimeSpan ClockSetBackTolerance = TimeSpan.FromSeconds(1);
+
     /// <summary>Making messages ready stops this long before the slot, so that it never delays the first fire.</summary>
     private static readonly TimeSpan ReadyMargin = TimeSpan.FromMilliseconds(1);
 
@@ -115,6 +119,8 @@ public sealed partial class SchedulerEngine
     private readonly Dictionary<ScheduleState, Ready> _ready = []; // the loop's: messages made ready for _readyFor
     private DateTimeOffset _readyFor; // the loop's: the slot whose messages were made ready last
     private int _batchThread; // the thread launching the loop's batch, while it does
+    private DateTimeOffset _seenWall; // the loop's (under _gate): the wall clock at its last look ...
+    private long _seenTimestamp; // ... and the monotonic clock then (NoticeClockSetBack)
     private readonly CancellationTokenSource _fireCancel = new();
     private Dictionary<string, ScheduleState> _states = new(StringComparer.Ordinal);
     private List<ScheduleState> _order = [];
@@ -175,6 +181,7 @@ public sealed partial class SchedulerEngine
                 // waiting for the other 999 to be picked (and control requests get the lock in between); the loop
                 // comes straight back for the rest, as the earliest slot is then still due.
                 now = _time.GetUtcNow();
+                NoticeClockSetBack(now);
                 FireDue(now, _due, FiresPerPass);
                 until = _queue.TryPeek(out _, out var next) ? next.Due : null;
             }
@@ -483,6 +490,52 @@ public sealed partial class SchedulerEngine
             LogStall(definition.Name, missed, FormatOrNone(next));
         }
         ScheduleNext(state, next);
+    }
+
+    /// <summary>
+    /// A wall clock set back (NTP correcting a clock that ran ahead, an edge host's clock set by hand) would leave every
+    /// schedule waiting for slots that now lie ahead by as much: an interval schedule silent for as long as the clock
+    /// went back, a cron schedule until the new time reaches its slots again. At every look the loop compares the wall
+    /// clock with the monotonic one; when the wall clock fell behind by more than <see cref="ClockSetBackTolerance"/>,
+    /// each schedule's next slot is planned again from the new time (interval schedules keep their grid, extended
+    /// back if the new time is before it began), and a slot that is due now fires now. A clock set forward needs
+    /// nothing of its own: its slots are missed, as after a stall.
+    /// </summary>
+    private void NoticeClockSetBack(DateTimeOffset now)
+    {
+        long timestamp = _time.GetTimestamp();
+        var back = _seenWall + _time.GetElapsedTime(_seenTimestamp, timestamp) - now;
+        bool seen = _seenTimestamp != 0 || _seenWall != default;
+        _seenWall = now;
+        _seenTimestamp = timestamp;
+        if (!seen || back <= ClockSetBackTolerance)
+        {
+            return;
+        }
+        long planned = 0;
+        foreach (var state in _order)
+        {
+            if (state.Removed || state.Paused || state.NextSlot is not { } old)
+            {
+                continue;
+            }
+            var trigger = state.Definition.Trigger;
+            if (trigger is IntervalTrigger interval && now <= state.Anchor)
+            {
+                long periods = ((state.Anchor - now).Ticks / interval.Interval.Ticks) + 1;
+                state.Anchor -= TimeSpan.FromTicks(periods * interval.Interval.Ticks);
+            }
+            // From just before now: a slot at this very instant is due, not skipped.
+            var next = trigger.NextAfter(now - TimeSpan.FromTicks(1), state.Anchor);
+            if (next is not { } due || due >= old)
+            {
+                continue;
+            }
+            state.Version++; // the queued entry for the old slot is stale
+            ScheduleNext(state, next);
+            planned++;
+        }
+        LogClockSetBack(back.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + " s", planned, LoomTime.Format(now));
     }
 
     private static long CountSlots(ITrigger trigger, DateTimeOffset anchor, DateTimeOffset after, DateTimeOffset upTo)

@@ -65,6 +65,63 @@ public sealed class SchedulerEngineFacts() : EngineHarness(T0)
         Assert.Equal(LoomTime.Format(T0.AddSeconds(110)), Port.Seen[1].Message.ScheduledFor);
     }
 
+    // --- the wall clock set back ---
+
+    [Fact]
+    public async Task When_the_wall_clock_is_set_back_an_interval_schedule_keeps_firing_every_interval_on_its_grid()
+    {
+        var log = new RecordingLogger();
+        StartWith(new EngineOptions { LoggerFactory = log }, TestSchedules.Interval("poll", 10));
+        await AdvanceAsync(TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10));
+        await RecordingPort.Eventually(() => Port.Seen.Count == 1, "the first fire");
+
+        Time.SetBack(TimeSpan.FromHours(1)); // 02:59:40 reads 01:59:40 now
+        // The loop still sleeps towards 02:59:50 (by the old time), which the harness cannot tell from caught up:
+        // each step waits for its fire.
+        Clock.Advance(TimeSpan.FromSeconds(10));
+        await RecordingPort.Eventually(() => Port.Seen.Count == 2, "a fire ten seconds later, at 01:59:50");
+        await AdvanceAsync(TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10));
+
+        await RecordingPort.Eventually(() => Port.Seen.Count == 3, "the next, ten seconds after it");
+        Assert.Equal(["2026-11-27T02:59:40Z", "2026-11-27T01:59:50Z", "2026-11-27T02:00:00Z"], Slots(Port.Of("poll")));
+        Assert.Equal(T0.AddSeconds(40).AddHours(-1), StatusOf("poll").NextFire);
+        Assert.Equal(
+            "clock set back: the system clock went back 3600 s; 1 schedule(s) planned again from 2026-11-27T01:59:50Z",
+            Assert.Single(log.Lines, l => l.EventId == 12).Text);
+    }
+
+    [Fact]
+    public async Task When_the_wall_clock_is_set_back_a_cron_schedule_fires_its_slots_as_the_new_time_reaches_them()
+    {
+        Start(null, TestSchedules.Cron("minutely", "* * * * *"));
+        await AdvanceAsync(TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(30));
+        await RecordingPort.Eventually(() => Port.Seen.Count == 1, "the 03:00 fire");
+
+        Time.SetBack(TimeSpan.FromMinutes(90)); // 03:00:00 reads 01:30:00 now
+        // The loop sleeps towards 03:01 by the old time: it wakes a minute later, at 01:31 by the new one.
+        Clock.Advance(TimeSpan.FromMinutes(1));
+        await RecordingPort.Eventually(() => Port.Seen.Count == 2, "the 01:31 fire");
+        await AdvanceAsync(TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(30));
+
+        await RecordingPort.Eventually(() => Port.Seen.Count == 3, "the 01:32 fire");
+        Assert.Equal(["2026-11-27T03:00:00Z", "2026-11-27T01:31:00Z", "2026-11-27T01:32:00Z"], Slots(Port.Of("minutely")));
+    }
+
+    [Fact]
+    public async Task A_wall_clock_set_back_by_no_more_than_a_second_changes_no_slot()
+    {
+        var log = new RecordingLogger();
+        StartWith(new EngineOptions { LoggerFactory = log }, TestSchedules.Interval("poll", 10));
+        await AdvanceAsync(TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10));
+
+        Time.SetBack(TimeSpan.FromSeconds(1)); // a leap second, or a small NTP step
+        await AdvanceAsync(TimeSpan.FromSeconds(12), TimeSpan.FromSeconds(1));
+
+        await RecordingPort.Eventually(() => Port.Seen.Count == 2, "the next slot, a second later by the wall clock");
+        Assert.Equal(["2026-11-27T02:59:40Z", "2026-11-27T02:59:50Z"], Slots(Port.Of("poll")));
+        Assert.DoesNotContain(log.Lines, l => l.EventId == 12);
+    }
+
     // --- cron ---
 
     [Fact]

@@ -18,10 +18,14 @@ public abstract class EngineHarness : IAsyncDisposable
     protected EngineHarness(DateTimeOffset start)
     {
         Clock = new FakeTimeProvider(start);
+        Time = new SteppableClock(Clock);
         Port = new RecordingPort(Clock);
     }
 
     protected FakeTimeProvider Clock { get; }
+
+    /// <summary>The engine's clock: <see cref="Clock"/>, whose wall time a test may set back.</summary>
+    protected SteppableClock Time { get; }
     internal RecordingPort Port { get; }
     protected SchedulerEngine? Engine { get; private set; }
     protected Task? Loop => _loop;
@@ -32,7 +36,7 @@ public abstract class EngineHarness : IAsyncDisposable
 
     protected SchedulerEngine StartWith(EngineOptions options, params ScheduleDefinition[] schedules)
     {
-        Engine = new SchedulerEngine(TestSchedules.Config(schedules), Port, Clock, options);
+        Engine = new SchedulerEngine(TestSchedules.Config(schedules), Port, Time, options);
         _loop = Task.Run(() => Engine.RunAsync(_stop.Token));
         return Engine;
     }
@@ -57,7 +61,7 @@ public abstract class EngineHarness : IAsyncDisposable
     /// </summary>
     protected Task Settle() => RecordingPort.Eventually(
         () => Engine is null
-            || (Engine.SleepingUntilTicks > Clock.GetUtcNow().UtcTicks && Engine.FiresInFlight <= Port.Blocked + StuckOnPurpose),
+            || (Engine.SleepingUntilTicks > Time.GetUtcNow().UtcTicks && Engine.FiresInFlight <= Port.Blocked + StuckOnPurpose),
         "the loop and the fires to catch up with the clock");
 
     protected ScheduleStatus StatusOf(string name) => Engine!.Status().Schedules.Single(s => s.Name == name);
