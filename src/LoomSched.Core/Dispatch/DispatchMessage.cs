@@ -125,6 +125,15 @@ public interface IDispatchPort
     }
 
     /// <summary>
+    /// Takes as many of <paramref name="messages"/>, from the first, as it can at once without failing, and returns
+    /// how many; the caller publishes the rest as usual. Then waits, at most <paramref name="untilWritten"/>, until
+    /// they are on their way (written to the connection), never for a confirmation. The engine hands a slot's
+    /// ready-made messages over with it all together, before it does the bookkeeping of their fires. A port may take
+    /// none (the default).
+    /// </summary>
+    int TryPublishNow(ReadOnlySpan<DispatchMessage> messages, TimeSpan untilWritten) => 0;
+
+    /// <summary>
     /// Completes when every message accepted so far is confirmed delivered (or refused for good). A port that
     /// confirms nothing completes at once.
     /// </summary>

@@ -53,6 +53,8 @@ internal sealed partial class NatsDispatchPort : IDispatchPort, IAsyncDisposable
     private readonly StreamAcks? _acks;
     private readonly List<(long Through, TaskCompletionSource Done)> _sentWaiters = [];
     private readonly NatsHeaders _headers = []; // the publisher's own (SendAsync)
+    private readonly ManualResetEventSlim _written = new(); // set when the publisher has handed a batch to the client
+    private long _writtenThrough; // the publisher's: how many taken messages it has handed to the client
     private TaskCompletionSource _spaceFreed = NewSignal();
     private TaskCompletionSource? _arrival;
     private Session? _session;
@@ -114,6 +116,59 @@ internal sealed partial class NatsDispatchPort : IDispatchPort, IAsyncDisposable
 
     public ValueTask<int> PublishAsync(ArraySegment<DispatchMessage> messages, CancellationToken cancellationToken) =>
         AcceptAsync(messages, null, cancellationToken);
+
+    /// <summary>
+    /// Takes what fits in the buffer now (NATS up or away, as <see cref="AcceptAsync"/> does; never drops), then, while
+    /// NATS is up, waits until the publisher has handed them to the client. The caller's thread blocks meanwhile,
+    /// which is the point: on a small VM the publisher, woken by the caller, is queued on the caller's core and would
+    /// otherwise wait there until the caller's own work is done.
+    /// </summary>
+    public int TryPublishNow(ReadOnlySpan<DispatchMessage> messages, TimeSpan untilWritten)
+    {
+        int room;
+        long through;
+        lock (_gate)
+        {
+            if (_closed)
+            {
+                return 0;
+            }
+            room = Math.Max(Math.Min(Capacity - _occupied, messages.Length), 0);
+            // Behind a backlog (a big fan-out going out) the wait would be for the backlog: none then.
+            if (Volatile.Read(ref _taken) < _accepted)
+            {
+                untilWritten = TimeSpan.Zero;
+            }
+            for (int i = 0; i < room; i++)
+            {
+                _buffer.Writer.TryWrite(messages[i]);
+            }
+            if (room == 0)
+            {
+                return 0;
+            }
+            _occupied += room;
+            _accepted += room;
+            through = _accepted;
+            _arrival?.TrySetResult();
+            _arrival = null;
+        }
+        if (untilWritten > TimeSpan.Zero && IsOpen)
+        {
+            long deadline = Environment.TickCount64 + (long)Math.Ceiling(untilWritten.TotalMilliseconds);
+            while (Volatile.Read(ref _writtenThrough) < through)
+            {
+                // Reset, then look again: a batch written in between has set it, or is seen now.
+                _written.Reset();
+                long left = deadline - Environment.TickCount64;
+                if (Volatile.Read(ref _writtenThrough) >= through || left <= 0 || !_written.Wait((int)left))
+                {
+                    break;
+                }
+            }
+        }
+        return room;
+    }
 
     /// <summary>
     /// Takes <paramref name="one"/>, or else <paramref name="many"/>, into the buffer: as many at once as there is room
@@ -267,6 +322,7 @@ internal sealed partial class NatsDispatchPort : IDispatchPort, IAsyncDisposable
             await _acks.DisposeAsync().ConfigureAwait(false);
         }
         _stop.Dispose();
+        _written.Dispose();
     }
 
     /// <summary>
@@ -358,6 +414,11 @@ internal sealed partial class NatsDispatchPort : IDispatchPort, IAsyncDisposable
                     if (await SendAsync(batch, session, stop).ConfigureAwait(false))
                     {
                         unsent.RemoveAt(0);
+                        if (batch.Through > _writtenThrough)
+                        {
+                            Volatile.Write(ref _writtenThrough, batch.Through);
+                            _written.Set();
+                        }
                         if (batch.Messages.Count == 0)
                         {
                             Settle(batch); // every message of it was refused

@@ -115,13 +115,17 @@ public sealed class ReadyMessageFacts() : EngineHarness(T0)
         Assert.Equal(2, Body(Port.Seen[0].Message).GetProperty("payload").GetProperty("version").GetInt32());
     }
 
-    [Fact]
-    public async Task Every_one_of_a_thousand_fires_due_at_once_sends_one_distinct_message_made_ready_for_it()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Every_one_of_a_thousand_fires_due_at_once_sends_one_distinct_message_made_ready_for_it(bool handOver)
     {
+        Port.HandOverLimit = handOver ? int.MaxValue : null;
         var schedules = Enumerable.Range(0, 1000).Select(i => TestSchedules.Interval($"s{i:D4}", 1)).ToArray();
         StartWith(Options(overshoot: TimeSpan.Zero), schedules);
         await ToFirstSlotAsync();
         await RecordingPort.Eventually(() => Port.Seen.Count == 1000, "a thousand fires");
+        Assert.Equal(handOver ? [1000] : [], Port.HandOvers);
 
         var bodies = Port.Seen.Select(s => Body(s.Message)).ToList();
         Assert.All(bodies, b => Assert.Equal("2026-11-27T02:59:31Z", b.GetProperty("created_at").GetString()));
@@ -142,5 +146,54 @@ public sealed class ReadyMessageFacts() : EngineHarness(T0)
         await RecordingPort.Eventually(() => Port.Seen.Count == 2, "both expansion messages");
 
         Assert.All(Port.Seen, s => Assert.Equal("2026-11-27T02:59:31.020000Z", Body(s.Message).GetProperty("created_at").GetString()));
+    }
+
+    // --- the hand-over: at the slot, every ready message goes to the port at once, before any fire's bookkeeping ---
+
+    [Fact]
+    public async Task At_the_slot_the_ready_messages_go_to_the_port_in_one_hand_over_and_each_fire_counts_its_own()
+    {
+        Port.HandOverLimit = int.MaxValue;
+        StartWith(Options(overshoot: TimeSpan.FromMilliseconds(20)),
+            TestSchedules.Interval("a", 1), TestSchedules.Interval("b", 1), TestSchedules.Interval("c", 1));
+        await ToFirstSlotAsync();
+        await RecordingPort.Eventually(() => Engine!.DispatchedTotal == 3, "three fires accounted");
+
+        Assert.Equal([3], Port.HandOvers);
+        Assert.Equal(["a", "b", "c"], Port.Seen.Select(s => s.Message.ScheduleName));
+        Assert.All(["a", "b", "c"], name =>
+        {
+            var status = StatusOf(name);
+            Assert.Equal((1, 1, 20.0), (status.Fires, status.Dispatched, status.LastLatenessMs));
+        });
+    }
+
+    [Fact]
+    public async Task A_schedule_paused_after_its_message_was_made_ready_is_left_out_of_the_hand_over()
+    {
+        Port.HandOverLimit = int.MaxValue;
+        StartWith(Options(overshoot: TimeSpan.Zero), TestSchedules.Interval("a", 1), TestSchedules.Interval("b", 1));
+        _beforeSlot = () => Engine!.Pause("b");
+        await ToFirstSlotAsync();
+        await RecordingPort.Eventually(() => Engine!.DispatchedTotal == 1, "a's fire");
+
+        Assert.Equal([1], Port.HandOvers);
+        Assert.Equal(["a"], Port.Seen.Select(s => s.Message.ScheduleName));
+        Assert.Equal(0, StatusOf("b").Fires);
+    }
+
+    [Fact]
+    public async Task Ready_messages_the_port_cannot_take_at_once_are_sent_by_their_own_fires_each_once()
+    {
+        Port.HandOverLimit = 1;
+        StartWith(Options(overshoot: TimeSpan.Zero),
+            TestSchedules.Interval("a", 1), TestSchedules.Interval("b", 1), TestSchedules.Interval("c", 1));
+        await ToFirstSlotAsync();
+        await RecordingPort.Eventually(() => Engine!.DispatchedTotal == 3, "three fires accounted");
+        await Settle();
+
+        Assert.Equal([1], Port.HandOvers);
+        Assert.Equal(["a", "b", "c"], Port.Seen.Select(s => s.Message.ScheduleName).Order(StringComparer.Ordinal));
+        Assert.Equal(3, Port.Seen.Select(s => s.Message.MessageId).Distinct(StringComparer.Ordinal).Count());
     }
 }

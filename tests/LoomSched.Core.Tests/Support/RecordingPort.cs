@@ -52,6 +52,35 @@ internal sealed class RecordingPort(TimeProvider time) : IDispatchPort
         _seen.Enqueue((message, time.GetUtcNow()));
     }
 
+    /// <summary>
+    /// How many messages <see cref="TryPublishNow"/> takes at most (null: none, as a port without it); it stops at the
+    /// first message with a gate or a failure, which go through <see cref="PublishAsync(DispatchMessage, CancellationToken)"/>.
+    /// </summary>
+    public int? HandOverLimit { get; set; }
+
+    private readonly ConcurrentQueue<int> _handOvers = new();
+
+    /// <summary>How many messages each hand-over (<see cref="TryPublishNow"/>) took.</summary>
+    public IReadOnlyList<int> HandOvers => [.. _handOvers];
+
+    public int TryPublishNow(ReadOnlySpan<DispatchMessage> messages, TimeSpan untilWritten)
+    {
+        if (HandOverLimit is not { } limit)
+        {
+            return 0;
+        }
+        int taken = 0;
+        while (taken < Math.Min(limit, messages.Length)
+            && !Gates.ContainsKey(messages[taken].ScheduleName) && !Failures.ContainsKey(messages[taken].ScheduleName))
+        {
+            OnPublish?.Invoke(messages[taken]);
+            _seen.Enqueue((messages[taken], time.GetUtcNow()));
+            taken++;
+        }
+        _handOvers.Enqueue(taken);
+        return taken;
+    }
+
     public ValueTask WhenSentAsync(CancellationToken cancellationToken) =>
         Sent is { IsCompleted: false } sent ? new ValueTask(sent.WaitAsync(cancellationToken)) : ValueTask.CompletedTask;
 
