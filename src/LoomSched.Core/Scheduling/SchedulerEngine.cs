@@ -678,10 +678,10 @@ public sealed partial class SchedulerEngine
     /// At the slot, before any fire's bookkeeping: hands the port every ready message whose fire is still to happen as
     /// planned (same version, builder and slot; not paused, removed or running), all in one call, and marks those the
     /// port took; their fires then only account for them. Under the lock, so nothing changes a schedule between the
-    /// check and its fire. With the system clock, the loop then yields its core once: a thread it wakes (the
-    /// publisher) may be queued on the waking thread's core, and on a small VM it would otherwise wait there until
-    /// the loop has done the bookkeeping of every fire of the instant (a thousand: about 0.6 ms), while the other core
-    /// idles. True when the port took any.
+    /// check and its fire. With the system clock, the loop then waits (at most <see cref="HandOverWait"/>) until the
+    /// port has written them out: a thread it wakes (the publisher) may be queued on the waking thread's core, and on
+    /// a small VM it would otherwise wait there until the loop has done the bookkeeping of every fire of the instant
+    /// (a thousand: about 0.6 ms), while the other core idles. True when the port took any.
     /// </summary>
     private bool HandOverReady(DateTimeOffset now)
     {
@@ -703,7 +703,6 @@ public sealed partial class SchedulerEngine
                 readies[count++] = ready;
             }
         }
-        // With the system clock, the loop waits (a few milliseconds at most) until they are written out: see above.
         var untilWritten = _options.PreciseWakeLead > TimeSpan.Zero ? HandOverWait : TimeSpan.Zero;
         int taken = count == 0 ? 0 : _port.TryPublishNow(messages.AsSpan(0, count), untilWritten);
         for (int i = 0; i < taken; i++)
@@ -1332,8 +1331,10 @@ public sealed partial class SchedulerEngine
         public Ready? Ready { get; set; }
     }
 
-    /// <summary>A message made ready before its slot (id spelled), and what it was made from.</summary>
-    /// <summary>A message made ready for a fire (<see cref="MakeReady"/>). A class, not a record: nothing compares them.</summary>
+    /// <summary>
+    /// A message made ready before its slot (id spelled), and what it was made from (<see cref="MakeReady"/>). A class,
+    /// not a record: nothing compares them.
+    /// </summary>
     private sealed class Ready(long version, MessageBuilder builder, DateTimeOffset slot, FireMessages messages, DispatchMessage message)
     {
         public long Version { get; } = version;

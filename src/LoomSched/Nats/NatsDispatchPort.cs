@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using LoomSched.Dispatch;
 using Microsoft.Extensions.Logging;
@@ -155,13 +156,13 @@ internal sealed partial class NatsDispatchPort : IDispatchPort, IAsyncDisposable
         }
         if (untilWritten > TimeSpan.Zero && IsOpen)
         {
-            long deadline = Environment.TickCount64 + (long)Math.Ceiling(untilWritten.TotalMilliseconds);
+            long start = Stopwatch.GetTimestamp();
             while (Volatile.Read(ref _writtenThrough) < through)
             {
                 // Reset, then look again: a batch written in between has set it, or is seen now.
                 _written.Reset();
-                long left = deadline - Environment.TickCount64;
-                if (Volatile.Read(ref _writtenThrough) >= through || left <= 0 || !_written.Wait((int)left))
+                var left = untilWritten - Stopwatch.GetElapsedTime(start);
+                if (Volatile.Read(ref _writtenThrough) >= through || left <= TimeSpan.Zero || !_written.Wait(left))
                 {
                     break;
                 }
