@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Threading.Channels;
 using LoomSched.Dispatch;
 using Microsoft.Extensions.Logging;
@@ -578,6 +579,11 @@ internal sealed partial class NatsDispatchPort : IDispatchPort, IAsyncDisposable
         var messages = batch.Messages;
         var headers = _headers;
         string? schedule = null, slot = null;
+        // Messages over the server's max_payload are said once per run of one schedule, slot and subject in the batch
+        // (a fan-out whose every message is too large is thousands of them), with how many: the first, and the count.
+        DispatchMessage? tooLarge = null;
+        string? tooLargeReason = null;
+        int tooLargeCount = 0;
         _acks?.Begin(batch);
         for (int i = 0; i < messages.Count; i++)
         {
@@ -605,8 +611,19 @@ internal sealed partial class NatsDispatchPort : IDispatchPort, IAsyncDisposable
             catch (NatsPayloadTooLargeException ex)
             {
                 // The client checks the server's max_payload before writing: retrying cannot help. The message
-                // is counted and logged, and it leaves the batch.
-                Refuse(message, ex.Message);
+                // is counted, and it leaves the batch.
+                Refused(message);
+                if (tooLarge is not null && !(ReferenceEquals(tooLarge.ScheduleName, message.ScheduleName)
+                    && ReferenceEquals(tooLarge.ScheduledFor, message.ScheduledFor) && tooLarge.Subject == message.Subject))
+                {
+                    SayTooLarge(tooLarge, tooLargeReason!, tooLargeCount);
+                    tooLargeCount = 0;
+                }
+                if (tooLargeCount++ == 0)
+                {
+                    tooLarge = message;
+                    tooLargeReason = ex.Message;
+                }
                 _acks?.Forget(batch, i);
                 messages.RemoveAt(i--);
                 message.ReleaseBody();
@@ -615,10 +632,21 @@ internal sealed partial class NatsDispatchPort : IDispatchPort, IAsyncDisposable
             {
                 // The connection went away under the write: the batch goes again on the next session.
                 _acks?.End(batch);
+                SayTooLarge(tooLarge, tooLargeReason, tooLargeCount);
                 return false;
             }
         }
+        SayTooLarge(tooLarge, tooLargeReason, tooLargeCount);
         return true;
+    }
+
+    private void SayTooLarge(DispatchMessage? first, string? reason, int count)
+    {
+        if (first is not null && count > 0)
+        {
+            LogPublishFailed(first.ScheduleName, first.ScheduledFor, first.Subject,
+                count == 1 ? reason! : count.ToString(CultureInfo.InvariantCulture) + " messages refused, each over the server's max_payload; the first: " + reason);
+        }
     }
 
     private async Task<bool> ConfirmByPingAsync(Session session, CancellationToken stop)
