@@ -66,8 +66,8 @@ internal sealed class YamlTreeReader
                         "the file holds more than one YAML document (a second starts here); keep a single document"),
                     Scalar scalar => OnScalar(scalar),
                     AnchorAlias alias => OnAlias(alias),
-                    MappingStart map => OnCollectionStart(new MapNode(At(map.Start)), map, MapTag),
-                    SequenceStart seq => OnCollectionStart(new SequenceNode(At(seq.Start)), seq, SeqTag),
+                    MappingStart map => OnCollectionStart(new MapNode(At(map.Start)), map, MapTag, map.Style == MappingStyle.Flow),
+                    SequenceStart seq => OnCollectionStart(new SequenceNode(At(seq.Start)), seq, SeqTag, seq.Style == SequenceStyle.Flow),
                     MappingEnd or SequenceEnd => OnCollectionEnd(),
                     _ => true,
                 };
@@ -82,6 +82,15 @@ internal sealed class YamlTreeReader
             // The parser places a tab in the indentation at the start of the block it was scanning (1:1 for the
             // whole file): point at the tab itself.
             var at = ex.Message.Contains("tab", StringComparison.OrdinalIgnoreCase) && FirstIndentingTab(text) is { } tab ? tab : At(ex.Start);
+            if (ex.Message.Contains("flow ", StringComparison.Ordinal) && InnermostFlow() is { } open)
+            {
+                // The parser notices a { or [ left open where the next entry starts, often lines later: point at the
+                // bracket, which is where the fix goes.
+                var (opened, closer) = open.Node is MapNode ? ("{", "}") : ("[", "]");
+                Fatal(open.Node.Start, open.Path,
+                    $"YAML syntax error in the {opened}...{closer} that opens here: at {at.Line}:{at.Column} the parser expected ',' or '{closer}' (a comma missing between entries, or the {closer} never written)");
+                return null;
+            }
             Fatal(at, "", $"YAML syntax error: {TrimMessage(ex.Message)}");
             return null;
         }
@@ -159,14 +168,27 @@ internal sealed class YamlTreeReader
         return CountWritten(0, at) && CountRepeated(anchored.ExpandedSize, anchored.ExpandedChars, at) && Attach(anchored);
     }
 
-    private bool OnCollectionStart(YamlNode node, NodeEvent e, string plainTag)
+    /// <summary>The innermost collection still open that was written in flow style (<c>{…}</c> or <c>[…]</c>).</summary>
+    private Frame? InnermostFlow()
+    {
+        for (int i = _stack.Count - 1; i >= 0; i--)
+        {
+            if (_stack[i].IsFlow)
+            {
+                return _stack[i];
+            }
+        }
+        return null;
+    }
+
+    private bool OnCollectionStart(YamlNode node, NodeEvent e, string plainTag, bool flow)
     {
         string path = ChildPath();
         if (!e.Tag.IsEmpty && !e.Tag.IsNonSpecific && e.Tag.Value != plainTag)
         {
             _diagnostics.Error(node.Start, path, ScalarTyping.UnsupportedTag(e.Tag.Value));
         }
-        _stack.Add(new Frame(node, path, e.Anchor.IsEmpty ? null : e.Anchor.Value));
+        _stack.Add(new Frame(node, path, e.Anchor.IsEmpty ? null : e.Anchor.Value) { IsFlow = flow });
         if (_stack.Count > MaxDepth)
         {
             return Fatal(node.Start, path, $"nesting is deeper than {MaxDepth} levels; flatten the structure");
@@ -407,6 +429,7 @@ internal sealed class YamlTreeReader
         public YamlNode Node { get; } = node;
         public string Path { get; } = path;
         public string? Anchor { get; } = anchor;
+        public bool IsFlow { get; init; }
         public YamlNode? PendingKey { get; set; }
         public List<MapEntry> Merges { get; } = [];
         public Dictionary<string, YamlNode> FirstKeys { get; } = new(StringComparer.Ordinal); // each key's first node
