@@ -35,6 +35,7 @@ report.Json["settings"] = new JsonObject
     ["binary"] = settings.Binary,
     ["lateness_schedules"] = settings.LatenessSchedules,
     ["lateness_seconds"] = settings.LatenessSeconds,
+    ["lateness_runs"] = settings.LatenessRuns,
     ["warmup_seconds"] = settings.WarmupSeconds,
     ["fanout_count"] = settings.FanOutCount,
     ["fanout_runs"] = settings.FanOutRuns,

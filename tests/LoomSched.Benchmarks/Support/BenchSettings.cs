@@ -22,6 +22,12 @@ internal sealed record BenchSettings
     public IReadOnlyList<string> LatenessLogLevels { get; init; } = [];
 
     /// <summary>
+    /// Lateness: runs of each main row (the peer, and each trigger with the first receiver at the first log level),
+    /// taken in rounds; the other rows run once.
+    /// </summary>
+    public int LatenessRuns { get; init; }
+
+    /// <summary>
     /// Lateness: the subscribers that measure receipt, each a run of its own: <c>wire</c> (a plain socket, stamped
     /// per read) at every log level, <c>client</c> (NATS.Client.Core, stamped after the client's parsing) at the first.
     /// </summary>
@@ -77,6 +83,7 @@ internal sealed record BenchSettings
             LatenessSchedules = Int("BENCH_LATENESS_SCHEDULES", 1000),
             LatenessSeconds = Num("BENCH_LATENESS_SECONDS", quick ? 6 : 30),
             WarmupSeconds = Num("BENCH_WARMUP_SECONDS", 2),
+            LatenessRuns = Int("BENCH_LATENESS_RUNS", quick ? 1 : 3),
             LatenessLogLevels = (Env("BENCH_LATENESS_LOG_LEVELS") ?? "info,warn")
                 .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             LatenessReceivers = (Env("BENCH_LATENESS_RECEIVERS") ?? "wire,client")

@@ -39,6 +39,9 @@ internal sealed class WireReceiver : IArrivals
             RedirectStandardOutput = true,
             UseShellExecute = false,
         };
+        // Its parse loop compiled fully optimised from the start: no tier-up compiling (seen in the first measured slot
+        // of a run, on the cores the burst needs) while stamps are taken.
+        start.Environment["DOTNET_TieredCompilation"] = "0";
         if (Path.GetFileNameWithoutExtension(self) == "dotnet")
         {
             start.ArgumentList.Add(typeof(WireReceiver).Assembly.Location);
