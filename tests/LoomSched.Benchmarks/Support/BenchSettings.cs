@@ -3,7 +3,7 @@ using System.Globalization;
 namespace LoomSched.Benchmarks.Support;
 
 /// <summary>
-/// What to run and for how long. <c>BENCH_SCALE=full</c> (the default) gives the durations of the issue (about five
+/// What to run and for how long. <c>BENCH_SCALE=full</c> (the default) gives the durations of the issue (about ten
 /// minutes in all); <c>BENCH_SCALE=quick</c> a smoke run of about a minute. Every value can be overridden alone.
 /// </summary>
 internal sealed record BenchSettings
