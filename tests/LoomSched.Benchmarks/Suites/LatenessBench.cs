@@ -42,11 +42,11 @@ internal static class LatenessBench
                     throw new ArgumentException($"BENCH_LATENESS_RECEIVERS: unknown receiver \"{receiverKind}\"; known: wire, client");
                 }
                 // The first receiver runs at every log level; the others at the first, for comparison.
-                var levels = r == 0 ? s.LatenessLogLevels : s.LatenessLogLevels.Take(1);
-                foreach (var (level, l) in levels.Select((level, l) => (level, l)))
+                foreach (var level in r == 0 ? s.LatenessLogLevels : s.LatenessLogLevels.Take(1))
                 {
                     string key = r == 0 ? $"{kind}_{level}" : $"{kind}_{level}_{receiverKind}";
-                    rows.Add((key, () => RunOneAsync(ctx, kind, trigger, level, receiverKind), r == 0 && l == 0));
+                    bool main = r == 0 && level == s.LatenessLogLevels[0];
+                    rows.Add((key, () => RunOneAsync(ctx, kind, trigger, level, receiverKind), main));
                 }
             }
         }
@@ -158,8 +158,7 @@ internal static class LatenessBench
             var toReceipt = Distribution.Of(received);
             // All n schedules share each slot: how long each slot's whole burst took to arrive. The median over slots
             // is robust to a one-off stall of the (shared) machine; the worst slot shows that stall.
-            var burstValues = arrivals.GroupBy(a => a.ScheduledFor!, StringComparer.Ordinal)
-                .Select(g => g.Max(a => (a.At - slots[g.Key]).TotalMilliseconds)).ToList();
+            var burstValues = BurstEnds(arrivals, slots);
             var bursts = Distribution.Of(burstValues);
             var json = new JsonObject
             {
@@ -256,8 +255,7 @@ internal static class LatenessBench
         var arrivals = receiver.Take()
             .Where(a => a.ScheduledFor is not null && InWindow(slots[a.ScheduledFor], from, to)).ToList();
         var received = arrivals.Select(a => (a.At - slots[a.ScheduledFor!]).TotalMilliseconds).ToList();
-        var bursts = arrivals.GroupBy(a => a.ScheduledFor!, StringComparer.Ordinal)
-            .Select(g => g.Max(a => (a.At - slots[g.Key]).TotalMilliseconds)).ToList();
+        var bursts = BurstEnds(arrivals, slots);
         long expected = (long)arrivals.Select(a => a.ScheduledFor).Distinct(StringComparer.Ordinal).Count() * n;
         var json = new JsonObject
         {
@@ -271,6 +269,11 @@ internal static class LatenessBench
         };
         return new Measured(label, null, [], received, bursts, double.NaN, expected, json);
     }
+
+    /// <summary>For each slot, when the last of its messages arrived (ms after the slot).</summary>
+    private static List<double> BurstEnds(IEnumerable<Arrival> arrivals, SlotCache slots) =>
+        arrivals.GroupBy(a => a.ScheduledFor!, StringComparer.Ordinal)
+            .Select(g => g.Max(a => (a.At - slots[g.Key]).TotalMilliseconds)).ToList();
 
     /// <summary>Each slot's first and last receipt (ms after the slot), in slot order: where a slow slot lost its time.</summary>
     private static JsonArray PerSlot(IEnumerable<Arrival> arrivals, SlotCache slots) =>
