@@ -58,7 +58,15 @@ public sealed partial class SchedulerEngine
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Error,
         Message = "fire failed {Schedule} slot={Slot} sent={Sent}: {Reason}")]
-    private partial void LogFireFailed(string schedule, string slot, int sent, string reason);
+    private partial void LogFireFailed(string schedule, string slot, int sent, string reason, Exception? fault);
+
+    [LoggerMessage(EventId = 13, Level = LogLevel.Error,
+        Message = "schedule {Schedule} faulted: {Kind}: {Reason}; its next slot is planned again at {Retry}")]
+    private partial void LogScheduleFault(string schedule, string kind, string reason, string retry, Exception fault);
+
+    [LoggerMessage(EventId = 14, Level = LogLevel.Error,
+        Message = "the timer loop faulted: {Kind}: {Reason}; it goes on in a second")]
+    private partial void LogLoopFault(string kind, string reason, Exception fault);
 
     [LoggerMessage(EventId = 3, Level = LogLevel.Warning,
         Message = "skipped {Schedule} slot={Slot}: its previous fire is still running")]

@@ -110,6 +110,18 @@ public sealed partial class SchedulerEngine
     /// <summary>Making messages ready stops this long before the slot, so that it never delays the first fire.</summary>
     private static readonly TimeSpan ReadyMargin = TimeSpan.FromMilliseconds(1);
 
+    /// <summary>
+    /// The longest the loop sleeps at once: a timer takes at most about 49.7 days, and a slot months away is reached
+    /// by sleeping again, each wake re-reading the clock.
+    /// </summary>
+    internal static readonly TimeSpan MaxSleep = TimeSpan.FromHours(1);
+
+    /// <summary>How long after a schedule's fault (its trigger threw) its next slot is computed again.</summary>
+    internal static readonly TimeSpan FaultRetry = TimeSpan.FromMinutes(1);
+
+    /// <summary>How long the loop waits after a fault of its own before it goes on, so that a fault cannot spin.</summary>
+    private static readonly TimeSpan LoopFaultPause = TimeSpan.FromSeconds(1);
+
     private readonly Lock _gate = new();
     private readonly IDispatchPort _port;
     private readonly TimeProvider _time;
@@ -135,6 +147,7 @@ public sealed partial class SchedulerEngine
     private long _dispatchedTotal;
     private long _abandonedTotal;
     private long _sleepingUntilTicks;
+    private long _sleeps;
 
     /// <summary>Creates an engine; nothing fires until <see cref="RunAsync"/>.</summary>
     public SchedulerEngine(SchedulerConfig config, IDispatchPort port, TimeProvider time, EngineOptions? options = null)
@@ -151,7 +164,7 @@ public sealed partial class SchedulerEngine
             var state = new ScheduleState(definition, _options.IntervalAnchor ?? StartedAt);
             _states.Add(definition.Name, state);
             _order.Add(state);
-            ScheduleNext(state, definition.Trigger.NextAfter(StartedAt, state.Anchor));
+            PlanAfter(state, StartedAt, StartedAt);
         }
     }
 
@@ -173,8 +186,6 @@ public sealed partial class SchedulerEngine
         while (!stoppingToken.IsCancellationRequested)
         {
             Task wake;
-            DateTimeOffset? until;
-            DateTimeOffset now;
             lock (_gate)
             {
                 if (_wake.Task.IsCompleted)
@@ -182,27 +193,19 @@ public sealed partial class SchedulerEngine
                     _wake = NewSignal();
                 }
                 wake = _wake.Task;
-                // A pass picks a bounded number of fires, so that the first of a thousand due at once starts without
-                // waiting for the other 999 to be picked (and control requests get the lock in between); the loop
-                // comes straight back for the rest, as the earliest slot is then still due.
-                now = _time.GetUtcNow();
-                NoticeClockSetBack(now);
-                // After a hand-over, every fire due now is picked in this pass: the fires whose messages went out
-                // are accounted under the same lock that saw them fit to go (no pause or reload between the two).
-                FireDue(now, _due, HandOverReady(now) ? int.MaxValue : FiresPerPass);
-                until = _queue.TryPeek(out _, out var next) ? next.Due : null;
             }
-            AttachReady(_due, now);
-            LaunchBatch(_due);
-            if (until is not { } more || more > now || _firedInBatch.Count >= MaxDeferredLines)
+            DateTimeOffset? until;
+            try
             {
-                // Nothing more due at once: the instant's fires are all launched, its lines may be written.
-                LogDeferredLines();
+                until = Pass();
             }
-            if (until is { } coming && coming > now && coming != _readyFor && _options.PreciseWakeLead > TimeSpan.Zero
-                && _options.SlotGate is null && coming - _time.GetUtcNow() <= ReadyLead)
+            catch (Exception ex)
             {
-                MakeReady(coming);
+                // A fault of the loop's own (not of one schedule: FireDue keeps those to their schedule) must not stop
+                // every schedule: it is logged, and the loop goes on after a pause.
+                until = _time.GetUtcNow() + LoopFaultPause;
+                AbandonPicked();
+                LogLoopFault(ex.GetType().Name, ex.Message, ex);
             }
             await SleepAsync(until, wake, stoppingToken).ConfigureAwait(false);
             Volatile.Write(ref _sleepingUntilTicks, 0);
@@ -210,11 +213,59 @@ public sealed partial class SchedulerEngine
         LogDeferredLines();
     }
 
+    /// <summary>One pass of the loop: fires what is due, makes the next slot's messages ready; returns when to wake.</summary>
+    private DateTimeOffset? Pass()
+    {
+        DateTimeOffset? until;
+        DateTimeOffset now;
+        lock (_gate)
+        {
+            // A pass picks a bounded number of fires, so that the first of a thousand due at once starts without
+            // waiting for the other 999 to be picked (and control requests get the lock in between); the loop
+            // comes straight back for the rest, as the earliest slot is then still due.
+            now = _time.GetUtcNow();
+            NoticeClockSetBack(now);
+            // After a hand-over, every fire due now is picked in this pass: the fires whose messages went out
+            // are accounted under the same lock that saw them fit to go (no pause or reload between the two).
+            FireDue(now, _due, HandOverReady(now) ? int.MaxValue : FiresPerPass);
+            until = _queue.TryPeek(out _, out var next) ? next.Due : null;
+        }
+        AttachReady(_due, now);
+        LaunchBatch(_due);
+        if (until is not { } more || more > now || _firedInBatch.Count >= MaxDeferredLines)
+        {
+            // Nothing more due at once: the instant's fires are all launched, its lines may be written.
+            LogDeferredLines();
+        }
+        if (until is { } coming && coming > now && coming != _readyFor && _options.PreciseWakeLead > TimeSpan.Zero
+            && _options.SlotGate is null && coming - _time.GetUtcNow() <= ReadyLead)
+        {
+            MakeReady(coming);
+        }
+        return until;
+    }
+
+    /// <summary>After a fault of the loop: fires it picked and did not start are not running (their next slots stand).</summary>
+    private void AbandonPicked()
+    {
+        lock (_gate)
+        {
+            foreach (var fire in _due)
+            {
+                fire.State.Running = false;
+            }
+            _due.Clear();
+        }
+    }
+
     /// <summary>
     /// When the loop last went to sleep, the instant it sleeps until (UTC ticks; 0 while it works). Lets tests
     /// on a fake clock know the loop has caught up before they move the clock again.
     /// </summary>
     internal long SleepingUntilTicks => Volatile.Read(ref _sleepingUntilTicks);
+
+    /// <summary>How many times the loop has gone to sleep: tests on a fake clock wait for it after waking the loop.</summary>
+    internal long Sleeps => Volatile.Read(ref _sleeps);
 
     /// <summary>Fires started and not yet ended.</summary>
     internal int FiresInFlight
@@ -336,7 +387,7 @@ public sealed partial class SchedulerEngine
             }
             state.Paused = false;
             var now = _time.GetUtcNow();
-            ScheduleNext(state, state.Definition.Trigger.NextAfter(now, state.Anchor));
+            PlanAfter(state, now, now);
             LogResumed(name, state.NextSlot);
             Wake();
             return ControlResult.Done($"schedule \"{name}\" resumed; next fire {FormatOrNone(state.NextSlot)}");
@@ -389,7 +440,7 @@ public sealed partial class SchedulerEngine
                 order.Add(state);
                 if (!state.Paused)
                 {
-                    ScheduleNext(state, definition.Trigger.NextAfter(now, state.Anchor));
+                    PlanAfter(state, now, now);
                 }
             }
             foreach (var old in _order)
@@ -440,11 +491,60 @@ public sealed partial class SchedulerEngine
         while (due.Count < limit && _queue.TryPeek(out var item, out var key) && key.Due <= now)
         {
             _queue.Dequeue();
-            if (item.Version == item.State.Version && !item.State.Removed && !item.State.Paused)
+            var state = item.State;
+            if (item.Version != state.Version || state.Removed || state.Paused)
             {
-                OnSlotDue(item.State, key.Due, now, due);
+                continue;
+            }
+            try
+            {
+                if (item.Replan)
+                {
+                    PlanAfter(state, now, now);
+                }
+                else
+                {
+                    OnSlotDue(state, key.Due, now, due);
+                }
+            }
+            catch (Exception ex)
+            {
+                // One schedule's fault is that schedule's: the others stay on time.
+                Faulted(state, ex, now);
             }
         }
+    }
+
+    /// <summary>Plans the schedule's first slot after <paramref name="after"/>; a trigger that throws is the schedule's fault.</summary>
+    private void PlanAfter(ScheduleState state, DateTimeOffset after, DateTimeOffset now)
+    {
+        DateTimeOffset? next;
+        try
+        {
+            next = state.Definition.Trigger.NextAfter(after, state.Anchor);
+        }
+        catch (Exception ex)
+        {
+            Faulted(state, ex, now);
+            return;
+        }
+        ScheduleNext(state, next);
+    }
+
+    /// <summary>
+    /// Counts and logs (with the stack trace) a fault of one schedule's planning, and plans it again
+    /// <see cref="FaultRetry"/> later from the time then.
+    /// </summary>
+    private void Faulted(ScheduleState state, Exception ex, DateTimeOffset now)
+    {
+        var retry = now + FaultRetry;
+        state.Errors++;
+        state.LastError = $"its next slot could not be planned ({ex.GetType().Name}: {ex.Message}); tried again at {LoomTime.Format(retry)}";
+        state.LastErrorAt = now;
+        state.Version++; // whatever was queued for it is stale
+        state.NextSlot = null;
+        _queue.Enqueue(new QueueItem(state, state.Version, Replan: true), new QueueKey(retry, _seq++));
+        LogScheduleFault(state.Definition.Name, ex.GetType().Name, ex.Message, LoomTime.Format(retry), ex);
     }
 
     private void OnSlotDue(ScheduleState state, DateTimeOffset slot, DateTimeOffset now, List<Fire> due)
@@ -527,13 +627,22 @@ public sealed partial class SchedulerEngine
                 continue;
             }
             var trigger = state.Definition.Trigger;
-            if (trigger is IntervalTrigger interval && now <= state.Anchor)
+            DateTimeOffset? next;
+            try
             {
-                long periods = ((state.Anchor - now).Ticks / interval.Interval.Ticks) + 1;
-                state.Anchor -= TimeSpan.FromTicks(periods * interval.Interval.Ticks);
+                if (trigger is IntervalTrigger interval && now <= state.Anchor)
+                {
+                    long periods = ((state.Anchor - now).Ticks / interval.Interval.Ticks) + 1;
+                    state.Anchor -= TimeSpan.FromTicks(periods * interval.Interval.Ticks);
+                }
+                // From just before now: a slot at this very instant is due, not skipped.
+                next = trigger.NextAfter(now - TimeSpan.FromTicks(1), state.Anchor);
             }
-            // From just before now: a slot at this very instant is due, not skipped.
-            var next = trigger.NextAfter(now - TimeSpan.FromTicks(1), state.Anchor);
+            catch (Exception ex)
+            {
+                Faulted(state, ex, now);
+                continue;
+            }
             if (next is not { } due || due >= old)
             {
                 continue;
@@ -645,7 +754,7 @@ public sealed partial class SchedulerEngine
             {
                 _queue.Enqueue(item, key);
                 var state = item.State;
-                if (item.Version == state.Version && !state.Removed && !state.Paused && !state.Running
+                if (!item.Replan && item.Version == state.Version && !state.Removed && !state.Paused && !state.Running
                     && state.Definition.ExpandFrom is null)
                 {
                     candidates.Add((state, state.Version, state.Definition));
@@ -667,7 +776,7 @@ public sealed partial class SchedulerEngine
                 message.KeepId(); // spelled now, not by the publisher in the burst
                 _ready[state] = new Ready(version, builder, slot, messages, message);
             }
-            catch (Exception ex) when (ex is UnserializableValueException or InvalidOperationException)
+            catch (Exception)
             {
                 // The fire builds it again at the slot, and says what is wrong then.
             }
@@ -951,12 +1060,12 @@ public sealed partial class SchedulerEngine
         int sent = 0;
         var ready = fire.Ready is { } r && r.Slot == slot ? r : null;
         fire.Ready = null;
-        var slotMessages = ready?.Messages ?? fire.Builder.ForFire(definition, slot);
-        string slotText = slotMessages.SlotText;
+        string slotText = ready?.Messages.SlotText ?? LoomTime.Format(slot);
         CollectedBodies? bodies = null;
 
         try
         {
+            var slotMessages = ready?.Messages ?? fire.Builder.ForFire(definition, slot);
             bool claimed = true;
             if (gate is not null)
             {
@@ -1058,6 +1167,9 @@ public sealed partial class SchedulerEngine
         }
         catch (Exception ex)
         {
+            // A failure the fire expects (an expansion's, a value's, NATS's) is one line; any other is a fault, logged
+            // with its stack trace. Either way the schedule fires again at its next slot.
+            bool expected = ex is FireFailedException or ExpansionException or UnserializableValueException or TimeoutException;
             string reason = ex is FireFailedException ? ex.Message : $"{ex.GetType().Name}: {ex.Message}";
             lock (_gate)
             {
@@ -1065,7 +1177,7 @@ public sealed partial class SchedulerEngine
                 state.LastError = reason;
                 state.LastErrorAt = _time.GetUtcNow();
             }
-            LogFireFailed(definition.Name, slotText, sent, reason);
+            LogFireFailed(definition.Name, slotText, sent, reason, expected ? null : ex);
             fire.Remaining = 0;
         }
         finally
@@ -1227,6 +1339,7 @@ public sealed partial class SchedulerEngine
         if (until is null)
         {
             Volatile.Write(ref _sleepingUntilTicks, DateTimeOffset.MaxValue.UtcTicks);
+            Interlocked.Increment(ref _sleeps);
             try
             {
                 await wake.WaitAsync(stoppingToken).ConfigureAwait(false);
@@ -1249,6 +1362,7 @@ public sealed partial class SchedulerEngine
             // on (with 100,000 staggered schedules, a slot every millisecond or so, that kept a core busy). Rounding
             // up costs at most a millisecond of lateness.
             Volatile.Write(ref _sleepingUntilTicks, until.Value.UtcTicks);
+            Interlocked.Increment(ref _sleeps);
             if (_options.PreciseSleep is { } sleep)
             {
                 sleep(delay);
@@ -1264,9 +1378,14 @@ public sealed partial class SchedulerEngine
         delay -= lead > TimeSpan.Zero && _options.SlotGate is null && until.Value != _readyFor && delay > ReadyLead ? ReadyLead : lead;
         // Timers count whole milliseconds: round up, so the loop never wakes a fraction early and spins.
         delay = TimeSpan.FromMilliseconds(Math.Ceiling(delay.TotalMilliseconds));
+        if (delay > MaxSleep)
+        {
+            delay = MaxSleep;
+        }
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         var timer = Task.Delay(delay, _time, cancel.Token);
         Volatile.Write(ref _sleepingUntilTicks, until.Value.UtcTicks);
+        Interlocked.Increment(ref _sleeps);
         await Task.WhenAny(timer, wake).ConfigureAwait(false);
         await cancel.CancelAsync().ConfigureAwait(false);
     }
@@ -1285,7 +1404,8 @@ public sealed partial class SchedulerEngine
 
     private static string FormatOrNone(DateTimeOffset? t) => t is { } v ? LoomTime.Format(v) : "none";
 
-    private readonly record struct QueueItem(ScheduleState State, long Version);
+    /// <summary>A schedule's entry in the queue: its slot, or (<paramref name="Replan"/>) a retry of its planning after a fault.</summary>
+    private readonly record struct QueueItem(ScheduleState State, long Version, bool Replan = false);
 
     /// <summary>
     /// A queue entry's priority: its instant, then the order it was queued in (entries of one instant come out

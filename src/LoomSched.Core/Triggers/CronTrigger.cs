@@ -80,8 +80,18 @@ public sealed class CronTrigger : ITrigger
         _expression.GetNextOccurrence(new DateTime(2000, 1, 1, 0, 0, 0, DateTimeKind.Utc)) is null;
 
     /// <inheritdoc />
-    public DateTimeOffset? NextAfter(DateTimeOffset instant, DateTimeOffset anchor) =>
-        _expression.GetNextOccurrence(instant, Zone, inclusive: false);
+    public DateTimeOffset? NextAfter(DateTimeOffset instant, DateTimeOffset anchor)
+    {
+        try
+        {
+            return _expression.GetNextOccurrence(instant, Zone, inclusive: false);
+        }
+        catch (ArgumentException)
+        {
+            // Near the end of the calendar (year 9999) Cronos's arithmetic leaves DateTime's range: no further slot.
+            return null;
+        }
+    }
 
     /// <inheritdoc />
     public string Describe() => $"cron \"{Text}\" ({Zone.Id})";

@@ -24,7 +24,9 @@ public sealed class IntervalTrigger : ITrigger
         long elapsed = (instant - anchor).Ticks;
         // Floor division that also holds before the anchor; k >= 1 keeps the first slot one interval after start.
         long k = elapsed < 0 ? 1 : (elapsed / Interval.Ticks) + 1;
-        return anchor + TimeSpan.FromTicks(k * Interval.Ticks);
+        // A slot past the last representable instant (year 9999) does not exist: none, rather than an overflow.
+        long room = DateTimeOffset.MaxValue.UtcTicks - anchor.UtcTicks;
+        return k > room / Interval.Ticks ? null : anchor + TimeSpan.FromTicks(k * Interval.Ticks);
     }
 
     /// <inheritdoc />

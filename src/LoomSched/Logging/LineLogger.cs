@@ -30,6 +30,7 @@ internal sealed class LineLoggerProvider : ILoggerProvider
     private static readonly JsonEncodedText EventIdName = JsonEncodedText.Encode("event_id");
     private static readonly JsonEncodedText MessageName = JsonEncodedText.Encode("message");
     private static readonly JsonEncodedText ExceptionName = JsonEncodedText.Encode("exception");
+    private static readonly JsonEncodedText StackTraceName = JsonEncodedText.Encode("stack_trace");
 
     [ThreadStatic] private static LineBuffer? t_buffer;
 
@@ -80,6 +81,7 @@ internal sealed class LineLoggerProvider : ILoggerProvider
     {
         private readonly LogLevel _minimum = owner.MinimumFor(category);
         private readonly JsonEncodedText _category = JsonEncodedText.Encode(category);
+        private readonly bool _natsClient = category.StartsWith("NATS", StringComparison.Ordinal);
 
         // An expansion function's logger (category "expansion NAME (schedule S)"): its lines say whose they are, in
         // text too, where no category is written.
@@ -136,6 +138,10 @@ internal sealed class LineLoggerProvider : ILoggerProvider
                 if (exception is not null)
                 {
                     w.WriteString(ExceptionName, $"{exception.GetType().Name}: {exception.Message}");
+                    if (Traced(logLevel, exception))
+                    {
+                        w.WriteString(StackTraceName, exception.ToString());
+                    }
                 }
                 w.WriteEndObject();
                 w.Flush();
@@ -149,13 +155,24 @@ internal sealed class LineLoggerProvider : ILoggerProvider
                 Append(line.Bytes, message);
                 if (exception is not null)
                 {
-                    // A one-line reason, never a stack trace: these logs are read by operators.
                     Append(line.Bytes, $" ({exception.GetType().Name}: {exception.Message})");
+                    if (Traced(logLevel, exception))
+                    {
+                        // An internal failure: the lines that follow say where, for whoever fixes it.
+                        Append(line.Bytes, "\n    " + exception.ToString().ReplaceLineEndings("\n    "));
+                    }
                 }
             }
             line.Bytes.Write("\n"u8);
             owner._sink.Append(line.Bytes.WrittenSpan, durable: logLevel >= LogLevel.Error);
         }
+
+        /// <summary>
+        /// An error with an exception is a fault of loomsched's (a user's mistake is logged without one): it gets its
+        /// stack trace. The NATS client's errors (a connection refused, a socket closed) are conditions, not faults.
+        /// </summary>
+        private bool Traced(LogLevel level, Exception exception) =>
+            level >= LogLevel.Error && exception.StackTrace is not null && !_natsClient;
 
         private static void Append(ArrayBufferWriter<byte> bytes, string text)
         {

@@ -13,6 +13,9 @@ public sealed class SteppableClock(FakeTimeProvider inner) : TimeProvider
     /// <summary>Sets the wall clock back by <paramref name="by"/>; timers and timestamps are unaffected.</summary>
     public void SetBack(TimeSpan by) => Interlocked.Add(ref _offsetTicks, -by.Ticks);
 
+    /// <summary>Sets the wall clock forward by <paramref name="by"/>, without any time passing for timers.</summary>
+    public void JumpForward(TimeSpan by) => Interlocked.Add(ref _offsetTicks, by.Ticks);
+
     public override DateTimeOffset GetUtcNow() => inner.GetUtcNow().AddTicks(Interlocked.Read(ref _offsetTicks));
 
     public override long GetTimestamp() => inner.GetTimestamp();

@@ -8,12 +8,13 @@ internal static class TestSchedules
 {
     public static ScheduleDefinition Interval(
         string name, double seconds, string? expandFrom = null, int maxExpansion = 100_000,
-        double expandTimeoutSeconds = 30, IReadOnlyDictionary<string, object?>? payload = null, CatchUpOptions? catchUp = null) => new()
+        double expandTimeoutSeconds = 30, IReadOnlyDictionary<string, object?>? payload = null, CatchUpOptions? catchUp = null,
+        ITrigger? trigger = null) => new()
     {
         CatchUp = catchUp,
         Name = name,
         Interval = TimeSpan.FromSeconds(seconds),
-        Trigger = new IntervalTrigger(TimeSpan.FromTicks((long)Math.Round(seconds * TimeSpan.TicksPerSecond))),
+        Trigger = trigger ?? new IntervalTrigger(TimeSpan.FromTicks((long)Math.Round(seconds * TimeSpan.TicksPerSecond))),
         DispatchType = DispatchType.Task,
         Task = new TaskTemplate("worker", payload ?? Map(("check", "system_status")), ModelTier.Local, Priority.Low),
         ExpandFrom = expandFrom,

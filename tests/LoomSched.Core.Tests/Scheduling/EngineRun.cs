@@ -1,0 +1,244 @@
+using LoomSched.Config;
+using LoomSched.Scheduling;
+using LoomSched.Tests.Support;
+using Microsoft.Extensions.Logging;
+
+namespace LoomSched.Tests.Scheduling;
+
+/// <summary>
+/// Runs one generated case on a fake clock and checks the engine's invariants after every step, against
+/// <see cref="SlotOracle"/>: the loop never faults or stops; no slot of a schedule fires twice (until the wall clock
+/// is set back and repeats them); every slot that came due while a schedule was active is fired or counted as missed
+/// or skipped; next_fire is the oracle's; status agrees with what was published.
+/// </summary>
+internal sealed class EngineRun(EngineCase run) : EngineHarness(run.Start)
+{
+    private readonly RecordingLogger _log = new();
+    private readonly List<Tracked> _schedules = [];
+    private readonly HashSet<int> _manual = [];
+    private int _checked; // messages of Port.Seen already checked
+    private int _named;
+
+    /// <summary>What the model knows of one schedule (a reload that changes it starts a new one of the same name).</summary>
+    private sealed class Tracked(string name, Timing timing, DateTimeOffset anchor, int seenFrom)
+    {
+        public string Name { get; } = name;
+        public Timing Timing { get; } = timing;
+        public ScheduleDefinition Definition { get; } = EngineGen.Definition(name, timing);
+        public SlotOracle Oracle { get; } = new(timing, anchor);
+        public DateTimeOffset? Next { get; set; }
+        public bool Paused { get; set; }
+        public long Due { get; set; }
+        public long Manual { get; set; }
+
+        /// <summary>A stall of a cron passed more slots than the engine counts: the sum is no longer checked.</summary>
+        public bool Uncounted { get; set; }
+
+        public int SeenFrom { get; } = seenFrom;
+        public HashSet<string> Fired { get; } = [];
+    }
+
+    public async Task RunAsync()
+    {
+        var now = Time.GetUtcNow();
+        foreach (var timing in run.Schedules)
+        {
+            _schedules.Add(NewTracked(timing, now));
+        }
+        StartWith(new EngineOptions { LoggerFactory = _log }, [.. _schedules.Select(s => s.Definition)]);
+        await Settle();
+        Check("at start");
+        for (int i = 0; i < run.Steps.Length; i++)
+        {
+            await ApplyAsync(run.Steps[i]);
+            Check($"after step {i + 1} ({run.Steps[i]})");
+        }
+    }
+
+    private Tracked NewTracked(Timing timing, DateTimeOffset now, string? name = null)
+    {
+        var tracked = new Tracked(name ?? $"s{_named++}", timing, now, Port.Seen.Count);
+        tracked.Next = tracked.Oracle.After(now);
+        return tracked;
+    }
+
+    private async Task ApplyAsync(Step step)
+    {
+        var engine = Engine!;
+        switch (step)
+        {
+            case Step.Advance advance:
+                Clock.Advance(advance.By);
+                await Settle();
+                break;
+            case Step.SetBack back:
+                Time.SetBack(back.By);
+                await ReloadUnchangedAsync();
+                if (back.By > TimeSpan.FromSeconds(1))
+                {
+                    Replan(Time.GetUtcNow());
+                }
+                break;
+            case Step.JumpForward forward:
+                Time.JumpForward(forward.By);
+                await ReloadUnchangedAsync();
+                break;
+            case Step.Pause pause when Pick(pause.Which) is { } s:
+                Assert.True(engine.Pause(s.Name).Ok);
+                s.Paused = true;
+                break;
+            case Step.Resume resume when Pick(resume.Which) is { } s:
+                long sleeps = engine.Sleeps;
+                Assert.True(engine.Resume(s.Name).Ok);
+                if (s.Paused)
+                {
+                    s.Paused = false;
+                    s.Next = s.Oracle.After(Time.GetUtcNow());
+                    await WokenAsync(sleeps);
+                }
+                break;
+            case Step.Trigger trigger when Pick(trigger.Which) is { } s:
+                int before = Port.Seen.Count;
+                Assert.True(engine.Trigger(s.Name).Ok);
+                await Settle();
+                for (int i = before; i < Port.Seen.Count; i++)
+                {
+                    _manual.Add(i);
+                }
+                s.Manual++;
+                break;
+            case Step.Reload reload:
+                await ReloadAsync(reload);
+                break;
+        }
+    }
+
+    private Tracked? Pick(int which) => _schedules.Count == 0 ? null : _schedules[which % _schedules.Count];
+
+    /// <summary>The oracle's side of a wall clock set back: slots from the new time on come due again.</summary>
+    private void Replan(DateTimeOffset now)
+    {
+        foreach (var s in _schedules.Where(s => !s.Paused && s.Next is not null))
+        {
+            s.Oracle.ExtendBackTo(now);
+            if (s.Oracle.After(now - TimeSpan.FromTicks(1)) is { } again && again < s.Next)
+            {
+                s.Next = again;
+            }
+        }
+        foreach (var s in _schedules)
+        {
+            s.Fired.Clear();
+        }
+    }
+
+    private async Task ReloadUnchangedAsync()
+    {
+        long sleeps = Engine!.Sleeps;
+        Engine.Reload(TestSchedules.Config([.. _schedules.Select(s => s.Definition)]));
+        await WokenAsync(sleeps);
+    }
+
+    private async Task ReloadAsync(Step.Reload reload)
+    {
+        var now = Time.GetUtcNow();
+        var next = new List<Tracked>();
+        for (int i = 0; i < _schedules.Count; i++)
+        {
+            var old = _schedules[i];
+            bool remove = i < 8 && (reload.Remove & (1 << i)) != 0;
+            var timing = reload.Changed[i % reload.Changed.Length];
+            if (remove)
+            {
+                continue;
+            }
+            if (i < 8 && (reload.Change & (1 << i)) != 0 && timing != old.Timing)
+            {
+                var changed = NewTracked(timing, now, old.Name);
+                changed.Paused = old.Paused;
+                next.Add(changed);
+            }
+            else
+            {
+                next.Add(old);
+            }
+        }
+        foreach (var timing in reload.Added)
+        {
+            next.Add(NewTracked(timing, now));
+        }
+        _schedules.Clear();
+        _schedules.AddRange(next);
+        long sleeps = Engine!.Sleeps;
+        Engine.Reload(TestSchedules.Config([.. _schedules.Select(s => s.Definition)]));
+        await WokenAsync(sleeps);
+    }
+
+    /// <summary>Waits until the loop, woken by a command, has made its pass and sleeps again.</summary>
+    private async Task WokenAsync(long sleepsBefore)
+    {
+        await RecordingPort.Eventually(() => Engine!.Sleeps > sleepsBefore, "the loop to wake and sleep again");
+        await Settle();
+    }
+
+    private void Check(string when)
+    {
+        var engine = Engine!;
+        var now = Time.GetUtcNow();
+        Assert.False(Loop!.IsCompleted, $"{when}: the loop stopped ({Loop.Exception?.GetBaseException().Message})");
+
+        // The oracle's due slots up to now.
+        foreach (var s in _schedules.Where(s => !s.Paused))
+        {
+            if (s.Next is { } first && first <= now)
+            {
+                if (s.Oracle.Count(first, now) is { } n)
+                {
+                    s.Due += n;
+                }
+                else
+                {
+                    s.Uncounted = true;
+                }
+                s.Next = s.Oracle.After(now);
+            }
+        }
+
+        // Every message once: a schedule's slots never repeat (between set-backs of the wall clock).
+        var seen = Port.Seen;
+        for (; _checked < seen.Count; _checked++)
+        {
+            if (_manual.Contains(_checked))
+            {
+                continue;
+            }
+            var message = seen[_checked].Message;
+            var owner = _schedules.LastOrDefault(s => s.Name == message.ScheduleName);
+            Assert.True(owner is not null, $"{when}: a message of {message.ScheduleName}, which is not in the config");
+            Assert.True(owner.Fired.Add(message.ScheduledFor), $"{when}: {owner.Name} fired slot {message.ScheduledFor} twice");
+        }
+
+        var status = engine.Status();
+        Assert.Equal(_schedules.Select(s => s.Name), status.Schedules.Select(s => s.Name));
+        foreach (var s in _schedules)
+        {
+            var st = status.Schedules.Single(x => x.Name == s.Name);
+            string who = $"{when}: {s.Name} ({s.Timing}) at {now:O}";
+            Assert.True(s.Paused == st.Paused, $"{who}: paused {st.Paused}, expected {s.Paused}");
+            var expectedNext = s.Paused ? null : s.Next;
+            Assert.True(expectedNext == st.NextFire, $"{who}: next_fire {st.NextFire:O}, the oracle says {expectedNext:O}");
+            Assert.True(st.Errors == 0, $"{who}: {st.Errors} error(s): {st.LastError}");
+            Assert.True(st.Skipped == 0, $"{who}: {st.Skipped} skipped");
+            long published = seen.Skip(s.SeenFrom).Count(m => m.Message.ScheduleName == s.Name);
+            Assert.True(published == st.Dispatched && published == st.Fires,
+                $"{who}: {published} message(s) published, status says {st.Dispatched} dispatched in {st.Fires} fire(s)");
+            if (!s.Uncounted)
+            {
+                Assert.True(st.Fires - s.Manual + st.Missed == s.Due,
+                    $"{who}: {s.Due} slot(s) came due, but {st.Fires - s.Manual} fired and {st.Missed} were counted missed");
+            }
+        }
+        var errors = _log.Lines.Where(l => l.Level >= LogLevel.Error).Select(l => l.Text).ToList();
+        Assert.True(errors.Count == 0, $"{when}: error lines: {string.Join(" | ", errors)}");
+    }
+}
