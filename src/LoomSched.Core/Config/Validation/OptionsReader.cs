@@ -5,6 +5,12 @@ namespace LoomSched.Config.Validation;
 /// <summary>The option maps shared by the top level and entries: <c>control</c>, <c>coordination</c>, <c>catch_up</c>.</summary>
 internal static class OptionsReader
 {
+    /// <summary>The longest lease a replica may hold (one day).</summary>
+    public const int MaxLeaseTtlSeconds = 86_400;
+
+    /// <summary>The furthest back a catch-up reaches (ten years): beyond it no slot is worth sending.</summary>
+    public const int MaxWindowSeconds = 315_360_000;
+
     public static ControlActions? Control(YamlNode node, string path, FieldReader fields)
     {
         var map = StrictMap.Open(node, path, "a map such as {actions: [status, trigger]}", Vocabulary.ControlKeys, fields.Diagnostics);
@@ -52,7 +58,15 @@ internal static class OptionsReader
         }
         if (map.Value("lease_ttl_seconds") is { } ttl && fields.PositiveNumber(ttl, map.PathOf("lease_ttl_seconds"), "seconds") is { } t)
         {
-            result = result with { LeaseTtlSeconds = t };
+            // The lease is renewed every third of it and read back within a sixth: a day is already a long failover.
+            if (t > MaxLeaseTtlSeconds)
+            {
+                fields.Diagnostics.Error(ttl, map.PathOf("lease_ttl_seconds"), $"must be at most {MaxLeaseTtlSeconds} seconds (one day): a replica that dies would hold the lease that long");
+            }
+            else
+            {
+                result = result with { LeaseTtlSeconds = t };
+            }
         }
         return fields.Diagnostics.ErrorCount == before ? result : null;
     }
@@ -73,7 +87,14 @@ internal static class OptionsReader
         }
         if (map.Value("window_seconds") is { } window && fields.PositiveNumber(window, map.PathOf("window_seconds"), "seconds") is { } w)
         {
-            result = result with { WindowSeconds = w };
+            if (w > MaxWindowSeconds)
+            {
+                fields.Diagnostics.Error(window, map.PathOf("window_seconds"), $"must be at most {MaxWindowSeconds} seconds (ten years)");
+            }
+            else
+            {
+                result = result with { WindowSeconds = w };
+            }
         }
         return fields.Diagnostics.ErrorCount == before ? result : null;
     }
