@@ -10,18 +10,43 @@ internal static partial class Cli
 {
     private static readonly string[] ConnectionFlags = ["--nats-url", "--nats-creds", "--nats-nkey", "--tls-ca", "--tls-cert", "--tls-key"];
 
+    /// <summary>Each connection flag's environment variable, as the nats CLI reads them; a flag wins over its variable.</summary>
+    private static readonly Dictionary<string, string> ConnectionEnvironment = new(StringComparer.Ordinal)
+    {
+        ["--nats-url"] = "NATS_URL",
+        ["--nats-creds"] = "NATS_CREDS",
+        ["--nats-nkey"] = "NATS_NKEY",
+        ["--tls-ca"] = "NATS_CA",
+        ["--tls-cert"] = "NATS_CERT",
+        ["--tls-key"] = "NATS_KEY",
+    };
+
     private static NatsSettings NatsFrom(CliArgs parsed, string command)
     {
-        string? env = parsed.Get("--nats-url") is null && Environment.GetEnvironmentVariable("NATS_URL") is { Length: > 0 } e ? e : null;
+        var sources = new Dictionary<string, string>(StringComparer.Ordinal);
+        string? Read(string flag)
+        {
+            if (parsed.Get(flag) is { } given)
+            {
+                return given;
+            }
+            string variable = ConnectionEnvironment[flag];
+            if (Environment.GetEnvironmentVariable(variable) is { Length: > 0 } value)
+            {
+                sources[flag] = variable;
+                return value;
+            }
+            return null;
+        }
         var settings = new NatsSettings
         {
-            Url = parsed.Get("--nats-url") ?? env ?? NatsSettings.DefaultUrl,
-            UrlSource = env is null ? "--nats-url" : "NATS_URL",
-            CredsFile = parsed.Get("--nats-creds"),
-            NKeyFile = parsed.Get("--nats-nkey"),
-            TlsCa = parsed.Get("--tls-ca"),
-            TlsCert = parsed.Get("--tls-cert"),
-            TlsKey = parsed.Get("--tls-key"),
+            Url = Read("--nats-url") ?? NatsSettings.DefaultUrl,
+            CredsFile = Read("--nats-creds"),
+            NKeyFile = Read("--nats-nkey"),
+            TlsCa = Read("--tls-ca"),
+            TlsCert = Read("--tls-cert"),
+            TlsKey = Read("--tls-key"),
+            Sources = sources,
         };
         return settings.Problem() is { } problem ? throw new UsageException($"{command}: {problem}") : settings;
     }

@@ -78,10 +78,12 @@ internal static partial class Cli
     private static ReadOnlySpan<byte> ConnectionUsage => """
           --nats-url URL         the server(s), comma-separated (default: NATS_URL, else nats://127.0.0.1:4222);
                                  nats://user:pass@host or nats://token@host for password or token auth
-          --nats-creds FILE      a creds file, as nsc writes it
-          --nats-nkey FILE       an nkey seed file, as nk -gen user writes it
-          --tls-ca FILE          the CA of the server's certificate
+          --nats-creds FILE      a creds file, as nsc writes it (default: NATS_CREDS)
+          --nats-nkey FILE       an nkey seed file, as nk -gen user writes it (default: NATS_NKEY)
+          --tls-ca FILE          the CA of the server's certificate (default: NATS_CA)
           --tls-cert FILE, --tls-key FILE   a client certificate, when the server verifies clients
+                                 (default: NATS_CERT, NATS_KEY)
+        The nats CLI's spellings work too: -s/--server, --creds, --nkey, --tlsca, --tlscert, --tlskey.
 
         """u8;
 

@@ -21,6 +21,18 @@ internal sealed class CliArgs
 
     public List<string> Positionals { get; }
 
+    /// <summary>The nats CLI's spellings of the connection options, read as ours where a command takes them.</summary>
+    private static readonly Dictionary<string, string> NatsCliSpellings = new(StringComparer.Ordinal)
+    {
+        ["-s"] = "--nats-url",
+        ["--server"] = "--nats-url",
+        ["--creds"] = "--nats-creds",
+        ["--nkey"] = "--nats-nkey",
+        ["--tlsca"] = "--tls-ca",
+        ["--tlscert"] = "--tls-cert",
+        ["--tlskey"] = "--tls-key",
+    };
+
     public static CliArgs Parse(string command, IEnumerable<string> args, params string[] allowed)
     {
         var positionals = new List<string>();
@@ -28,7 +40,7 @@ internal sealed class CliArgs
         using var e = args.GetEnumerator();
         while (e.MoveNext())
         {
-            string arg = e.Current;
+            string arg = Respelt(e.Current, allowed);
             if (arg == "--")
             {
                 while (e.MoveNext())
@@ -72,6 +84,14 @@ internal sealed class CliArgs
             parsed._options[name] = value;
         }
         return parsed;
+    }
+
+    /// <summary><c>--server=URL</c> → <c>--nats-url=URL</c>, when the command takes <c>--nats-url</c>.</summary>
+    private static string Respelt(string arg, string[] allowed)
+    {
+        int eq = arg.IndexOf('=', StringComparison.Ordinal);
+        string name = eq > 0 ? arg[..eq] : arg;
+        return NatsCliSpellings.TryGetValue(name, out var ours) && allowed.Contains(ours) ? ours + arg[name.Length..] : arg;
     }
 
     public string? Get(string name) => _options.GetValueOrDefault(name);

@@ -9,8 +9,14 @@ internal sealed record NatsSettings
 
     public string Url { get; init; } = DefaultUrl;
 
+    /// <summary>The settings read from the environment: flag → variable (<c>--nats-creds</c> → <c>NATS_CREDS</c>).</summary>
+    public IReadOnlyDictionary<string, string> Sources { get; init; } = new Dictionary<string, string>();
+
     /// <summary>Where <see cref="Url"/> came from, as a message names it: <c>--nats-url</c> or <c>NATS_URL</c>.</summary>
-    public string UrlSource { get; init; } = "--nats-url";
+    public string UrlSource => SourceOf("--nats-url");
+
+    /// <summary>How a message names a setting: its flag, or the variable it was read from.</summary>
+    public string SourceOf(string flag) => Sources.TryGetValue(flag, out var variable) ? variable : flag;
     public string? CredsFile { get; init; }
     public string? NKeyFile { get; init; }
     public string? TlsCa { get; init; }
@@ -103,27 +109,27 @@ internal sealed record NatsSettings
         {
             if (path is not null && !File.Exists(path))
             {
-                return $"{flag} {path}: no such file";
+                return $"{SourceOf(flag)} {path}: no such file";
             }
         }
         if ((TlsCert is null) != (TlsKey is null))
         {
-            return "--tls-cert and --tls-key go together";
+            return $"{SourceOf("--tls-cert")} and {SourceOf("--tls-key")} go together";
         }
         foreach (var (flag, path, block) in new[] { ("--tls-ca", TlsCa, "CERTIFICATE"), ("--tls-cert", TlsCert, "CERTIFICATE"), ("--tls-key", TlsKey, "PRIVATE KEY") })
         {
             if (path is not null && PemProblem(path, block) is { } pem)
             {
-                return $"{flag} {path}: {pem}";
+                return $"{SourceOf(flag)} {path}: {pem}";
             }
         }
         if (NKeyFile is not null && NKeyProblem(NKeyFile) is { } nkey)
         {
-            return $"--nats-nkey {NKeyFile}: {nkey}";
+            return $"{SourceOf("--nats-nkey")} {NKeyFile}: {nkey}";
         }
         if (CredsFile is not null && !CredsLookRight(CredsFile))
         {
-            return $"--nats-creds {CredsFile}: not a creds file; it must hold a \"BEGIN NATS USER JWT\" block and a \"BEGIN USER NKEY SEED\" block, as nsc writes it";
+            return $"{SourceOf("--nats-creds")} {CredsFile}: not a creds file; it must hold a \"BEGIN NATS USER JWT\" block and a \"BEGIN USER NKEY SEED\" block, as nsc writes it";
         }
         return null;
     }

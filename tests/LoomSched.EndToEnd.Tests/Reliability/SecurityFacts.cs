@@ -120,6 +120,65 @@ public sealed class SecurityFacts
         }
     }
 
+    /// <summary>The daemon delivers and <c>status</c> answers, each given the connection its own way.</summary>
+    private static async Task DaemonAndStatusConnectAsync(
+        NatsServer server, NatsOpts observer, IReadOnlyDictionary<string, string> daemonEnv, string[] daemonArgs,
+        IReadOnlyDictionary<string, string> statusEnv, string[] statusArgs)
+    {
+        var prefix = TempConfig.UniqueName("env");
+        await using var seen = await Recorder.StartAsync(observer with { Url = server.Url }, $"{prefix}.tasks.incoming");
+        await using var daemon = Loomsched.Start(daemonEnv, ["run", "--config", TickConfig(prefix), .. daemonArgs]);
+        await daemon.WaitForLogAsync("nats connected", TimeSpan.FromSeconds(15));
+        await seen.WaitForAsync(2, TimeSpan.FromSeconds(15));
+        var (code, output, error) = await Loomsched.ExecAsync(statusEnv, ["status", "--name", "secure", "--subject-prefix", prefix, .. statusArgs]);
+        Assert.True(code == 0, $"status exited {code}: {error}");
+        Assert.Contains("secure", output);
+        Assert.Equal(0, (await daemon.TerminateAsync(TimeSpan.FromSeconds(10))).Code);
+    }
+
+    [Fact]
+    public async Task The_nats_clis_environment_and_spellings_reach_a_server_that_needs_creds()
+    {
+        var setup = OperatorSetup.Create();
+        await using var server = await NatsServer.StartWithConfigTextAsync(setup.ServerConfig);
+        var creds = Path.Combine(Directory.CreateTempSubdirectory("loomsched-creds-").FullName, "user.creds");
+        await File.WriteAllTextAsync(creds, setup.CredsFile);
+        string url = $"nats://127.0.0.1:{server.Port}";
+        var observer = NatsOpts.Default with { AuthOpts = NatsAuthOpts.Default with { CredsFile = creds } };
+        // The daemon from NATS_URL and NATS_CREDS alone (a unit's Environment=, a container's -e); status as the nats CLI spells it.
+        await DaemonAndStatusConnectAsync(server, observer,
+            new Dictionary<string, string> { ["NATS_URL"] = url, ["NATS_CREDS"] = creds }, [],
+            new Dictionary<string, string>(), ["-s", url, "--creds", creds]);
+    }
+
+    [Fact]
+    public async Task The_nats_clis_environment_and_spellings_reach_a_server_that_needs_mutual_tls()
+    {
+        var pki = await Pki.CreateAsync();
+        var observer = NatsOpts.Default with { TlsOpts = new NatsTlsOpts { CaFile = pki.CaCert, CertFile = pki.ClientCert, KeyFile = pki.ClientKey, Mode = TlsMode.Require } };
+        await using var server = await NatsServer.StartWithConfigTextAsync($$"""tls { cert_file: "{{pki.ServerCert}}", key_file: "{{pki.ServerKey}}", ca_file: "{{pki.CaCert}}", verify: true }""");
+        string url = $"nats://127.0.0.1:{server.Port}";
+        // The daemon with the nats CLI's flags; status (as the health units run it) from NATS_CA, NATS_CERT and NATS_KEY.
+        await DaemonAndStatusConnectAsync(server, observer,
+            new Dictionary<string, string>(), ["--server", url, "--tlsca", pki.CaCert, "--tlscert", pki.ClientCert, "--tlskey", pki.ClientKey],
+            new Dictionary<string, string> { ["NATS_URL"] = url, ["NATS_CA"] = pki.CaCert, ["NATS_CERT"] = pki.ClientCert, ["NATS_KEY"] = pki.ClientKey }, []);
+    }
+
+    [Fact]
+    public async Task A_flag_wins_over_its_variable_and_a_bad_variable_is_named_in_the_usage_error()
+    {
+        var config = TickConfig(TempConfig.UniqueName("envbad"));
+        var (code, _, error) = await Loomsched.ExecAsync(new Dictionary<string, string> { ["NATS_CREDS"] = "/nonexistent/user.creds" },
+            "run", "--config", config, "--nats-url", "nats://127.0.0.1:1");
+        Assert.Equal(2, code);
+        Assert.Equal("loomsched: run: NATS_CREDS /nonexistent/user.creds: no such file", error.Trim());
+
+        (code, _, error) = await Loomsched.ExecAsync(new Dictionary<string, string> { ["NATS_CREDS"] = "/nonexistent/user.creds" },
+            "status", "--name", "x", "--nats-url", "nats://127.0.0.1:1", "--creds", "/also/missing.creds");
+        Assert.Equal(2, code);
+        Assert.Equal("loomsched: status: --nats-creds /also/missing.creds: no such file", error.Trim());
+    }
+
     [Fact]
     public async Task Wrong_password_is_logged_clearly_and_the_daemon_keeps_retrying_without_exiting_or_leaking_it()
     {

@@ -31,7 +31,10 @@ public sealed class Loomsched : IAsyncDisposable
     public static Loomsched Run(string configPath, string natsUrl, params string[] extra) =>
         Start(["run", "--config", configPath, "--nats-url", natsUrl, .. extra]);
 
-    public static Loomsched Start(params string[] args)
+    public static Loomsched Start(params string[] args) => Start(new Dictionary<string, string>(), args);
+
+    /// <summary>Starts the binary with extra environment variables (NATS_CREDS, NOTIFY_SOCKET…).</summary>
+    public static Loomsched Start(IReadOnlyDictionary<string, string> env, params string[] args)
     {
         var info = new ProcessStartInfo(Repo.Binary)
         {
@@ -42,6 +45,10 @@ public sealed class Loomsched : IAsyncDisposable
         foreach (var a in args)
         {
             info.ArgumentList.Add(a);
+        }
+        foreach (var (name, value) in env)
+        {
+            info.Environment[name] = value;
         }
         return new Loomsched(Process.Start(info)!);
     }
