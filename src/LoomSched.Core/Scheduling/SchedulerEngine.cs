@@ -49,6 +49,15 @@ public sealed record EngineOptions
     /// (<see cref="FireBodyCollector"/>): one per core beyond the first, at most three.
     /// </summary>
     public int BuildHelpers { get; init; } = Math.Clamp(Environment.ProcessorCount - 1, 0, 3);
+
+    /// <summary>
+    /// Called from the timer loop itself at least every <see cref="HeartbeatPeriod"/> (the loop wakes for it): a
+    /// watchdog fed from here sees a loop that is stuck, not merely a process that is alive.
+    /// </summary>
+    public Action? Heartbeat { get; init; }
+
+    /// <summary>How often <see cref="Heartbeat"/> is called at least.</summary>
+    public TimeSpan HeartbeatPeriod { get; init; } = TimeSpan.FromSeconds(5);
 }
 
 /// <summary>
@@ -147,6 +156,7 @@ public sealed partial class SchedulerEngine
     private long _dispatchedTotal;
     private long _abandonedTotal;
     private long _sleepingUntilTicks;
+    private long _lastBeat;
     private long _sleeps;
 
     /// <summary>Creates an engine; nothing fires until <see cref="RunAsync"/>.</summary>
@@ -207,11 +217,26 @@ public sealed partial class SchedulerEngine
                 AbandonPicked();
                 LogLoopFault(ex.GetType().Name, ex.Message, ex);
             }
+            Beat();
             await SleepAsync(until, wake, stoppingToken).ConfigureAwait(false);
             Volatile.Write(ref _sleepingUntilTicks, 0);
         }
         LogDeferredLines();
     }
+
+    /// <summary>Calls the heartbeat when half its period has passed since the last (the loop wakes at least that often).</summary>
+    private void Beat()
+    {
+        if (_options.Heartbeat is not { } heartbeat || (_lastBeat != 0 && _time.GetElapsedTime(_lastBeat) < _options.HeartbeatPeriod / 2))
+        {
+            return;
+        }
+        _lastBeat = _time.GetTimestamp();
+        heartbeat();
+    }
+
+    /// <summary>The longest the loop may sleep: an hour, or half the heartbeat's period.</summary>
+    private TimeSpan LongestSleep => _options.Heartbeat is null ? MaxSleep : TimeSpan.FromTicks(Math.Min(MaxSleep.Ticks, _options.HeartbeatPeriod.Ticks / 2));
 
     /// <summary>One pass of the loop: fires what is due, makes the next slot's messages ready; returns when to wake.</summary>
     private DateTimeOffset? Pass()
@@ -1342,9 +1367,10 @@ public sealed partial class SchedulerEngine
             Interlocked.Increment(ref _sleeps);
             try
             {
-                await wake.WaitAsync(stoppingToken).ConfigureAwait(false);
+                // Nothing to wait for but a command (and the heartbeat, if there is one).
+                await (_options.Heartbeat is null ? wake.WaitAsync(stoppingToken) : wake.WaitAsync(LongestSleep, _time, stoppingToken)).ConfigureAwait(false);
             }
-            catch (OperationCanceledException)
+            catch (Exception ex) when (ex is OperationCanceledException or TimeoutException)
             {
             }
             return;
@@ -1378,9 +1404,9 @@ public sealed partial class SchedulerEngine
         delay -= lead > TimeSpan.Zero && _options.SlotGate is null && until.Value != _readyFor && delay > ReadyLead ? ReadyLead : lead;
         // Timers count whole milliseconds: round up, so the loop never wakes a fraction early and spins.
         delay = TimeSpan.FromMilliseconds(Math.Ceiling(delay.TotalMilliseconds));
-        if (delay > MaxSleep)
+        if (delay > LongestSleep)
         {
-            delay = MaxSleep;
+            delay = LongestSleep;
         }
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         var timer = Task.Delay(delay, _time, cancel.Token);

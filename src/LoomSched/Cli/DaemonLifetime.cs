@@ -47,7 +47,11 @@ internal static partial class DaemonLifetime
         await using var connection = new NatsConnection(options.Nats.ToOpts($"loomsched {config.Name}", new NatsClientLog(loggers, report)));
         report.Attach(connection);
         var services = new DaemonServices(options, config, registry, connection, loggers, time);
-        using var service = new SchedulerService(options, config, registry, connection, services, loggers, time) { Report = report };
+        using var service = new SchedulerService(options, config, registry, connection, services, loggers, time)
+        {
+            Report = report,
+            Manager = ServiceManager.FromEnvironment(),
+        };
 
         await service.StartAsync(CancellationToken.None).ConfigureAwait(false);
         bool stopping = false;

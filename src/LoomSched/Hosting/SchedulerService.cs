@@ -30,6 +30,12 @@ internal sealed partial class SchedulerService(
     /// <summary>The connection's report: publishes the server refuses are handed from it to the publisher.</summary>
     public NatsConnectionReport? Report { get; init; }
 
+    /// <summary>systemd's notifications (does nothing when not run by it).</summary>
+    public ServiceManager? Manager { get; init; }
+
+    /// <summary>How long READY=1 waits for NATS: past it the daemon is ready without it (schedules fire, messages wait).</summary>
+    private static readonly TimeSpan ReadyWithoutNats = TimeSpan.FromSeconds(10);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await using var port = new NatsDispatchPort(connection, config.MaxPending, config.Publish == PublishMode.JetStream, _log);
@@ -49,6 +55,8 @@ internal sealed partial class SchedulerService(
             PreciseSleep = PreciseSleep.Sleep,
             SlotGate = coordinator?.Gate,
             IntervalAnchor = coordinator is null ? null : Coordinator.GridAnchor,
+            Heartbeat = Manager is { Enabled: true } manager ? () => manager.Beat(StatusLine()) : null,
+            HeartbeatPeriod = Manager?.HeartbeatPeriod ?? TimeSpan.FromSeconds(5),
         });
         _engine = engine;
         var handler = new ControlHandler(engine, Reload, Cli.Version, w =>
@@ -95,7 +103,12 @@ internal sealed partial class SchedulerService(
         var probe = coordinator is null
             ? Task.Run(() => WarnIfTheNameAnswersAsync(responder.ProbeToken!, stoppingToken), CancellationToken.None)
             : Task.CompletedTask;
+        if (Manager is { Enabled: true } notify)
+        {
+            _ = NotifyReadyAsync(notify, responder.Subscribed, stoppingToken);
+        }
         await engine.RunAsync(stoppingToken).ConfigureAwait(false);
+        Manager?.Stopping();
 
         // One grace for the whole stop: running fires finish while the publisher drains the buffer beside them,
         // and the flush gets what the fires left of it (a fifth at least).
@@ -132,9 +145,40 @@ internal sealed partial class SchedulerService(
     /// <summary>Reloads the config file and keeps the outcome for <c>status</c> (<c>last_reload</c>).</summary>
     private ReloadOutcome Reload()
     {
+        Manager?.Reloading();
         var outcome = ReloadNow();
         Volatile.Write(ref _lastReload, new LastReload(time.GetUtcNow(), outcome));
+        Manager?.Reloaded(outcome.Ok ? StatusLine() : $"reload refused: {outcome.Message}; {StatusLine()}");
         return outcome;
+    }
+
+    /// <summary>READY=1 once the control subject answers, or once the schedules have run without NATS for a while.</summary>
+    private async Task NotifyReadyAsync(ServiceManager manager, Task subscribed, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await subscribed.WaitAsync(ReadyWithoutNats, time, stoppingToken).ConfigureAwait(false);
+            manager.Ready(StatusLine());
+        }
+        catch (TimeoutException)
+        {
+            // systemd would kill a daemon that waits past TimeoutStartSec; this one does its job meanwhile.
+            manager.Ready($"NATS not reached yet ({options.Nats.RedactedUrl}): schedules fire and messages wait; {StatusLine()}");
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>The STATUS= line: what systemctl status shows.</summary>
+    private string StatusLine()
+    {
+        var engine = _engine;
+        var port = _port;
+        int schedules = engine?.Config.Schedules.Count ?? config.Schedules.Count;
+        return port is null
+            ? $"{schedules} schedule(s); starting"
+            : $"{schedules} schedule(s); published {port.Published}, pending {port.Pending}, dropped {port.Dropped}, publish errors {port.PublishErrors}; NATS {(connection.ConnectionState == NatsConnectionState.Open ? "connected" : "not connected")}";
     }
 
     private sealed class LastReload(DateTimeOffset at, ReloadOutcome outcome)

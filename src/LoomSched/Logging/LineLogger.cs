@@ -38,6 +38,7 @@ internal sealed class LineLoggerProvider : ILoggerProvider
     private readonly LogLevel _minimum;
     private readonly TimeProvider _time;
     private readonly LineSink _sink;
+    private readonly bool _journal = StderrIsTheJournal();
 
     public LineLoggerProvider(LogFormat format, LogLevel minimum, TimeProvider time)
     {
@@ -52,6 +53,40 @@ internal sealed class LineLoggerProvider : ILoggerProvider
     public ILogger CreateLogger(string categoryName) => new LineLogger(this, categoryName);
 
     public void Dispose() => _sink.Dispose();
+
+    /// <summary>
+    /// True when stderr is journald's stream: systemd sets JOURNAL_STREAM to its "device:inode", and the socket on fd 2
+    /// has that inode. Lines then start with a syslog priority (<c>&lt;3&gt;</c> error …), which journald takes off and
+    /// keeps, so that <c>journalctl -p err</c> finds the errors.
+    /// </summary>
+    internal static bool StderrIsTheJournal()
+    {
+        if (Environment.GetEnvironmentVariable("JOURNAL_STREAM") is not { } stream || stream.IndexOf(':', StringComparison.Ordinal) is not (> 0 and int colon))
+        {
+            return false;
+        }
+        try
+        {
+            // /proc/self/fd/2 reads "socket:[INODE]" (or "pipe:[INODE]").
+            string? target = new FileInfo("/proc/self/fd/2").LinkTarget;
+            int open = target?.IndexOf('[', StringComparison.Ordinal) ?? -1;
+            return open > 0 && target![(open + 1)..].TrimEnd(']') == stream[(colon + 1)..];
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The syslog priority journald reads at the start of a line.</summary>
+    private static ReadOnlySpan<byte> Priority(LogLevel level) => level switch
+    {
+        LogLevel.Critical => "<2>"u8,
+        LogLevel.Error => "<3>"u8,
+        LogLevel.Warning => "<4>"u8,
+        LogLevel.Information => "<6>"u8,
+        _ => "<7>"u8,
+    };
 
     private static string LevelName(LogLevel level) => level switch
     {
@@ -109,6 +144,10 @@ internal sealed class LineLoggerProvider : ILoggerProvider
             when = when[..LoomTime.FormatUtf8(owner._time.GetUtcNow(), when)];
             var line = t_buffer ??= new LineBuffer();
             line.Bytes.ResetWrittenCount();
+            if (owner._journal)
+            {
+                line.Bytes.Write(Priority(logLevel));
+            }
             if (owner._format == LogFormat.Json)
             {
                 var w = line.Json;

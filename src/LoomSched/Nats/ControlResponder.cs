@@ -35,6 +35,11 @@ internal sealed partial class ControlResponder(INatsConnection connection, Contr
     /// <summary>A request whose <see cref="ProbeHeader"/> is this (this daemon's own probe) goes unanswered.</summary>
     public string? ProbeToken { get; init; }
 
+    private readonly TaskCompletionSource _subscribed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes once the server has the control subject's subscription (the daemon answers requests).</summary>
+    public Task Subscribed => _subscribed.Task;
+
     public Task ServeAsync(SchedulerConfig config, CancellationToken stoppingToken) =>
         Task.WhenAll(ServeControlAsync(config.ControlSubject, stoppingToken), ServeReloadAsync(config, stoppingToken));
 
@@ -42,7 +47,18 @@ internal sealed partial class ControlResponder(INatsConnection connection, Contr
     {
         try
         {
-            await foreach (var msg in connection.SubscribeAsync(subject, serializer: Raw, cancellationToken: stoppingToken).ConfigureAwait(false))
+            await using var subscription = await connection.SubscribeCoreAsync(subject, serializer: Raw, cancellationToken: stoppingToken).ConfigureAwait(false);
+            try
+            {
+                // The PONG comes after the server has taken the SUB: from now on a request is answered.
+                await connection.PingAsync(stoppingToken).ConfigureAwait(false);
+            }
+            catch (NatsException)
+            {
+                // The connection dropped meanwhile: the subscription is made again on the next one.
+            }
+            _subscribed.TrySetResult();
+            await foreach (var msg in subscription.Msgs.ReadAllAsync(stoppingToken).ConfigureAwait(false))
             {
                 if (ProbeToken is not null && msg.Headers is { } headers && headers.TryGetValue(ProbeHeader, out var probe)
                     && probe == ProbeToken)
