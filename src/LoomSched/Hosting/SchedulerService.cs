@@ -70,6 +70,8 @@ internal sealed partial class SchedulerService(
         };
         var responder = new ControlResponder(connection, handler, Reload, _log)
         {
+            Version = Cli.Version,
+            Stats = () => ServiceStats(engine, port),
             // A follower's refusal waits a little, so that the leader's answer reaches the requester first.
             RefusalDelay = () => coordinator?.Lease is { IsLeader: false } ? TimeSpan.FromMilliseconds(250) : TimeSpan.Zero,
             Durable = coordinator is null ? null : coordinator.WhenPausesRecorded,
@@ -168,6 +170,27 @@ internal sealed partial class SchedulerService(
         catch (OperationCanceledException)
         {
         }
+    }
+
+    /// <summary>The counters of <c>status</c>, summed over the schedules, for the NATS service's stats (<c>nats micro stats</c>).</summary>
+    private static System.Text.Json.Nodes.JsonNode ServiceStats(SchedulerEngine engine, NatsDispatchPort port)
+    {
+        var status = engine.Status();
+        return new System.Text.Json.Nodes.JsonObject
+        {
+            ["scheduler"] = status.Name,
+            ["schedules"] = status.Schedules.Count,
+            ["paused"] = status.Schedules.Count(s => s.Paused),
+            ["fires"] = status.Schedules.Sum(s => s.Fires),
+            ["dispatched"] = status.Schedules.Sum(s => s.Dispatched),
+            ["errors"] = status.Schedules.Sum(s => s.Errors),
+            ["skipped"] = status.Schedules.Sum(s => s.Skipped),
+            ["missed"] = status.Schedules.Sum(s => s.Missed),
+            ["published"] = port.Published,
+            ["pending"] = port.Pending,
+            ["dropped"] = port.Dropped,
+            ["publish_errors"] = port.PublishErrors,
+        };
     }
 
     /// <summary>The STATUS= line: what systemctl status shows.</summary>

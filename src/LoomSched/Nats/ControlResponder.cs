@@ -3,6 +3,7 @@ using LoomSched.Config;
 using LoomSched.Control;
 using Microsoft.Extensions.Logging;
 using NATS.Client.Core;
+using NATS.Client.Services;
 
 namespace LoomSched.Daemon.Nats;
 
@@ -13,6 +14,15 @@ namespace LoomSched.Daemon.Nats;
 internal sealed partial class ControlResponder(INatsConnection connection, ControlHandler handler, Func<ReloadOutcome> reload, ILogger log)
 {
     private static readonly NatsRawSerializer<byte[]> Raw = NatsRawSerializer<byte[]>.Default;
+
+    /// <summary>The name under which the NATS Services API lists every loomsched daemon.</summary>
+    public const string ServiceName = "loomsched";
+
+    /// <summary>The version the service reports.</summary>
+    public required string Version { get; init; }
+
+    /// <summary>The scheduler's counters, as the service's stats carry them in <c>data</c>.</summary>
+    public Func<System.Text.Json.Nodes.JsonNode>? Stats { get; init; }
 
     /// <summary>How long to hold back an error reply (replicas: a follower lets the leader answer first).</summary>
     public Func<TimeSpan>? RefusalDelay { get; init; }
@@ -41,58 +51,44 @@ internal sealed partial class ControlResponder(INatsConnection connection, Contr
     public Task Subscribed => _subscribed.Task;
 
     public Task ServeAsync(SchedulerConfig config, CancellationToken stoppingToken) =>
-        Task.WhenAll(ServeControlAsync(config.ControlSubject, stoppingToken), ServeReloadAsync(config, stoppingToken));
+        Task.WhenAll(ServeControlAsync(config, stoppingToken), ServeReloadAsync(config, stoppingToken));
 
-    private async Task ServeControlAsync(string subject, CancellationToken stoppingToken)
+    /// <summary>
+    /// The control subject as the endpoint <c>control</c> of the NATS service <see cref="ServiceName"/>: <c>nats micro
+    /// ls|info|stats</c> find the daemon, with its counters in the stats. No queue group: every replica hears each
+    /// request (followers refuse a moment after the leader answers).
+    /// </summary>
+    private async Task ServeControlAsync(SchedulerConfig config, CancellationToken stoppingToken)
     {
         try
         {
-            await using var subscription = await connection.SubscribeCoreAsync(subject, serializer: Raw, cancellationToken: stoppingToken).ConfigureAwait(false);
-            try
+            var service = await new NatsSvcContext(connection).AddServiceAsync(new NatsSvcConfig(ServiceName, Version)
             {
-                // The PONG comes after the server has taken the SUB: from now on a request is answered.
-                await connection.PingAsync(stoppingToken).ConfigureAwait(false);
-            }
-            catch (NatsException)
-            {
-                // The connection dropped meanwhile: the subscription is made again on the next one.
-            }
-            _subscribed.TrySetResult();
-            await foreach (var msg in subscription.Msgs.ReadAllAsync(stoppingToken).ConfigureAwait(false))
-            {
-                if (ProbeToken is not null && msg.Headers is { } headers && headers.TryGetValue(ProbeHeader, out var probe)
-                    && probe == ProbeToken)
+                Description = $"loomsched scheduler {config.Name}: control and status on {config.ControlSubject}",
+                Metadata = new Dictionary<string, string>(StringComparer.Ordinal)
                 {
-                    continue;
-                }
-                byte[] reply;
+                    ["scheduler"] = config.Name,
+                    ["subject_prefix"] = config.SubjectPrefix,
+                },
+                UseQueueGroup = false,
+                StatsHandler = Stats is null ? null : _ => Stats(),
+            }, stoppingToken).ConfigureAwait(false);
+            await using (service.ConfigureAwait(false))
+            {
+                await service.AddEndpointAsync<byte[]>(
+                    msg => AnswerAsync(msg, stoppingToken), name: "control", subject: config.ControlSubject,
+                    serializer: Raw, cancellationToken: stoppingToken).ConfigureAwait(false);
                 try
                 {
-                    reply = handler.Handle(msg.Data ?? []);
+                    // The PONG comes after the server has taken the SUBs: from now on a request is answered.
+                    await connection.PingAsync(stoppingToken).ConfigureAwait(false);
                 }
-                catch (Exception ex)
+                catch (NatsException)
                 {
-                    // A bug of ours must not silence the control subject: answer and go on.
-                    reply = ControlHandler.Error($"internal error: {ex.GetType().Name}: {ex.Message}");
+                    // The connection dropped meanwhile: the subscriptions are made again on the next one.
                 }
-                if (msg.ReplyTo is not null)
-                {
-                    if (Durable?.Invoke() is { IsCompleted: false } recorded)
-                    {
-                        try
-                        {
-                            await recorded.WaitAsync(DurableWait, stoppingToken).ConfigureAwait(false);
-                        }
-                        catch (TimeoutException)
-                        {
-                        }
-                    }
-                    if (RefusalDelay?.Invoke() is { } delay && delay > TimeSpan.Zero && reply.AsSpan().StartsWith("{\"ok\":false"u8))
-                    {
-                        await Task.Delay(delay, stoppingToken).ConfigureAwait(false);
-                    }
-                    await ReplyAsync(msg, reply, stoppingToken).ConfigureAwait(false);
-                }
+                _subscribed.TrySetResult();
+                await Task.Delay(Timeout.Infinite, stoppingToken).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -100,24 +96,67 @@ internal sealed partial class ControlResponder(INatsConnection connection, Contr
         }
     }
 
+    private async ValueTask AnswerAsync(NatsSvcMsg<byte[]> msg, CancellationToken stoppingToken)
+    {
+        if (ProbeToken is not null && msg.Headers is { } headers && headers.TryGetValue(ProbeHeader, out var probe)
+            && probe == ProbeToken)
+        {
+            return;
+        }
+        byte[] reply;
+        try
+        {
+            reply = handler.Handle(msg.Data ?? []);
+        }
+        catch (Exception ex)
+        {
+            // A bug of ours must not silence the control subject: answer and go on.
+            reply = ControlHandler.Error($"internal error: {ex.GetType().Name}: {ex.Message}");
+        }
+        if (msg.ReplyTo is null)
+        {
+            return;
+        }
+        if (Durable?.Invoke() is { IsCompleted: false } recorded)
+        {
+            try
+            {
+                await recorded.WaitAsync(DurableWait, stoppingToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+            }
+        }
+        if (RefusalDelay?.Invoke() is { } delay && delay > TimeSpan.Zero && reply.AsSpan().StartsWith("{\"ok\":false"u8))
+        {
+            await Task.Delay(delay, stoppingToken).ConfigureAwait(false);
+        }
+        await ReplyAsync(msg, reply, stoppingToken).ConfigureAwait(false);
+    }
+
     /// <summary>
     /// Sends a reply; one the server refuses (a status of 100,000 schedules is over its max_payload) is replaced
     /// by a short error, so that the requester hears why and the control subject keeps serving.
     /// </summary>
-    private async Task ReplyAsync(NatsMsg<byte[]> msg, byte[] reply, CancellationToken stoppingToken)
+    private Task ReplyAsync(NatsSvcMsg<byte[]> msg, byte[] reply, CancellationToken stoppingToken) =>
+        ReplyAsync(r => msg.ReplyAsync(r, serializer: Raw, cancellationToken: stoppingToken), reply, stoppingToken);
+
+    private Task ReplyAsync(NatsMsg<byte[]> msg, byte[] reply, CancellationToken stoppingToken) =>
+        ReplyAsync(r => msg.ReplyAsync(r, serializer: Raw, cancellationToken: stoppingToken), reply, stoppingToken);
+
+    private async Task ReplyAsync(Func<byte[], ValueTask> send, byte[] reply, CancellationToken stoppingToken)
     {
         try
         {
-            await msg.ReplyAsync(reply, serializer: Raw, cancellationToken: stoppingToken).ConfigureAwait(false);
+            await send(reply).ConfigureAwait(false);
         }
         catch (NatsException ex) when (!stoppingToken.IsCancellationRequested)
         {
             LogReplyFailed(reply.Length, ex.Message);
             try
             {
-                await msg.ReplyAsync(ControlHandler.Error(
-                    $"the reply ({reply.Length} bytes) could not be sent: {ex.Message}; raise the server's max_payload or ask for less"),
-                    serializer: Raw, cancellationToken: stoppingToken).ConfigureAwait(false);
+                await send(ControlHandler.Error(
+                    $"the reply ({reply.Length} bytes) could not be sent: {ex.Message}; raise the server's max_payload or ask for less")).ConfigureAwait(false);
             }
             catch (NatsException)
             {
