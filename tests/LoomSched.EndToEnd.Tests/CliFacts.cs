@@ -6,11 +6,24 @@ namespace LoomSched.EndToEnd.Tests;
 public sealed class CliFacts
 {
     [Fact]
-    public async Task Version_prints_the_version()
+    public async Task Version_prints_the_builds_version_from_directory_build_props()
     {
+        var props = System.Xml.Linq.XDocument.Load(Path.Combine(Repo.Root, "Directory.Build.props"));
+        string version = props.Descendants("Version").Single().Value;
         var (code, output, _) = await Loomsched.ExecAsync("--version");
         Assert.Equal(0, code);
-        Assert.StartsWith("loomsched ", output);
+        Assert.Equal($"loomsched {version}", output.Trim());
+    }
+
+    [Fact]
+    public async Task Run_help_lists_the_signals_and_the_exit_codes()
+    {
+        var (code, output, _) = await Loomsched.ExecAsync("run", "--help");
+        Assert.Equal(0, code);
+        Assert.Contains("SIGTERM, SIGINT", output);
+        Assert.Contains("SIGHUP                 reload the config", output);
+        Assert.Contains("2                      a usage or config error", output);
+        Assert.Contains("WATCHDOG=1", output);
     }
 
     [Fact]

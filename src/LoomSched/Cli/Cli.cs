@@ -7,7 +7,8 @@ namespace LoomSched.Daemon;
 /// <summary>The command line (DESIGN.md section 6). Exit codes: 0 fine, 1 a runtime failure, 2 a usage or config error.</summary>
 internal static partial class Cli
 {
-    public const string Version = "0.1.0";
+    /// <summary>The build's version (Directory.Build.props), written into BuildInfo.g.cs by the project file.</summary>
+    public const string Version = BuildInfo.Version;
 
     // The usage texts are UTF-8 literals, written to stdout as they are: half the size of strings in the binary.
     private static ReadOnlySpan<byte> Usage => """
@@ -41,6 +42,15 @@ internal static partial class Cli
           --log-format text|json one line per event on stderr (default text)
           --log-level LEVEL      debug, info (default), warn or error
           --shutdown-grace SECONDS   how long a stop waits for running fires (default 1.5)
+        signals:
+          SIGTERM, SIGINT        stop firing, let running fires and the publish buffer finish (--shutdown-grace),
+                                 log what was sent, exit
+          SIGHUP                 reload the config (validated first; if invalid, the running schedules stay)
+        under systemd (NOTIFY_SOCKET): READY=1, RELOADING=1, STOPPING=1, STATUS= and, with WatchdogSec=, WATCHDOG=1.
+        exit codes:
+          0                      stopped by a signal
+          1                      the daemon failed (an internal fault, logged with its stack trace)
+          2                      a usage or config error (every error listed; restarting cannot fix it)
 
         """u8;
 
