@@ -13,10 +13,11 @@ namespace LoomSched.EndToEnd.Tests.Deploy;
 [Collection("nats")]
 public sealed class ImageFacts(ITestOutputHelper output)
 {
-    private const long MaxImageBytes = 20_000_000;
+    // The binary's budget (20 MB) plus glibc (3 MB) and the zones and certificates (0.5 MB).
+    private const long MaxImageBytes = 24_000_000;
 
     [Fact]
-    public async Task Image_holds_only_the_binary_its_libraries_CA_certificates_zones_and_users_and_stays_under_20_MB()
+    public async Task Image_holds_only_the_binary_its_libraries_CA_certificates_zones_and_users_and_stays_under_24_MB()
     {
         var root = ImageContainer.Rootfs;
         // find does not follow links (the image's absolute links would lead into the host).

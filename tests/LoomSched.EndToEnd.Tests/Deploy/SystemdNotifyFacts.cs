@@ -104,7 +104,7 @@ public sealed class SystemdNotifyFacts(NatsFixture nats)
 
         // READY=1 once the control subject answers, with the counters in STATUS.
         string ready = await notify.WaitForAsync("READY=1");
-        Assert.Contains(daemon.Stderr, l => l.Contains("nats connected", StringComparison.Ordinal));
+        await daemon.WaitForLogAsync("nats connected", TimeSpan.FromSeconds(2));
         Assert.Matches(@"STATUS=1 schedule\(s\); published \d+, pending \d+, dropped 0, publish errors 0; NATS connected", ready);
         var (code, _, error) = await Loomsched.ExecAsync("status", "--name", "notified", "--subject-prefix", prefix, "--nats-url", nats.Server.Url);
         Assert.True(code == 0, error);
