@@ -222,6 +222,17 @@ public sealed class LoadingFacts : IDisposable
     }
 
     [Theory]
+    [InlineData("0.001", 10_000L)]
+    [InlineData("3155760000", 31_557_600_000_000_000L)]
+    public void Interval_at_either_bound_loads(string seconds, long ticks)
+    {
+        var result = ConfigLoader.LoadText($"name: t\nschedules:\n  - {{name: a, interval_seconds: {seconds}, task: {{worker_type: w}}}}\n", "t.yaml");
+
+        Assert.True(result.Success, string.Join("\n", result.Errors));
+        Assert.Equal(TimeSpan.FromTicks(ticks), result.Config!.Schedules[0].Interval);
+    }
+
+    [Theory]
     [InlineData("[[[[")]
     [InlineData("{a: [}")]
     [InlineData("a: &x\n  - *x\n")]
