@@ -120,6 +120,9 @@ public sealed class CliFacts
     [InlineData("next", "x.yaml", "--from", "yesterday")]
     [InlineData("run", "--config", "x.yaml", "--nats-url", "nats://")]
     [InlineData("status", "--name", "s", "--nats-url", "tls://:4222")]
+    [InlineData("bogus\ncommand")]
+    [InlineData("status", "--name", "a\nb")]
+    [InlineData("next", "x.yaml", "--from", "2027-01-01\n00:00Z")]
     public async Task Usage_mistakes_exit_2_with_one_line(params string[] args)
     {
         var (code, output, error) = await Loomsched.ExecAsync(args);

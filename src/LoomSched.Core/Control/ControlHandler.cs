@@ -141,7 +141,7 @@ public sealed class ControlHandler
                     Applied?.Invoke(action, schedule);
                 }
                 return result.Ok
-                    ? Write(w => { w.WriteBoolean("ok", true); w.WriteString("message", result.Message); })
+                    ? Write(w => { w.WriteBoolean("ok", true); w.WriteString("message", UserText.Escape(result.Message)); })
                     : Error(result.Message);
         }
     }
@@ -201,23 +201,26 @@ public sealed class ControlHandler
     public static byte[] Reply(ReloadOutcome outcome) => Write(w =>
     {
         w.WriteBoolean("ok", outcome.Ok);
-        w.WriteString(outcome.Ok ? "message" : "error", outcome.Message);
+        w.WriteString(outcome.Ok ? "message" : "error", UserText.Escape(outcome.Message));
         if (outcome.Errors.Count > 0)
         {
             w.WriteStartArray("errors");
             foreach (var e in outcome.Errors)
             {
-                w.WriteStringValue(e);
+                w.WriteStringValue(UserText.Escape(e));
             }
             w.WriteEndArray();
         }
     });
 
-    /// <summary>An error reply: <c>{"ok": false, "error": "..."}</c>.</summary>
+    /// <summary>
+    /// An error reply: <c>{"ok": false, "error": "..."}</c>. What the message quotes from the request (an action, a
+    /// schedule name) is escaped (<see cref="UserText"/>): whoever prints the error prints one line.
+    /// </summary>
     public static byte[] Error(string message) => Write(w =>
     {
         w.WriteBoolean("ok", false);
-        w.WriteString("error", message);
+        w.WriteString("error", UserText.Escape(message));
     });
 
     private static void WriteTime(Utf8JsonWriter w, string name, DateTimeOffset? t)

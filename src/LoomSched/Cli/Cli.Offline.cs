@@ -28,11 +28,11 @@ internal static partial class Cli
             }
             if (result.Success)
             {
-                Console.Out.WriteLine($"{path}: valid, {result.Config!.Schedules.Count} schedule(s)");
+                Console.Out.WriteLine($"{UserText.Escape(path)}: valid, {result.Config!.Schedules.Count} schedule(s)");
             }
             else
             {
-                Console.Out.WriteLine($"{path}: invalid, {result.Errors.Count} error(s)");
+                Console.Out.WriteLine($"{UserText.Escape(path)}: invalid, {result.Errors.Count} error(s)");
                 allValid = false;
             }
         }

@@ -63,4 +63,16 @@ public sealed class ControlHandlerFacts
             "request is not valid JSON at line 1, column 1 (unexpected 'not'; text goes in double quotes); send e.g. {\"action\": \"status\"}",
             reply.GetProperty("error").GetString());
     }
+
+    [Theory]
+    [InlineData("""{"action":"trigger","schedule":"a\nb: ok"}""", "no schedule", @"a\nb: ok")]
+    [InlineData("""{"action":"stat\u001b[2Jus"}""", "unknown action", @"stat\u001b[2Jus")]
+    public void What_an_error_reply_quotes_from_the_request_is_escaped_to_one_line(string request, string says, string quoted)
+    {
+        string error = JsonDocument.Parse(Handler().Handle(Request(request))).RootElement.GetProperty("error").GetString()!;
+
+        Assert.Contains(says, error, StringComparison.Ordinal);
+        Assert.Contains(quoted, error, StringComparison.Ordinal);
+        Assert.False(LoomSched.Config.UserText.NeedsEscape(error), error);
+    }
 }
