@@ -73,6 +73,11 @@ public sealed class ControlHandler
                 {
                     return Error("request must be a JSON object such as {\"action\": \"status\"}");
                 }
+                if (DuplicateKey(doc.RootElement) is { } duplicate)
+                {
+                    // JSON readers disagree on which of two equal keys counts (here the last would): refuse to guess.
+                    return Error($"the request has the key \"{duplicate}\" twice; send each key once");
+                }
                 if (doc.RootElement.TryGetProperty("action", out var a))
                 {
                     if (a.ValueKind != JsonValueKind.String)
@@ -233,6 +238,20 @@ public sealed class ControlHandler
         {
             w.WriteNull(name);
         }
+    }
+
+    /// <summary>The first key the object has more than once, or null.</summary>
+    private static string? DuplicateKey(JsonElement request)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var property in request.EnumerateObject())
+        {
+            if (!seen.Add(property.Name))
+            {
+                return property.Name;
+            }
+        }
+        return null;
     }
 
     private static bool IsBlank(ReadOnlySpan<byte> body)

@@ -75,4 +75,27 @@ public sealed class ControlHandlerFacts
         Assert.Contains(quoted, error, StringComparison.Ordinal);
         Assert.False(LoomSched.Config.UserText.NeedsEscape(error), error);
     }
+
+    [Theory]
+    [InlineData("""{"action":"status","action":"reload"}""", "action")]
+    [InlineData("""{"action":"pause","schedule":"a","schedule":"b"}""", "schedule")]
+    [InlineData("""{"x":1,"action":"status","x":2}""", "x")]
+    public void A_request_with_a_key_twice_is_refused_naming_the_key_and_nothing_changes(string request, string key)
+    {
+        bool reloaded = false;
+        var clock = new FakeTimeProvider(DateTimeOffset.Parse("2026-11-27T02:59:30Z"));
+        var engine = new SchedulerEngine(
+            TestSchedules.Config(TestSchedules.Interval("a", 1)), new RecordingPort(clock), clock, new EngineOptions());
+        var handler = new ControlHandler(engine, () => { reloaded = true; return new ReloadOutcome(true, "reloaded", []); }, "test")
+        {
+            Applied = (action, schedule) => _applied.Add((action, schedule)),
+        };
+
+        var reply = JsonDocument.Parse(handler.Handle(Request(request))).RootElement;
+
+        Assert.False(reply.GetProperty("ok").GetBoolean());
+        Assert.Equal($"the request has the key \"{key}\" twice; send each key once", reply.GetProperty("error").GetString());
+        Assert.False(reloaded);
+        Assert.Empty(_applied);
+    }
 }
