@@ -177,6 +177,38 @@ public sealed class CliFacts
         Assert.All(lines.Skip(1), l => Assert.Matches(@"^  \d{4}-\d\d-\d\dT09:00:00\+0[12]:00  \d{4}-\d\d-\d\dT0[78]:00:00Z$", l));
     }
 
+    [Fact]
+    public async Task Next_on_a_config_without_schedules_says_so_plainly_and_exits_0()
+    {
+        var config = TempConfig.Write("""
+            name: empty
+            schedules: []
+            """);
+        var (code, output, _) = await Loomsched.ExecAsync("next", config);
+        Assert.Equal(0, code);
+        Assert.Equal("(the config has no schedules: nothing fires)\n", output);
+
+        (code, output, var error) = await Loomsched.ExecAsync("next", config, "--schedule", "nightly");
+        Assert.Equal(2, code);
+        Assert.Equal("", output);
+        // After the config's note that it has no schedules (as validate prints it), the one line of the refusal.
+        Assert.Equal("loomsched: next: no schedule is named \"nightly\": the config has no schedules", error.TrimEnd('\n').Split('\n')[^1]);
+    }
+
+    [Fact]
+    public async Task Next_of_a_schedule_name_with_a_line_break_quotes_it_escaped_on_one_line()
+    {
+        var config = TempConfig.Write("""
+            name: z
+            schedules:
+              - {name: a, interval_seconds: 60, task: {worker_type: w}}
+            """);
+        var (code, output, error) = await Loomsched.ExecAsync("next", config, "--schedule", "a\nz.yaml: valid, 1 schedule(s)");
+        Assert.Equal(2, code);
+        Assert.Equal("", output);
+        Assert.Equal("loomsched: next: no schedule is named \"a\\nz.yaml: valid, 1 schedule(s)\"; known: a\n", error);
+    }
+
     [Theory]
     [InlineData("run", "--help")]
     [InlineData("run", "--config", "x.yaml", "-h")]

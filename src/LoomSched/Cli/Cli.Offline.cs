@@ -55,6 +55,16 @@ internal static partial class Cli
         {
             return 2;
         }
+        if (config.Schedules.Count == 0)
+        {
+            // A valid config (validate says so, with a note): nothing is upcoming, as for a cron no date matches.
+            if (only is not null)
+            {
+                throw new UsageException($"next: no schedule is named \"{only}\": the config has no schedules");
+            }
+            Console.Out.WriteLine("(the config has no schedules: nothing fires)");
+            return 0;
+        }
         var schedules = config.Schedules.Where(s => only is null || s.Name == only).ToList();
         if (schedules.Count == 0)
         {
