@@ -62,6 +62,11 @@ public sealed class ControlHandler
         {
             return Error($"request is {request.Length} bytes; the limit is {MaxRequestBytes}");
         }
+        if (InvalidUtf8At(request) is int at)
+        {
+            // The JSON reader checks the structure, not the bytes inside strings: the action or name would not decode.
+            return Error($"request is not UTF-8 text: byte {at + 1} (0x{request[at]:X2}) is not valid UTF-8; send JSON in UTF-8");
+        }
         string action = "status";
         string? schedule = null;
         if (!IsBlank(request))
@@ -238,6 +243,21 @@ public sealed class ControlHandler
         {
             w.WriteNull(name);
         }
+    }
+
+    /// <summary>Where the first byte that is not valid UTF-8 stands (0-based), or null.</summary>
+    private static int? InvalidUtf8At(ReadOnlySpan<byte> request)
+    {
+        if (System.Text.Unicode.Utf8.IsValid(request))
+        {
+            return null;
+        }
+        int at = 0;
+        while (System.Text.Rune.DecodeFromUtf8(request[at..], out _, out int consumed) == OperationStatus.Done)
+        {
+            at += consumed;
+        }
+        return at;
     }
 
     /// <summary>The first key the object has more than once, or null.</summary>

@@ -98,4 +98,16 @@ public sealed class ControlHandlerFacts
         Assert.False(reloaded);
         Assert.Empty(_applied);
     }
+
+    [Fact]
+    public void A_request_that_is_not_utf8_is_refused_naming_the_byte_not_with_an_exception()
+    {
+        // Found by the mutation fuzz: a string with a stray byte passed the JSON reader and threw when it was decoded.
+        byte[] request = [.. "{\"action\":\"st"u8, 0x80, .. "atus\"}"u8];
+
+        var reply = JsonDocument.Parse(Handler().Handle(request)).RootElement;
+
+        Assert.False(reply.GetProperty("ok").GetBoolean());
+        Assert.Equal("request is not UTF-8 text: byte 14 (0x80) is not valid UTF-8; send JSON in UTF-8", reply.GetProperty("error").GetString());
+    }
 }
