@@ -177,6 +177,21 @@ public sealed class CliFacts
         Assert.All(lines.Skip(1), l => Assert.Matches(@"^  \d{4}-\d\d-\d\dT09:00:00\+0[12]:00  \d{4}-\d\d-\d\dT0[78]:00:00Z$", l));
     }
 
+    [Theory]
+    [InlineData("", "the path is empty; name the config file")]
+    [InlineData("long", "the path is too long for the file system; check the path")]
+    public async Task Validate_of_a_path_that_names_no_file_says_why_in_plain_words(string path, string why)
+    {
+        if (path == "long")
+        {
+            path = Path.Combine(Path.GetTempPath(), new string('a', 5000) + ".yaml");
+        }
+        var (code, output, error) = await Loomsched.ExecAsync("validate", path);
+        Assert.Equal(2, code);
+        Assert.Equal($"{path}: {why}\n{path}: invalid, 1 error(s)\n", output);
+        Assert.Equal("", error);
+    }
+
     [Fact]
     public async Task Next_on_a_config_without_schedules_says_so_plainly_and_exits_0()
     {
