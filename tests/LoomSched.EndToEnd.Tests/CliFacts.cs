@@ -224,6 +224,20 @@ public sealed class CliFacts
         Assert.Equal("loomsched: next: no schedule is named \"a\\nz.yaml: valid, 1 schedule(s)\"; known: a\n", error);
     }
 
+    [Fact]
+    public async Task Next_writes_a_direction_mark_in_a_schedule_name_escaped()
+    {
+        // Found by the mutation fuzz: a right-to-left mark (U+200F) in a name loads, as in Loom, and was printed raw.
+        var config = TempConfig.Write("""
+            name: z
+            schedules:
+              - {name: "every\u200fcheck", interval_seconds: 60, task: {worker_type: w}}
+            """);
+        var (code, output, _) = await Loomsched.ExecAsync("next", config, "--count", "1");
+        Assert.Equal(0, code);
+        Assert.StartsWith("every\\u200fcheck  (every 60 s)\n", output);
+    }
+
     [Theory]
     [InlineData("run", "--help")]
     [InlineData("run", "--config", "x.yaml", "-h")]

@@ -72,7 +72,8 @@ internal static partial class Cli
         }
         foreach (var schedule in schedules)
         {
-            Console.Out.WriteLine($"{schedule.Name}  ({schedule.Trigger.Describe()})");
+            // A name has no control characters (validation refuses them) but may hold a direction mark, as Loom allows.
+            Console.Out.WriteLine($"{UserText.Escape(schedule.Name)}  ({schedule.Trigger.Describe()})");
             var slots = UpcomingSlots.Of(schedule, from, count);
             foreach (var slot in slots)
             {
