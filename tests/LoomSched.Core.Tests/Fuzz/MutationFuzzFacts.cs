@@ -109,7 +109,7 @@ public sealed class MutationFuzzFacts : IDisposable
             }
             if (Oracle.LineProblem(line, text) is { } problem)
             {
-                return $"{problem}: {Visible(line)}";
+                return $"{problem}: {Oracle.Visible(line)}";
             }
         }
         if (result.Config is { } config)
@@ -146,7 +146,7 @@ public sealed class MutationFuzzFacts : IDisposable
         {
             if (root.TryGetProperty(key, out var text) && Oracle.LineProblem(text.GetString()!, input) is { } problem)
             {
-                return $"{problem} in the reply's {key}: {Visible(text.GetString()!)}";
+                return $"{problem} in the reply's {key}: {Oracle.Visible(text.GetString()!)}";
             }
         }
         return null;
@@ -201,22 +201,5 @@ public sealed class MutationFuzzFacts : IDisposable
     }
 
     private static void Fail(string what, int index, IEnumerable<string> mutations, string problem, byte[] input) =>
-        Assert.Fail($"{what} case {index} (seed {Seed}; {string.Join(", ", mutations)}): {problem}\ninput (shrunk, C#-escaped):\n\"{Visible(Encoding.UTF8.GetString(input))}\"");
-
-    private static string Visible(string text)
-    {
-        var sb = new StringBuilder();
-        foreach (char c in text)
-        {
-            _ = c switch
-            {
-                '\n' => sb.Append("\\n"),
-                '\\' => sb.Append("\\\\"),
-                '"' => sb.Append("\\\""),
-                _ when Oracle.IsRaw(c) || char.IsSurrogate(c) => sb.Append(CultureInfo.InvariantCulture, $"\\u{(int)c:x4}"),
-                _ => sb.Append(c),
-            };
-        }
-        return sb.ToString();
-    }
+        Assert.Fail($"{what} case {index} (seed {Seed}; {string.Join(", ", mutations)}): {problem}\ninput (shrunk, C#-escaped):\n\"{Oracle.Visible(Encoding.UTF8.GetString(input))}\"");
 }

@@ -40,7 +40,7 @@ public sealed class MutationFuzzFacts : IDisposable
             string path = Path.Combine(_dir, $"case{i}.yaml");
             await File.WriteAllBytesAsync(path, input);
             string text = Encoding.UTF8.GetString(input);
-            string where = $"case {i} (seed {Seed}; {string.Join(", ", mutator.Applied)}), kept at {path}";
+            string where = $"case {i} (seed {Seed}; {string.Join(", ", mutator.Applied)}; input \"{Oracle.Visible(text)}\")";
 
             var validate = await ExecAsync("validate", path);
             exits[validate.Code] = exits.GetValueOrDefault(validate.Code) + 1;

@@ -30,6 +30,24 @@ public static partial class Oracle
         return null;
     }
 
+    /// <summary>Text as a C# string literal's body: a failing case's input, ready to become a regression row.</summary>
+    public static string Visible(string text)
+    {
+        var sb = new System.Text.StringBuilder();
+        foreach (char c in text)
+        {
+            _ = c switch
+            {
+                '\n' => sb.Append("\\n"),
+                '\\' => sb.Append("\\\\"),
+                '"' => sb.Append("\\\""),
+                _ when IsRaw(c) || char.IsSurrogate(c) => sb.Append(System.Globalization.CultureInfo.InvariantCulture, $"\\u{(int)c:x4}"),
+                _ => sb.Append(c),
+            };
+        }
+        return sb.ToString();
+    }
+
     /// <summary>A character a message must escape: control characters, line and paragraph separators, bidi controls.</summary>
     public static bool IsRaw(char c) =>
         char.IsControl(c) || c is '\u2028' or '\u2029' or '\u200e' or '\u200f' or '\u061c'
