@@ -133,6 +133,9 @@ public sealed class CliFacts
     [InlineData("next", "x.yaml", "--from", "yesterday")]
     [InlineData("run", "--config", "x.yaml", "--nats-url", "nats://")]
     [InlineData("status", "--name", "s", "--nats-url", "tls://:4222")]
+    [InlineData("bogus\ncommand")]
+    [InlineData("status", "--name", "a\nb")]
+    [InlineData("next", "x.yaml", "--from", "2027-01-01\n00:00Z")]
     public async Task Usage_mistakes_exit_2_with_one_line(params string[] args)
     {
         var (code, output, error) = await Loomsched.ExecAsync(args);
@@ -185,6 +188,67 @@ public sealed class CliFacts
         Assert.Equal("berlin_nine  (cron \"0 9 * * *\" (Europe/Berlin))", lines[0]);
         Assert.Equal(3, lines.Skip(1).Count());
         Assert.All(lines.Skip(1), l => Assert.Matches(@"^  \d{4}-\d\d-\d\dT09:00:00\+0[12]:00  \d{4}-\d\d-\d\dT0[78]:00:00Z$", l));
+    }
+
+    [Theory]
+    [InlineData("", "the path is empty; name the config file")]
+    [InlineData("long", "the path is too long for the file system; check the path")]
+    public async Task Validate_of_a_path_that_names_no_file_says_why_in_plain_words(string path, string why)
+    {
+        if (path == "long")
+        {
+            path = Path.Combine(Path.GetTempPath(), new string('a', 5000) + ".yaml");
+        }
+        var (code, output, error) = await Loomsched.ExecAsync("validate", path);
+        Assert.Equal(2, code);
+        Assert.Equal($"{path}: {why}\n{path}: invalid, 1 error(s)\n", output);
+        Assert.Equal("", error);
+    }
+
+    [Fact]
+    public async Task Next_on_a_config_without_schedules_says_so_plainly_and_exits_0()
+    {
+        var config = TempConfig.Write("""
+            name: empty
+            schedules: []
+            """);
+        var (code, output, _) = await Loomsched.ExecAsync("next", config);
+        Assert.Equal(0, code);
+        Assert.Equal("(the config has no schedules: nothing fires)\n", output);
+
+        (code, output, var error) = await Loomsched.ExecAsync("next", config, "--schedule", "nightly");
+        Assert.Equal(2, code);
+        Assert.Equal("", output);
+        // After the config's note that it has no schedules (as validate prints it), the one line of the refusal.
+        Assert.Equal("loomsched: next: no schedule is named \"nightly\": the config has no schedules", error.TrimEnd('\n').Split('\n')[^1]);
+    }
+
+    [Fact]
+    public async Task Next_of_a_schedule_name_with_a_line_break_quotes_it_escaped_on_one_line()
+    {
+        var config = TempConfig.Write("""
+            name: z
+            schedules:
+              - {name: a, interval_seconds: 60, task: {worker_type: w}}
+            """);
+        var (code, output, error) = await Loomsched.ExecAsync("next", config, "--schedule", "a\nz.yaml: valid, 1 schedule(s)");
+        Assert.Equal(2, code);
+        Assert.Equal("", output);
+        Assert.Equal("loomsched: next: no schedule is named \"a\\nz.yaml: valid, 1 schedule(s)\"; known: a\n", error);
+    }
+
+    [Fact]
+    public async Task Next_writes_a_direction_mark_in_a_schedule_name_escaped()
+    {
+        // Found by the mutation fuzz: a right-to-left mark (U+200F) in a name loads, as in Loom, and was printed raw.
+        var config = TempConfig.Write("""
+            name: z
+            schedules:
+              - {name: "every\u200fcheck", interval_seconds: 60, task: {worker_type: w}}
+            """);
+        var (code, output, _) = await Loomsched.ExecAsync("next", config, "--count", "1");
+        Assert.Equal(0, code);
+        Assert.StartsWith("every\\u200fcheck  (every 60 s)\n", output);
     }
 
     [Theory]

@@ -14,6 +14,11 @@ internal static class ConfigSource
 
     public static string? ReadFile(string path, Diagnostics diagnostics)
     {
+        if (path.Length == 0)
+        {
+            diagnostics.FileError("the path is empty; name the config file");
+            return null;
+        }
         if (Directory.Exists(path))
         {
             diagnostics.FileError("this is a directory; name the config file itself");
@@ -38,6 +43,9 @@ internal static class ConfigSource
             {
                 FileNotFoundException or DirectoryNotFoundException => "the config file does not exist; check the path",
                 UnauthorizedAccessException => "the config file cannot be read: permission denied",
+                // The runtime's own messages for these are bare resource keys in the published binary: said here.
+                PathTooLongException => "the path is too long for the file system; check the path",
+                ArgumentException or NotSupportedException => "the path is not valid; check the path",
                 _ => $"the config file cannot be read: {ex.Message}",
             });
             return null;

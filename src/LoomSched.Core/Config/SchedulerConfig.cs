@@ -6,7 +6,7 @@ namespace LoomSched.Config;
 public readonly record struct SourceLocation(string File, int Line, int Column)
 {
     /// <inheritdoc />
-    public override string ToString() => Line == 0 ? File : $"{File}:{Line}:{Column}";
+    public override string ToString() => Line == 0 ? UserText.Escape(File) : $"{UserText.Escape(File)}:{Line}:{Column}";
 }
 
 /// <summary>A validated scheduler config. Built only by <see cref="ConfigLoader"/>.</summary>

@@ -62,6 +62,11 @@ public sealed class ControlHandler
         {
             return Error($"request is {request.Length} bytes; the limit is {MaxRequestBytes}");
         }
+        if (InvalidUtf8At(request) is int at)
+        {
+            // The JSON reader checks the structure, not the bytes inside strings: the action or name would not decode.
+            return Error($"request is not UTF-8 text: byte {at + 1} (0x{request[at]:X2}) is not valid UTF-8; send JSON in UTF-8");
+        }
         string action = "status";
         string? schedule = null;
         if (!IsBlank(request))
@@ -72,6 +77,11 @@ public sealed class ControlHandler
                 if (doc.RootElement.ValueKind != JsonValueKind.Object)
                 {
                     return Error("request must be a JSON object such as {\"action\": \"status\"}");
+                }
+                if (DuplicateKey(doc.RootElement) is { } duplicate)
+                {
+                    // JSON readers disagree on which of two equal keys counts (here the last would): refuse to guess.
+                    return Error($"the request has the key \"{duplicate}\" twice; send each key once");
                 }
                 if (doc.RootElement.TryGetProperty("action", out var a))
                 {
@@ -141,7 +151,7 @@ public sealed class ControlHandler
                     Applied?.Invoke(action, schedule);
                 }
                 return result.Ok
-                    ? Write(w => { w.WriteBoolean("ok", true); w.WriteString("message", result.Message); })
+                    ? Write(w => { w.WriteBoolean("ok", true); w.WriteString("message", UserText.Escape(result.Message)); })
                     : Error(result.Message);
         }
     }
@@ -201,23 +211,26 @@ public sealed class ControlHandler
     public static byte[] Reply(ReloadOutcome outcome) => Write(w =>
     {
         w.WriteBoolean("ok", outcome.Ok);
-        w.WriteString(outcome.Ok ? "message" : "error", outcome.Message);
+        w.WriteString(outcome.Ok ? "message" : "error", UserText.Escape(outcome.Message));
         if (outcome.Errors.Count > 0)
         {
             w.WriteStartArray("errors");
             foreach (var e in outcome.Errors)
             {
-                w.WriteStringValue(e);
+                w.WriteStringValue(UserText.Escape(e));
             }
             w.WriteEndArray();
         }
     });
 
-    /// <summary>An error reply: <c>{"ok": false, "error": "..."}</c>.</summary>
+    /// <summary>
+    /// An error reply: <c>{"ok": false, "error": "..."}</c>. What the message quotes from the request (an action, a
+    /// schedule name) is escaped (<see cref="UserText"/>): whoever prints the error prints one line.
+    /// </summary>
     public static byte[] Error(string message) => Write(w =>
     {
         w.WriteBoolean("ok", false);
-        w.WriteString("error", message);
+        w.WriteString("error", UserText.Escape(message));
     });
 
     private static void WriteTime(Utf8JsonWriter w, string name, DateTimeOffset? t)
@@ -230,6 +243,35 @@ public sealed class ControlHandler
         {
             w.WriteNull(name);
         }
+    }
+
+    /// <summary>Where the first byte that is not valid UTF-8 stands (0-based), or null.</summary>
+    private static int? InvalidUtf8At(ReadOnlySpan<byte> request)
+    {
+        if (System.Text.Unicode.Utf8.IsValid(request))
+        {
+            return null;
+        }
+        int at = 0;
+        while (System.Text.Rune.DecodeFromUtf8(request[at..], out _, out int consumed) == OperationStatus.Done)
+        {
+            at += consumed;
+        }
+        return at;
+    }
+
+    /// <summary>The first key the object has more than once, or null.</summary>
+    private static string? DuplicateKey(JsonElement request)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var property in request.EnumerateObject())
+        {
+            if (!seen.Add(property.Name))
+            {
+                return property.Name;
+            }
+        }
+        return null;
     }
 
     private static bool IsBlank(ReadOnlySpan<byte> body)

@@ -28,11 +28,11 @@ internal static partial class Cli
             }
             if (result.Success)
             {
-                Console.Out.WriteLine($"{path}: valid, {result.Config!.Schedules.Count} schedule(s)");
+                Console.Out.WriteLine($"{UserText.Escape(path)}: valid, {result.Config!.Schedules.Count} schedule(s)");
             }
             else
             {
-                Console.Out.WriteLine($"{path}: invalid, {result.Errors.Count} error(s)");
+                Console.Out.WriteLine($"{UserText.Escape(path)}: invalid, {result.Errors.Count} error(s)");
                 allValid = false;
             }
         }
@@ -55,6 +55,16 @@ internal static partial class Cli
         {
             return 2;
         }
+        if (config.Schedules.Count == 0)
+        {
+            // A valid config (validate says so, with a note): nothing is upcoming, as for a cron no date matches.
+            if (only is not null)
+            {
+                throw new UsageException($"next: no schedule is named \"{only}\": the config has no schedules");
+            }
+            Console.Out.WriteLine("(the config has no schedules: nothing fires)");
+            return 0;
+        }
         var schedules = config.Schedules.Where(s => only is null || s.Name == only).ToList();
         if (schedules.Count == 0)
         {
@@ -62,7 +72,8 @@ internal static partial class Cli
         }
         foreach (var schedule in schedules)
         {
-            Console.Out.WriteLine($"{schedule.Name}  ({schedule.Trigger.Describe()})");
+            // A name has no control characters (validation refuses them) but may hold a direction mark, as Loom allows.
+            Console.Out.WriteLine($"{UserText.Escape(schedule.Name)}  ({schedule.Trigger.Describe()})");
             var slots = UpcomingSlots.Of(schedule, from, count);
             foreach (var slot in slots)
             {

@@ -170,7 +170,8 @@ internal static partial class Cli
         }
         catch (UsageException ex)
         {
-            Console.Error.WriteLine($"loomsched: {ex.Message}");
+            // A usage message quotes the command line (a schedule, a name, a path): one line whatever it holds.
+            Console.Error.WriteLine($"loomsched: {UserText.Escape(ex.Message)}");
             return 2;
         }
     }
@@ -220,7 +221,7 @@ internal static partial class Cli
         {
             if (log is null)
             {
-                Console.Error.WriteLine($"{path}: {result.Errors.Count} error(s)");
+                Console.Error.WriteLine($"{UserText.Escape(path)}: {result.Errors.Count} error(s)");
             }
             else
             {

@@ -60,6 +60,7 @@ internal static partial class DaemonLifetime
 
         await stop.Task.ConfigureAwait(false);
         stopping = true;
+        report.Stopping = true;
         LogStopping(hostLog);
         using (var timeout = new CancellationTokenSource(options.ShutdownGrace + TimeSpan.FromSeconds(1)))
         {

@@ -64,6 +64,20 @@ internal sealed class NatsClientLog(ILoggerFactory inner, NatsConnectionReport r
         return subject.Length > 0 ? subject.ToString() : null;
     }
 
+    /// <summary>An exception that only says an operation was cancelled (<c>SocketException: Operation canceled</c>).</summary>
+    internal static bool IsCancellation(Exception? exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is OperationCanceledException
+                || e is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.OperationAborted })
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static bool IsTls(Exception exception)
     {
         for (var e = exception; e is not null; e = e.InnerException)
@@ -105,6 +119,10 @@ internal sealed class NatsClientLog(ILoggerFactory inner, NatsConnectionReport r
             {
                 return; // reported once per failed attempt by NatsConnectionReport, in the daemon's own words
             }
+            if (report.Stopping && IsCancellation(exception))
+            {
+                return; // the daemon's own stop cancelled the client's socket loops: no warning, nothing went wrong
+            }
             if (logLevel >= LogLevel.Warning && !IsConnectionNoise(eventId.Id, message))
             {
                 inner.Log(logLevel, eventId, state, exception, formatter);
@@ -133,6 +151,18 @@ internal sealed partial class NatsConnectionReport(NatsSettings settings, ILogge
 
     /// <summary>When set, takes the failed attempts (number, reason) that are otherwise logged: the CLI writes them its own way.</summary>
     public Action<int, string>? Failed { get; set; }
+
+    /// <summary>
+    /// Set when the daemon begins to stop: closing the connection then cancels the client's socket loops, and the
+    /// client logs that cancellation as a socket error, which is no warning then.
+    /// </summary>
+    public bool Stopping
+    {
+        get => Volatile.Read(ref _stopping);
+        set => Volatile.Write(ref _stopping, value);
+    }
+
+    private bool _stopping;
 
     /// <summary>When set, takes the subject of each publish the server refused for the user's permissions (the publisher's).</summary>
     public Action<string>? PublishDenied { get; set; }

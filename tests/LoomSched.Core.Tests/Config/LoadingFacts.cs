@@ -31,6 +31,23 @@ public sealed class LoadingFacts : IDisposable
         Assert.Contains("does not exist", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("", "the path is empty; name the config file")]
+    [InlineData("long", "the path is too long for the file system; check the path")]
+    public void A_path_that_names_no_file_is_an_error_in_plain_words(string path, string message)
+    {
+        // Found by probing the published binary: these were the runtime's resource keys (Argument_EmptyString, IO_PathTooLong_Path).
+        if (path == "long")
+        {
+            path = Path.Combine(_dir, new string('a', 5000) + ".yaml");
+        }
+
+        var error = Assert.Single(ConfigLoader.LoadFile(path).Errors);
+
+        Assert.Equal(message, error.Message);
+        Assert.Equal(0, error.Location.Line);
+    }
+
     [Fact]
     public void Directory_instead_of_a_file_is_an_error()
     {
@@ -219,6 +236,17 @@ public sealed class LoadingFacts : IDisposable
         Assert.Equal(new CoordinationOptions(CoordinationMode.Leader, "lease_b", "loomsched_state", 7.5), config.Coordination);
         Assert.Equal(new CatchUpOptions(CatchUpPolicy.All, 600), config.CatchUp);
         Assert.Null(config.Schedules[0].CatchUp);
+    }
+
+    [Theory]
+    [InlineData("0.001", 10_000L)]
+    [InlineData("3155760000", 31_557_600_000_000_000L)]
+    public void Interval_at_either_bound_loads(string seconds, long ticks)
+    {
+        var result = ConfigLoader.LoadText($"name: t\nschedules:\n  - {{name: a, interval_seconds: {seconds}, task: {{worker_type: w}}}}\n", "t.yaml");
+
+        Assert.True(result.Success, string.Join("\n", result.Errors));
+        Assert.Equal(TimeSpan.FromTicks(ticks), result.Config!.Schedules[0].Interval);
     }
 
     [Theory]

@@ -63,4 +63,51 @@ public sealed class ControlHandlerFacts
             "request is not valid JSON at line 1, column 1 (unexpected 'not'; text goes in double quotes); send e.g. {\"action\": \"status\"}",
             reply.GetProperty("error").GetString());
     }
+
+    [Theory]
+    [InlineData("""{"action":"trigger","schedule":"a\nb: ok"}""", "no schedule", @"a\nb: ok")]
+    [InlineData("""{"action":"stat\u001b[2Jus"}""", "unknown action", @"stat\u001b[2Jus")]
+    public void What_an_error_reply_quotes_from_the_request_is_escaped_to_one_line(string request, string says, string quoted)
+    {
+        string error = JsonDocument.Parse(Handler().Handle(Request(request))).RootElement.GetProperty("error").GetString()!;
+
+        Assert.Contains(says, error, StringComparison.Ordinal);
+        Assert.Contains(quoted, error, StringComparison.Ordinal);
+        Assert.False(LoomSched.Config.UserText.NeedsEscape(error), error);
+    }
+
+    [Theory]
+    [InlineData("""{"action":"status","action":"reload"}""", "action")]
+    [InlineData("""{"action":"pause","schedule":"a","schedule":"b"}""", "schedule")]
+    [InlineData("""{"x":1,"action":"status","x":2}""", "x")]
+    public void A_request_with_a_key_twice_is_refused_naming_the_key_and_nothing_changes(string request, string key)
+    {
+        bool reloaded = false;
+        var clock = new FakeTimeProvider(DateTimeOffset.Parse("2026-11-27T02:59:30Z"));
+        var engine = new SchedulerEngine(
+            TestSchedules.Config(TestSchedules.Interval("a", 1)), new RecordingPort(clock), clock, new EngineOptions());
+        var handler = new ControlHandler(engine, () => { reloaded = true; return new ReloadOutcome(true, "reloaded", []); }, "test")
+        {
+            Applied = (action, schedule) => _applied.Add((action, schedule)),
+        };
+
+        var reply = JsonDocument.Parse(handler.Handle(Request(request))).RootElement;
+
+        Assert.False(reply.GetProperty("ok").GetBoolean());
+        Assert.Equal($"the request has the key \"{key}\" twice; send each key once", reply.GetProperty("error").GetString());
+        Assert.False(reloaded);
+        Assert.Empty(_applied);
+    }
+
+    [Fact]
+    public void A_request_that_is_not_utf8_is_refused_naming_the_byte_not_with_an_exception()
+    {
+        // Found by the mutation fuzz: a string with a stray byte passed the JSON reader and threw when it was decoded.
+        byte[] request = [.. "{\"action\":\"st"u8, 0x80, .. "atus\"}"u8];
+
+        var reply = JsonDocument.Parse(Handler().Handle(request)).RootElement;
+
+        Assert.False(reply.GetProperty("ok").GetBoolean());
+        Assert.Equal("request is not UTF-8 text: byte 14 (0x80) is not valid UTF-8; send JSON in UTF-8", reply.GetProperty("error").GetString());
+    }
 }

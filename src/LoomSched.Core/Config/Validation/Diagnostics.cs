@@ -12,8 +12,10 @@ internal sealed class Diagnostics(string file)
 
     public int ErrorCount => _errors.Count;
 
+    // Messages quote what the file says (names, keys, values): escaped here, where every one is made, a quoted line
+    // break cannot split a diagnostic in two (and forge a second one).
     public void Error(TextPosition at, string path, string message) =>
-        _errors.Add(new ConfigDiagnostic(Locate(at), path, message));
+        _errors.Add(new ConfigDiagnostic(Locate(at), UserText.Escape(path), UserText.Escape(message)));
 
     public void Error(YamlNode at, string path, string message)
     {
@@ -24,10 +26,10 @@ internal sealed class Diagnostics(string file)
     }
 
     public void Note(YamlNode at, string path, string message) =>
-        _notes.Add(new ConfigDiagnostic(Locate(at.Start), path, message));
+        _notes.Add(new ConfigDiagnostic(Locate(at.Start), UserText.Escape(path), UserText.Escape(message)));
 
     /// <summary>For problems of the file as a whole (unreadable, too large): no line to point at.</summary>
-    public void FileError(string message) => _errors.Add(new ConfigDiagnostic(new SourceLocation(File, 0, 0), "", message));
+    public void FileError(string message) => _errors.Add(new ConfigDiagnostic(new SourceLocation(File, 0, 0), "", UserText.Escape(message)));
 
     /// <summary>Errors in file order; the walk reports some (missing keys, duplicates) after later ones.</summary>
     public IReadOnlyList<ConfigDiagnostic> SortedErrors() => Sort(_errors);

@@ -125,18 +125,20 @@ internal sealed class ScheduleReader(FieldReader fields, IExpansionRegistry? reg
             {
                 return default;
             }
-            // TimeSpan holds about 29,000 years; half of that keeps start + k·interval away from overflow.
-            if (seconds > TimeSpan.MaxValue.TotalSeconds / 2)
+            string written = ((ScalarNode)interval.Value).Value;
+            if (seconds < IntervalBounds.MinSeconds)
             {
-                Diagnostics.Error(interval.Value, path, $"is too large: {seconds.ToString(CultureInfo.InvariantCulture)} seconds is beyond any date");
+                Diagnostics.Error(interval.Value, path,
+                    $"is {written} seconds; an interval must be at least {IntervalBounds.MinSeconds.ToString(CultureInfo.InvariantCulture)} (one millisecond): slots are written to the microsecond in the Loom-Scheduled-For and Nats-Msg-Id headers, so much closer slots would share them and a JetStream stream would drop real messages as duplicates");
+                return default;
+            }
+            if (seconds > IntervalBounds.MaxSeconds)
+            {
+                Diagnostics.Error(interval.Value, path,
+                    $"is {written} seconds; an interval may be at most {IntervalBounds.MaxSeconds.ToString(CultureInfo.InvariantCulture)} (100 years): longer ones put their slots beyond any date the clock can represent");
                 return default;
             }
             long ticks = (long)Math.Round(seconds * TimeSpan.TicksPerSecond);
-            if (ticks < 1)
-            {
-                Diagnostics.Error(interval.Value, path, "is shorter than the clock's resolution (0.0000001 s); write a longer interval");
-                return default;
-            }
             var span = TimeSpan.FromTicks(ticks);
             return (new IntervalTrigger(span), null, span);
         }

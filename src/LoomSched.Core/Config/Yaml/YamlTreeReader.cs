@@ -86,9 +86,7 @@ internal sealed class YamlTreeReader
             {
                 // The parser notices a { or [ left open where the next entry starts, often lines later: point at the
                 // bracket, which is where the fix goes.
-                var (opened, closer) = open.Node is MapNode ? ("{", "}") : ("[", "]");
-                Fatal(open.Node.Start, open.Path,
-                    $"YAML syntax error in the {opened}...{closer} that opens here: at {at.Line}:{at.Column} the parser expected ',' or '{closer}' (a comma missing between entries, or the {closer} never written)");
+                FlowLeftOpen(open, at);
                 return null;
             }
             Fatal(at, "", $"YAML syntax error: {TrimMessage(ex.Message)}");
@@ -98,8 +96,17 @@ internal sealed class YamlTreeReader
         catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or IndexOutOfRangeException or FormatException)
 #pragma warning restore CA1031
         {
+            // Not a YamlException: a state the parser does not expect (seen for a { left open before the next key of
+            // its block map). Its message is the runtime's, a bare resource key in the published binary: never shown.
+            // Events for brackets the scanner has already closed may not have arrived: of the flow collections still
+            // open here, only the outermost is surely left open.
+            if (_stack.Find(f => f.IsFlow) is { } open)
+            {
+                FlowLeftOpen(open, _lastPosition);
+                return null;
+            }
             Fatal(_lastPosition, "",
-                $"YAML syntax error: the parser stopped after this point ({TrimMessage(ex.Message)}); check that every [ and {{ is closed and every quote ends");
+                "YAML syntax error: the parser stopped after this point; check that every [ and { is closed and every quote ends");
             return null;
         }
 
@@ -369,6 +376,13 @@ internal sealed class YamlTreeReader
                 $"the document expands to more than {MaxChars:N0} characters of text here (aliases repeat what they point at: an alias bomb?); loading stops");
         }
         return true;
+    }
+
+    private void FlowLeftOpen(Frame open, TextPosition at)
+    {
+        var (opened, closer) = open.Node is MapNode ? ("{", "}") : ("[", "]");
+        Fatal(open.Node.Start, open.Path,
+            $"YAML syntax error in the {opened}...{closer} that opens here: at {at.Line}:{at.Column} the parser expected ',' or '{closer}' (a comma missing between entries, or the {closer} never written)");
     }
 
     private bool Fatal(TextPosition at, string path, string message)

@@ -1,0 +1,64 @@
+using System.Globalization;
+using System.Text;
+
+namespace LoomSched.Config;
+
+/// <summary>
+/// User text as a message may quote it: one line, nothing that moves the cursor or flips the direction of what follows.
+/// Applied where messages leave (config diagnostics, CLI messages, control replies), so every quoted value is covered
+/// whoever wrote the sentence around it. Only such characters change: a message without one is returned as it is.
+/// </summary>
+public static class UserText
+{
+    /// <summary>
+    /// <paramref name="text"/> with each control character (C0, DEL, C1), line or paragraph separator and bidirectional
+    /// formatting character written as an escape: <c>\n</c>, <c>\r</c>, <c>\t</c>, else <c>\uXXXX</c> (e.g. <c>\u001b</c>).
+    /// </summary>
+    public static string Escape(string text)
+    {
+        int first = IndexOfUnsafe(text);
+        if (first < 0)
+        {
+            return text;
+        }
+        var sb = new StringBuilder(text.Length + 16).Append(text, 0, first);
+        for (int i = first; i < text.Length; i++)
+        {
+            char c = text[i];
+            if (!IsUnsafe(c))
+            {
+                sb.Append(c);
+                continue;
+            }
+            _ = c switch
+            {
+                '\n' => sb.Append("\\n"),
+                '\r' => sb.Append("\\r"),
+                '\t' => sb.Append("\\t"),
+                _ => sb.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture)),
+            };
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>True when <see cref="Escape"/> would change <paramref name="text"/>.</summary>
+    public static bool NeedsEscape(string text) => IndexOfUnsafe(text) >= 0;
+
+    private static int IndexOfUnsafe(string text)
+    {
+        for (int i = 0; i < text.Length; i++)
+        {
+            if (IsUnsafe(text[i]))
+            {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private static bool IsUnsafe(char c) =>
+        char.IsControl(c)
+        || c is '\u2028' or '\u2029'                                  // line and paragraph separators
+        || c is '\u200e' or '\u200f' or '\u061c'                       // directional marks
+        || c is >= '\u202a' and <= '\u202e' or >= '\u2066' and <= '\u2069'; // embeddings, overrides, isolates
+}
