@@ -25,6 +25,7 @@ public sealed class MutationFuzzFacts : IDisposable
     private const int DefaultControlCases = 5_000;
     private static readonly TimeSpan CaseTimeout = TimeSpan.FromSeconds(5);
     private static readonly DateTimeOffset From = new(2026, 12, 7, 3, 0, 0, TimeSpan.Zero);
+    private static readonly DateTimeOffset NearTheEnd = new(9999, 12, 30, 0, 0, 0, TimeSpan.Zero);
 
     private readonly string _dir = Directory.CreateTempSubdirectory("loomsched-fuzz-").FullName;
 
@@ -122,6 +123,12 @@ public sealed class MutationFuzzFacts : IDisposable
                 if (slots.Count > 0 && slots[0] <= From)
                 {
                     return $"{schedule.Name}'s first slot {slots[0]:O} is not after {From:O}";
+                }
+                // Up to the calendar's end: the slots run out (the last one in year 9999), never into an exception.
+                var last = UpcomingSlots.Of(schedule, NearTheEnd, 200);
+                if (last.Zip(last.Skip(1)).Any(p => p.Second <= p.First))
+                {
+                    return $"{schedule.Name}'s slots near year 9999 are not in order";
                 }
             }
         }

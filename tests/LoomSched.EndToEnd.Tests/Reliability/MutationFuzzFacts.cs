@@ -52,7 +52,8 @@ public sealed class MutationFuzzFacts : IDisposable
                 Assert.True(Oracle.LineProblem(line, text) is null, $"{where}: {Oracle.LineProblem(line, text)}: {line}");
             }
 
-            var next = await ExecAsync("next", path);
+            // Every other case lists to the calendar's end (the last slots of year 9000 on): they run out, never abort.
+            var next = i % 2 == 0 ? await ExecAsync("next", path) : await ExecAsync("next", path, "--from", "9000-01-01T00:00:00Z", "--count", "10000");
             Assert.True(next.Code == validate.Code, $"{where}: next exited {next.Code} where validate exited {validate.Code}\n{next.Out}{next.Err}");
             foreach (string line in Lines(next.Out).Concat(Lines(next.Err)))
             {
