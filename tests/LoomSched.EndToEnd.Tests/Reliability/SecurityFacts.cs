@@ -35,6 +35,14 @@ public sealed class SecurityFacts
         AssertNoSecrets(daemon, secrets);
     }
 
+    /// <summary>The user's creds file, as nsc writes it, in a folder of its own.</summary>
+    private static async Task<string> CredsFileAsync(OperatorSetup setup)
+    {
+        var creds = Path.Combine(Directory.CreateTempSubdirectory("loomsched-creds-").FullName, "user.creds");
+        await File.WriteAllTextAsync(creds, setup.CredsFile);
+        return creds;
+    }
+
     private static void AssertNoSecrets(Loomsched daemon, string[] secrets)
     {
         foreach (var secret in secrets)
@@ -79,8 +87,7 @@ public sealed class SecurityFacts
     {
         var setup = OperatorSetup.Create();
         await using var server = await NatsServer.StartWithConfigTextAsync(setup.ServerConfig);
-        var creds = Path.Combine(Directory.CreateTempSubdirectory("loomsched-creds-").FullName, "user.creds");
-        await File.WriteAllTextAsync(creds, setup.CredsFile);
+        var creds = await CredsFileAsync(setup);
         await DeliversWithoutLeakingAsync(server, $"nats://127.0.0.1:{server.Port}",
             NatsOpts.Default with { AuthOpts = NatsAuthOpts.Default with { CredsFile = creds } },
             ["--nats-creds", creds], setup.User.Seed, setup.UserJwt);
@@ -141,8 +148,7 @@ public sealed class SecurityFacts
     {
         var setup = OperatorSetup.Create();
         await using var server = await NatsServer.StartWithConfigTextAsync(setup.ServerConfig);
-        var creds = Path.Combine(Directory.CreateTempSubdirectory("loomsched-creds-").FullName, "user.creds");
-        await File.WriteAllTextAsync(creds, setup.CredsFile);
+        var creds = await CredsFileAsync(setup);
         string url = $"nats://127.0.0.1:{server.Port}";
         var observer = NatsOpts.Default with { AuthOpts = NatsAuthOpts.Default with { CredsFile = creds } };
         // The daemon from NATS_URL and NATS_CREDS alone (a unit's Environment=, a container's -e); status as the nats CLI spells it.
