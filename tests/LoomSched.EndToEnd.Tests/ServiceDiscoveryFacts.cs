@@ -70,4 +70,36 @@ public sealed class ServiceDiscoveryFacts
         Assert.True(data.GetProperty("published").GetInt64() >= 1, data.GetRawText());
         Assert.Equal(0, data.GetProperty("errors").GetInt64());
     }
+
+    [Fact]
+    public async Task Status_in_prometheus_format_is_what_a_textfile_collector_reads_and_down_when_no_daemon_answers()
+    {
+        await using var server = await NatsServer.StartAsync();
+        var config = TempConfig.Write("""
+            name: scraped
+            subject_prefix: scrape
+            schedules:
+              - name: tick
+                interval_seconds: 0.2
+                task: {worker_type: w}
+            """);
+        await using var daemon = Loomsched.Run(config, server.Url);
+        await daemon.WaitForLogAsync("nats connected");
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        var (code, output, error) = await Loomsched.ExecAsync("status", "--name", "scraped", "--subject-prefix", "scrape",
+            "--nats-url", server.Url, "--format", "prometheus");
+        Assert.True(code == 0, error);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Contains("loomsched_up{scheduler=\"scraped\"} 1", lines);
+        Assert.Contains("# TYPE loomsched_schedule_fires_total counter", lines);
+        var fires = Assert.Single(lines, l => l.StartsWith("loomsched_schedule_fires_total{scheduler=\"scraped\",schedule=\"tick\"} ", StringComparison.Ordinal));
+        Assert.True(long.Parse(fires.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture) >= 2, fires);
+        Assert.Contains(lines, l => l.StartsWith("loomsched_published_total{scheduler=\"scraped\"} ", StringComparison.Ordinal));
+
+        (code, output, error) = await Loomsched.ExecAsync("status", "--name", "nobody", "--subject-prefix", "scrape",
+            "--nats-url", server.Url, "--format", "prometheus", "--timeout", "0.5");
+        Assert.Equal(1, code);
+        Assert.EndsWith("loomsched_up{scheduler=\"nobody\"} 0\n", output);
+        Assert.Contains("no scheduler answers", error);
+    }
 }

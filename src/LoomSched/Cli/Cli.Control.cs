@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using LoomSched.Control;
 using LoomSched.Daemon.Nats;
 using NATS.Client.Core;
 
@@ -13,7 +14,15 @@ internal static partial class Cli
 
     private static int Control(string command, IEnumerable<string> args)
     {
-        var parsed = CliArgs.Parse(command, args, [.. ConnectionFlags, "--name", "--subject-prefix", "--timeout"]);
+        var parsed = CliArgs.Parse(command, args, command == "status"
+            ? [.. ConnectionFlags, "--name", "--subject-prefix", "--timeout", "--format"]
+            : [.. ConnectionFlags, "--name", "--subject-prefix", "--timeout"]);
+        bool prometheus = parsed.Get("--format") switch
+        {
+            null or "json" => false,
+            "prometheus" => true,
+            var other => throw new UsageException($"{command}: --format must be json or prometheus, got \"{other}\""),
+        };
         // LOOMSCHED_NAME lets a container's HEALTHCHECK (exec form, no shell to expand variables) or a systemd
         // probe ask "loomsched status" without repeating the name in the command.
         string name = parsed.Get("--name")
@@ -55,10 +64,33 @@ internal static partial class Cli
             }
             w.WriteEndObject();
         }
-        return RequestAsync(nats, $"{prefix}.scheduler.{name}", body.ToArray(), timeout).GetAwaiter().GetResult();
+        int code = RequestAsync(nats, $"{prefix}.scheduler.{name}", body.ToArray(), timeout,
+            prometheus ? Metrics : Pretty).GetAwaiter().GetResult();
+        if (prometheus && code != 0)
+        {
+            // A textfile collector reads "down" rather than last run's numbers; stderr says why, as ever.
+            Console.Out.Write(StatusMetrics.Down(name));
+        }
+        return code;
     }
 
-    private static async Task<int> RequestAsync(NatsSettings nats, string subject, byte[] body, TimeSpan timeout)
+    /// <summary>An answered status as Prometheus text; anything else (a refusal) as it came.</summary>
+    private static string Metrics(byte[] reply)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(reply);
+            return doc.RootElement.TryGetProperty("ok", out var ok) && ok.ValueKind == JsonValueKind.True
+                ? StatusMetrics.Of(doc.RootElement).TrimEnd('\n')
+                : Pretty(reply);
+        }
+        catch (JsonException)
+        {
+            return Pretty(reply);
+        }
+    }
+
+    private static async Task<int> RequestAsync(NatsSettings nats, string subject, byte[] body, TimeSpan timeout, Func<byte[], string> render)
     {
         // A request the server refuses (a user who may not publish on the subject) gets no answer: say why at once.
         string? refused = null;
@@ -76,7 +108,7 @@ internal static partial class Cli
             var reply = await connection.RequestAsync(subject, body, requestSerializer: Raw, replySerializer: Raw,
                 replyOpts: new NatsSubOpts { Timeout = timeout }, cancellationToken: cancel.Token).ConfigureAwait(false);
             var data = reply.Data ?? [];
-            Console.Out.WriteLine(Pretty(data));
+            Console.Out.WriteLine(render(data));
             return IsOk(data) ? 0 : 1;
         }
         catch (NatsNoRespondersException)

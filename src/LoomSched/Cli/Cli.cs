@@ -21,7 +21,8 @@ internal static partial class Cli
           loomsched validate PATH...                           exit 0 valid, 2 invalid; every error listed
           loomsched next     PATH [--count N] [--schedule S] [--from TIME]
                                                                upcoming fire times, in each entry's zone
-          loomsched status   --name N [--nats-url URL]         asks a running daemon; exit 0 if it answers
+          loomsched status   --name N [--nats-url URL] [--format json|prometheus]
+                                                               asks a running daemon; exit 0 if it answers
                              (--name defaults to LOOMSCHED_NAME for status, trigger, pause, resume, reload)
           loomsched trigger|pause|resume S --name N [--nats-url URL]
           loomsched reload   --name N [--nats-url URL]         re-read the config of a running daemon
@@ -124,7 +125,7 @@ internal static partial class Cli
                 stdout.Write(" --name N [--subject-prefix P] [--timeout SECONDS] [--nats-url URL] [connection options]"u8);
                 stdout.Write(command switch
                 {
-                    "status" => "\nasks a running daemon for its state and prints its JSON reply.\n"u8,
+                    "status" => "\nasks a running daemon for its state and prints its JSON reply.\n  --format prometheus    print it as Prometheus text instead (for node_exporter's textfile collector);\n                         loomsched_up 0 when the daemon does not answer\n"u8,
                     "reload" => "\nmakes a running daemon re-read its config file; an invalid file changes nothing.\n"u8,
                     "trigger" => "\nfires SCHEDULE now in a running daemon; its cadence is unchanged.\n"u8,
                     "pause" => "\nstops the cadence of SCHEDULE in a running daemon until resume.\n"u8,
