@@ -15,7 +15,7 @@ internal static class ConfigReader
             diagnostics.Error(root, "", $"the top level must be a map with name and schedules, got {FieldReader.Actual(root)}");
             return null;
         }
-        var map = StrictMap.Open(root, "", "a map", Vocabulary.TopLevelKeys, diagnostics, Vocabulary.PlacementAtTop)!;
+        var map = StrictMap.Open(root, "", "a map", Vocabulary.TopLevelKeys, diagnostics, Vocabulary.PlacementAtTop, loomIgnoresUnknown: true)!;
 
         string? name = null;
         if (map.Value("name") is { } nameNode)
@@ -56,7 +56,10 @@ internal static class ConfigReader
             ? OptionsReader.CatchUp(catchUpNode, map.PathOf("catch_up"), fields, CatchUpOptions.Default)
             : CatchUpOptions.Default;
 
-        var defaults = new ScheduleDefaults(prefix, zone ?? TimeZoneInfo.Utc, catchUp ?? CatchUpOptions.Default);
+        var cronSeconds = map.Value("cron_seconds") is { } secondsNode
+            ? fields.Choice(secondsNode, map.PathOf("cron_seconds"), "cron_seconds", Vocabulary.CronSecondsOrders)
+            : null;
+        var defaults = new ScheduleDefaults(prefix, zone ?? TimeZoneInfo.Utc, catchUp ?? CatchUpOptions.Default, cronSeconds);
         var schedules = ReadSchedules(map, fields, registry, defaults);
 
         if (diagnostics.ErrorCount > 0 || name is null || zone is null || control is null || maxPending is null || publish is null
@@ -173,8 +176,16 @@ internal static class ConfigReader
         }
         if (name is not null && !NamePatterns.IsToken(name))
         {
+            if (NamePatterns.IsDottedTokens(name))
+            {
+                // Loom takes any name and subscribes {prefix}.scheduler.{name}: dots make that subject deeper, which
+                // NATS allows; only what NATS refuses in a subject is an error.
+                fields.Diagnostics.Note(node, path,
+                    $"\"{name}\" has dots, so the control subject {{prefix}}.scheduler.{name} is several tokens deep (as in Loom); a name of letters, digits, _ and - keeps it one token");
+                return name;
+            }
             fields.Diagnostics.Error(node, path,
-                $"\"{name}\" must be a single NATS subject token (letters, digits, _ and - only), since it forms the control subject {{prefix}}.scheduler.{{name}}");
+                $"\"{name}\" must be NATS subject tokens (letters, digits, _ and -, at most separated by single dots), since it forms the control subject {{prefix}}.scheduler.{{name}}");
             return null;
         }
         return name;

@@ -4,12 +4,12 @@ namespace LoomSched.Config.Validation;
 internal static class Vocabulary
 {
     public static readonly string[] TopLevelKeys =
-        ["name", "subject_prefix", "time_zone", "schedules", "control", "max_pending", "publish", "coordination", "catch_up", "wire"];
+        ["name", "subject_prefix", "time_zone", "schedules", "control", "max_pending", "publish", "coordination", "catch_up", "wire", "cron_seconds"];
 
     public static readonly string[] ScheduleKeys =
     [
         "name", "cron", "interval_seconds", "time_zone", "dispatch_type", "goal", "task",
-        "expand_from", "expand_args", "expand_timeout_seconds", "max_expansion", "catch_up",
+        "expand_from", "expand_args", "expand_timeout_seconds", "max_expansion", "catch_up", "cron_seconds",
     ];
 
     public static readonly string[] GoalKeys = ["instruction", "context", "priority"];
@@ -36,6 +36,8 @@ internal static class Vocabulary
     public static readonly Choices<PublishMode> PublishModes = new(("core", PublishMode.Core), ("jetstream", PublishMode.JetStream));
 
     public static readonly Choices<WireFormat> WireFormats = new(("bare", WireFormat.Bare), ("envelope", WireFormat.Envelope));
+
+    public static readonly Choices<CronSeconds> CronSecondsOrders = new(("first", CronSeconds.First), ("last", CronSeconds.Last));
 
     public static readonly Choices<CatchUpPolicy> CatchUpPolicies =
         new(("skip", CatchUpPolicy.Skip), ("once", CatchUpPolicy.Once), ("all", CatchUpPolicy.All));
