@@ -208,7 +208,12 @@ internal sealed class ScheduleReader(FieldReader fields, IExpansionRegistry? reg
         string? instruction = null;
         if (map.Value("instruction") is { } instructionNode)
         {
-            instruction = fields.NonBlank(instructionNode, map.PathOf("instruction"), "the instruction the goal carries");
+            // Loom sends a blank instruction as it is: a note, not an error.
+            instruction = fields.String(instructionNode, map.PathOf("instruction"), "the instruction the goal carries");
+            if (instruction is not null && string.IsNullOrWhiteSpace(instruction))
+            {
+                Diagnostics.Note(instructionNode, map.PathOf("instruction"), "is blank: the goal carries no instruction (Loom sends it so too)");
+            }
         }
         else
         {
