@@ -346,7 +346,7 @@ public sealed class CliFacts
 
     [Theory]
     [InlineData("status", "--name", "a b.*", "--name \"a b.*\" is not a scheduler name")]
-    [InlineData("status", "--name", "site.ctl", "--name \"site.ctl\" is not a scheduler name")]
+    [InlineData("status", "--name", "site..ctl", "--name \"site..ctl\" is not a scheduler name")]
     [InlineData("reload", "--name", "ctl", "--subject-prefix", "loom..x", "--subject-prefix \"loom..x\" is not a subject prefix")]
     [InlineData("pause", "daily", "--name", "ctl", "--subject-prefix", "loom.*", "--subject-prefix \"loom.*\" is not a subject prefix")]
     public async Task Control_commands_with_a_bad_name_or_subject_prefix_exit_2_naming_the_option(params string[] argsAndMessage)

@@ -41,13 +41,13 @@ public sealed class LifecycleFacts(NatsFixture nats)
     [Fact]
     public async Task With_the_json_log_the_configs_notes_and_errors_are_json_lines_too()
     {
-        // The shipped example has a six-field cron, which gets a note when the config is loaded.
-        await using (var daemon = Loomsched.Run(Repo.Config("scheduler.example.yaml"), nats.Server.Url, "--log-format", "json"))
+        // A task: section beside dispatch_type: goal is never used (as in Loom): a note when the config is loaded.
+        await using (var daemon = Loomsched.Run(Repo.TestConfig("loom/task-beside-goal.yaml"), nats.Server.Url, "--log-format", "json"))
         {
             await daemon.WaitForLogAsync("nats connected");
             await daemon.TerminateAsync(TimeSpan.FromSeconds(10));
             var lines = daemon.Stderr.Where(l => l.Length > 0).Select(l => JsonDocument.Parse(l).RootElement).ToList(); // each parses
-            var note = Assert.Single(lines, l => l.GetProperty("message").GetString()!.Contains("has six fields", StringComparison.Ordinal));
+            var note = Assert.Single(lines, l => l.GetProperty("message").GetString()!.Contains("is never used", StringComparison.Ordinal));
             Assert.Equal("warn", note.GetProperty("level").GetString());
             Assert.EndsWith("(note)", note.GetProperty("message").GetString());
         }

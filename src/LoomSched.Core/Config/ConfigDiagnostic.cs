@@ -25,4 +25,14 @@ public sealed class ConfigLoadResult
 
     /// <summary>True when the config is valid.</summary>
     public bool Success => Config is not null && Errors.Count == 0;
+
+    /// <summary>
+    /// The result under <c>--strict</c> (for CI): every note is an error, so a config that loads only by loomsched's
+    /// leniency towards Loom's (unknown keys ignored, ...) is refused.
+    /// </summary>
+    public ConfigLoadResult Strict() => Notes.Count == 0 ? this : new ConfigLoadResult
+    {
+        Errors = [.. Errors.Concat(Notes.Select(n => n with { Message = n.Message + " (a note; an error under --strict)" }))
+            .OrderBy(d => d.Location.Line).ThenBy(d => d.Location.Column)],
+    };
 }

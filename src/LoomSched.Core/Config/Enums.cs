@@ -98,6 +98,15 @@ public static class WireNames
     };
 }
 
+/// <summary>How messages are framed on the wire (<c>wire:</c>).</summary>
+public enum WireFormat
+{
+    /// <summary><c>bare</c> (default): the body is the message, as Loom's consumers read it.</summary>
+    Bare,
+    /// <summary><c>envelope</c>: the body rides a heddle <c>WireEnvelope</c>, as current heddle consumers read it.</summary>
+    Envelope,
+}
+
 /// <summary>What confirms a published message (<c>publish:</c>).</summary>
 public enum PublishMode
 {

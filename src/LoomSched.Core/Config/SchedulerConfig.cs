@@ -33,6 +33,9 @@ public sealed class SchedulerConfig
     /// <summary><c>publish:</c> what confirms a message: the NATS server (<c>core</c>) or a JetStream stream's PubAck.</summary>
     public PublishMode Publish { get; init; } = PublishMode.Core;
 
+    /// <summary><c>wire:</c> bare Loom bodies (the default) or heddle envelopes.</summary>
+    public WireFormat Wire { get; init; } = WireFormat.Bare;
+
     /// <summary>Coordination of replicas (<c>coordination</c>).</summary>
     public CoordinationOptions Coordination { get; init; } = CoordinationOptions.Standalone;
 

@@ -66,10 +66,12 @@ public sealed class TaskMetadata
 }
 
 /// <summary>
-/// The source-generated JSON context for Loom's messages: the reference for the wire format. The daemon writes its
-/// messages with <see cref="LoomWire"/>, which LoomWireFacts holds to these exact bytes.
+/// The source-generated JSON context for Loom's messages, bare and in heddle's envelope: the reference for both wires.
+/// The daemon writes its messages with <see cref="LoomWire"/>, which LoomWireFacts holds to these exact bytes.
 /// </summary>
 [JsonSourceGenerationOptions(WriteIndented = false, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
 [JsonSerializable(typeof(OrchestratorGoal))]
 [JsonSerializable(typeof(TaskMessage))]
+[JsonSerializable(typeof(WireEnvelope<HeddleGoal>))]
+[JsonSerializable(typeof(WireEnvelope<HeddleTask>))]
 public sealed partial class LoomJsonContext : JsonSerializerContext;

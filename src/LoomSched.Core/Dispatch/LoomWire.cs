@@ -31,6 +31,22 @@ internal static class LoomWire
     private static readonly JsonEncodedText Metadata = JsonEncodedText.Encode("metadata");
     private static readonly JsonEncodedText ScheduledBy = JsonEncodedText.Encode("scheduled_by");
     private static readonly JsonEncodedText ScheduledFor = JsonEncodedText.Encode("scheduled_for");
+    private static readonly JsonEncodedText Input = JsonEncodedText.Encode("input");
+    private static readonly JsonEncodedText MessageId = JsonEncodedText.Encode("message_id");
+    private static readonly JsonEncodedText PayloadType = JsonEncodedText.Encode("payload_type");
+    private static readonly JsonEncodedText Origin = JsonEncodedText.Encode("origin");
+    private static readonly JsonEncodedText CorrelationId = JsonEncodedText.Encode("correlation_id");
+    private static readonly JsonEncodedText CausationId = JsonEncodedText.Encode("causation_id");
+    private static readonly JsonEncodedText OccurredAt = JsonEncodedText.Encode("occurred_at");
+    private static readonly JsonEncodedText RecordedAt = JsonEncodedText.Encode("recorded_at");
+    private static readonly JsonEncodedText GoalType = JsonEncodedText.Encode(GoalPayloadType);
+    private static readonly JsonEncodedText TaskType = JsonEncodedText.Encode(TaskPayloadType);
+
+    /// <summary>An enveloped goal's <c>payload_type</c>.</summary>
+    public const string GoalPayloadType = "core.OrchestratorGoal";
+
+    /// <summary>An enveloped task's <c>payload_type</c>.</summary>
+    public const string TaskPayloadType = "core.TaskMessage";
 
     private static readonly JsonEncodedText Low = JsonEncodedText.Encode(WireNames.Of(Priority.Low));
     private static readonly JsonEncodedText Normal = JsonEncodedText.Encode(WireNames.Of(Priority.Normal));
@@ -47,6 +63,17 @@ internal static class LoomWire
         UuidV4.Fill(into.Slice(1, UuidV4.Length));
         into[UuidV4.Length + 1] = (byte)'"';
     }
+
+    /// <summary>Writes a new UUID v7 of <paramref name="at"/>, quoted, into <paramref name="into"/> (<see cref="QuotedIdLength"/> bytes).</summary>
+    public static void NewQuotedMessageId(Span<byte> into, DateTimeOffset at)
+    {
+        into[0] = (byte)'"';
+        UuidV7.Fill(into.Slice(1, UuidV7.Length), at);
+        into[UuidV7.Length + 1] = (byte)'"';
+    }
+
+    /// <summary>The envelope's <c>origin</c>: this scheduler, by its name.</summary>
+    public static string OriginOf(string schedulerName) => "loomsched/" + schedulerName;
 
     /// <summary>Spells <paramref name="instant"/> the Loom way, quoted, into <paramref name="into"/>; returns its length.</summary>
     /// <param name="instant">The instant.</param>
@@ -115,6 +142,81 @@ internal static class LoomWire
         writer.WriteEndObject();
     }
 
+    /// <summary>An <c>OrchestratorGoal</c> in heddle's envelope.</summary>
+    /// <param name="writer">Where it goes.</param>
+    /// <param name="envelope">The envelope's own fields.</param>
+    /// <param name="quotedId">The goal's id, quoted (<see cref="NewQuotedId"/>).</param>
+    /// <param name="goal">The schedule's goal.</param>
+    /// <param name="context">The context with the expansion map merged over it.</param>
+    public static void WriteEnvelopedGoal(
+        Utf8JsonWriter writer, in EnvelopeFields envelope, ReadOnlySpan<byte> quotedId, GoalTemplate goal, MergedMap context)
+    {
+        StartEnvelope(writer, envelope, GoalType);
+        writer.WriteStartObject();
+        writer.WritePropertyName(GoalId);
+        writer.WriteRawValue(quotedId, skipInputValidation: true);
+        writer.WriteString(Instruction, goal.Instruction);
+        writer.WritePropertyName(Context);
+        context.Write(writer);
+        writer.WriteNull(RequestId);
+        writer.WriteString(PriorityName, Word(goal.Priority));
+        writer.WriteEndObject();
+        EndEnvelope(writer, envelope);
+    }
+
+    /// <summary>A <c>TaskMessage</c> in heddle's envelope: the merged payload is its <c>input</c>.</summary>
+    /// <param name="writer">Where it goes.</param>
+    /// <param name="envelope">The envelope's own fields.</param>
+    /// <param name="quotedId">The task's id, quoted (<see cref="NewQuotedId"/>).</param>
+    /// <param name="task">The schedule's task.</param>
+    /// <param name="input">The payload with the expansion map merged over it.</param>
+    /// <param name="scheduledBy">The schedule's name.</param>
+    public static void WriteEnvelopedTask(
+        Utf8JsonWriter writer, in EnvelopeFields envelope, ReadOnlySpan<byte> quotedId, TaskTemplate task, MergedMap input,
+        string scheduledBy)
+    {
+        StartEnvelope(writer, envelope, TaskType);
+        writer.WriteStartObject();
+        writer.WritePropertyName(TaskId);
+        writer.WriteRawValue(quotedId, skipInputValidation: true);
+        writer.WriteNull(ParentTaskId);
+        writer.WriteString(WorkerType, task.WorkerType);
+        writer.WritePropertyName(Input);
+        input.Write(writer);
+        writer.WriteString(ModelTierName, Word(task.ModelTier));
+        writer.WriteString(PriorityName, Word(task.Priority));
+        writer.WriteNull(RequestId);
+        writer.WritePropertyName(Metadata);
+        writer.WriteStartObject();
+        writer.WriteString(ScheduledBy, scheduledBy);
+        writer.WritePropertyName(ScheduledFor);
+        writer.WriteRawValue(envelope.QuotedOccurredAt, skipInputValidation: true);
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+        EndEnvelope(writer, envelope);
+    }
+
+    private static void StartEnvelope(Utf8JsonWriter writer, in EnvelopeFields envelope, JsonEncodedText payloadType)
+    {
+        writer.WriteStartObject();
+        writer.WritePropertyName(MessageId);
+        writer.WriteRawValue(envelope.QuotedMessageId, skipInputValidation: true);
+        writer.WriteString(PayloadType, payloadType);
+        writer.WritePropertyName(Payload);
+    }
+
+    private static void EndEnvelope(Utf8JsonWriter writer, in EnvelopeFields envelope)
+    {
+        writer.WriteString(Origin, envelope.Origin);
+        writer.WriteNull(CorrelationId);
+        writer.WriteNull(CausationId);
+        writer.WritePropertyName(OccurredAt);
+        writer.WriteRawValue(envelope.QuotedOccurredAt, skipInputValidation: true);
+        writer.WritePropertyName(RecordedAt);
+        writer.WriteRawValue(envelope.QuotedRecordedAt, skipInputValidation: true);
+        writer.WriteEndObject();
+    }
+
     private static JsonEncodedText Word(Priority priority) => priority switch
     {
         Priority.Low => Low,
@@ -133,92 +235,179 @@ internal static class LoomWire
     };
 }
 
+/// <summary>The envelope's own fields of one message, its ids and times quoted as they are written.</summary>
+/// <param name="QuotedMessageId"><c>message_id</c> (<see cref="LoomWire.NewQuotedMessageId"/>).</param>
+/// <param name="Origin"><c>origin</c>, encoded.</param>
+/// <param name="QuotedOccurredAt"><c>occurred_at</c>: the slot, which is also the task's <c>scheduled_for</c>.</param>
+/// <param name="QuotedRecordedAt"><c>recorded_at</c>: when the message was made.</param>
+internal readonly ref struct EnvelopeFields(
+    ReadOnlySpan<byte> QuotedMessageId, JsonEncodedText Origin, ReadOnlySpan<byte> QuotedOccurredAt, ReadOnlySpan<byte> QuotedRecordedAt)
+{
+    public ReadOnlySpan<byte> QuotedMessageId { get; } = QuotedMessageId;
+
+    public JsonEncodedText Origin { get; } = Origin;
+
+    public ReadOnlySpan<byte> QuotedOccurredAt { get; } = QuotedOccurredAt;
+
+    public ReadOnlySpan<byte> QuotedRecordedAt { get; } = QuotedRecordedAt;
+}
+
 /// <summary>
-/// What every message of one schedule has in common, as the bytes the serializer would write: the fields around the
-/// id, the expansion map and the two times, and the config's map with each value encoded (<see cref="EncodedMap"/>).
-/// A body is the frame's pieces with the id, the merged map and the times between them.
+/// What every message of one schedule has in common, as the bytes the serializer would write: constant pieces (field
+/// names, the config's words, the envelope's frame) with holes between them for what each message has of its own
+/// (its ids, the merged map, the slot and the time it was made), and the config's map with each value encoded
+/// (<see cref="EncodedMap"/>). A body is the pieces with the holes filled.
 /// </summary>
 internal sealed class WireFrame
 {
-    private readonly byte[] _head;         // {"task_id":            | {"goal_id":
-    private readonly byte[] _afterId;      // ...,"payload":         | ,"instruction":"...","context":
-    private readonly byte[] _afterMap;     // ...,"created_at":      | ,"request_id":null,"priority":"...","created_at":
-    private readonly byte[] _afterCreated; // ...,"scheduled_for":   | }
-    private readonly bool _slotFollows;    // a task: the slot, then }}
+    private readonly byte[][] _pieces; // _pieces[i] goes before _holes[i]; the last piece ends the body
+    private readonly Hole[] _holes;
 
-    private WireFrame(string head, byte[] afterId, EncodedMap map, byte[] afterMap, byte[] afterCreated, bool slotFollows)
+    private WireFrame(EncodedMap map, Pieces pieces)
     {
-        _head = Encoding.ASCII.GetBytes(head);
-        _afterId = afterId;
         Map = map;
-        _afterMap = afterMap;
-        _afterCreated = afterCreated;
-        _slotFollows = slotFollows;
+        (_pieces, _holes) = pieces.Finish();
+    }
+
+    private enum Hole : byte
+    {
+        Id,
+        MessageId,
+        Map,
+        Created,
+        Slot,
     }
 
     /// <summary>The config's map (<c>payload</c> of a task, <c>context</c> of a goal), encoded.</summary>
     public EncodedMap Map { get; }
 
-    /// <summary>The frame of a schedule's messages.</summary>
-    public static WireFrame Of(ScheduleDefinition schedule) => schedule.DispatchType == DispatchType.Goal
-        ? Goal(schedule.Goal ?? throw new InvalidOperationException($"schedule {schedule.Name} has no goal"))
-        : Task(schedule.Task ?? throw new InvalidOperationException($"schedule {schedule.Name} has no task"), schedule.Name);
+    /// <summary>Whether the body has a <c>message_id</c> (a heddle envelope).</summary>
+    public bool HasMessageId => _holes.Contains(Hole.MessageId);
+
+    /// <summary>The frame of a schedule's messages on the config's wire.</summary>
+    public static WireFrame Of(ScheduleDefinition schedule, WireFormat wire, string origin)
+    {
+        if (schedule.DispatchType == DispatchType.Goal)
+        {
+            var goal = schedule.Goal ?? throw new InvalidOperationException($"schedule {schedule.Name} has no goal");
+            return wire == WireFormat.Envelope ? EnvelopedGoal(goal, origin) : Goal(goal);
+        }
+        var task = schedule.Task ?? throw new InvalidOperationException($"schedule {schedule.Name} has no task");
+        return wire == WireFormat.Envelope ? EnvelopedTask(task, schedule.Name, origin) : Task(task, schedule.Name);
+    }
 
     /// <summary>The frame of an <c>OrchestratorGoal</c>.</summary>
-    public static WireFrame Goal(GoalTemplate goal) => new(
-        """{"goal_id":""",
-        Join(""","instruction":""", goal.Instruction, ""","context":"""),
-        EncodedMap.Of(goal.Context),
-        Join(""","request_id":null,"priority":""", WireNames.Of(goal.Priority), ""","created_at":"""),
-        "}"u8.ToArray(),
-        slotFollows: false);
+    public static WireFrame Goal(GoalTemplate goal) => new(EncodedMap.Of(goal.Context), new Pieces()
+        .Ascii("""{"goal_id":""").Then(Hole.Id)
+        .Ascii(""","instruction":""").Text(goal.Instruction).Ascii(""","context":""").Then(Hole.Map)
+        .Ascii(""","request_id":null,"priority":""").Text(WireNames.Of(goal.Priority)).Ascii(""","created_at":""").Then(Hole.Created)
+        .Ascii("}"));
 
     /// <summary>The frame of a <c>TaskMessage</c> of schedule <paramref name="scheduledBy"/>.</summary>
-    public static WireFrame Task(TaskTemplate task, string scheduledBy) => new(
-        """{"task_id":""",
-        Join(""","parent_task_id":null,"worker_type":""", task.WorkerType, ""","payload":"""),
-        EncodedMap.Of(task.Payload),
-        Join2(""","model_tier":""", WireNames.Of(task.ModelTier), ""","priority":""", WireNames.Of(task.Priority), ""","created_at":"""),
-        Join(""","request_id":null,"metadata":{"scheduled_by":""", scheduledBy, ""","scheduled_for":"""),
-        slotFollows: true);
+    public static WireFrame Task(TaskTemplate task, string scheduledBy) => new(EncodedMap.Of(task.Payload), new Pieces()
+        .Ascii("""{"task_id":""").Then(Hole.Id)
+        .Ascii(""","parent_task_id":null,"worker_type":""").Text(task.WorkerType).Ascii(""","payload":""").Then(Hole.Map)
+        .Ascii(""","model_tier":""").Text(WireNames.Of(task.ModelTier))
+        .Ascii(""","priority":""").Text(WireNames.Of(task.Priority)).Ascii(""","created_at":""").Then(Hole.Created)
+        .Ascii(""","request_id":null,"metadata":{"scheduled_by":""").Text(scheduledBy).Ascii(""","scheduled_for":""").Then(Hole.Slot)
+        .Ascii("}}"));
+
+    /// <summary>The frame of an <c>OrchestratorGoal</c> in heddle's envelope.</summary>
+    public static WireFrame EnvelopedGoal(GoalTemplate goal, string origin) => new(EncodedMap.Of(goal.Context), new Pieces()
+        .Ascii("""{"message_id":""").Then(Hole.MessageId)
+        .Ascii(""","payload_type":""").Text(LoomWire.GoalPayloadType).Ascii(""","payload":{"goal_id":""").Then(Hole.Id)
+        .Ascii(""","instruction":""").Text(goal.Instruction).Ascii(""","context":""").Then(Hole.Map)
+        .Ascii(""","request_id":null,"priority":""").Text(WireNames.Of(goal.Priority)).Ascii("}")
+        .EnvelopeEnd(origin));
+
+    /// <summary>The frame of a <c>TaskMessage</c> of schedule <paramref name="scheduledBy"/> in heddle's envelope.</summary>
+    public static WireFrame EnvelopedTask(TaskTemplate task, string scheduledBy, string origin) => new(EncodedMap.Of(task.Payload), new Pieces()
+        .Ascii("""{"message_id":""").Then(Hole.MessageId)
+        .Ascii(""","payload_type":""").Text(LoomWire.TaskPayloadType).Ascii(""","payload":{"task_id":""").Then(Hole.Id)
+        .Ascii(""","parent_task_id":null,"worker_type":""").Text(task.WorkerType).Ascii(""","input":""").Then(Hole.Map)
+        .Ascii(""","model_tier":""").Text(WireNames.Of(task.ModelTier)).Ascii(""","priority":""").Text(WireNames.Of(task.Priority))
+        .Ascii(""","request_id":null,"metadata":{"scheduled_by":""").Text(scheduledBy).Ascii(""","scheduled_for":""").Then(Hole.Slot)
+        .Ascii("}}")
+        .EnvelopeEnd(origin));
 
     /// <summary>Writes one message's body into <paramref name="output"/>.</summary>
     /// <param name="output">Where it goes.</param>
     /// <param name="writer">A writer for the merged map; it is reset onto <paramref name="output"/>.</param>
-    /// <param name="quotedId">The message's id, quoted (<see cref="LoomWire.NewQuotedId"/>).</param>
+    /// <param name="quotedId">The body's id, quoted (<see cref="LoomWire.NewQuotedId"/>).</param>
     /// <param name="overlay">The expansion map merged over the config's, or null.</param>
-    /// <param name="quotedCreatedAt"><c>created_at</c>, quoted (<see cref="LoomWire.QuotedTime"/>).</param>
-    /// <param name="quotedSlot">The slot, quoted: a task's <c>scheduled_for</c> (a goal has none).</param>
+    /// <param name="quotedCreatedAt">When the message was made, quoted (<see cref="LoomWire.QuotedTime"/>).</param>
+    /// <param name="quotedSlot">The slot, quoted.</param>
+    /// <param name="quotedMessageId">The envelope's <c>message_id</c>, quoted; empty on the bare wire.</param>
     /// <exception cref="UnserializableValueException">A value of the expansion map has no JSON form.</exception>
     public void Write(
         BodyArena output, Utf8JsonWriter writer, ReadOnlySpan<byte> quotedId, IEnumerable<KeyValuePair<string, object?>>? overlay,
-        ReadOnlySpan<byte> quotedCreatedAt, ReadOnlySpan<byte> quotedSlot)
+        ReadOnlySpan<byte> quotedCreatedAt, ReadOnlySpan<byte> quotedSlot, ReadOnlySpan<byte> quotedMessageId = default)
     {
-        output.Append(_head);
-        output.Append(quotedId);
-        output.Append(_afterId);
-        if (!MergedMap.TryWriteDirect(output, Map, overlay))
+        for (int i = 0; i < _holes.Length; i++)
         {
-            writer.Reset(output);
-            MergedMap.Write(writer, Map, overlay);
-            writer.Flush();
+            output.Append(_pieces[i]);
+            switch (_holes[i])
+            {
+                case Hole.Id:
+                    output.Append(quotedId);
+                    break;
+                case Hole.MessageId:
+                    output.Append(quotedMessageId);
+                    break;
+                case Hole.Created:
+                    output.Append(quotedCreatedAt);
+                    break;
+                case Hole.Slot:
+                    output.Append(quotedSlot);
+                    break;
+                default:
+                    if (!MergedMap.TryWriteDirect(output, Map, overlay))
+                    {
+                        writer.Reset(output);
+                        MergedMap.Write(writer, Map, overlay);
+                        writer.Flush();
+                    }
+                    break;
+            }
         }
-        output.Append(_afterMap);
-        output.Append(quotedCreatedAt);
-        output.Append(_afterCreated);
-        if (_slotFollows)
-        {
-            output.Append(quotedSlot);
-            output.Append("}}"u8);
-        }
+        output.Append(_pieces[^1]);
     }
 
-    // ASCII before and after a string value, which is encoded (escaped) as the serializer encodes it.
-    private static byte[] Join(string before, string value, string after) =>
-        [.. Encoding.ASCII.GetBytes(before), .. Quoted(value), .. Encoding.ASCII.GetBytes(after)];
+    /// <summary>The pieces of a frame, spelled in order: ASCII as it is, text encoded (escaped) as the serializer does.</summary>
+    private sealed class Pieces
+    {
+        private readonly List<byte[]> _pieces = [];
+        private readonly List<Hole> _holes = [];
+        private readonly List<byte> _current = [];
 
-    private static byte[] Join2(string before, string value, string between, string value2, string after) =>
-        [.. Join(before, value, between), .. Quoted(value2), .. Encoding.ASCII.GetBytes(after)];
+        public Pieces Ascii(string ascii)
+        {
+            _current.AddRange(Encoding.ASCII.GetBytes(ascii));
+            return this;
+        }
 
-    private static byte[] Quoted(string value) => [(byte)'"', .. JsonEncodedText.Encode(value).EncodedUtf8Bytes, (byte)'"'];
+        public Pieces Text(string value)
+        {
+            _current.Add((byte)'"');
+            _current.AddRange(JsonEncodedText.Encode(value).EncodedUtf8Bytes);
+            _current.Add((byte)'"');
+            return this;
+        }
+
+        public Pieces Then(Hole hole)
+        {
+            _pieces.Add([.. _current]);
+            _current.Clear();
+            _holes.Add(hole);
+            return this;
+        }
+
+        // After the body: the envelope's origin, its two empty ids, the slot and the time the message was made.
+        public Pieces EnvelopeEnd(string origin) =>
+            Ascii(""","origin":""").Text(origin).Ascii(""","correlation_id":null,"causation_id":null,"occurred_at":""").Then(Hole.Slot)
+                .Ascii(""","recorded_at":""").Then(Hole.Created)
+                .Ascii("}");
+
+        public (byte[][] Pieces, Hole[] Holes) Finish() => ([.. _pieces, [.. _current]], [.. _holes]);
+    }
 }

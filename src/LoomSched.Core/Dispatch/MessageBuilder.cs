@@ -5,7 +5,8 @@ using LoomSched.Config;
 namespace LoomSched.Dispatch;
 
 /// <summary>
-/// Builds the Loom message of one fire (or of one expansion map of it): the subject, the JSON body (written by
+/// Builds the Loom message of one fire (or of one expansion map of it): the subject, the JSON body, bare or in heddle's
+/// envelope as the config's <c>wire</c> says (written by
 /// <see cref="LoomWire"/>, or for a fan-out from its schedule's <see cref="WireFrame"/>, byte for byte as the
 /// source-generated <see cref="LoomJsonContext"/> would), and the
 /// header values. Pure: time comes from the given <see cref="TimeProvider"/>, ids are random UUIDs (v4, from the
@@ -20,6 +21,10 @@ public sealed class MessageBuilder
     private readonly string _goalSubject;
     private readonly string _taskSubject;
     private readonly TimeProvider _time;
+    private readonly WireFormat _wire;
+    private readonly string _origin;
+    private readonly JsonEncodedText _encodedOrigin;
+    private readonly ConditionalWeakTable<ScheduleDefinition, WireFrame>.CreateValueCallback _newFrame;
     private readonly Lock _spareGate = new();
     private readonly BodyWriter?[] _spare = new BodyWriter?[SpareWriters];
     private readonly ConditionalWeakTable<ScheduleDefinition, WireFrame> _frames = new();
@@ -32,6 +37,10 @@ public sealed class MessageBuilder
         _goalSubject = config.GoalSubject;
         _taskSubject = config.TaskSubject;
         _time = time;
+        _wire = config.Wire;
+        _origin = LoomWire.OriginOf(config.Name);
+        _encodedOrigin = JsonEncodedText.Encode(_origin);
+        _newFrame = schedule => WireFrame.Of(schedule, _wire, _origin);
     }
 
     /// <summary>Builds one message.</summary>
@@ -59,7 +68,7 @@ public sealed class MessageBuilder
     /// message is written field by field, and a config of 100,000 schedules would otherwise keep as many frames (about
     /// 70 MB), each tied to its schedule by a handle that every collection goes through.
     /// </summary>
-    internal WireFrame FrameOf(ScheduleDefinition schedule) => _frames.GetValue(schedule, static s => WireFrame.Of(s));
+    internal WireFrame FrameOf(ScheduleDefinition schedule) => _frames.GetValue(schedule, _newFrame);
 
     internal ReadOnlyMemory<byte> BuildBody(
         FireMessages fire, IEnumerable<KeyValuePair<string, object?>>? expansion, DateTimeOffset? createdAt = null)
@@ -82,28 +91,52 @@ public sealed class MessageBuilder
     {
         Span<byte> id = stackalloc byte[LoomWire.QuotedIdLength];
         Span<byte> created = stackalloc byte[LoomTime.MaxLength + 2];
-        created = created[..LoomWire.QuotedTime(createdAt ?? _time.GetUtcNow(), created, body.Times)];
+        Span<byte> messageId = stackalloc byte[LoomWire.QuotedIdLength];
+        var made = createdAt ?? _time.GetUtcNow();
+        created = created[..LoomWire.QuotedTime(made, created, body.Times)];
         // Whatever a failed message left behind goes: the writer's state and the bytes it wrote.
         body.Arena.Discard();
         LoomWire.NewQuotedId(id);
+        bool enveloped = _wire == WireFormat.Envelope;
+        if (enveloped)
+        {
+            LoomWire.NewQuotedMessageId(messageId, made);
+        }
         var schedule = fire.Schedule;
         if (schedule.ExpandFrom is not null)
         {
-            fire.Frame.Write(body.Arena, body.Json, id, expansion, created, fire.QuotedSlot);
+            fire.Frame.Write(body.Arena, body.Json, id, expansion, created, fire.QuotedSlot, enveloped ? messageId : default);
             return body.Arena.Commit();
         }
         // A plain schedule's one message, field by field: a frame made for it would be garbage after it.
         var writer = body.Json;
         writer.Reset();
+        var envelope = new EnvelopeFields(messageId, _encodedOrigin, fire.QuotedSlot, created);
         if (schedule.DispatchType == DispatchType.Goal)
         {
             var goal = schedule.Goal ?? throw new InvalidOperationException($"schedule {schedule.Name} has no goal");
-            LoomWire.WriteGoal(writer, id, goal, new MergedMap(goal.Context, expansion), created);
+            var context = new MergedMap(goal.Context, expansion);
+            if (enveloped)
+            {
+                LoomWire.WriteEnvelopedGoal(writer, envelope, id, goal, context);
+            }
+            else
+            {
+                LoomWire.WriteGoal(writer, id, goal, context, created);
+            }
         }
         else
         {
             var task = schedule.Task ?? throw new InvalidOperationException($"schedule {schedule.Name} has no task");
-            LoomWire.WriteTask(writer, id, task, new MergedMap(task.Payload, expansion), created, schedule.Name, fire.QuotedSlot);
+            var payload = new MergedMap(task.Payload, expansion);
+            if (enveloped)
+            {
+                LoomWire.WriteEnvelopedTask(writer, envelope, id, task, payload, schedule.Name);
+            }
+            else
+            {
+                LoomWire.WriteTask(writer, id, task, payload, created, schedule.Name, fire.QuotedSlot);
+            }
         }
         writer.Flush();
         return body.Arena.Commit();

@@ -26,6 +26,16 @@ internal static class UuidV4
     /// <summary>Spells a new random UUID, lowercase, with hyphens, as ASCII into <paramref name="into"/> (<see cref="Length"/> bytes).</summary>
     public static void Fill(Span<byte> into)
     {
+        var bytes = NextRandom();
+        bytes[6] = (byte)((bytes[6] & 0x0F) | 0x40); // version 4: random
+        bytes[8] = (byte)((bytes[8] & 0x3F) | 0x80); // variant 10xx: RFC 4122 / 9562
+        Spell(bytes, into);
+        bytes.Clear();
+    }
+
+    /// <summary>The thread's next 16 random bytes, in its pool: the caller spells them, then clears them.</summary>
+    internal static Span<byte> NextRandom()
+    {
         var pool = t_pool;
         int at = t_next;
         if (pool is null || at == 0)
@@ -35,19 +45,14 @@ internal static class UuidV4
             at = 0;
         }
         t_next = (at + 16) % PoolBytes;
-
-        var bytes = pool.AsSpan(at, 16);
-        bytes[6] = (byte)((bytes[6] & 0x0F) | 0x40); // version 4: random
-        bytes[8] = (byte)((bytes[8] & 0x3F) | 0x80); // variant 10xx: RFC 4122 / 9562
-        Spell(bytes, into);
-        bytes.Clear();
+        return pool.AsSpan(at, 16);
     }
 
     // The bytes in order, two hex digits each, hyphens after the 4th, 6th, 8th and 10th byte: the RFC's layout, so the
     // version is the 13th digit. Spelled by hand, a byte's two digits at a time from a table: Guid's own formatter is
     // vectorised, and NativeAOT's baseline instruction set runs its shuffles in software (measured: most of the cost
     // of an id).
-    private static void Spell(ReadOnlySpan<byte> bytes, Span<byte> ascii)
+    internal static void Spell(ReadOnlySpan<byte> bytes, Span<byte> ascii)
     {
         ReadOnlySpan<byte> pairs = HexPairs;
         int c = 0;

@@ -28,10 +28,11 @@ internal static partial class Cli
         string name = parsed.Get("--name")
             ?? (Environment.GetEnvironmentVariable("LOOMSCHED_NAME") is { Length: > 0 } env ? env : null)
             ?? throw new UsageException($"{command}: name the scheduler with --name N (its config's name) or LOOMSCHED_NAME");
-        if (!IsSubjectPart(name, dotted: false))
+        // A config's name may have dots (as Loom's may): its control subject is then several tokens deep.
+        if (!IsSubjectPart(name, dotted: true))
         {
             string source = parsed.Get("--name") is null ? "LOOMSCHED_NAME" : "--name";
-            throw new UsageException($"{command}: {source} \"{name}\" is not a scheduler name: it must be one NATS subject token (letters, digits, _ and -), as the config's name is");
+            throw new UsageException($"{command}: {source} \"{name}\" is not a scheduler name: it must be NATS subject tokens (letters, digits, _ and -, separated by single dots), as the config's name is");
         }
         string prefix = parsed.Get("--subject-prefix") ?? "loom";
         if (!IsSubjectPart(prefix, dotted: true))
@@ -238,7 +239,7 @@ internal static partial class Cli
         return 0;
     }
 
-    /// <summary>A scheduler name (one token) or subject prefix (dotted tokens): <c>[A-Za-z0-9_-]+</c>, as the config allows.</summary>
+    /// <summary>Dotted tokens of <c>[A-Za-z0-9_-]+</c> (one token when not <paramref name="dotted"/>), as the config allows.</summary>
     private static bool IsSubjectPart(string s, bool dotted)
     {
         int run = 0;

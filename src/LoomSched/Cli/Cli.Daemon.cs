@@ -53,7 +53,7 @@ internal static partial class Cli
 
     private static int RunDaemon(IEnumerable<string> args)
     {
-        var parsed = CliArgs.Parse("run", args, [.. ConnectionFlags, "--config", "--log-format", "--log-level", "--shutdown-grace"]);
+        var parsed = CliArgs.Parse("run", args, [.. ConnectionFlags, "--config", "--log-format", "--log-level", "--shutdown-grace", "--strict"]);
         if (parsed.Positionals.Count > 0)
         {
             throw new UsageException($"run: unexpected argument \"{parsed.Positionals[0]}\"; the config goes after --config");
@@ -79,17 +79,18 @@ internal static partial class Cli
                 var other => throw new UsageException($"run: --log-level must be debug, info, warn or error, got \"{other}\""),
             },
             ShutdownGrace = TimeSpan.FromSeconds(parsed.GetSeconds("run", "--shutdown-grace", 1.5, 0, 3600)),
+            Strict = parsed.Has("--strict"),
         };
         SchedulerConfig? config;
         if (options.LogFormat == LogFormat.Json)
         {
             // Whatever reads the log as JSON lines gets the config's notes and errors as such lines too.
             using var startLog = new LineLoggerProvider(LogFormat.Json, options.LogLevel, TimeProvider.System);
-            config = LoadOrReport(path, startLog.CreateLogger("loomsched"));
+            config = LoadOrReport(path, startLog.CreateLogger("loomsched"), options.Strict);
         }
         else
         {
-            config = LoadOrReport(path);
+            config = LoadOrReport(path, strict: options.Strict);
         }
         if (config is null)
         {

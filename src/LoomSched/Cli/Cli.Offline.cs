@@ -9,7 +9,7 @@ internal static partial class Cli
 {
     private static int Validate(IEnumerable<string> args)
     {
-        var parsed = CliArgs.Parse("validate", args);
+        var parsed = CliArgs.Parse("validate", args, "--strict");
         if (parsed.Positionals.Count == 0)
         {
             throw new UsageException("validate: name at least one config file");
@@ -18,6 +18,10 @@ internal static partial class Cli
         foreach (var path in parsed.Positionals)
         {
             var result = ConfigLoader.LoadFile(path, Registry());
+            if (parsed.Has("--strict"))
+            {
+                result = result.Strict();
+            }
             foreach (var error in result.Errors)
             {
                 Console.Out.WriteLine(error);

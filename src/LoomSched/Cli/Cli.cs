@@ -16,9 +16,9 @@ internal static partial class Cli
 
         usage:
           loomsched run      --config PATH [--nats-url URL] [connection options] [--log-format text|json]
-                             [--log-level debug|info|warn|error] [--shutdown-grace SECONDS]
+                             [--log-level debug|info|warn|error] [--shutdown-grace SECONDS] [--strict]
                              (env: LOOMSCHED_CONFIG, NATS_URL)
-          loomsched validate PATH...                           exit 0 valid, 2 invalid; every error listed
+          loomsched validate PATH... [--strict]                exit 0 valid, 2 invalid; every error listed
           loomsched next     PATH [--count N] [--schedule S] [--from TIME]
                                                                upcoming fire times, in each entry's zone
           loomsched status   --name N [--nats-url URL] [--format json|prometheus]
@@ -37,12 +37,13 @@ internal static partial class Cli
 
     private static ReadOnlySpan<byte> RunUsage => """
         usage: loomsched run --config PATH [--nats-url URL] [connection options] [--log-format text|json]
-                             [--log-level debug|info|warn|error] [--shutdown-grace SECONDS]
+                             [--log-level debug|info|warn|error] [--shutdown-grace SECONDS] [--strict]
         runs the daemon: fires the schedules of the config at PATH and publishes them on NATS.
           --config PATH          the config file (default: LOOMSCHED_CONFIG)
           --log-format text|json one line per event on stderr (default text)
           --log-level LEVEL      debug, info (default), warn or error
           --shutdown-grace SECONDS   how long a stop waits for running fires (default 1.5)
+          --strict               the config's notes are errors (at start and at every reload)
         signals:
           SIGTERM, SIGINT        stop firing, let running fires and the publish buffer finish (--shutdown-grace),
                                  log what was sent, exit
@@ -56,9 +57,10 @@ internal static partial class Cli
         """u8;
 
     private static ReadOnlySpan<byte> ValidateUsage => """
-        usage: loomsched validate PATH...
+        usage: loomsched validate PATH... [--strict]
         checks config files without connecting: every error with its file, line and key.
         exit 0 when all are valid, 2 when one is not.
+          --strict               notes are errors (for CI): what Loom ignores and loomsched only notes
 
         """u8;
 
@@ -193,9 +195,13 @@ internal static partial class Cli
     /// Loads a config for a command, reporting every note and error on stderr, as plain lines or, given a
     /// <paramref name="log"/> (the daemon's JSON log), as log lines; null when invalid.
     /// </summary>
-    private static SchedulerConfig? LoadOrReport(string path, ILogger? log = null)
+    private static SchedulerConfig? LoadOrReport(string path, ILogger? log = null, bool strict = false)
     {
         var result = ConfigLoader.LoadFile(path, Registry());
+        if (strict)
+        {
+            result = result.Strict();
+        }
         foreach (var note in result.Notes)
         {
             if (log is null)

@@ -15,6 +15,9 @@ internal sealed class HelpRequest(string command) : Exception(command)
 /// </summary>
 internal sealed class CliArgs
 {
+    // Options that take no value: present or not.
+    private static readonly string[] Switches = ["--strict"];
+
     private readonly Dictionary<string, string> _options = new(StringComparer.Ordinal);
 
     private CliArgs(List<string> positionals) => Positionals = positionals;
@@ -71,6 +74,11 @@ internal sealed class CliArgs
                 {
                     throw new UsageException(UnknownOption(command, name, allowed));
                 }
+                if (Switches.Contains(name))
+                {
+                    parsed._options[name] = "";
+                    continue;
+                }
                 if (!e.MoveNext())
                 {
                     throw new UsageException($"{command}: {name} needs a value");
@@ -95,6 +103,9 @@ internal sealed class CliArgs
     }
 
     public string? Get(string name) => _options.GetValueOrDefault(name);
+
+    /// <summary>Whether a switch (an option without a value, such as <c>--strict</c>) was given.</summary>
+    public bool Has(string name) => _options.ContainsKey(name);
 
     public int GetInt(string command, string name, int fallback, int min, int max)
     {

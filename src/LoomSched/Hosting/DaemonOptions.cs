@@ -14,4 +14,7 @@ internal sealed record DaemonOptions
 
     /// <summary>How long a shutdown waits for running fires and the publish buffer.</summary>
     public TimeSpan ShutdownGrace { get; init; } = TimeSpan.FromSeconds(1.5);
+
+    /// <summary><c>--strict</c>: the config's notes are errors, at start and at every reload.</summary>
+    public bool Strict { get; init; }
 }

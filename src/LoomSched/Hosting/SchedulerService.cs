@@ -220,6 +220,10 @@ internal sealed partial class SchedulerService(
                 return new ReloadOutcome(false, "the scheduler is still starting", []);
             }
             var result = ConfigLoader.LoadFile(options.ConfigPath, registry);
+            if (options.Strict)
+            {
+                result = result.Strict();
+            }
             if (!result.Success)
             {
                 var errors = result.Errors.Select(e => e.ToString()).ToList();

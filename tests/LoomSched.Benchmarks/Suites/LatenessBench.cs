@@ -11,7 +11,8 @@ namespace LoomSched.Benchmarks.Suites;
 /// each log level asked for: how late each fire starts after its slot (the daemon's own <c>late_ms</c>, logged at
 /// info) and how late a subscriber on loopback receives the message (from its <c>Loom-Scheduled-For</c> header).
 /// Receipt is measured by a <see cref="WireReceiver"/> (stamped when the socket read returns) at every log level, and
-/// by a NATS.Client.Core <see cref="Receiver"/> at the first level, for comparison with an ordinary client.
+/// by a NATS.Client.Core <see cref="Receiver"/> at the first level, for comparison with an ordinary client. Every wire
+/// after the first (<c>BENCH_WIRES</c>) has main rows of its own, with the first receiver at the first level.
 /// </summary>
 internal static class LatenessBench
 {
@@ -46,8 +47,14 @@ internal static class LatenessBench
                 {
                     string key = r == 0 ? $"{kind}_{level}" : $"{kind}_{level}_{receiverKind}";
                     bool main = r == 0 && level == s.LatenessLogLevels[0];
-                    rows.Add((key, () => RunOneAsync(ctx, kind, trigger, level, receiverKind), main));
+                    rows.Add((key, () => RunOneAsync(ctx, kind, trigger, level, receiverKind, s.Wires[0]), main));
                 }
+            }
+            // Every other wire: a main row of its own, with the first receiver at the first level.
+            foreach (string wire in s.Wires.Skip(1))
+            {
+                string level = s.LatenessLogLevels[0], receiverKind = s.LatenessReceivers[0];
+                rows.Add(($"{kind}_{level}_{wire}", () => RunOneAsync(ctx, kind, trigger, level, receiverKind, wire), true));
             }
         }
         var runs = rows.ToDictionary(row => row.Key, _ => new List<Measured>(), StringComparer.Ordinal);
@@ -117,13 +124,15 @@ internal static class LatenessBench
         };
     }
 
-    private static async Task<Measured> RunOneAsync(BenchContext ctx, string kind, string trigger, string level, string receiverKind)
+    private static async Task<Measured> RunOneAsync(
+        BenchContext ctx, string kind, string trigger, string level, string receiverKind, string wire)
     {
         var s = ctx.Settings;
         int n = s.LatenessSchedules;
         string name = "lateness", prefix = ctx.NewPrefix("lat");
-        string path = ctx.WriteConfig($"lateness-{kind}.yaml", Configs.Tasks(name, prefix, n, _ => trigger));
-        string label = $"{n}×{(kind == "interval" ? "interval 1 s" : "cron * * * * * *")}, log {level}, {receiverKind} receiver";
+        string path = ctx.WriteConfig($"lateness-{kind}.yaml", Configs.Tasks(name, prefix, n, _ => trigger, wire));
+        string label = $"{n}×{(kind == "interval" ? "interval 1 s" : "cron * * * * * *")}, log {level}, {receiverKind} receiver"
+            + (wire == "bare" ? "" : $", {wire} wire");
 
         string subject = $"{prefix}.tasks.incoming";
         await using IArrivals receiver = receiverKind == "wire"
@@ -166,6 +175,7 @@ internal static class LatenessBench
                 ["trigger"] = trigger,
                 ["log_level"] = level,
                 ["receiver"] = receiverKind,
+                ["wire"] = wire,
                 ["window_seconds"] = Report.Round(cpu.Seconds),
                 ["slot_to_fire_ms"] = fires.Count > 0 ? Report.ToJson(Distribution.Of(toPublish)) : null,
                 ["slot_to_received_ms"] = Report.ToJson(toReceipt),

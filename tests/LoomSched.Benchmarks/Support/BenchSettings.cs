@@ -33,6 +33,12 @@ internal sealed record BenchSettings
     /// </summary>
     public IReadOnlyList<string> LatenessReceivers { get; init; } = [];
 
+    /// <summary>
+    /// The wires measured (<c>BENCH_WIRES</c>, <c>bare,envelope</c>): the fan-out runs a daemon on each, alternated;
+    /// lateness adds a main row of each trigger on every wire after the first.
+    /// </summary>
+    public IReadOnlyList<string> Wires { get; init; } = [];
+
     /// <summary>Fan-out: maps per fire and runs of each peer (daemon, raw loop), alternated.</summary>
     public int FanOutCount { get; init; }
     public int FanOutRuns { get; init; }
@@ -88,6 +94,7 @@ internal sealed record BenchSettings
                 .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             LatenessReceivers = (Env("BENCH_LATENESS_RECEIVERS") ?? "wire,client")
                 .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            Wires = ParseWires(Env("BENCH_WIRES") ?? "bare,envelope"),
             FanOutCount = Int("BENCH_FANOUT_COUNT", 100_000),
             FanOutRuns = Int("BENCH_FANOUT_RUNS", quick ? 2 : 9),
             StartRuns = Int("BENCH_START_RUNS", quick ? 5 : 20),
@@ -102,6 +109,16 @@ internal sealed record BenchSettings
     }
 
     public bool Runs(string suite) => Only.Contains(suite);
+
+    private static string[] ParseWires(string list)
+    {
+        var wires = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (wires.Length == 0 || wires.Any(w => w is not ("bare" or "envelope")) || wires.Distinct().Count() != wires.Length)
+        {
+            throw new ArgumentException($"BENCH_WIRES must list bare and/or envelope once each, got \"{list}\"");
+        }
+        return wires;
+    }
 
     private static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : null;
 

@@ -10,11 +10,12 @@ internal static class Configs
     /// <paramref name="count"/> task schedules, each with the trigger <paramref name="trigger"/>(index). One flow-style
     /// line per schedule: 100,000 of them must stay under the loader's 8 MiB limit on a config file.
     /// </summary>
-    public static string Tasks(string name, string prefix, int count, Func<int, string> trigger)
+    public static string Tasks(string name, string prefix, int count, Func<int, string> trigger, string wire = "bare")
     {
         var yaml = new StringBuilder(count * 72 + 256);
         yaml.Append("name: ").Append(name).Append('\n')
             .Append("subject_prefix: ").Append(prefix).Append('\n')
+            .Append("wire: ").Append(wire).Append('\n')
             .Append("schedules:\n");
         for (int i = 0; i < count; i++)
         {
@@ -30,10 +31,11 @@ internal static class Configs
     public static string Cron(string expression) => $"cron: \"{expression}\"";
 
     /// <summary>One schedule that never fires by itself and expands to <paramref name="count"/> maps when triggered.</summary>
-    public static string FanOut(string name, string prefix, int count) =>
+    public static string FanOut(string name, string prefix, int count, string wire = "bare") =>
         $"""
         name: {name}
         subject_prefix: {prefix}
+        wire: {wire}
         schedules:
           - name: burst
             interval_seconds: 86400

@@ -125,15 +125,17 @@ public sealed class LoadingFacts : IDisposable
 
         var result = ConfigLoader.LoadFile(path);
 
-        Assert.Equal(10, result.Errors.Count);
+        Assert.Equal(9, result.Errors.Count);
         Assert.Equal(
             result.Errors.OrderBy(e => e.Location.Line).ThenBy(e => e.Location.Column),
             result.Errors);
         Assert.Equal(
             ["name", "time_zone", "schedules[0].cron", "schedules[0].task.model_tier", "schedules[1].name",
              "schedules[1].interval_seconds", "schedules[1].goal.instruction", "schedules[1].goal.priority",
-             "schedules[2].cron", "schedules[2].interva_seconds"],
+             "schedules[2].cron"],
             result.Errors.Select(e => e.Path));
+        // Loom ignores an unknown key in an entry: a note, with its did-you-mean.
+        Assert.Equal("schedules[2].interva_seconds", Assert.Single(result.Notes).Path);
     }
 
     [Fact]
@@ -146,17 +148,6 @@ public sealed class LoadingFacts : IDisposable
             Assert.Single(result.Errors).ToString());
     }
 
-    [Fact]
-    public void Six_field_cron_loads_with_a_note_that_its_first_field_is_the_second()
-    {
-        var result = ConfigLoader.LoadText("name: t\nschedules:\n  - name: a\n    cron: \"30 0 * * * *\"\n    task: {worker_type: w}\n", "t.yaml");
-
-        Assert.True(result.Success);
-        var note = Assert.Single(result.Notes);
-        Assert.Equal(("schedules[0].cron", 4, 11), (note.Path, note.Location.Line, note.Location.Column));
-        Assert.Contains("FIRST as seconds", note.Message, StringComparison.Ordinal);
-        Assert.Contains("croniter", note.Message, StringComparison.Ordinal);
-    }
 
     [Fact]
     public void A_cron_no_date_matches_loads_with_a_note_that_it_never_fires()

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using LoomSched.Config;
 using LoomSched.Dispatch;
+using LoomSched.Tests.Shared;
 
 namespace LoomSched.Tests.Dispatch;
 
@@ -12,11 +13,14 @@ namespace LoomSched.Tests.Dispatch;
 /// for a fan-out's) against the contract's reference, the source-generated <see cref="LoomJsonContext"/> serializing
 /// the types of LoomMessages.cs: the same bytes, for every priority and model
 /// tier, for words that must be escaped (quotes, HTML's characters, non-ASCII, control characters), for values of every
-/// kind, with and without an expansion map, with whole and fractional times.
+/// kind, with and without an expansion map, with whole and fractional times; on both wires (bare, and in heddle's
+/// envelope, where every message written must also pass the heddle consumer's check).
 /// </summary>
 public sealed class LoomWireFacts
 {
     private const string Id = "0ae5d221-78c0-463c-91fc-abdbea471340";
+    private const string MessageId = "019af3c2-5e00-7abc-8def-0123456789ab";
+    private const string Origin = "loomsched/sched";
 
     private static readonly string[] Words =
         ["worker", "", "wörker <&> 'single' \"double\" + `tick` \\ ☃ 😀", "line\nbreak\ttab\u0001", "日本語の説明"];
@@ -118,6 +122,131 @@ public sealed class LoomWireFacts
         Assert.Equal(reference, framed);
     }
 
+    // --- the envelope (wire: envelope) ---
+
+    [Theory]
+    [MemberData(nameof(Tasks))]
+    public void An_enveloped_task_is_written_byte_for_byte_as_the_source_generated_serializer_writes_it(
+        string word, Priority priority, ModelTier tier, bool expanded, int time)
+    {
+        var task = new TaskTemplate(word, Config, tier, priority);
+        var recorded = Times[time];
+        var slot = Times[^(time + 1)];
+        string name = "sched_" + word;
+
+        var reference = Serialize(w => JsonSerializer.Serialize(w, new WireEnvelope<HeddleTask>
+        {
+            MessageId = MessageId,
+            PayloadType = "core.TaskMessage",
+            Payload = new HeddleTask
+            {
+                TaskId = Id,
+                WorkerType = task.WorkerType,
+                Input = Payload(task.Payload, expanded),
+                ModelTier = WireNames.Of(tier),
+                Priority = WireNames.Of(priority),
+                Metadata = new TaskMetadata { ScheduledBy = name, ScheduledFor = LoomTime.Format(slot) },
+            },
+            Origin = Origin,
+            OccurredAt = LoomTime.Format(slot),
+            RecordedAt = LoomTime.Format(recorded),
+        }, LoomJsonContext.Default.WireEnvelopeHeddleTask));
+        var direct = Serialize(w => LoomWire.WriteEnvelopedTask(
+            w, new EnvelopeFields(QuotedMessageId(), JsonEncodedText.Encode(Origin), Quoted(slot), Quoted(recorded)),
+            QuotedId(), task, Payload(task.Payload, expanded), name));
+        var framed = Write(WireFrame.EnvelopedTask(task, name, Origin), expanded, recorded, slot);
+
+        Assert.Equal(reference, direct);
+        Assert.Equal(reference, framed);
+        Assert.Empty(HeddleConsumer.Problems(Encoding.UTF8.GetBytes(framed)));
+    }
+
+    [Theory]
+    [MemberData(nameof(Goals))]
+    public void An_enveloped_goal_is_written_byte_for_byte_as_the_source_generated_serializer_writes_it(
+        string word, Priority priority, bool expanded, int time)
+    {
+        var goal = new GoalTemplate(word, Config, priority);
+        var recorded = Times[time];
+        var slot = Times[^(time + 1)];
+
+        var reference = Serialize(w => JsonSerializer.Serialize(w, new WireEnvelope<HeddleGoal>
+        {
+            MessageId = MessageId,
+            PayloadType = "core.OrchestratorGoal",
+            Payload = new HeddleGoal
+            {
+                GoalId = Id,
+                Instruction = goal.Instruction,
+                Context = Payload(goal.Context, expanded),
+                Priority = WireNames.Of(priority),
+            },
+            Origin = Origin,
+            OccurredAt = LoomTime.Format(slot),
+            RecordedAt = LoomTime.Format(recorded),
+        }, LoomJsonContext.Default.WireEnvelopeHeddleGoal));
+        var direct = Serialize(w => LoomWire.WriteEnvelopedGoal(
+            w, new EnvelopeFields(QuotedMessageId(), JsonEncodedText.Encode(Origin), Quoted(slot), Quoted(recorded)),
+            QuotedId(), goal, Payload(goal.Context, expanded)));
+        var framed = Write(WireFrame.EnvelopedGoal(goal, Origin), expanded, recorded, slot);
+
+        Assert.Equal(reference, direct);
+        Assert.Equal(reference, framed);
+        Assert.Empty(HeddleConsumer.Problems(Encoding.UTF8.GetBytes(framed)));
+    }
+
+    [Theory]
+    [MemberData(nameof(FanOutMaps))]
+    public void An_enveloped_fan_out_map_is_written_byte_for_byte_as_the_serializer_writes_it(
+        string what, KeyValuePair<string, object?>[] overlay, bool direct)
+    {
+        _ = (what, direct);
+        var task = new TaskTemplate("worker", Config, ModelTier.Standard, Priority.Normal);
+        var recorded = Times[1];
+        var slot = Times[0];
+
+        var reference = Serialize(w => JsonSerializer.Serialize(w, new WireEnvelope<HeddleTask>
+        {
+            MessageId = MessageId,
+            PayloadType = "core.TaskMessage",
+            Payload = new HeddleTask
+            {
+                TaskId = Id,
+                WorkerType = task.WorkerType,
+                Input = new MergedMap(task.Payload, overlay),
+                ModelTier = WireNames.Of(task.ModelTier),
+                Priority = WireNames.Of(task.Priority),
+                Metadata = new TaskMetadata { ScheduledBy = "fan", ScheduledFor = LoomTime.Format(slot) },
+            },
+            Origin = Origin,
+            OccurredAt = LoomTime.Format(slot),
+            RecordedAt = LoomTime.Format(recorded),
+        }, LoomJsonContext.Default.WireEnvelopeHeddleTask));
+        var arena = new BodyArena();
+        using var writer = new Utf8JsonWriter(arena);
+        WireFrame.EnvelopedTask(task, "fan", Origin).Write(
+            arena, writer, QuotedId(), overlay, Quoted(recorded), Quoted(slot), QuotedMessageId());
+        var framed = Encoding.UTF8.GetString(arena.Commit().Span);
+
+        Assert.Equal(reference, framed);
+    }
+
+    [Fact]
+    public void A_new_message_id_is_a_quoted_uuid_v7_of_the_time_it_is_made()
+    {
+        var at = DateTimeOffset.Parse("2026-11-27T03:00:00.123Z");
+        var quoted = new byte[LoomWire.QuotedIdLength];
+        LoomWire.NewQuotedMessageId(quoted, at);
+        string text = Encoding.ASCII.GetString(quoted);
+
+        Assert.Matches("^\"[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\"$", text);
+        Assert.Equal(at.ToUnixTimeMilliseconds().ToString("x12", System.Globalization.CultureInfo.InvariantCulture), text[1..9] + text[10..14]);
+        LoomWire.NewQuotedMessageId(quoted, at);
+        Assert.NotEqual(text, Encoding.ASCII.GetString(quoted));
+    }
+
+    // --- fan-out maps ---
+
     public static TheoryData<string, KeyValuePair<string, object?>[], bool> FanOutMaps()
     {
         var data = new TheoryData<string, KeyValuePair<string, object?>[], bool>
@@ -195,6 +324,8 @@ public sealed class LoomWireFacts
 
     private static byte[] QuotedId() => Encoding.ASCII.GetBytes($"\"{Id}\"");
 
+    private static byte[] QuotedMessageId() => Encoding.ASCII.GetBytes($"\"{MessageId}\"");
+
     private static byte[] Quoted(DateTimeOffset instant)
     {
         var into = new byte[LoomTime.MaxLength + 2];
@@ -205,7 +336,7 @@ public sealed class LoomWireFacts
     {
         var arena = new BodyArena();
         using var writer = new Utf8JsonWriter(arena);
-        frame.Write(arena, writer, QuotedId(), expanded ? Overlay : null, Quoted(created), Quoted(slot));
+        frame.Write(arena, writer, QuotedId(), expanded ? Overlay : null, Quoted(created), Quoted(slot), QuotedMessageId());
         return Encoding.UTF8.GetString(arena.Commit().Span);
     }
 

@@ -34,9 +34,12 @@ public abstract class EngineHarness : IAsyncDisposable
     /// <summary>Fires that a test keeps stuck on purpose (outside the port's gates).</summary>
     protected int StuckOnPurpose { get; set; }
 
-    protected SchedulerEngine StartWith(EngineOptions options, params ScheduleDefinition[] schedules)
+    protected SchedulerEngine StartWith(EngineOptions options, params ScheduleDefinition[] schedules) =>
+        StartWith(TestSchedules.Config(schedules), options);
+
+    protected SchedulerEngine StartWith(SchedulerConfig config, EngineOptions options)
     {
-        Engine = new SchedulerEngine(TestSchedules.Config(schedules), Port, Time, options);
+        Engine = new SchedulerEngine(config, Port, Time, options);
         _loop = Task.Run(() => Engine.RunAsync(_stop.Token));
         return Engine;
     }

@@ -45,6 +45,15 @@ internal static class TestSchedules
         Schedules = schedules,
     };
 
+    /// <summary>A config on today's heddle wire: subject prefix heddle, every message in a WireEnvelope.</summary>
+    public static SchedulerConfig Enveloped(params ScheduleDefinition[] schedules) => new()
+    {
+        Name = "test_scheduler",
+        SubjectPrefix = "heddle",
+        Wire = WireFormat.Envelope,
+        Schedules = schedules,
+    };
+
     public static IReadOnlyDictionary<string, object?> Map(params (string Key, object? Value)[] pairs)
     {
         var map = new OrderedDictionary<string, object?>();

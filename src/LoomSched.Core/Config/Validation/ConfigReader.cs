@@ -15,7 +15,7 @@ internal static class ConfigReader
             diagnostics.Error(root, "", $"the top level must be a map with name and schedules, got {FieldReader.Actual(root)}");
             return null;
         }
-        var map = StrictMap.Open(root, "", "a map", Vocabulary.TopLevelKeys, diagnostics, Vocabulary.PlacementAtTop)!;
+        var map = StrictMap.Open(root, "", "a map", Vocabulary.TopLevelKeys, diagnostics, Vocabulary.PlacementAtTop, loomIgnoresUnknown: true)!;
 
         string? name = null;
         if (map.Value("name") is { } nameNode)
@@ -42,6 +42,13 @@ internal static class ConfigReader
         var publish = map.Value("publish") is { } publishNode
             ? fields.Choice(publishNode, map.PathOf("publish"), "publish mode", Vocabulary.PublishModes)
             : PublishMode.Core;
+        var wire = map.Value("wire") is { } wireNode
+            ? fields.Choice(wireNode, map.PathOf("wire"), "wire format", Vocabulary.WireFormats)
+            : WireFormat.Bare;
+        if (wire is { } chosen)
+        {
+            WireNotes(map, prefix, chosen, diagnostics);
+        }
         var coordination = map.Value("coordination") is { } coordinationNode
             ? OptionsReader.Coordination(coordinationNode, map.PathOf("coordination"), fields)
             : CoordinationOptions.Standalone;
@@ -49,11 +56,14 @@ internal static class ConfigReader
             ? OptionsReader.CatchUp(catchUpNode, map.PathOf("catch_up"), fields, CatchUpOptions.Default)
             : CatchUpOptions.Default;
 
-        var defaults = new ScheduleDefaults(prefix, zone ?? TimeZoneInfo.Utc, catchUp ?? CatchUpOptions.Default);
+        var cronSeconds = map.Value("cron_seconds") is { } secondsNode
+            ? fields.Choice(secondsNode, map.PathOf("cron_seconds"), "cron_seconds", Vocabulary.CronSecondsOrders)
+            : null;
+        var defaults = new ScheduleDefaults(prefix, zone ?? TimeZoneInfo.Utc, catchUp ?? CatchUpOptions.Default, cronSeconds);
         var schedules = ReadSchedules(map, fields, registry, defaults);
 
         if (diagnostics.ErrorCount > 0 || name is null || zone is null || control is null || maxPending is null || publish is null
-            || coordination is null || catchUp is null || schedules is null)
+            || wire is null || coordination is null || catchUp is null || schedules is null)
         {
             return null;
         }
@@ -66,10 +76,33 @@ internal static class ConfigReader
             AllowedControl = control.Value,
             MaxPending = (int)maxPending.Value,
             Publish = publish.Value,
+            Wire = wire.Value,
             Coordination = coordination,
             CatchUp = catchUp,
             SourcePath = diagnostics.File,
         };
+    }
+
+    // Each generation of consumers reads one wire only: Loom's (loom.*) the bare body, today's heddle's
+    // (heddle.*) only an envelope. A prefix of one with the other's wire is likely a half-done migration.
+    private static void WireNotes(StrictMap map, string prefix, WireFormat wire, Diagnostics diagnostics)
+    {
+        var at = map.Value("wire") ?? map.Value("subject_prefix");
+        if (at is null)
+        {
+            return;
+        }
+        string path = map.Value("wire") is null ? map.PathOf("subject_prefix") : map.PathOf("wire");
+        if (prefix == "heddle" && wire == WireFormat.Bare)
+        {
+            diagnostics.Note(at, path,
+                "subject_prefix heddle with wire bare: current heddle consumers accept only enveloped messages and drop bare ones; add \"wire: envelope\" (bare suits heddle releases before the WireEnvelope)");
+        }
+        else if (prefix == "loom" && wire == WireFormat.Envelope)
+        {
+            diagnostics.Note(at, path,
+                "subject_prefix loom with wire envelope: Loom's consumers read bare messages only; use \"subject_prefix: heddle\" for heddle, or \"wire: bare\" for Loom");
+        }
     }
 
     private static readonly ScalarNode ReadEntry = new(default, "", isPlain: true, tag: null) { IsPlaceholder = true };
@@ -143,8 +176,16 @@ internal static class ConfigReader
         }
         if (name is not null && !NamePatterns.IsToken(name))
         {
+            if (NamePatterns.IsDottedTokens(name))
+            {
+                // Loom takes any name and subscribes {prefix}.scheduler.{name}: dots make that subject deeper, which
+                // NATS allows; only what NATS refuses in a subject is an error.
+                fields.Diagnostics.Note(node, path,
+                    $"\"{name}\" has dots, so the control subject {{prefix}}.scheduler.{name} is several tokens deep (as in Loom); a name of letters, digits, _ and - keeps it one token");
+                return name;
+            }
             fields.Diagnostics.Error(node, path,
-                $"\"{name}\" must be a single NATS subject token (letters, digits, _ and - only), since it forms the control subject {{prefix}}.scheduler.{{name}}");
+                $"\"{name}\" must be NATS subject tokens (letters, digits, _ and -, at most separated by single dots), since it forms the control subject {{prefix}}.scheduler.{{name}}");
             return null;
         }
         return name;

@@ -17,7 +17,7 @@ internal sealed class ScheduleReader(FieldReader fields, IExpansionRegistry? reg
     {
         int before = Diagnostics.ErrorCount;
         var map = StrictMap.Open(node, path, "a map (a schedule entry with name, cron or interval_seconds, and goal or task)",
-            Vocabulary.ScheduleKeys, Diagnostics, Vocabulary.PlacementInSchedule);
+            Vocabulary.ScheduleKeys, Diagnostics, Vocabulary.PlacementInSchedule, loomIgnoresUnknown: true);
         if (map is null)
         {
             return null;
@@ -101,15 +101,12 @@ internal sealed class ScheduleReader(FieldReader fields, IExpansionRegistry? reg
             {
                 return default;
             }
-            if (!CronTrigger.TryParse(text, zone, out var trigger, out string? error))
+            var order = map.Value("cron_seconds") is { } orderNode
+                ? fields.Choice(orderNode, map.PathOf("cron_seconds"), "cron_seconds", Vocabulary.CronSecondsOrders)
+                : defaults.CronSeconds;
+            if (CronReading.Read(text, zone, order, cron.Value, path, Diagnostics) is not { } trigger)
             {
-                Diagnostics.Error(cron.Value, path, error);
                 return default;
-            }
-            if (trigger.HasSeconds)
-            {
-                Diagnostics.Note(cron.Value, path,
-                    $"\"{trigger.Text}\" has six fields: loomsched (like Cronos, Quartz and NATS) reads the FIRST as seconds, whereas Loom's croniter reads a sixth field as seconds LAST");
             }
             if (trigger.MatchesNoDate())
             {
@@ -173,9 +170,9 @@ internal sealed class ScheduleReader(FieldReader fields, IExpansionRegistry? reg
             }
             if (other is not null)
             {
-                Diagnostics.Error(other.Key, map.PathOf(otherWord),
-                    $"dispatch_type is \"{word}\", so this {otherWord}: section would never be used; remove it");
-                return default;
+                // Loom publishes what dispatch_type says and never reads the other section: nor does loomsched.
+                Diagnostics.Note(other.Key, map.PathOf(otherWord),
+                    $"dispatch_type is \"{word}\", so this {otherWord}: section is never used (as in Loom); remove it");
             }
         }
         else if (goal is not null && task is not null)
@@ -205,7 +202,7 @@ internal sealed class ScheduleReader(FieldReader fields, IExpansionRegistry? reg
 
     private GoalTemplate? ReadGoal(YamlNode node, string path)
     {
-        var map = StrictMap.Open(node, path, "a map with instruction, and optionally context and priority", Vocabulary.GoalKeys, Diagnostics);
+        var map = StrictMap.Open(node, path, "a map with instruction, and optionally context and priority", Vocabulary.GoalKeys, Diagnostics, loomIgnoresUnknown: true);
         if (map is null)
         {
             return null;
@@ -213,7 +210,12 @@ internal sealed class ScheduleReader(FieldReader fields, IExpansionRegistry? reg
         string? instruction = null;
         if (map.Value("instruction") is { } instructionNode)
         {
-            instruction = fields.NonBlank(instructionNode, map.PathOf("instruction"), "the instruction the goal carries");
+            // Loom sends a blank instruction as it is: a note, not an error.
+            instruction = fields.String(instructionNode, map.PathOf("instruction"), "the instruction the goal carries");
+            if (instruction is not null && string.IsNullOrWhiteSpace(instruction))
+            {
+                Diagnostics.Note(instructionNode, map.PathOf("instruction"), "is blank: the goal carries no instruction (Loom sends it so too)");
+            }
         }
         else
         {
@@ -226,7 +228,7 @@ internal sealed class ScheduleReader(FieldReader fields, IExpansionRegistry? reg
 
     private TaskTemplate? ReadTask(YamlNode node, string path)
     {
-        var map = StrictMap.Open(node, path, "a map with worker_type, and optionally payload, model_tier and priority", Vocabulary.TaskKeys, Diagnostics);
+        var map = StrictMap.Open(node, path, "a map with worker_type, and optionally payload, model_tier and priority", Vocabulary.TaskKeys, Diagnostics, loomIgnoresUnknown: true);
         if (map is null)
         {
             return null;
@@ -350,6 +352,7 @@ internal sealed class ScheduleReader(FieldReader fields, IExpansionRegistry? reg
         sb.Append("prefix=").Append(defaults.SubjectPrefix)
           .Append(";zone=").Append(zone.Id)
           .Append(";catch_up=").Append(catchUp.Policy.ToString()).Append('/').Append(catchUp.WindowSeconds.ToString("R", CultureInfo.InvariantCulture))
+          .Append(";cron_seconds=").Append(defaults.CronSeconds?.ToString() ?? "")
           .Append(';');
         CanonicalText.Write(entry, sb);
         return sb.ToString();
@@ -357,4 +360,5 @@ internal sealed class ScheduleReader(FieldReader fields, IExpansionRegistry? reg
 }
 
 /// <summary>What entries inherit from the top level.</summary>
-internal sealed record ScheduleDefaults(string SubjectPrefix, TimeZoneInfo TimeZone, CatchUpOptions CatchUp);
+internal sealed record ScheduleDefaults(
+    string SubjectPrefix, TimeZoneInfo TimeZone, CatchUpOptions CatchUp, CronSeconds? CronSeconds = null);

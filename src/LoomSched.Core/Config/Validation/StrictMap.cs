@@ -4,7 +4,8 @@ namespace LoomSched.Config.Validation;
 
 /// <summary>
 /// A map whose keys are fixed by the schema: every unknown key is reported (with a "did you mean" among the keys
-/// allowed at that level, or a pointer to where the key belongs), and values are looked up by key.
+/// allowed at that level, or a pointer to where the key belongs), and values are looked up by key. In the maps Loom
+/// reads too (the top level, an entry, goal, task), where Loom ignores unknown keys, an unknown name is a note.
 /// </summary>
 internal sealed class StrictMap
 {
@@ -20,11 +21,12 @@ internal sealed class StrictMap
 
     /// <summary>
     /// Opens a node as a strict map; reports and returns null when it is not a map. <c>expected</c> names the map for
-    /// the type error; <c>placement</c> says where a key of another level belongs (<c>instruction</c> → "under goal:").
+    /// the type error; <c>placement</c> says where a key of another level belongs (<c>instruction</c> → "under goal:");
+    /// <c>loomIgnoresUnknown</c>: a map Loom reads too, whose unknown keys (names, not numbers or booleans) are notes.
     /// </summary>
     public static StrictMap? Open(
         YamlNode node, string path, string expected, IReadOnlyList<string> allowed, Diagnostics diagnostics,
-        Func<string, string?>? placement = null)
+        Func<string, string?>? placement = null, bool loomIgnoresUnknown = false)
     {
         if (node is not MapNode map)
         {
@@ -39,7 +41,15 @@ internal sealed class StrictMap
             }
             else if (!allowed.Contains(entry.KeyText))
             {
-                diagnostics.Error(entry.Key, KeyPath.Child(path, entry.KeyText), UnknownKey(entry.KeyText, allowed, placement));
+                if (loomIgnoresUnknown && IsName(entry.Key))
+                {
+                    diagnostics.Note(entry.Key, KeyPath.Child(path, entry.KeyText),
+                        UnknownKey(entry.KeyText, allowed, placement, ", ignored as Loom ignores it"));
+                }
+                else
+                {
+                    diagnostics.Error(entry.Key, KeyPath.Child(path, entry.KeyText), UnknownKey(entry.KeyText, allowed, placement));
+                }
             }
         }
         return new StrictMap(map, path);
@@ -57,16 +67,20 @@ internal sealed class StrictMap
     public void Missing(string key, string what, Diagnostics diagnostics) =>
         diagnostics.Error(Node, PathOf(key), $"missing required key \"{key}\" ({what})");
 
-    private static string UnknownKey(string key, IReadOnlyList<string> allowed, Func<string, string?>? placement)
+    private static string UnknownKey(string key, IReadOnlyList<string> allowed, Func<string, string?>? placement, string ignored = "")
     {
         if (DidYouMean.Nearest(key, allowed) is { } near)
         {
-            return $"unknown key \"{key}\"; did you mean \"{near}\"?";
+            return $"unknown key \"{key}\"{ignored}; did you mean \"{near}\"?";
         }
         if (placement?.Invoke(key) is { } where)
         {
-            return $"unknown key \"{key}\" here; it belongs {where}";
+            return $"unknown key \"{key}\" here{ignored}; it belongs {where}";
         }
-        return $"unknown key \"{key}\"; expected one of {string.Join(", ", allowed)}";
+        return $"unknown key \"{key}\"{ignored}; expected one of {string.Join(", ", allowed)}";
     }
+
+    // A key PyYAML reads as text: a misspelt or foreign name. A null, boolean or number key is no name at all.
+    private static bool IsName(YamlNode key) =>
+        key is ScalarNode scalar && ScalarTyping.TryResolve(scalar, out object? value, out _) && value is string;
 }

@@ -4,12 +4,12 @@ namespace LoomSched.Config.Validation;
 internal static class Vocabulary
 {
     public static readonly string[] TopLevelKeys =
-        ["name", "subject_prefix", "time_zone", "schedules", "control", "max_pending", "publish", "coordination", "catch_up"];
+        ["name", "subject_prefix", "time_zone", "schedules", "control", "max_pending", "publish", "coordination", "catch_up", "wire", "cron_seconds"];
 
     public static readonly string[] ScheduleKeys =
     [
         "name", "cron", "interval_seconds", "time_zone", "dispatch_type", "goal", "task",
-        "expand_from", "expand_args", "expand_timeout_seconds", "max_expansion", "catch_up",
+        "expand_from", "expand_args", "expand_timeout_seconds", "max_expansion", "catch_up", "cron_seconds",
     ];
 
     public static readonly string[] GoalKeys = ["instruction", "context", "priority"];
@@ -35,6 +35,10 @@ internal static class Vocabulary
 
     public static readonly Choices<PublishMode> PublishModes = new(("core", PublishMode.Core), ("jetstream", PublishMode.JetStream));
 
+    public static readonly Choices<WireFormat> WireFormats = new(("bare", WireFormat.Bare), ("envelope", WireFormat.Envelope));
+
+    public static readonly Choices<CronSeconds> CronSecondsOrders = new(("first", CronSeconds.First), ("last", CronSeconds.Last));
+
     public static readonly Choices<CatchUpPolicy> CatchUpPolicies =
         new(("skip", CatchUpPolicy.Skip), ("once", CatchUpPolicy.Once), ("all", CatchUpPolicy.All));
 
@@ -43,7 +47,7 @@ internal static class Vocabulary
         GoalKeys.Contains(key) && key != "priority" ? "under goal:"
         : TaskKeys.Contains(key) && key != "priority" ? "under task:"
         : key == "priority" ? "under goal: or task:"
-        : key is "subject_prefix" or "max_pending" or "publish" or "coordination" or "control" ? "at the top level of the file"
+        : key is "subject_prefix" or "max_pending" or "publish" or "coordination" or "control" or "wire" ? "at the top level of the file"
         : null;
 
     /// <summary>Where a key of another level belongs, for a key misplaced at the top level.</summary>

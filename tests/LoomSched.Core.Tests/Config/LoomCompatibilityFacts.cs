@@ -1,0 +1,135 @@
+using LoomSched.Config;
+
+namespace LoomSched.Core.Tests.Config;
+
+/// <summary>
+/// A Loom config as a drop-in: what Loom ignores loads with a note, <c>--strict</c> makes notes errors, and
+/// <c>cron_seconds</c> settles which field of a six-field cron is the second. (tests/configs/loom has one file per
+/// case of Loom's own tests and examples.)
+/// </summary>
+public sealed class LoomCompatibilityFacts
+{
+    private static readonly DateTimeOffset From = DateTimeOffset.Parse("2026-11-27T00:00:00Z");
+
+    private static ConfigLoadResult Load(string yaml) => ConfigLoader.LoadText(yaml, "t.yaml");
+
+    private static DateTimeOffset? FirstSlot(ConfigLoadResult result) =>
+        Assert.Single(result.Config!.Schedules).Trigger.NextAfter(From, From);
+
+    // --- --strict ---
+
+    [Fact]
+    public void Strict_makes_every_note_an_error_at_the_same_place()
+    {
+        var result = Load("name: t\nschedules:\n  - name: a\n    interval_seconds: 1\n    enabled: false\n    task: {worker_type: w}\n");
+        Assert.True(result.Success);
+        var note = Assert.Single(result.Notes);
+
+        var strict = result.Strict();
+
+        Assert.False(strict.Success);
+        Assert.Null(strict.Config);
+        var error = Assert.Single(strict.Errors);
+        Assert.Equal((note.Location, note.Path), (error.Location, error.Path));
+        Assert.Equal(note.Message + " (a note; an error under --strict)", error.Message);
+    }
+
+    [Fact]
+    public void Strict_keeps_the_errors_in_file_order_among_the_notes()
+    {
+        var result = Load("name: t\ncolour: red\nschedules:\n  - name: a\n    interval_seconds: -1\n    task: {worker_type: w}\n");
+
+        Assert.Equal(["colour", "schedules[0].interval_seconds"], result.Strict().Errors.Select(e => e.Path));
+    }
+
+    [Fact]
+    public void A_config_without_notes_is_the_same_under_strict()
+    {
+        var result = Load("name: t\nschedules:\n  - name: a\n    interval_seconds: 1\n    task: {worker_type: w}\n");
+
+        Assert.Same(result, result.Strict());
+    }
+
+    // --- what Loom ignores ---
+
+    [Fact]
+    public void A_key_loomsched_reads_but_Loom_does_not_keeps_loomscheds_meaning_and_type()
+    {
+        // Loom ignores catch_up: true; loomsched's catch_up is a map, so a boolean there is an error, not a note.
+        var result = Load("name: t\nschedules:\n  - name: a\n    interval_seconds: 1\n    catch_up: true\n    task: {worker_type: w}\n");
+
+        Assert.Equal("schedules[0].catch_up", Assert.Single(result.Errors).Path);
+    }
+
+    [Fact]
+    public void An_unknown_key_in_a_loomsched_only_section_stays_an_error()
+    {
+        // Loom never reads coordination:, but a misspelt key there would change what loomsched does.
+        var result = Load("name: t\ncoordination: {mod: leader}\nschedules: []\n");
+
+        Assert.Contains("did you mean \"mode\"", Assert.Single(result.Errors).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_number_as_a_key_is_an_error_not_a_note()
+    {
+        var result = Load("name: t\nschedules:\n  - name: a\n    interval_seconds: 1\n    1: x\n    task: {worker_type: w}\n");
+
+        Assert.False(result.Success);
+    }
+
+    // --- six-field crons ---
+
+    [Theory]
+    [InlineData("first", "2026-11-27T00:00:30Z")] // second 30 of every minute
+    [InlineData("last", "2026-11-27T00:30:00Z")]  // every second of minute 30 of every hour
+    public void Cron_seconds_at_the_top_level_settles_an_expression_both_orders_read(string order, string firstSlot)
+    {
+        var result = Load($"name: t\ncron_seconds: {order}\nschedules:\n  - name: a\n    cron: \"30 * * * * *\"\n    task: {{worker_type: w}}\n");
+
+        Assert.True(result.Success, string.Join("\n", result.Errors));
+        Assert.Empty(result.Notes);
+        Assert.Equal(DateTimeOffset.Parse(firstSlot), FirstSlot(result));
+    }
+
+    [Fact]
+    public void Cron_seconds_on_an_entry_wins_over_the_top_level()
+    {
+        var result = Load("name: t\ncron_seconds: first\nschedules:\n  - name: a\n    cron: \"30 * * * * *\"\n    cron_seconds: last\n    task: {worker_type: w}\n");
+
+        Assert.Equal(DateTimeOffset.Parse("2026-11-27T00:30:00Z"), FirstSlot(result));
+    }
+
+    [Fact]
+    public void An_expression_both_orders_read_differently_is_an_error_naming_both_readings_and_the_key()
+    {
+        var result = Load("name: t\nschedules:\n  - name: a\n    cron: \"30 * * * * *\"\n    task: {worker_type: w}\n");
+
+        var error = Assert.Single(result.Errors);
+        Assert.Equal(("schedules[0].cron", 4, 11), (error.Path, error.Location.Line, error.Location.Column));
+        Assert.Contains("seconds first (loomsched) it is second 30, minute *", error.Message, StringComparison.Ordinal);
+        Assert.Contains("seconds last (Loom's croniter) it is minute 30, hour *", error.Message, StringComparison.Ordinal);
+        Assert.Contains("cron_seconds: first or cron_seconds: last", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("* * * * * *")]
+    [InlineData("@every_second")]
+    [InlineData("@hourly")]
+    [InlineData("0 * * * *")]
+    public void An_expression_both_orders_read_alike_loads_without_a_note(string cron)
+    {
+        var result = Load($"name: t\nschedules:\n  - name: a\n    cron: \"{cron}\"\n    task: {{worker_type: w}}\n");
+
+        Assert.True(result.Success, string.Join("\n", result.Errors));
+        Assert.Empty(result.Notes);
+    }
+
+    [Fact]
+    public void Cron_seconds_last_on_an_expression_that_order_cannot_read_is_an_error_saying_so()
+    {
+        var result = Load("name: t\nschedules:\n  - name: a\n    cron: \"45 0 0 * * *\"\n    cron_seconds: last\n    task: {worker_type: w}\n");
+
+        Assert.Contains("read with seconds last (cron_seconds: last)", Assert.Single(result.Errors).Message, StringComparison.Ordinal);
+    }
+}
