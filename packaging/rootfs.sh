@@ -21,8 +21,8 @@ BINARY=${2:-}
 
 # The image's own build of the daemon. Two differences from ./build.sh's artifacts/loomsched, both for size
 # (the image must stay under 20 MB): OpenSSL is linked in statically, so the image needs no libssl.so.3 and
-# libcrypto.so.3 (5.4 MB; the default binary dlopens them, which ldd does not show, and aborts at its first
-# NATS connection without them, TLS or not); and the code is optimised for size (-1.3 MB; a scheduler sleeps
+# libcrypto.so.3 (5.4 MB; the default binary dlopens them for TLS, which ldd does not show, and without them
+# runs only without TLS: src/LoomSched/Native/openssl_optional.c); and the code is optimised for size (-1.3 MB; a scheduler sleeps
 # between fires), with the feature switches for metrics, nullability info and HTTP activity propagation off
 # (nothing in loomsched uses them; -75 KB). Edge hosts get the default binary, linked against the host's OpenSSL and its updates.
 # Static OpenSSL linking needs cmake and libssl-dev at build time.
