@@ -133,7 +133,7 @@ internal sealed record NatsSettings
         }
         if (UsesTls && !OpenSsl.Available)
         {
-            return OpenSsl.Missing;
+            return OpenSsl.Missing + ", or connect without TLS";
         }
         return null;
     }

@@ -20,10 +20,10 @@ internal static class OpenSsl
     /// </summary>
     public static bool Available => s_available ??= Probe();
 
-    /// <summary>What to install, as the one line of a TLS setting without OpenSSL says it.</summary>
+    /// <summary>What to install: the one line of a TLS setting without OpenSSL, and the log of a server requiring TLS.</summary>
     public const string Missing =
         "TLS needs OpenSSL 3 or 1.1 (libssl.so.3 or libssl.so.1.1), and this host has neither: " +
-        "install libssl3 (Debian, Ubuntu) or openssl-libs (RHEL, Fedora), or connect without TLS";
+        "install libssl3 (Debian, Ubuntu) or openssl-libs (RHEL, Fedora)";
 
     private static bool Probe()
     {

@@ -81,6 +81,13 @@ public sealed class WithoutOpenSslFacts(ITestOutputHelper output)
                 Assert.StartsWith($"loomsched: {command[1]}: TLS needs OpenSSL", line);
                 Assert.Contains("install libssl3 (Debian, Ubuntu) or openssl-libs (RHEL, Fedora)", line);
             }
+
+            // A nats:// URL configures no TLS: the daemon starts, stays plain text, and a server that requires TLS
+            // refuses it; each retry's log line names the package instead of asking for a CA.
+            await using var daemon = host.Start(new Dictionary<string, string>(), "/loomsched", "run", "--config", config, "--nats-url", $"nats://127.0.0.1:{server.Port}");
+            await daemon.WaitForLogAsync("failed (attempt 1): the server requires TLS; TLS needs OpenSSL", TimeSpan.FromSeconds(10));
+            Assert.Contains("install libssl3 (Debian, Ubuntu) or openssl-libs (RHEL, Fedora)", daemon.Log);
+            Assert.Equal(0, await daemon.TerminateAsync(TimeSpan.FromSeconds(10)));
         }
         finally
         {
