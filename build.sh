@@ -3,11 +3,13 @@
 #   ./build.sh            install what is missing, restore, publish artifacts/loomsched (this host's architecture)
 #   ./build.sh dist       also cross-compile artifacts/linux-arm64/loomsched, and write the release archives
 #                         artifacts/dist/loomsched-VERSION-linux-{x64,arm64}.tar.gz and artifacts/dist/SHA256SUMS
-#   ./build.sh test       the same as dist, then every test (unit, generator, end-to-end; the arm64 binary under qemu)
+#   ./build.sh test       the same as dist and both image-rootfs, then every test (unit, generator, end-to-end; the
+#                         arm64 binary and image under qemu)
 #   ./build.sh run        start a loopback nats-server if none listens, run the daemon on
 #                         config/scheduler.example.yaml and print what it publishes (Ctrl-C stops)
 #   ./build.sh bench      benchmarks (measure, never fail)
 #   ./build.sh image-rootfs           the FROM-scratch image's file system in artifacts/rootfs (no Docker)
+#   ./build.sh image-rootfs arm64     the same for linux-arm64 (cross-built) in artifacts/rootfs-arm64
 #   ./build.sh install PREFIX         binary, example config and systemd units under PREFIX (DESTDIR honoured)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -38,17 +40,21 @@ ensure_tools() {
     [ -d /usr/lib/gcc-cross/aarch64-linux-gnu ] || missing+=(gcc-aarch64-linux-gnu)
     [ -e /usr/aarch64-linux-gnu/lib/crt1.o ] || missing+=(libc6-dev-arm64-cross)
   fi
-  if [ -n "$WANT_QEMU" ]; then
-    # The tests run the arm64 binary under qemu's user mode, with arm64 glibc and OpenSSL from Debian's multiarch.
-    command -v qemu-aarch64-static >/dev/null || missing+=(qemu-user-static)
-    if ! dpkg-query -W -f '${Status}' libssl3:arm64 2>/dev/null | grep -q 'ok installed'; then
-      dpkg --print-foreign-architectures | grep -qx arm64 || { [ "$(id -u)" -eq 0 ] && dpkg --add-architecture arm64 || sudo dpkg --add-architecture arm64; }
-      missing+=(libssl3:arm64)
-    fi
-  fi
+  # Packages of Debian's arm64 multiarch archive: the tests run the arm64 binary under qemu's user mode with arm64
+  # glibc and OpenSSL (libssl3:arm64 brings libc6:arm64); the arm64 image links OpenSSL in statically and ships
+  # arm64 glibc (libssl-dev:arm64, libc6:arm64).
+  local foreign=() pkg
+  [ -z "$WANT_QEMU" ] || { command -v qemu-aarch64-static >/dev/null || missing+=(qemu-user-static); foreign+=(libssl3); }
+  [ -z "$WANT_ARM64_IMAGE" ] || foreign+=(libssl-dev libc6)
+  for pkg in "${foreign[@]}"; do
+    dpkg-query -W -f '${Status}' "$pkg:arm64" 2>/dev/null | grep -q 'ok installed' || missing+=("$pkg:arm64")
+  done
+  local sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  case " ${missing[*]} " in
+    *:arm64\ *) dpkg --print-foreign-architectures | grep -qx arm64 || $sudo dpkg --add-architecture arm64 ;;
+  esac
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]} (apt)"
-    local sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
   fi
@@ -125,10 +131,16 @@ run_tests() {
 }
 
 # The FROM-scratch image's file system, without Docker: packaging/rootfs.sh, the script the Dockerfile's
-# build stage runs, publishes the image's build of the binary and assembles artifacts/rootfs.
+# build stage runs, publishes the image's build of the binary and assembles artifacts/rootfs (this host's
+# architecture) or, cross-built, artifacts/rootfs-arm64.
 image_rootfs() {
-  log "assembling the image's file system in artifacts/rootfs (packaging/rootfs.sh, as in the Dockerfile)"
-  packaging/rootfs.sh "$ART/rootfs"
+  if [ "${1:-}" = arm64 ]; then
+    log "assembling the arm64 image's file system in artifacts/rootfs-arm64 (packaging/rootfs.sh, as in the Dockerfile)"
+    packaging/rootfs.sh --arch arm64 "$ART/rootfs-arm64"
+  else
+    log "assembling the image's file system in artifacts/rootfs (packaging/rootfs.sh, as in the Dockerfile)"
+    packaging/rootfs.sh "$ART/rootfs"
+  fi
 }
 
 # ./build.sh install PREFIX: PREFIX/bin/loomsched, PREFIX/etc/loomsched/scheduler.example.yaml and the
@@ -190,15 +202,19 @@ run_daemon() {
 
 mkdir -p "$ART"
 cmd="${1:-build}"
-WANT_ARM64="" WANT_QEMU=""
-case "$cmd" in dist) WANT_ARM64=1 ;; test) WANT_ARM64=1 WANT_QEMU=1 ;; esac
+WANT_ARM64="" WANT_QEMU="" WANT_ARM64_IMAGE=""
+case "$cmd" in
+  dist) WANT_ARM64=1 ;;
+  test) WANT_ARM64=1 WANT_QEMU=1 WANT_ARM64_IMAGE=1 ;;
+  image-rootfs) case "${2:-}" in arm64) WANT_ARM64=1 WANT_ARM64_IMAGE=1 ;; ""|x64) ;; *) echo "usage: ./build.sh image-rootfs [arm64]" >&2; exit 2 ;; esac ;;
+esac
 case "$cmd" in
   build|"") ensure_tools; publish ;;
   dist) ensure_tools; publish; publish_arm64; dist_archives ;;
-  test) ensure_tools; publish; publish_arm64; dist_archives; image_rootfs; run_tests ;;
+  test) ensure_tools; publish; publish_arm64; dist_archives; image_rootfs; image_rootfs arm64; run_tests ;;
   run) ensure_tools; [ -x "$ART/loomsched" ] || publish; run_daemon ;;
   bench) ensure_tools; publish; run_bench ;;
-  image-rootfs) ensure_tools; image_rootfs ;;
+  image-rootfs) ensure_tools; image_rootfs "${2:-}" ;;
   install) ensure_tools; [ -x "$ART/loomsched" ] || publish; install_to "${2:-}" ;;
-  *) echo "usage: ./build.sh [build|dist|test|run|bench|image-rootfs|install PREFIX]" >&2; exit 2 ;;
+  *) echo "usage: ./build.sh [build|dist|test|run|bench|image-rootfs [arm64]|install PREFIX]" >&2; exit 2 ;;
 esac
