@@ -3,12 +3,17 @@
 # is the single list of what goes in: ./build.sh image-rootfs runs the same script without Docker (into
 # artifacts/rootfs), and the end-to-end tests run the binary inside that tree with chroot.
 #
-#   docker build -t loomsched .
+#   docker build -t loomsched .                                                  # this machine's architecture
+#   docker buildx build --platform linux/amd64,linux/arm64 -t REGISTRY/loomsched --push .   # both
 #   docker run -d --name loomsched \
 #     -v "$PWD/scheduler.yaml:/etc/loomsched/scheduler.yaml:ro" \
 #     -e NATS_URL=nats://nats-leaf:4222 -e LOOMSCHED_NAME=edge_scheduler loomsched
 
+# For each platform the build stage runs on that platform's SDK image (BuildKit emulates arm64 with QEMU on an
+# x86-64 builder: slower, but the same packages and script as a native build), and rootfs.sh is told the
+# architecture. (./build.sh image-rootfs arm64 cross-builds the same arm64 tree on x86-64 Debian without Docker.)
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+ARG TARGETARCH
 # NativeAOT links with clang and zlib; the image's build links OpenSSL in statically (cmake, make and
 # libssl-dev build the shim); the CA bundle and tzdata are copied from this stage. tzdata-legacy, where the
 # distribution splits it off, keeps the old zone names (US/Eastern, ...) that Debian 12's tzdata still has.
@@ -19,7 +24,7 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-RUN packaging/rootfs.sh /rootfs
+RUN packaging/rootfs.sh ${TARGETARCH:+--arch "$TARGETARCH"} /rootfs
 
 FROM scratch
 COPY --from=build /rootfs/ /

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # One entry point: set-up, build, publish, test, run, bench.
-#   ./build.sh            install what is missing, restore, publish artifacts/loomsched
-#   ./build.sh test       the same, then every test (unit, generator, end-to-end)
+#   ./build.sh            install what is missing, restore, publish artifacts/loomsched (this host's architecture)
+#   ./build.sh dist       also cross-compile artifacts/linux-arm64/loomsched, and write the release archives
+#                         artifacts/dist/loomsched-VERSION-linux-{x64,arm64}.tar.gz and artifacts/dist/SHA256SUMS
+#   ./build.sh test       the same as dist and both image-rootfs, then every test (unit, generator, end-to-end; the
+#                         arm64 binary and image under qemu)
 #   ./build.sh run        start a loopback nats-server if none listens, run the daemon on
 #                         config/scheduler.example.yaml and print what it publishes (Ctrl-C stops)
 #   ./build.sh bench      benchmarks (measure, never fail)
 #   ./build.sh image-rootfs           the FROM-scratch image's file system in artifacts/rootfs (no Docker)
+#   ./build.sh image-rootfs arm64     the same for linux-arm64 (cross-built) in artifacts/rootfs-arm64
 #   ./build.sh install PREFIX         binary, example config and systemd units under PREFIX (DESTDIR honoured)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -27,9 +31,30 @@ ensure_tools() {
   command -v cmake >/dev/null || missing+=(cmake)
   command -v make >/dev/null || missing+=(make)
   [ -e /usr/include/openssl/ssl.h ] || missing+=(libssl-dev)
+  if [ -n "$WANT_ARM64" ]; then
+    [ "$(uname -m)" = x86_64 ] || { echo "the linux-arm64 build is cross-compiled on an x86_64 host; this one is $(uname -m)" >&2; exit 1; }
+    # NativeAOT cross-links with clang and lld, against Debian's arm64 cross glibc and libgcc.
+    command -v clang >/dev/null || missing+=(clang)
+    command -v ld.lld >/dev/null || missing+=(lld)
+    command -v aarch64-linux-gnu-objcopy >/dev/null || missing+=(binutils-aarch64-linux-gnu)
+    [ -d /usr/lib/gcc-cross/aarch64-linux-gnu ] || missing+=(gcc-aarch64-linux-gnu)
+    [ -e /usr/aarch64-linux-gnu/lib/crt1.o ] || missing+=(libc6-dev-arm64-cross)
+  fi
+  # Packages of Debian's arm64 multiarch archive: the tests run the arm64 binary under qemu's user mode with arm64
+  # glibc and OpenSSL (libssl3:arm64 brings libc6:arm64); the arm64 image links OpenSSL in statically and ships
+  # arm64 glibc (libssl-dev:arm64, libc6:arm64).
+  local foreign=() pkg
+  [ -z "$WANT_QEMU" ] || { command -v qemu-aarch64-static >/dev/null || missing+=(qemu-user-static); foreign+=(libssl3); }
+  [ -z "$WANT_ARM64_IMAGE" ] || foreign+=(libssl-dev libc6)
+  for pkg in "${foreign[@]}"; do
+    dpkg-query -W -f '${Status}' "$pkg:arm64" 2>/dev/null | grep -q 'ok installed' || missing+=("$pkg:arm64")
+  done
+  local sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  case " ${missing[*]} " in
+    *:arm64\ *) dpkg --print-foreign-architectures | grep -qx arm64 || $sudo dpkg --add-architecture arm64 ;;
+  esac
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]} (apt)"
-    local sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
   fi
@@ -42,9 +67,48 @@ publish() {
   log "artifacts/loomsched: $(du -h "$ART/loomsched" | cut -f1)"
 }
 
+# linux-arm64, cross-compiled. SysRoot=/ lets clang find the cross glibc where Debian's packages put it (a SysRoot of
+# /usr/aarch64-linux-gnu breaks on the absolute paths in its libc.so linker script). A separate ArtifactsPath keeps
+# this build from invalidating the host's one in artifacts/build.
+ARM64_PUBLISH_PROPERTIES=(-r linux-arm64 -p:SysRoot=/ -p:LinkerFlavor=lld -p:ObjCopyName=aarch64-linux-gnu-objcopy)
+publish_arm64() {
+  log "publishing the linux-arm64 NativeAOT binary (cross-compiled)"
+  dotnet publish src/LoomSched/LoomSched.csproj -c Release -o "$ART/linux-arm64/publish" -nologo -v:q -clp:NoSummary \
+    "-p:ArtifactsPath=$ART/arm64-build" "${ARM64_PUBLISH_PROPERTIES[@]}"
+  cp "$ART/linux-arm64/publish/loomsched" "$ART/linux-arm64/loomsched"
+  log "artifacts/linux-arm64/loomsched: $(du -h "$ART/linux-arm64/loomsched" | cut -f1)"
+}
+
+# The release archives, one per architecture: loomsched-VERSION-linux-ARCH/ with the binary, the example config, the
+# systemd units (for PREFIX /usr/local) and the README's install section, then SHA256SUMS over both. Reproducible:
+# the entries' owner, order and time are fixed (the time of the last commit), and gzip records no name or time.
+UNITS=(loomsched.service loomsched-health.service loomsched-health.timer)
+dist_archives() {
+  local version epoch out="$ART/dist" arch name stage unit
+  version=$(sed -n 's:.*<Version>\(.*\)</Version>.*:\1:p' Directory.Build.props)
+  epoch=$(git log -1 --format=%ct 2>/dev/null || echo 0)
+  rm -rf "$out"; mkdir -p "$out"
+  for arch in x64 arm64; do
+    name="loomsched-$version-linux-$arch"; stage="$out/$name"
+    mkdir -p "$stage/systemd"
+    if [ "$arch" = x64 ]; then install -m 0755 "$ART/loomsched" "$stage/loomsched"; else install -m 0755 "$ART/linux-arm64/loomsched" "$stage/loomsched"; fi
+    install -m 0644 config/scheduler.example.yaml "$stage/scheduler.example.yaml"
+    for unit in "${UNITS[@]}"; do
+      sed -e "s|@BINDIR@|/usr/local/bin|g" -e "s|@CONFDIR@|/usr/local/etc/loomsched|g" "packaging/systemd/$unit" >"$stage/systemd/$unit"
+      chmod 0644 "$stage/systemd/$unit"
+    done
+    { printf '# loomsched %s for linux-%s\n\n' "$version" "$arch"
+      sed -n '/^<!-- dist-readme:begin -->$/,/^<!-- dist-readme:end -->$/p' README.md | sed -e '1d;$d' -e 's/^### /## /'; } >"$stage/README.md"
+    tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$epoch" -C "$out" -cf - "$name" | gzip -9n >"$out/$name.tar.gz"
+    rm -rf "$stage"
+  done
+  (cd "$out" && sha256sum -- *.tar.gz >SHA256SUMS)
+  log "artifacts/dist: $(cd "$out" && ls -- *.tar.gz | tr '\n' ' ')and SHA256SUMS"
+}
+
 run_tests() {
   log "building the tests"
-  export LOOMSCHED_BINARY="$ART/loomsched"
+  export LOOMSCHED_BINARY="$ART/loomsched" LOOMSCHED_ARM64_BINARY="$ART/linux-arm64/loomsched" LOOMSCHED_DIST="$ART/dist"
   dotnet build LoomSchedAot.sln -c Release -nologo -v:q -clp:NoSummary
   local failed=0 total_passed=0 total_failed=0
   for proj in tests/*/*.Tests.csproj; do
@@ -67,10 +131,16 @@ run_tests() {
 }
 
 # The FROM-scratch image's file system, without Docker: packaging/rootfs.sh, the script the Dockerfile's
-# build stage runs, publishes the image's build of the binary and assembles artifacts/rootfs.
+# build stage runs, publishes the image's build of the binary and assembles artifacts/rootfs (this host's
+# architecture) or, cross-built, artifacts/rootfs-arm64.
 image_rootfs() {
-  log "assembling the image's file system in artifacts/rootfs (packaging/rootfs.sh, as in the Dockerfile)"
-  packaging/rootfs.sh "$ART/rootfs"
+  if [ "${1:-}" = arm64 ]; then
+    log "assembling the arm64 image's file system in artifacts/rootfs-arm64 (packaging/rootfs.sh, as in the Dockerfile)"
+    packaging/rootfs.sh --arch arm64 "$ART/rootfs-arm64"
+  else
+    log "assembling the image's file system in artifacts/rootfs (packaging/rootfs.sh, as in the Dockerfile)"
+    packaging/rootfs.sh "$ART/rootfs"
+  fi
 }
 
 # ./build.sh install PREFIX: PREFIX/bin/loomsched, PREFIX/etc/loomsched/scheduler.example.yaml and the
@@ -86,7 +156,7 @@ install_to() {
   log "installing loomsched into ${DESTDIR:+$DESTDIR:}${prefix:-/}"
   install -D -m 0755 "$ART/loomsched" "$root/bin/loomsched"
   install -D -m 0644 config/scheduler.example.yaml "$root/etc/loomsched/scheduler.example.yaml"
-  for unit in loomsched.service loomsched-health.service loomsched-health.timer; do
+  for unit in "${UNITS[@]}"; do
     mkdir -p "$root/lib/systemd/system"
     sed -e "s|@BINDIR@|$prefix/bin|g" -e "s|@CONFDIR@|$prefix/etc/loomsched|g" "packaging/systemd/$unit" \
       >"$root/lib/systemd/system/$unit"
@@ -132,12 +202,19 @@ run_daemon() {
 
 mkdir -p "$ART"
 cmd="${1:-build}"
+WANT_ARM64="" WANT_QEMU="" WANT_ARM64_IMAGE=""
+case "$cmd" in
+  dist) WANT_ARM64=1 ;;
+  test) WANT_ARM64=1 WANT_QEMU=1 WANT_ARM64_IMAGE=1 ;;
+  image-rootfs) case "${2:-}" in arm64) WANT_ARM64=1 WANT_ARM64_IMAGE=1 ;; ""|x64) ;; *) echo "usage: ./build.sh image-rootfs [arm64]" >&2; exit 2 ;; esac ;;
+esac
 case "$cmd" in
   build|"") ensure_tools; publish ;;
-  test) ensure_tools; publish; image_rootfs; run_tests ;;
+  dist) ensure_tools; publish; publish_arm64; dist_archives ;;
+  test) ensure_tools; publish; publish_arm64; dist_archives; image_rootfs; image_rootfs arm64; run_tests ;;
   run) ensure_tools; [ -x "$ART/loomsched" ] || publish; run_daemon ;;
   bench) ensure_tools; publish; run_bench ;;
-  image-rootfs) ensure_tools; image_rootfs ;;
+  image-rootfs) ensure_tools; image_rootfs "${2:-}" ;;
   install) ensure_tools; [ -x "$ART/loomsched" ] || publish; install_to "${2:-}" ;;
-  *) echo "usage: ./build.sh [build|test|run|bench|image-rootfs|install PREFIX]" >&2; exit 2 ;;
+  *) echo "usage: ./build.sh [build|dist|test|run|bench|image-rootfs [arm64]|install PREFIX]" >&2; exit 2 ;;
 esac

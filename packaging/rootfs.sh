@@ -3,12 +3,16 @@
 # this script and copies its output into `FROM scratch`; `./build.sh image-rootfs` runs the same script
 # without Docker (into artifacts/rootfs), and the end-to-end tests run the binary inside it with chroot.
 #
-#   packaging/rootfs.sh DEST            publish the image's build of loomsched, then assemble DEST
-#   packaging/rootfs.sh DEST BINARY     assemble DEST around an already published BINARY
+#   packaging/rootfs.sh [--arch ARCH] DEST          publish the image's build of loomsched, then assemble DEST
+#   packaging/rootfs.sh [--arch ARCH] DEST BINARY   assemble DEST around an already published BINARY
+#
+# ARCH is x64 or arm64 (Docker's TARGETARCH spells them amd64 and arm64), by default this machine's. Built on
+# its own architecture the tree is assembled as it always was; arm64 on an x86-64 Debian machine is cross-built
+# (clang, lld, Debian's arm64 cross glibc, and libssl-dev:arm64 and libc6:arm64 from its multiarch archive).
 #
 # DEST receives exactly this, and nothing else:
 #   /loomsched                              the NativeAOT binary
-#   the libraries `ldd /loomsched` lists    glibc: libc.so.6, libm.so.6 and the loader
+#   the libraries `ldd /loomsched` lists    glibc: libc.so.6, libm.so.6 and the loader (of the target architecture)
 #   /etc/ssl/certs/ca-certificates.crt      CA certificates (OpenSSL's default file and directory point here)
 #   /usr/share/zoneinfo/                    tzdata: the zones (recompiled slim from tzdata.zi) and zone.tab, without
 #                                           the right/ and posix/ copies, the source or the leap-second tables
@@ -16,13 +20,24 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-DEST=${1:?usage: packaging/rootfs.sh DEST [BINARY]}
+case "$(uname -m)" in x86_64) HOST_ARCH=x64 ;; aarch64) HOST_ARCH=arm64 ;; *) HOST_ARCH=$(uname -m) ;; esac
+ARCH=$HOST_ARCH
+if [ "${1:-}" = --arch ]; then
+  case "${2:-}" in x64|amd64) ARCH=x64 ;; arm64) ARCH=arm64 ;; *) echo "rootfs: --arch x64 or arm64, not \"${2:-}\"" >&2; exit 2 ;; esac
+  shift 2
+fi
+DEST=${1:?usage: packaging/rootfs.sh [--arch x64|arm64] DEST [BINARY]}
 BINARY=${2:-}
+CROSS=""
+if [ "$ARCH" != "$HOST_ARCH" ]; then
+  [ "$HOST_ARCH/$ARCH" = x64/arm64 ] || { echo "rootfs: cannot build $ARCH on $HOST_ARCH" >&2; exit 1; }
+  CROSS=aarch64-linux-gnu
+fi
 
 # The image's own build of the daemon. Two differences from ./build.sh's artifacts/loomsched, both for size
 # (the image must stay under 20 MB): OpenSSL is linked in statically, so the image needs no libssl.so.3 and
-# libcrypto.so.3 (5.4 MB; the default binary dlopens them, which ldd does not show, and aborts at its first
-# NATS connection without them, TLS or not); and the code is optimised for size (-1.3 MB; a scheduler sleeps
+# libcrypto.so.3 (5.4 MB; the default binary dlopens them for TLS, which ldd does not show, and without them
+# runs only without TLS: src/LoomSched/Native/openssl_optional.c); and the code is optimised for size (-1.3 MB; a scheduler sleeps
 # between fires), with the feature switches for metrics, nullability info and HTTP activity propagation off
 # (nothing in loomsched uses them; -75 KB). Edge hosts get the default binary, linked against the host's OpenSSL and its updates.
 # Static OpenSSL linking needs cmake and libssl-dev at build time.
@@ -32,13 +47,22 @@ IMAGE_UID=65532
 log() { printf '==> %s\n' "$*" >&2; }
 
 if [ -z "$BINARY" ]; then
-  out="$ROOT/artifacts/image-build/publish"
-  log "publishing the image's build of loomsched (static OpenSSL, size-optimised)"
+  build="$ROOT/artifacts/image-build"
+  cross=()
+  if [ -n "$CROSS" ]; then
+    # As ./build.sh publishes linux-arm64; and the ILCompiler's shim build (cmake, with the C compiler NativeAOT
+    # links with) compiles for the target through CFLAGS, against libssl-dev:arm64's headers, linked with lld.
+    build="$ROOT/artifacts/image-build-arm64"
+    cross=(-r linux-arm64 -p:SysRoot=/ -p:LinkerFlavor=lld -p:ObjCopyName=aarch64-linux-gnu-objcopy)
+    export CFLAGS="--target=$CROSS" LDFLAGS="-fuse-ld=lld"
+  fi
+  out="$build/publish"
+  log "publishing the image's build of loomsched for linux-$ARCH (static OpenSSL, size-optimised)"
   # A separate ArtifactsPath keeps this build from invalidating the default one in artifacts/build.
   # The ILCompiler's own shim build (build-local.sh) passes cmake a variable the shim does not use, and
   # MSBuild turns cmake's note about it into "EXEC : CMake warning"; that one line is dropped, nothing else.
   dotnet publish "$ROOT/src/LoomSched/LoomSched.csproj" -c Release -o "$out" -nologo -v:q -clp:NoSummary \
-      "-p:ArtifactsPath=$ROOT/artifacts/image-build" "${IMAGE_PUBLISH_PROPERTIES[@]}" 2>&1 \
+      "-p:ArtifactsPath=$build" "${IMAGE_PUBLISH_PROPERTIES[@]}" "${cross[@]}" 2>&1 \
     | { grep -v -E '^EXEC : CMake warning : +\[' || true; } >&2
   BINARY="$out/loomsched"
 fi
@@ -49,7 +73,20 @@ mkdir -p "$DEST"
 install -m 0755 "$BINARY" "$DEST/loomsched"
 
 # Shared libraries: every path ldd resolves (the loader included), copied to the same path, symlinks followed.
-libs=$(ldd "$BINARY" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }')
+if [ -z "$CROSS" ]; then
+  libs=$(ldd "$BINARY" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }')
+else
+  # ldd runs the binary's own loader, which this machine cannot: the same list from the ELF headers, the loader
+  # (PT_INTERP) and each needed library where Debian's arm64 multiarch glibc (libc6:arm64) puts it.
+  loader=$(readelf -lW "$BINARY" | sed -n 's/.*Requesting program interpreter: \(.*\)]$/\1/p')
+  libs=$loader
+  for needed in $(readelf -dW "$BINARY" | sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p'); do
+    [ "$needed" = "$(basename "$loader")" ] && continue
+    [ -e "/lib/$CROSS/$needed" ] || { echo "rootfs: /lib/$CROSS/$needed is missing: install libc6:arm64" >&2; exit 1; }
+    libs="$libs /lib/$CROSS/$needed"
+  done
+  [ -e "$loader" ] || { echo "rootfs: $loader is missing: install libc6:arm64" >&2; exit 1; }
+fi
 for lib in $libs; do
   mkdir -p "$DEST$(dirname "$lib")"
   cp -L "$lib" "$DEST$lib"

@@ -272,6 +272,11 @@ internal sealed partial class NatsConnectionReport(NatsSettings settings, ILogge
             return "no answer from the server";
         }
         bool tls = settings.TlsCa is not null || settings.TlsCert is not null;
+        if (info.TlsRequired && !OpenSsl.Available)
+        {
+            // Without OpenSSL a nats:// connection stays plain (NatsSettings.ToOpts): the hint is the package, not --tls-ca.
+            return $"the server requires TLS; {OpenSsl.Missing}";
+        }
         if (info.TlsRequired && !tls)
         {
             return "the server requires TLS and the handshake failed; give --tls-ca (the CA of the server's certificate)";

@@ -70,6 +70,12 @@ internal sealed record NatsSettings
         {
             tls = tls with { CaFile = TlsCa, CertFile = TlsCert, KeyFile = TlsKey, Mode = TlsMode.Require };
         }
+        else if (!UsesTls && !OpenSsl.Available)
+        {
+            // A nats:// URL upgrades to TLS when the server offers it; without OpenSSL that handshake cannot run, so
+            // the connection stays plain (a server that requires TLS refuses it, and the log says so).
+            tls = tls with { Mode = TlsMode.Disable };
+        }
         return NatsOpts.Default with
         {
             Url = string.Join(',', urls),
@@ -131,8 +137,21 @@ internal sealed record NatsSettings
         {
             return $"{SourceOf("--nats-creds")} {CredsFile}: not a creds file; it must hold a \"BEGIN NATS USER JWT\" block and a \"BEGIN USER NKEY SEED\" block, as nsc writes it";
         }
+        if (UsesTls && !OpenSsl.Available)
+        {
+            return OpenSsl.Missing + ", or connect without TLS";
+        }
         return null;
     }
+
+    /// <summary>
+    /// TLS is configured: a <c>tls://</c> or <c>wss://</c> URL, or a CA or client certificate. (A <c>nats://</c> URL
+    /// without them upgrades only if the server asks for it; see <see cref="ToOpts"/>.)
+    /// </summary>
+    public bool UsesTls =>
+        TlsCa is not null || TlsCert is not null || TlsKey is not null
+        || Url.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Any(part => part.StartsWith("tls://", StringComparison.OrdinalIgnoreCase) || part.StartsWith("wss://", StringComparison.OrdinalIgnoreCase));
 
     /// <summary>
     /// Why a TLS file is not what its option takes: a PEM file with a <c>-----BEGIN … BLOCK-----</c> line (a key may be

@@ -14,11 +14,16 @@ namespace LoomSched.EndToEnd.Tests.Deploy;
 /// </summary>
 public sealed partial class ImageContainer : IDisposable
 {
-    private ImageContainer(string root, Dockerfile dockerfile)
+    private ImageContainer(string root, Dockerfile dockerfile, string? emulator)
     {
         Root = root;
         Image = dockerfile;
+        _emulator = emulator;
     }
+
+    // For the arm64 image: qemu's static user-mode emulator, copied into the container, runs every command
+    // (what binfmt_misc does for a container runtime on an x86-64 host).
+    private readonly string? _emulator;
 
     /// <summary>The container's root directory on the host.</summary>
     public string Root { get; }
@@ -37,15 +42,33 @@ public sealed partial class ImageContainer : IDisposable
         }
     }
 
-    public static async Task<ImageContainer> CreateAsync()
+    /// <summary>The arm64 image's file system as ./build.sh image-rootfs arm64 assembled it.</summary>
+    public static string Arm64Rootfs
+    {
+        get
+        {
+            var path = Path.Combine(Repo.Root, "artifacts", "rootfs-arm64");
+            Assert.True(File.Exists(Path.Combine(path, "loomsched")),
+                $"the arm64 image's file system is missing at {path}: run ./build.sh image-rootfs arm64 (./build.sh test does it first)");
+            return path;
+        }
+    }
+
+    /// <summary>A container of the image (of the arm64 image with <paramref name="arm64"/>, its commands run by qemu).</summary>
+    public static async Task<ImageContainer> CreateAsync(bool arm64 = false)
     {
         RequireRoot();
-        var source = Rootfs;
+        var source = arm64 ? Arm64Rootfs : Rootfs;
+        var emulator = arm64 ? WhichEmulator() : null;
         var root = Directory.CreateTempSubdirectory("loomsched-image-").FullName;
-        var container = new ImageContainer(root, Dockerfile.Load());
+        var container = new ImageContainer(root, Dockerfile.Load(), emulator is null ? null : "/" + Qemu.Emulator);
         try
         {
             await RunAsync("cp", "-a", source + "/.", root);
+            if (emulator is not null)
+            {
+                await RunAsync("cp", emulator, Path.Combine(root, Qemu.Emulator));
+            }
             await RunAsync("chmod", "0755", root); // the image's user must be able to enter "/"
             Directory.CreateDirectory(Path.Combine(root, "dev"));
             foreach (var (name, minor) in new[] { ("null", 3), ("zero", 5), ("full", 7), ("random", 8), ("urandom", 9) })
@@ -104,7 +127,7 @@ public sealed partial class ImageContainer : IDisposable
             RedirectStandardOutput = true,
             RedirectStandardInput = true,
         };
-        foreach (var a in new[] { $"--userspec={Image.User}", Root }.Concat(command))
+        foreach (var a in new[] { $"--userspec={Image.User}", Root }.Concat(_emulator is null ? [] : [_emulator]).Concat(command))
         {
             info.ArgumentList.Add(a);
         }
@@ -116,6 +139,14 @@ public sealed partial class ImageContainer : IDisposable
             info.Environment[key] = value;
         }
         return info;
+    }
+
+    private static string WhichEmulator()
+    {
+        var path = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Where(dir => dir.Length > 0)
+            .Select(dir => Path.Combine(dir, Qemu.Emulator)).FirstOrDefault(File.Exists);
+        Assert.True(path is not null, $"{Qemu.Emulator} is not on PATH: install qemu-user-static (./build.sh test does)");
+        return path;
     }
 
     internal static async Task<string> RunAsync(string file, params string[] args)

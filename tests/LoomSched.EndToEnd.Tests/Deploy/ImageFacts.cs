@@ -90,8 +90,12 @@ public sealed class ImageFacts(ITestOutputHelper output)
         // One source of truth: the build stage and ./build.sh image-rootfs both run packaging/rootfs.sh, and the
         // final stage is exactly its output.
         var dockerfile = File.ReadAllText(Dockerfile.PathInRepo);
-        Assert.Contains("RUN packaging/rootfs.sh /rootfs\n", dockerfile);
-        Assert.Contains("packaging/rootfs.sh \"$ART/rootfs\"", File.ReadAllText(Path.Combine(Repo.Root, "build.sh")));
+        // For each platform BuildKit builds for, rootfs.sh is told its architecture (TARGETARCH: amd64, arm64).
+        Assert.Contains("ARG TARGETARCH\n", dockerfile);
+        Assert.Contains("RUN packaging/rootfs.sh ${TARGETARCH:+--arch \"$TARGETARCH\"} /rootfs\n", dockerfile);
+        var buildSh = File.ReadAllText(Path.Combine(Repo.Root, "build.sh"));
+        Assert.Contains("packaging/rootfs.sh \"$ART/rootfs\"", buildSh);
+        Assert.Contains("packaging/rootfs.sh --arch arm64 \"$ART/rootfs-arm64\"", buildSh);
         Assert.Equal([("COPY", "--from=build /rootfs/ /")], image.FinalStage.Where(i => i.Instruction is "COPY" or "ADD" or "RUN"));
 
         var (uid, gid) = image.UserIds;
