@@ -96,14 +96,7 @@ internal static class LoomWire
     public static void WriteGoal(
         Utf8JsonWriter writer, ReadOnlySpan<byte> quotedId, GoalTemplate goal, MergedMap context, ReadOnlySpan<byte> quotedCreatedAt)
     {
-        writer.WriteStartObject();
-        writer.WritePropertyName(GoalId);
-        writer.WriteRawValue(quotedId, skipInputValidation: true);
-        writer.WriteString(Instruction, goal.Instruction);
-        writer.WritePropertyName(Context);
-        context.Write(writer);
-        writer.WriteNull(RequestId);
-        writer.WriteString(PriorityName, Word(goal.Priority));
+        WriteGoalFields(writer, quotedId, goal, context);
         writer.WritePropertyName(CreatedAt);
         writer.WriteRawValue(quotedCreatedAt, skipInputValidation: true);
         writer.WriteEndObject();
@@ -121,25 +114,10 @@ internal static class LoomWire
         Utf8JsonWriter writer, ReadOnlySpan<byte> quotedId, TaskTemplate task, MergedMap payload, ReadOnlySpan<byte> quotedCreatedAt,
         string scheduledBy, ReadOnlySpan<byte> quotedSlot)
     {
-        writer.WriteStartObject();
-        writer.WritePropertyName(TaskId);
-        writer.WriteRawValue(quotedId, skipInputValidation: true);
-        writer.WriteNull(ParentTaskId);
-        writer.WriteString(WorkerType, task.WorkerType);
-        writer.WritePropertyName(Payload);
-        payload.Write(writer);
-        writer.WriteString(ModelTierName, Word(task.ModelTier));
-        writer.WriteString(PriorityName, Word(task.Priority));
+        WriteTaskFields(writer, quotedId, task, Payload, payload);
         writer.WritePropertyName(CreatedAt);
         writer.WriteRawValue(quotedCreatedAt, skipInputValidation: true);
-        writer.WriteNull(RequestId);
-        writer.WritePropertyName(Metadata);
-        writer.WriteStartObject();
-        writer.WriteString(ScheduledBy, scheduledBy);
-        writer.WritePropertyName(ScheduledFor);
-        writer.WriteRawValue(quotedSlot, skipInputValidation: true);
-        writer.WriteEndObject();
-        writer.WriteEndObject();
+        WriteTaskEnd(writer, scheduledBy, quotedSlot);
     }
 
     /// <summary>An <c>OrchestratorGoal</c> in heddle's envelope.</summary>
@@ -152,14 +130,7 @@ internal static class LoomWire
         Utf8JsonWriter writer, in EnvelopeFields envelope, ReadOnlySpan<byte> quotedId, GoalTemplate goal, MergedMap context)
     {
         StartEnvelope(writer, envelope, GoalType);
-        writer.WriteStartObject();
-        writer.WritePropertyName(GoalId);
-        writer.WriteRawValue(quotedId, skipInputValidation: true);
-        writer.WriteString(Instruction, goal.Instruction);
-        writer.WritePropertyName(Context);
-        context.Write(writer);
-        writer.WriteNull(RequestId);
-        writer.WriteString(PriorityName, Word(goal.Priority));
+        WriteGoalFields(writer, quotedId, goal, context);
         writer.WriteEndObject();
         EndEnvelope(writer, envelope);
     }
@@ -176,24 +147,49 @@ internal static class LoomWire
         string scheduledBy)
     {
         StartEnvelope(writer, envelope, TaskType);
+        WriteTaskFields(writer, quotedId, task, Input, input);
+        WriteTaskEnd(writer, scheduledBy, envelope.QuotedOccurredAt);
+        EndEnvelope(writer, envelope);
+    }
+
+    /// <summary>A goal's fields as both wires write them, from the opening brace to its priority.</summary>
+    private static void WriteGoalFields(Utf8JsonWriter writer, ReadOnlySpan<byte> quotedId, GoalTemplate goal, MergedMap context)
+    {
+        writer.WriteStartObject();
+        writer.WritePropertyName(GoalId);
+        writer.WriteRawValue(quotedId, skipInputValidation: true);
+        writer.WriteString(Instruction, goal.Instruction);
+        writer.WritePropertyName(Context);
+        context.Write(writer);
+        writer.WriteNull(RequestId);
+        writer.WriteString(PriorityName, Word(goal.Priority));
+    }
+
+    /// <summary>A task's fields as both wires write them, from the opening brace to its priority (its map is named <paramref name="mapName"/>).</summary>
+    private static void WriteTaskFields(Utf8JsonWriter writer, ReadOnlySpan<byte> quotedId, TaskTemplate task, JsonEncodedText mapName, MergedMap map)
+    {
         writer.WriteStartObject();
         writer.WritePropertyName(TaskId);
         writer.WriteRawValue(quotedId, skipInputValidation: true);
         writer.WriteNull(ParentTaskId);
         writer.WriteString(WorkerType, task.WorkerType);
-        writer.WritePropertyName(Input);
-        input.Write(writer);
+        writer.WritePropertyName(mapName);
+        map.Write(writer);
         writer.WriteString(ModelTierName, Word(task.ModelTier));
         writer.WriteString(PriorityName, Word(task.Priority));
+    }
+
+    /// <summary>A task's <c>request_id</c> and <c>metadata</c>, and its closing brace.</summary>
+    private static void WriteTaskEnd(Utf8JsonWriter writer, string scheduledBy, ReadOnlySpan<byte> quotedSlot)
+    {
         writer.WriteNull(RequestId);
         writer.WritePropertyName(Metadata);
         writer.WriteStartObject();
         writer.WriteString(ScheduledBy, scheduledBy);
         writer.WritePropertyName(ScheduledFor);
-        writer.WriteRawValue(envelope.QuotedOccurredAt, skipInputValidation: true);
+        writer.WriteRawValue(quotedSlot, skipInputValidation: true);
         writer.WriteEndObject();
         writer.WriteEndObject();
-        EndEnvelope(writer, envelope);
     }
 
     private static void StartEnvelope(Utf8JsonWriter writer, in EnvelopeFields envelope, JsonEncodedText payloadType)
