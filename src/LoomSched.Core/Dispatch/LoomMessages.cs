@@ -2,7 +2,7 @@ using System.Text.Json.Serialization;
 
 namespace LoomSched.Dispatch;
 
-/// <summary>Loom's <c>OrchestratorGoal</c>, field for field (DESIGN.md section 3: a compatibility contract).</summary>
+/// <summary>Loom's <c>OrchestratorGoal</c>, field for field (README, "Wire format": a compatibility contract).</summary>
 public sealed class OrchestratorGoal
 {
     /// <summary>A new UUID v4 per message.</summary>
@@ -24,7 +24,7 @@ public sealed class OrchestratorGoal
     [JsonPropertyName("created_at")] public required string CreatedAt { get; init; }
 }
 
-/// <summary>Loom's <c>TaskMessage</c>, field for field (DESIGN.md section 3: a compatibility contract).</summary>
+/// <summary>Loom's <c>TaskMessage</c>, field for field (README, "Wire format": a compatibility contract).</summary>
 public sealed class TaskMessage
 {
     /// <summary>A new UUID v4 per message.</summary>

@@ -292,6 +292,13 @@ public sealed partial class SchedulerEngine
     /// <summary>How many times the loop has gone to sleep: tests on a fake clock wait for it after waking the loop.</summary>
     internal long Sleeps => Volatile.Read(ref _sleeps);
 
+    /// <summary>The loop goes to sleep until <paramref name="untilTicks"/> (UTC ticks): what tests on a fake clock wait for.</summary>
+    private void Asleep(long untilTicks)
+    {
+        Volatile.Write(ref _sleepingUntilTicks, untilTicks);
+        Interlocked.Increment(ref _sleeps);
+    }
+
     /// <summary>Fires started and not yet ended.</summary>
     internal int FiresInFlight
     {
@@ -1363,8 +1370,7 @@ public sealed partial class SchedulerEngine
     {
         if (until is null)
         {
-            Volatile.Write(ref _sleepingUntilTicks, DateTimeOffset.MaxValue.UtcTicks);
-            Interlocked.Increment(ref _sleeps);
+            Asleep(DateTimeOffset.MaxValue.UtcTicks);
             try
             {
                 // Nothing to wait for but a command (and the heartbeat, if there is one).
@@ -1387,8 +1393,7 @@ public sealed partial class SchedulerEngine
             // whole milliseconds and truncates: a remainder under 1 ms would be Sleep(0), a bare yield the loop spins
             // on (with 100,000 staggered schedules, a slot every millisecond or so, that kept a core busy). Rounding
             // up costs at most a millisecond of lateness.
-            Volatile.Write(ref _sleepingUntilTicks, until.Value.UtcTicks);
-            Interlocked.Increment(ref _sleeps);
+            Asleep(until.Value.UtcTicks);
             if (_options.PreciseSleep is { } sleep)
             {
                 sleep(delay);
@@ -1410,8 +1415,7 @@ public sealed partial class SchedulerEngine
         }
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         var timer = Task.Delay(delay, _time, cancel.Token);
-        Volatile.Write(ref _sleepingUntilTicks, until.Value.UtcTicks);
-        Interlocked.Increment(ref _sleeps);
+        Asleep(until.Value.UtcTicks);
         await Task.WhenAny(timer, wake).ConfigureAwait(false);
         await cancel.CancelAsync().ConfigureAwait(false);
     }

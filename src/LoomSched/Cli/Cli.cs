@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging;
 
 namespace LoomSched.Daemon;
 
-/// <summary>The command line (DESIGN.md section 6). Exit codes: 0 fine, 1 a runtime failure, 2 a usage or config error.</summary>
+/// <summary>The command line (README, "Command line"). Exit codes: 0 fine, 1 a runtime failure, 2 a usage or config error.</summary>
 internal static partial class Cli
 {
     /// <summary>The build's version (Directory.Build.props), written into BuildInfo.g.cs by the project file.</summary>

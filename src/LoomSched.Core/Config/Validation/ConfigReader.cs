@@ -3,7 +3,7 @@ using LoomSched.Expansion;
 
 namespace LoomSched.Config.Validation;
 
-/// <summary>Validates the document against the schema (DESIGN.md section 4) and builds the config.</summary>
+/// <summary>Validates the document against the schema (README, "Config") and builds the config.</summary>
 internal static class ConfigReader
 {
     /// <summary>The config, or null when anything is wrong (every problem is in <paramref name="diagnostics"/>).</summary>
