@@ -168,6 +168,13 @@ public sealed class ControlHandler
             w.WriteString("started_at", LoomTime.Format(status.StartedAt));
             w.WriteNumber("uptime_seconds", Math.Round(status.Uptime.TotalSeconds, 3));
             _hostStatus?.Invoke(w);
+            // The bounds of every schedule's late_ms.at_most counts, once.
+            w.WriteStartArray("late_ms_bounds");
+            foreach (double bound in LatenessHistogram.BoundsMs)
+            {
+                w.WriteNumberValue(bound);
+            }
+            w.WriteEndArray();
             w.WriteStartArray("schedules");
             foreach (var s in status.Schedules)
             {
@@ -184,6 +191,19 @@ public sealed class ControlHandler
                 else
                 {
                     w.WriteNull("last_late_ms");
+                }
+                if (s.Lateness is { } lateness)
+                {
+                    w.WriteStartObject("late_ms");
+                    w.WriteNumber("count", lateness.Count);
+                    w.WriteNumber("sum", Math.Round(lateness.SumMs, 3));
+                    w.WriteStartArray("at_most");
+                    foreach (long n in lateness.AtMost)
+                    {
+                        w.WriteNumberValue(n);
+                    }
+                    w.WriteEndArray();
+                    w.WriteEndObject();
                 }
                 w.WriteNumber("fires", s.Fires);
                 w.WriteNumber("dispatched", s.Dispatched);

@@ -60,6 +60,7 @@ public static class StatusMetrics
                 }
             }
         }
+        Histograms(text, status, scheduler, schedules);
         Family(text, "loomsched_schedule_paused", "gauge", "1 while the schedule is paused.");
         foreach (var s in schedules)
         {
@@ -77,6 +78,35 @@ public static class StatusMetrics
             }
         }
         return text.ToString();
+    }
+
+    /// <summary>Each schedule's <c>late_ms</c> as a histogram: a bucket per bound of <c>late_ms_bounds</c>, +Inf, sum and count.</summary>
+    private static void Histograms(StringBuilder text, JsonElement status, string scheduler, List<JsonElement> schedules)
+    {
+        const string Metric = "loomsched_schedule_late_milliseconds";
+        if (!status.TryGetProperty("late_ms_bounds", out var boundList) || boundList.ValueKind != JsonValueKind.Array)
+        {
+            return;
+        }
+        string[] bounds = [.. boundList.EnumerateArray().Select(b => b.GetDouble().ToString("R", CultureInfo.InvariantCulture))];
+        Family(text, Metric, "histogram", "How late the scheduled fires started after their slots.");
+        foreach (var s in schedules)
+        {
+            if (!s.TryGetProperty("late_ms", out var late) || late.ValueKind != JsonValueKind.Object)
+            {
+                continue;
+            }
+            string name = s.GetProperty("name").GetString()!;
+            int i = 0;
+            foreach (var atMost in late.GetProperty("at_most").EnumerateArray())
+            {
+                Sample(text, Metric + "_bucket", Labels(("scheduler", scheduler), ("schedule", name), ("le", bounds[i++])), atMost.GetDouble());
+            }
+            double count = late.GetProperty("count").GetDouble();
+            Sample(text, Metric + "_bucket", Labels(("scheduler", scheduler), ("schedule", name), ("le", "+Inf")), count);
+            Sample(text, Metric + "_sum", Labels(("scheduler", scheduler), ("schedule", name)), late.GetProperty("sum").GetDouble());
+            Sample(text, Metric + "_count", Labels(("scheduler", scheduler), ("schedule", name)), count);
+        }
     }
 
     /// <summary>What a textfile collector should read when the daemon did not answer.</summary>

@@ -39,6 +39,9 @@ internal sealed class ScheduleState(ScheduleDefinition definition, DateTimeOffse
     public DateTimeOffset? LastSlot { get; set; }
     public DateTimeOffset? LastFireStartedAt { get; set; }
     public TimeSpan? LastLateness { get; set; }
+
+    /// <summary>Every scheduled fire's lateness, in buckets.</summary>
+    public LatenessHistogram Lateness { get; } = new();
     public TimeSpan? LastDuration { get; set; }
     public string? LastError { get; set; }
     public DateTimeOffset? LastErrorAt { get; set; }

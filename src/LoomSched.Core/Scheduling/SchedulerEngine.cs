@@ -506,7 +506,7 @@ public sealed partial class SchedulerEngine
                 list.Add(new ScheduleStatus(
                     s.Definition.Name, s.Definition.Trigger.Describe(), s.NextSlot, s.LastSlot, s.LastFireStartedAt,
                     s.LastLateness?.TotalMilliseconds, s.Fires, Interlocked.Read(ref s.Dispatched), s.Errors,
-                    s.SkippedOverlap, s.MissedSlots, s.Paused, s.Running, s.LastError, s.NotClaimed));
+                    s.SkippedOverlap, s.MissedSlots, s.Paused, s.Running, s.LastError, s.NotClaimed, s.Lateness.Snapshot()));
             }
             return new SchedulerStatus(Config.Name, StartedAt, _time.GetUtcNow(), list);
         }
@@ -1133,6 +1133,10 @@ public sealed partial class SchedulerEngine
                 state.LastSlot = slot;
                 state.LastFireStartedAt = started;
                 state.LastLateness = manual ? TimeSpan.Zero : started - slot;
+                if (!manual)
+                {
+                    state.Lateness.Record((started - slot).TotalMilliseconds);
+                }
             }
             bodies = ready is null ? await BuildBodiesAsync(definition, slotMessages, slot, token).ConfigureAwait(false) : null;
             int total = bodies?.Count ?? 1;

@@ -28,10 +28,11 @@ public sealed record SchedulerStatus(
 /// <param name="Running">True while a fire is in progress.</param>
 /// <param name="LastError">The last failure, as a sentence.</param>
 /// <param name="NotClaimed">Slots this replica did not fire because another owned them (followers).</param>
+/// <param name="Lateness">How late the scheduled fires started, in buckets.</param>
 public sealed record ScheduleStatus(
     string Name, string Trigger, DateTimeOffset? NextFire, DateTimeOffset? LastSlot, DateTimeOffset? LastFireAt,
     double? LastLatenessMs, long Fires, long Dispatched, long Errors, long Skipped, long Missed,
-    bool Paused, bool Running, string? LastError, long NotClaimed = 0);
+    bool Paused, bool Running, string? LastError, long NotClaimed = 0, LatenessSnapshot? Lateness = null);
 
 /// <summary>The answer to a control command.</summary>
 /// <param name="Ok">True when the command was carried out.</param>

@@ -53,7 +53,7 @@ internal static partial class Cli
 
     private static int RunDaemon(IEnumerable<string> args)
     {
-        var parsed = CliArgs.Parse("run", args, [.. ConnectionFlags, "--config", "--log-format", "--log-level", "--shutdown-grace", "--strict"]);
+        var parsed = CliArgs.Parse("run", args, [.. ConnectionFlags, "--config", "--log-format", "--log-level", "--shutdown-grace", "--strict", "--metrics-address"]);
         if (parsed.Positionals.Count > 0)
         {
             throw new UsageException($"run: unexpected argument \"{parsed.Positionals[0]}\"; the config goes after --config");
@@ -80,6 +80,9 @@ internal static partial class Cli
             },
             ShutdownGrace = TimeSpan.FromSeconds(parsed.GetSeconds("run", "--shutdown-grace", 1.5, 0, 3600)),
             Strict = parsed.Has("--strict"),
+            MetricsAddress = (parsed.Get("--metrics-address") ?? Environment.GetEnvironmentVariable("LOOMSCHED_METRICS_ADDRESS")) is { Length: > 0 } address
+                ? MetricsAddress.Parse(address, out string? problem) ?? throw new UsageException($"run: {problem}")
+                : null,
         };
         SchedulerConfig? config;
         if (options.LogFormat == LogFormat.Json)
@@ -104,6 +107,6 @@ internal static partial class Cli
         // a brief blocking call (the loop's precise wake, a slow expansion) must not delay the next fire by that.
         ThreadPool.GetMinThreads(out int workers, out int io);
         ThreadPool.SetMinThreads(Math.Max(workers, 16), Math.Max(io, 16));
-        return DaemonLifetime.RunAsync(options, config, Registry()).GetAwaiter().GetResult();
+        return DaemonHost.RunAsync(options, config, Registry()).GetAwaiter().GetResult();
     }
 }

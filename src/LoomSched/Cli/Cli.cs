@@ -17,7 +17,8 @@ internal static partial class Cli
         usage:
           loomsched run      --config PATH [--nats-url URL] [connection options] [--log-format text|json]
                              [--log-level debug|info|warn|error] [--shutdown-grace SECONDS] [--strict]
-                             (env: LOOMSCHED_CONFIG, NATS_URL)
+                             [--metrics-address HOST:PORT]
+                             (env: LOOMSCHED_CONFIG, NATS_URL, LOOMSCHED_METRICS_ADDRESS)
           loomsched validate PATH... [--strict]                exit 0 valid, 2 invalid; every error listed
           loomsched next     PATH [--count N] [--schedule S] [--from TIME]
                                                                upcoming fire times, in each entry's zone
@@ -38,12 +39,15 @@ internal static partial class Cli
     private static ReadOnlySpan<byte> RunUsage => """
         usage: loomsched run --config PATH [--nats-url URL] [connection options] [--log-format text|json]
                              [--log-level debug|info|warn|error] [--shutdown-grace SECONDS] [--strict]
+                             [--metrics-address HOST:PORT]
         runs the daemon: fires the schedules of the config at PATH and publishes them on NATS.
           --config PATH          the config file (default: LOOMSCHED_CONFIG)
           --log-format text|json one line per event on stderr (default text)
           --log-level LEVEL      debug, info (default), warn or error
           --shutdown-grace SECONDS   how long a stop waits for running fires (default 1.5)
           --strict               the config's notes are errors (at start and at every reload)
+          --metrics-address HOST:PORT   serve /metrics (Prometheus text) and /healthz there, e.g. 127.0.0.1:9464
+                                 or :9464 for every interface (default: LOOMSCHED_METRICS_ADDRESS)
         signals:
           SIGTERM, SIGINT        stop firing, let running fires and the publish buffer finish (--shutdown-grace),
                                  log what was sent, exit

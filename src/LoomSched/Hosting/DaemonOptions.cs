@@ -17,4 +17,7 @@ internal sealed record DaemonOptions
 
     /// <summary><c>--strict</c>: the config's notes are errors, at start and at every reload.</summary>
     public bool Strict { get; init; }
+
+    /// <summary><c>--metrics-address HOST:PORT</c>: where <c>/metrics</c> and <c>/healthz</c> are served (none when null).</summary>
+    public MetricsAddress? MetricsAddress { get; init; }
 }

@@ -26,6 +26,8 @@ internal sealed partial class SchedulerService(
     private NatsDispatchPort? _port;
     private volatile bool _stopped;
     private LastReload? _lastReload;
+    private ControlHandler? _handler;
+    private long _lastBeat;
 
     /// <summary>The connection's report: publishes the server refuses are handed from it to the publisher.</summary>
     public NatsConnectionReport? Report { get; init; }
@@ -55,11 +57,11 @@ internal sealed partial class SchedulerService(
             PreciseSleep = PreciseSleep.Sleep,
             SlotGate = coordinator?.Gate,
             IntervalAnchor = coordinator is null ? null : Coordinator.GridAnchor,
-            Heartbeat = Manager is { Enabled: true } manager ? () => manager.Beat(StatusLine()) : null,
+            Heartbeat = Manager is { Enabled: true } || options.MetricsAddress is not null ? Beat : null,
             HeartbeatPeriod = Manager?.HeartbeatPeriod ?? TimeSpan.FromSeconds(5),
         });
         _engine = engine;
-        var handler = new ControlHandler(engine, Reload, Cli.Version, w =>
+        var handler = _handler = new ControlHandler(engine, Reload, Cli.Version, w =>
         {
             WriteHostStatus(w);
             coordinator?.WriteStatus(w);
@@ -141,6 +143,26 @@ internal sealed partial class SchedulerService(
         }
         catch (Exception ex) when (ex is TimeoutException or OperationCanceledException or NatsException)
         {
+        }
+    }
+
+    /// <summary>The <c>status</c> reply (JSON), or null while the service starts.</summary>
+    public byte[]? StatusReply() => Volatile.Read(ref _handler)?.Status();
+
+    /// <summary>How long ago the timer loop last ran (for <c>/healthz</c>); null before its first pass.</summary>
+    public TimeSpan? SinceLoopRan => Volatile.Read(ref _lastBeat) is var beat and not 0 ? time.GetElapsedTime(beat) : null;
+
+    /// <summary>Whether NATS is reached, in words (for <c>/healthz</c>).</summary>
+    public string NatsState => connection.ConnectionState == NatsConnectionState.Open
+        ? "NATS connected" : "NATS not connected (messages wait in the buffer)";
+
+    /// <summary>The loop's heartbeat: systemd's watchdog and STATUS line, and the liveness /healthz reports.</summary>
+    private void Beat()
+    {
+        Volatile.Write(ref _lastBeat, time.GetTimestamp());
+        if (Manager is { Enabled: true } manager)
+        {
+            manager.Beat(StatusLine());
         }
     }
 

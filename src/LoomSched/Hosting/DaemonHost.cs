@@ -1,0 +1,83 @@
+using LoomSched.Config;
+using LoomSched.Daemon.Logging;
+using LoomSched.Daemon.Nats;
+using LoomSched.Expansion;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using NATS.Client.Core;
+
+namespace LoomSched.Daemon.Hosting;
+
+/// <summary>
+/// Runs the daemon on the generic host: the host's lifetime stops it on SIGTERM, SIGINT and SIGQUIT, its container
+/// hands expansion functions the services registered here and in <see cref="ExpansionServices"/>, and its logging
+/// writes through the one line logger.
+/// </summary>
+internal static partial class DaemonHost
+{
+    /// <summary>Runs until a stop signal; 0 then, 1 when the scheduler service failed (systemd's Restart=on-failure).</summary>
+    public static async Task<int> RunAsync(DaemonOptions options, SchedulerConfig config, IExpansionRegistry registry)
+    {
+        // Outlives the host, so that the host's own last lines (and a failure's stack trace) are written.
+        using var lines = new LineLoggerProvider(options.LogFormat, options.LogLevel, TimeProvider.System);
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { Args = [] });
+        // Environment variables are the configuration an expansion function's options bind from (IOptions<T>).
+        builder.Configuration.AddEnvironmentVariables();
+        builder.Logging.AddProvider(lines).SetMinimumLevel(options.LogLevel);
+        builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.ShutdownGrace + TimeSpan.FromSeconds(1));
+
+        var services = builder.Services;
+        services.AddSingleton(options);
+        services.AddSingleton(config);
+        services.AddSingleton(registry);
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(ServiceManager.FromEnvironment());
+        services.AddSingleton(sp => new NatsConnectionReport(options.Nats, sp.GetRequiredService<ILoggerFactory>().CreateLogger("loomsched")));
+        services.AddSingleton(sp =>
+        {
+            // The client's connection messages become one line per failed attempt, in the daemon's words.
+            var report = sp.GetRequiredService<NatsConnectionReport>();
+            var connection = new NatsConnection(options.Nats.ToOpts($"loomsched {config.Name}",
+                new NatsClientLog(sp.GetRequiredService<ILoggerFactory>(), report)));
+            report.Attach(connection);
+            return connection;
+        });
+        services.AddSingleton<INatsConnection>(sp => sp.GetRequiredService<NatsConnection>());
+        services.AddSingleton(sp => new SchedulerService(options, config, registry, sp.GetRequiredService<NatsConnection>(),
+            sp, sp.GetRequiredService<ILoggerFactory>(), TimeProvider.System)
+        {
+            Report = sp.GetRequiredService<NatsConnectionReport>(),
+            Manager = sp.GetRequiredService<ServiceManager>(),
+        });
+        services.AddHostedService(sp => sp.GetRequiredService<SchedulerService>());
+        if (options.MetricsAddress is { } address)
+        {
+            services.AddSingleton(sp => new MetricsEndpoint(address, sp.GetRequiredService<SchedulerService>(),
+                sp.GetRequiredService<ILogger<MetricsEndpoint>>()));
+            services.AddHostedService(sp => sp.GetRequiredService<MetricsEndpoint>());
+        }
+        ExpansionServices.Add(services, builder.Configuration);
+
+        var host = builder.Build();
+        var scheduler = host.Services.GetRequiredService<SchedulerService>();
+        if (options.MetricsAddress is not null && !host.Services.GetRequiredService<MetricsEndpoint>().TryListen(out string? problem))
+        {
+            // A port in use is the operator's to fix: one line, no stack trace; exit 1 (a restart may find it free).
+            LogCannotStart(lines.CreateLogger("loomsched"), problem!);
+            await ((IAsyncDisposable)host).DisposeAsync().ConfigureAwait(false);
+            return 1;
+        }
+        // Closing the connection cancels the client's socket loops, which it logs as errors: none while stopping.
+        var report = host.Services.GetRequiredService<NatsConnectionReport>();
+        host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.Register(() => report.Stopping = true);
+        // Runs until the lifetime stops it, then disposes the host (and the NATS connection with it).
+        await host.RunAsync().ConfigureAwait(false);
+        return scheduler.ExecuteTask is { IsFaulted: true } ? 1 : 0;
+    }
+
+    [LoggerMessage(EventId = 61, Level = LogLevel.Critical, Message = "{Problem}; not started")]
+    private static partial void LogCannotStart(ILogger logger, string problem);
+}

@@ -1,0 +1,136 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using LoomSched.Control;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace LoomSched.Daemon.Hosting;
+
+/// <summary>
+/// <c>--metrics-address</c>: <c>/metrics</c> (the <c>status</c> counters as Prometheus text, the same as
+/// <c>status --format prometheus</c>) and <c>/healthz</c> (200 while the timer loop runs), on .NET's HttpListener.
+/// </summary>
+internal sealed partial class MetricsEndpoint(MetricsAddress address, SchedulerService scheduler, ILogger<MetricsEndpoint> log)
+    : BackgroundService
+{
+    /// <summary>A loop silent for this long is stuck: it beats at least every few seconds.</summary>
+    public static readonly TimeSpan Stale = TimeSpan.FromSeconds(15);
+
+    private readonly HttpListener _listener = new() { IgnoreWriteExceptions = true };
+
+    /// <summary>Binds the address before the daemon starts; a port in use or a name that does not resolve is the reason.</summary>
+    public bool TryListen(out string? problem)
+    {
+        foreach (string prefix in address.Prefixes())
+        {
+            _listener.Prefixes.Add(prefix);
+        }
+        try
+        {
+            _listener.Start();
+            problem = null;
+            return true;
+        }
+        catch (Exception ex) when (ex is HttpListenerException or System.Net.Sockets.SocketException)
+        {
+            problem = $"--metrics-address {address}: cannot listen: {ex.Message}";
+            return false;
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        LogListening(address.ToString());
+        using var stop = stoppingToken.Register(_listener.Stop);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            HttpListenerContext context;
+            try
+            {
+                context = await _listener.GetContextAsync().ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException or InvalidOperationException)
+            {
+                // Stop() ends a pending wait so: the daemon is stopping.
+                break;
+            }
+            try
+            {
+                Answer(context);
+            }
+            catch (Exception ex) when (ex is ObjectDisposedException or HttpListenerException or IOException or InvalidOperationException)
+            {
+                // The request was bad (the listener answered it itself, e.g. 411) or its client went away: the next one.
+            }
+        }
+    }
+
+    public override void Dispose()
+    {
+        ((IDisposable)_listener).Dispose();
+        base.Dispose();
+    }
+
+    private void Answer(HttpListenerContext context)
+    {
+        var response = context.Response;
+        try
+        {
+            var (code, type, body) = context.Request.HttpMethod is not ("GET" or "HEAD")
+                ? (405, "text/plain; charset=utf-8", "only GET and HEAD are served\n")
+                : context.Request.Url?.AbsolutePath switch
+                {
+                    "/metrics" => Metrics(),
+                    "/healthz" => Health(),
+                    _ => (404, "text/plain; charset=utf-8", "not found: loomsched serves /metrics and /healthz\n"),
+                };
+            byte[] bytes = Encoding.UTF8.GetBytes(body);
+            response.StatusCode = code;
+            response.ContentType = type;
+            response.ContentLength64 = bytes.Length;
+            if (context.Request.HttpMethod != "HEAD")
+            {
+                response.OutputStream.Write(bytes);
+            }
+        }
+        finally
+        {
+            // A response the listener answered itself (a malformed request) is disposed already.
+            try
+            {
+                response.Close();
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+        }
+    }
+
+    private (int, string, string) Metrics()
+    {
+        if (scheduler.StatusReply() is not { } reply)
+        {
+            return (503, "text/plain; charset=utf-8", "the scheduler is starting\n");
+        }
+        using var status = JsonDocument.Parse(reply);
+        return (200, "text/plain; version=0.0.4; charset=utf-8", StatusMetrics.Of(status.RootElement));
+    }
+
+    private (int, string, string) Health()
+    {
+        const string Text = "text/plain; charset=utf-8";
+        return scheduler.SinceLoopRan switch
+        {
+            null => (503, Text, "starting: the timer loop has not run yet\n"),
+            var since when since > Stale => (503, Text, string.Create(CultureInfo.InvariantCulture,
+                $"unhealthy: the timer loop has not run for {since.Value.TotalSeconds:0.0} s\n")),
+            var since => (200, Text, string.Create(CultureInfo.InvariantCulture,
+                $"ok: the timer loop ran {since.Value.TotalSeconds:0.0} s ago; {scheduler.NatsState}\n")),
+        };
+    }
+
+    [LoggerMessage(EventId = 60, Level = LogLevel.Information, Message = "metrics on http://{Address}/metrics and /healthz")]
+    private partial void LogListening(string address);
+}
