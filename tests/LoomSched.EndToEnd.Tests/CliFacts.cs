@@ -49,8 +49,8 @@ public sealed class CliFacts
             """);
         var (code, output, error) = await Loomsched.ExecAsync("validate", config);
         Assert.Equal(2, code);
-        Assert.Contains("scheduler.yaml:4:23: schedules[0].interval_seconds:", output);
-        Assert.Contains("scheduler.yaml:7:11: schedules[1].cron:", output);
+        Assert.Contains("scheduler.yaml:4:23: error: schedules[0].interval_seconds:", output);
+        Assert.Contains("scheduler.yaml:7:11: error: schedules[1].cron:", output);
         Assert.Contains("invalid, 2 error(s)", output);
         Assert.DoesNotContain("   at ", output + error);
     }
@@ -68,7 +68,7 @@ public sealed class CliFacts
         var (code, output, _) = await Loomsched.ExecAsync("validate", config);
         Assert.True(code == 0, output);
         Assert.Contains(
-            "scheduler.yaml:4:11: schedules[0].cron: \"0 0 30 2 *\" never fires: no date matches its day-of-month, month and day-of-week fields together; the schedule loads (as in Loom) but sends nothing (note)",
+            "scheduler.yaml:4:11: note: schedules[0].cron: \"0 0 30 2 *\" never fires: no date matches its day-of-month, month and day-of-week fields together; the schedule loads (as in Loom) but sends nothing",
             output);
         Assert.Contains("valid, 1 schedule(s)", output);
     }
@@ -88,7 +88,7 @@ public sealed class CliFacts
         var (code, output, _) = await Loomsched.ExecAsync("validate", config);
         Assert.True(code == 0, output);
         Assert.Contains(
-            "scheduler.yaml:7:37: schedules[0].expand_args.keys: 'keys' is ignored: lines_file reads only 'path', 'key' (did you mean 'key'?) (note)",
+            "scheduler.yaml:7:37: note: schedules[0].expand_args.keys: 'keys' is ignored: lines_file reads only 'path', 'key' (did you mean 'key'?)",
             output);
         Assert.Contains("valid, 1 schedule(s)", output);
     }
@@ -105,7 +105,7 @@ public sealed class CliFacts
             """);
         var (code, output, _) = await Loomsched.ExecAsync("validate", config);
         Assert.Equal(2, code);
-        Assert.Contains("scheduler.yaml:4:11: schedules[0].cron: \"@reboot\" is not supported: it means once at boot, and a scheduler has no boot to fire at;", output);
+        Assert.Contains("scheduler.yaml:4:11: error: schedules[0].cron: \"@reboot\" is not supported: it means once at boot, and a scheduler has no boot to fire at;", output);
     }
 
     [Fact]
@@ -142,7 +142,7 @@ public sealed class CliFacts
         Assert.Equal(2, code);
         Assert.Empty(output);
         Assert.Single(error.TrimEnd('\n').Split('\n'));
-        Assert.StartsWith("loomsched: ", error);
+        Assert.StartsWith("loomsched: error: ", error);
     }
 
     [Theory]
@@ -167,7 +167,7 @@ public sealed class CliFacts
             var (code, output, error) = await Loomsched.ExecAsync([.. command, .. tls]);
             Assert.Equal(2, code);
             Assert.Empty(output);
-            Assert.Equal($"loomsched: {command[0]}: {option} {notPem}: not a PEM file with a \"-----BEGIN {block}-----\" block\n", error);
+            Assert.Equal($"loomsched: error: {command[0]}: {option} {notPem}: not a PEM file with a \"-----BEGIN {block}-----\" block\n", error);
         }
     }
 
@@ -201,7 +201,7 @@ public sealed class CliFacts
         }
         var (code, output, error) = await Loomsched.ExecAsync("validate", path);
         Assert.Equal(2, code);
-        Assert.Equal($"{path}: {why}\n{path}: invalid, 1 error(s)\n", output);
+        Assert.Equal($"{path}: error: {why}\n{path}: invalid, 1 error(s)\n", output);
         Assert.Equal("", error);
     }
 
@@ -220,7 +220,7 @@ public sealed class CliFacts
         Assert.Equal(2, code);
         Assert.Equal("", output);
         // After the config's note that it has no schedules (as validate prints it), the one line of the refusal.
-        Assert.Equal("loomsched: next: no schedule is named \"nightly\": the config has no schedules", error.TrimEnd('\n').Split('\n')[^1]);
+        Assert.Equal("loomsched: error: next: no schedule is named \"nightly\": the config has no schedules", error.TrimEnd('\n').Split('\n')[^1]);
     }
 
     [Fact]
@@ -234,7 +234,7 @@ public sealed class CliFacts
         var (code, output, error) = await Loomsched.ExecAsync("next", config, "--schedule", "a\nz.yaml: valid, 1 schedule(s)");
         Assert.Equal(2, code);
         Assert.Equal("", output);
-        Assert.Equal("loomsched: next: no schedule is named \"a\\nz.yaml: valid, 1 schedule(s)\"; known: a\n", error);
+        Assert.Equal("loomsched: error: next: no schedule is named \"a\\nz.yaml: valid, 1 schedule(s)\"; known: a\n", error);
     }
 
     [Fact]
@@ -325,7 +325,7 @@ public sealed class CliFacts
         var (code, output, error) = await Loomsched.ExecAsync("next", Repo.Config("loom.example.yaml"), "--from", from);
         Assert.Equal(2, code);
         Assert.Empty(output);
-        Assert.Equal($"loomsched: next: --from must be a time with its offset, such as 2027-03-27T00:00:00Z or 2027-03-27T01:00:00+01:00, got \"{from}\"\n", error);
+        Assert.Equal($"loomsched: error: next: --from must be a time with its offset, such as 2027-03-27T00:00:00Z or 2027-03-27T01:00:00+01:00, got \"{from}\"\n", error);
     }
 
     [Theory]
@@ -339,7 +339,7 @@ public sealed class CliFacts
         var (code, output, error) = await Loomsched.ExecAsync("watch", subject, "--nats-url", "nats://127.0.0.1:1");
         Assert.Equal(2, code);
         Assert.Empty(output);
-        Assert.StartsWith($"loomsched: watch: \"{subject}\" is not a NATS subject: ", error);
+        Assert.StartsWith($"loomsched: error: watch: \"{subject}\" is not a NATS subject: ", error);
         Assert.Contains(why, error);
         Assert.Single(error.TrimEnd('\n').Split('\n'));
     }
@@ -354,7 +354,7 @@ public sealed class CliFacts
         var (code, output, error) = await Loomsched.ExecAsync([.. argsAndMessage[..^1], "--nats-url", "nats://127.0.0.1:1"]);
         Assert.Equal(2, code);
         Assert.Empty(output);
-        Assert.StartsWith($"loomsched: {argsAndMessage[0]}: {argsAndMessage[^1]}", error);
+        Assert.StartsWith($"loomsched: error: {argsAndMessage[0]}: {argsAndMessage[^1]}", error);
         Assert.DoesNotContain("Subject is invalid", error);
     }
 
@@ -363,7 +363,7 @@ public sealed class CliFacts
     {
         var (code, _, error) = await Loomsched.ExecAsync(new Dictionary<string, string> { ["LOOMSCHED_NAME"] = "a b" }, "status");
         Assert.Equal(2, code);
-        Assert.StartsWith("loomsched: status: LOOMSCHED_NAME \"a b\" is not a scheduler name", error);
+        Assert.StartsWith("loomsched: error: status: LOOMSCHED_NAME \"a b\" is not a scheduler name", error);
     }
 
     [Theory]
@@ -374,7 +374,7 @@ public sealed class CliFacts
     {
         var (code, _, error) = await Loomsched.ExecAsync(new Dictionary<string, string> { ["NATS_URL"] = "http://user:secret@example" }, args);
         Assert.Equal(2, code);
-        Assert.Equal($"loomsched: {args[0]}: NATS_URL \"http://***@example\" is not a NATS URL such as nats://127.0.0.1:4222\n", error);
+        Assert.Equal($"loomsched: error: {args[0]}: NATS_URL \"http://***@example\" is not a NATS URL such as nats://127.0.0.1:4222\n", error);
     }
 }
 
@@ -390,7 +390,7 @@ public sealed class WatchCliFacts
         Assert.Equal(1, code);
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"took {watch.Elapsed}");
         Assert.Empty(output);
-        Assert.Equal($"loomsched: cannot connect to nats://127.0.0.1:{port}: Connection refused\n", error);
+        Assert.Equal($"loomsched: error: cannot connect to nats://127.0.0.1:{port}: Connection refused\n", error);
     }
 
     [Fact]
@@ -399,7 +399,7 @@ public sealed class WatchCliFacts
         await using var nats = await ReadRefusingServer.StartAsync();
         var (code, _, error) = await Loomsched.ExecAsync("watch", "--nats-url", $"nats://sched:wrong-pw@127.0.0.1:{nats.Server.Port}");
         Assert.Equal(1, code);
-        Assert.StartsWith($"loomsched: cannot connect to nats://***@127.0.0.1:{nats.Server.Port}: the server refused the credentials", error);
+        Assert.StartsWith($"loomsched: error: cannot connect to nats://***@127.0.0.1:{nats.Server.Port}: the server refused the credentials", error);
         Assert.DoesNotContain("wrong-pw", error);
         Assert.Single(error.TrimEnd('\n').Split('\n'));
     }
@@ -410,7 +410,7 @@ public sealed class WatchCliFacts
         await using var nats = await ReadRefusingServer.StartAsync();
         var (code, _, error) = await Loomsched.ExecAsync("watch", "--nats-url", nats.OperatorUrl);
         Assert.Equal(1, code);
-        Assert.EndsWith("loomsched: the server refused to let this user watch loom.>: Permissions Violation for Subscription to \"loom.>\" (see the user's permissions in the server's config)\n", error);
+        Assert.EndsWith("loomsched: error: the server refused to let this user watch loom.>: Permissions Violation for Subscription to \"loom.>\" (see the user's permissions in the server's config)\n", error);
     }
 
     [Fact]
@@ -423,11 +423,11 @@ public sealed class WatchCliFacts
         await PublishUntilSeenAsync(client, watch, "w.one", "first");
 
         await server.StopAsync();
-        await watch.WaitForLogAsync($"loomsched: lost the connection to {server.Url}; reconnecting");
+        await watch.WaitForLogAsync($"loomsched: note: lost the connection to {server.Url}; reconnecting");
         // The first attempt may still meet the server going down (connection reset); the next ones are refused.
-        await watch.WaitForLogAsync($"loomsched: nats connect to {server.Url} failed (attempt 2): Connection refused; retrying");
+        await watch.WaitForLogAsync($"loomsched: note: nats connect to {server.Url} failed (attempt 2): Connection refused; retrying");
         await server.RestartAsync();
-        await watch.WaitForLogAsync($"loomsched: reconnected to {server.Url}");
+        await watch.WaitForLogAsync($"loomsched: note: reconnected to {server.Url}");
         await PublishUntilSeenAsync(client, watch, "w.two", "second");
 
         var (code, _) = await watch.TerminateAsync(TimeSpan.FromSeconds(10));

@@ -154,7 +154,7 @@ public sealed class ControlFacts(NatsFixture nats)
             var (code, output, error) = await Loomsched.ExecAsync([.. command, "--name", "ctl", "--nats-url", $"nats://sched:wrong-pw@127.0.0.1:{server.Server.Port}"]);
             Assert.Equal(1, code);
             Assert.Empty(output);
-            Assert.StartsWith($"loomsched: cannot connect to nats://***@127.0.0.1:{server.Server.Port}: the server refused the credentials (authorization violation)", error);
+            Assert.StartsWith($"loomsched: error: cannot connect to nats://***@127.0.0.1:{server.Server.Port}: the server refused the credentials (authorization violation)", error);
             Assert.DoesNotContain("wrong-pw", error);
             Assert.DoesNotContain("can not", error);
             Assert.Single(error.TrimEnd('\n').Split('\n'));
@@ -169,7 +169,7 @@ public sealed class ControlFacts(NatsFixture nats)
         var (code, output, error) = await Loomsched.ExecAsync("status", "--name", "ctl", "--timeout", "10", "--nats-url", server.OperatorUrl);
         Assert.Equal(1, code);
         Assert.Empty(output);
-        Assert.Equal("loomsched: the server refused the request on loom.scheduler.ctl: Permissions Violation for Publish to \"loom.scheduler.ctl\" (see this user's permissions in the server's config)\n", error);
+        Assert.Equal("loomsched: error: the server refused the request on loom.scheduler.ctl: Permissions Violation for Publish to \"loom.scheduler.ctl\" (see this user's permissions in the server's config)\n", error);
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(8), $"took {watch.Elapsed.TotalSeconds:0.0} s: it waited for the timeout");
     }
 
@@ -179,12 +179,12 @@ public sealed class ControlFacts(NatsFixture nats)
         int port = NatsServer.FreePort();
         var refused = await Loomsched.ExecAsync("status", "--name", "ctl", "--nats-url", $"nats://127.0.0.1:{port}");
         Assert.Equal(1, refused.Code);
-        Assert.Equal($"loomsched: cannot connect to nats://127.0.0.1:{port}: Connection refused\n", refused.Err);
+        Assert.Equal($"loomsched: error: cannot connect to nats://127.0.0.1:{port}: Connection refused\n", refused.Err);
 
         // .invalid never resolves (RFC 2606).
         var unresolved = await Loomsched.ExecAsync("pause", "daily", "--name", "ctl", "--nats-url", "nats://no-such-host.invalid:4222");
         Assert.Equal(1, unresolved.Code);
-        Assert.StartsWith("loomsched: cannot connect to nats://no-such-host.invalid:4222: ", unresolved.Err);
+        Assert.StartsWith("loomsched: error: cannot connect to nats://no-such-host.invalid:4222: ", unresolved.Err);
         Assert.DoesNotContain("can not connect uris", unresolved.Err);
         Assert.Single(unresolved.Err.TrimEnd('\n').Split('\n'));
     }
@@ -198,7 +198,7 @@ public sealed class ControlFacts(NatsFixture nats)
         var (code, output, error) = await Loomsched.ExecAsync("status", "--name", "mute", "--subject-prefix", prefix, "--nats-url", nats.Server.Url, "--timeout", "0.5");
         Assert.Equal(1, code);
         Assert.Empty(output);
-        Assert.StartsWith($"loomsched: no scheduler answered on {prefix}.scheduler.mute within 0.5 s; check --name and --subject-prefix", error);
+        Assert.StartsWith($"loomsched: error: no scheduler answered on {prefix}.scheduler.mute within 0.5 s; check --name and --subject-prefix", error);
         Assert.Contains("that the daemon is running", error);
         Assert.DoesNotContain("No reply received", error);
     }
@@ -215,7 +215,7 @@ public sealed class ControlFacts(NatsFixture nats)
         {
             var (code, _, error) = await Loomsched.ExecAsync("status", "--name", "ctl", "--subject-prefix", prefix, "--nats-url", nats.Server.Url, "--timeout", "1");
             Assert.Equal(1, code);
-            Assert.StartsWith($"loomsched: no scheduler answered on {prefix}.scheduler.ctl within 1 s", error);
+            Assert.StartsWith($"loomsched: error: no scheduler answered on {prefix}.scheduler.ctl within 1 s", error);
         }
         finally
         {

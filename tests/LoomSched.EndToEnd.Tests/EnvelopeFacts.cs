@@ -92,6 +92,6 @@ public sealed class EnvelopeFacts(NatsFixture nats)
         var (code, output, error) = await Loomsched.ExecAsync("validate", config);
 
         Assert.True(code == 0, output + error);
-        Assert.Contains("scheduler.yaml:2:17: subject_prefix: subject_prefix heddle with wire bare: current heddle consumers accept only enveloped messages", output + error);
+        Assert.Contains("scheduler.yaml:2:17: note: subject_prefix: subject_prefix heddle with wire bare: current heddle consumers accept only enveloped messages", output + error);
     }
 }

@@ -266,7 +266,7 @@ public sealed class ExpansionFacts(NatsFixture nats)
             """);
         var (code, output, _) = await Loomsched.ExecAsync("validate", config);
         Assert.Equal(2, code);
-        Assert.Contains("scheduler.yaml:6:18: schedules[0].expand_from: unknown expansion function \"jsn_file\"; did you mean \"json_file\"?", output);
+        Assert.Contains("scheduler.yaml:6:18: error: schedules[0].expand_from: unknown expansion function \"jsn_file\"; did you mean \"json_file\"?", output);
         Assert.Contains("schedules[1].expand_args.count", output);
     }
 

@@ -49,7 +49,8 @@ public sealed class LifecycleFacts(NatsFixture nats)
             var lines = daemon.Stderr.Where(l => l.Length > 0).Select(l => JsonDocument.Parse(l).RootElement).ToList(); // each parses
             var note = Assert.Single(lines, l => l.GetProperty("message").GetString()!.Contains("is never used", StringComparison.Ordinal));
             Assert.Equal("warn", note.GetProperty("level").GetString());
-            Assert.EndsWith("(note)", note.GetProperty("message").GetString());
+            Assert.Contains("task-beside-goal.yaml:", note.GetProperty("message").GetString());
+            Assert.Contains(": note: ", note.GetProperty("message").GetString());
         }
 
         var (code, output, error) = await Loomsched.ExecAsync(

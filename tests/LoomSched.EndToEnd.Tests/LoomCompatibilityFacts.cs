@@ -51,7 +51,7 @@ public sealed class LoomCompatibilityFacts(NatsFixture nats)
         var (code, output, error) = await Loomsched.ExecAsync("run", "--config", config, "--strict", "--nats-url", nats.Server.Url);
 
         Assert.Equal(2, code);
-        Assert.Contains("scheduler.yaml:5:5: schedules[0].enabled: unknown key \"enabled\", ignored as Loom ignores it", output + error);
+        Assert.Contains("scheduler.yaml:5:5: error: schedules[0].enabled: unknown key \"enabled\", ignored as Loom ignores it", output + error);
         Assert.Contains("(a note; an error under --strict)", output + error);
     }
 

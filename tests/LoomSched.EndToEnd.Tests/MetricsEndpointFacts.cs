@@ -137,7 +137,7 @@ public sealed class MetricsEndpointFacts(NatsFixture nats)
     {
         var (code, _, error) = await Loomsched.ExecAsync("run", "--config", TickConfig("malformed_http"), "--metrics-address", address);
         Assert.Equal(2, code);
-        Assert.Equal($"loomsched: run: {message}\n", error);
+        Assert.Equal($"loomsched: error: run: {message}\n", error);
     }
 
     private static long Value(IEnumerable<string> lines, string series)

@@ -9,6 +9,10 @@ public sealed record ConfigDiagnostic(SourceLocation Location, string Path, stri
     /// <inheritdoc />
     public override string ToString() =>
         Path.Length == 0 ? $"{Location}: {Message}" : $"{Location}: {Path}: {Message}";
+
+    /// <summary>As compilers print it, with its severity: <c>x.yaml:7:18: error: schedules[0].cron: …</c>.</summary>
+    public string Format(string severity) =>
+        Path.Length == 0 ? $"{Location}: {severity}: {Message}" : $"{Location}: {severity}: {Path}: {Message}";
 }
 
 /// <summary>The outcome of loading a config: the config when valid, and every error found.</summary>

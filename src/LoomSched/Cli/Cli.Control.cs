@@ -114,20 +114,20 @@ internal static partial class Cli
         }
         catch (NatsNoRespondersException)
         {
-            Console.Error.WriteLine($"loomsched: no scheduler answers on {subject} (is the daemon running with that name?)");
+            Console.Error.WriteLine($"loomsched: error: no scheduler answers on {subject} (is the daemon running with that name?)");
         }
         catch (OperationCanceledException) when (refused is not null)
         {
-            Console.Error.WriteLine($"loomsched: the server refused the request on {subject}: {refused} (see this user's permissions in the server's config)");
+            Console.Error.WriteLine($"loomsched: error: the server refused the request on {subject}: {refused} (see this user's permissions in the server's config)");
         }
         catch (Exception ex) when (ex is NatsNoReplyException or OperationCanceledException or TimeoutException)
         {
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"loomsched: no scheduler answered on {subject} within {timeout.TotalSeconds:0.###} s; check --name and --subject-prefix against the daemon's config, and that the daemon is running (a stopped or overloaded one does not answer; --timeout waits longer)"));
+                $"loomsched: error: no scheduler answered on {subject} within {timeout.TotalSeconds:0.###} s; check --name and --subject-prefix against the daemon's config, and that the daemon is running (a stopped or overloaded one does not answer; --timeout waits longer)"));
         }
         catch (NatsException ex)
         {
-            Console.Error.WriteLine($"loomsched: no answer on {subject} via {nats.RedactedUrl}: {ex.Message}");
+            Console.Error.WriteLine($"loomsched: error: no answer on {subject} via {nats.RedactedUrl}: {ex.Message}");
         }
         return 1;
     }
@@ -145,7 +145,7 @@ internal static partial class Cli
         }
         else
         {
-            Console.Error.WriteLine($"loomsched: the server reported: {error}");
+            Console.Error.WriteLine($"loomsched: note: the server reported: {error}");
         }
     }
 
@@ -187,7 +187,7 @@ internal static partial class Cli
 
     private static int Watch(IEnumerable<string> args)
     {
-        var parsed = CliArgs.Parse("watch", args, ConnectionFlags);
+        var parsed = CliArgs.Parse("watch", args, [.. ConnectionFlags, "--json"]);
         string subject = parsed.Positionals.Count switch
         {
             0 => "loom.>",
@@ -203,10 +203,10 @@ internal static partial class Cli
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
         using var term = System.Runtime.InteropServices.PosixSignalRegistration.Create(
             System.Runtime.InteropServices.PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
-        return WatchAsync(nats, subject, stop.Token).GetAwaiter().GetResult();
+        return WatchAsync(nats, subject, parsed.Has("--json"), stop.Token).GetAwaiter().GetResult();
     }
 
-    private static async Task<int> WatchAsync(NatsSettings nats, string subject, CancellationToken stop)
+    private static async Task<int> WatchAsync(NatsSettings nats, string subject, bool json, CancellationToken stop)
     {
         // A subscription the server refuses would otherwise wait for ever, silent.
         string? refused = null;
@@ -222,6 +222,11 @@ internal static partial class Cli
         {
             await foreach (var msg in connection.SubscribeAsync(subject, serializer: Raw, cancellationToken: refusal.Token).ConfigureAwait(false))
             {
+                if (json)
+                {
+                    CliJson.Message(msg, TimeProvider.System.GetUtcNow());
+                    continue;
+                }
                 string schedule = msg.Headers?.TryGetValue("Loom-Schedule", out var s) == true ? s.ToString() : "-";
                 string slot = msg.Headers?.TryGetValue("Loom-Scheduled-For", out var f) == true ? f.ToString() : "-";
                 Console.Out.WriteLine($"{msg.Subject} schedule={schedule} slot={slot} {Encoding.UTF8.GetString(msg.Data ?? [])}");
@@ -233,7 +238,7 @@ internal static partial class Cli
         // The subscription ends quietly when its token is cancelled: by Ctrl-C, or by the server's refusal.
         if (refused is not null && !stop.IsCancellationRequested)
         {
-            Console.Error.WriteLine($"loomsched: the server refused to let this user watch {subject}: {refused} (see the user's permissions in the server's config)");
+            Console.Error.WriteLine($"loomsched: error: the server refused to let this user watch {subject}: {refused} (see the user's permissions in the server's config)");
             return 1;
         }
         return 0;

@@ -9,49 +9,76 @@ internal static partial class Cli
 {
     private static int Validate(IEnumerable<string> args)
     {
-        var parsed = CliArgs.Parse("validate", args, "--strict");
+        var parsed = CliArgs.Parse("validate", args, "--strict", "--json");
         if (parsed.Positionals.Count == 0)
         {
             throw new UsageException("validate: name at least one config file");
         }
-        bool allValid = true;
-        foreach (var path in parsed.Positionals)
+        bool json = parsed.Has("--json");
+        var results = parsed.Positionals.Select(path =>
         {
             var result = ConfigLoader.LoadFile(path, Registry());
-            if (parsed.Has("--strict"))
+            return (Path: path, Result: parsed.Has("--strict") ? result.Strict() : result);
+        }).ToList();
+        bool allValid = results.All(r => r.Result.Success);
+        if (json)
+        {
+            CliJson.Print(w =>
             {
-                result = result.Strict();
-            }
+                w.WriteStartObject();
+                w.WriteBoolean("valid", allValid);
+                w.WriteStartArray("files");
+                foreach (var (path, result) in results)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("path", path);
+                    w.WriteBoolean("valid", result.Success);
+                    w.WriteNumber("schedules", result.Config?.Schedules.Count ?? 0);
+                    w.WriteNumber("errors", result.Errors.Count);
+                    w.WriteStartArray("diagnostics");
+                    foreach (var error in result.Errors)
+                    {
+                        CliJson.Diagnostic(w, error, "error");
+                    }
+                    foreach (var note in result.Notes)
+                    {
+                        CliJson.Diagnostic(w, note, "note");
+                    }
+                    w.WriteEndArray();
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                w.WriteEndObject();
+            });
+            return allValid ? 0 : 2;
+        }
+        foreach (var (path, result) in results)
+        {
             foreach (var error in result.Errors)
             {
-                Console.Out.WriteLine(error);
+                Console.Out.WriteLine(error.Format("error"));
             }
             foreach (var note in result.Notes)
             {
-                Console.Out.WriteLine($"{note} (note)");
+                Console.Out.WriteLine(note.Format("note"));
             }
-            if (result.Success)
-            {
-                Console.Out.WriteLine($"{UserText.Escape(path)}: valid, {result.Config!.Schedules.Count} schedule(s)");
-            }
-            else
-            {
-                Console.Out.WriteLine($"{UserText.Escape(path)}: invalid, {result.Errors.Count} error(s)");
-                allValid = false;
-            }
+            Console.Out.WriteLine(result.Success
+                ? $"{UserText.Escape(path)}: valid, {result.Config!.Schedules.Count} schedule(s)"
+                : $"{UserText.Escape(path)}: invalid, {result.Errors.Count} error(s)");
         }
         return allValid ? 0 : 2;
     }
 
     private static int Next(IEnumerable<string> args)
     {
-        var parsed = CliArgs.Parse("next", args, "--count", "--schedule", "--from");
+        var parsed = CliArgs.Parse("next", args, "--count", "--schedule", "--from", "--json");
         if (parsed.Positionals.Count != 1)
         {
             throw new UsageException("next: name one config file, e.g. loomsched next config/scheduler.example.yaml");
         }
         int count = parsed.GetInt("next", "--count", 5, 1, 10_000);
         string? only = parsed.Get("--schedule");
+        bool json = parsed.Has("--json");
         // Interval schedules count from when the daemon starts: here, from now or --from.
         var from = parsed.Get("--from") is { } text ? ParseFrom(text) : TimeProvider.System.GetUtcNow();
         var config = LoadOrReport(parsed.Positionals[0]);
@@ -59,30 +86,56 @@ internal static partial class Cli
         {
             return 2;
         }
-        if (config.Schedules.Count == 0)
+        if (config.Schedules.Count == 0 && only is not null)
         {
-            // A valid config (validate says so, with a note): nothing is upcoming, as for a cron no date matches.
-            if (only is not null)
-            {
-                throw new UsageException($"next: no schedule is named \"{only}\": the config has no schedules");
-            }
-            Console.Out.WriteLine("(the config has no schedules: nothing fires)");
-            return 0;
+            throw new UsageException($"next: no schedule is named \"{only}\": the config has no schedules");
         }
         var schedules = config.Schedules.Where(s => only is null || s.Name == only).ToList();
-        if (schedules.Count == 0)
+        if (schedules.Count == 0 && only is not null)
         {
             throw new UsageException($"next: no schedule is named \"{only}\"; known: {string.Join(", ", config.Schedules.Select(s => s.Name))}");
         }
-        foreach (var schedule in schedules)
+        var upcoming = schedules.Select(s => (Schedule: s, Slots: UpcomingSlots.Of(s, from, count))).ToList();
+        if (json)
+        {
+            CliJson.Print(w =>
+            {
+                w.WriteStartObject();
+                w.WriteString("from", LoomTime.Format(from));
+                w.WriteStartArray("schedules");
+                foreach (var (schedule, slots) in upcoming)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("name", schedule.Name);
+                    w.WriteString("trigger", schedule.Trigger.Describe());
+                    w.WriteStartArray("slots");
+                    foreach (var slot in slots)
+                    {
+                        w.WriteStringValue(CliJson.Slot(slot));
+                    }
+                    w.WriteEndArray();
+                    // False when the trigger has no slot after the last one listed (a cron no date matches, the calendar's end).
+                    w.WriteBoolean("more", slots.Count == count);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                w.WriteEndObject();
+            });
+            return 0;
+        }
+        if (config.Schedules.Count == 0)
+        {
+            // A valid config (validate says so, with a note): nothing is upcoming, as for a cron no date matches.
+            Console.Out.WriteLine("(the config has no schedules: nothing fires)");
+            return 0;
+        }
+        foreach (var (schedule, slots) in upcoming)
         {
             // A name has no control characters (validation refuses them) but may hold a direction mark, as Loom allows.
             Console.Out.WriteLine($"{UserText.Escape(schedule.Name)}  ({schedule.Trigger.Describe()})");
-            var slots = UpcomingSlots.Of(schedule, from, count);
             foreach (var slot in slots)
             {
-                Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"  {slot:yyyy-MM-dd'T'HH:mm:ss.FFFFFFzzz}  {LoomTime.Format(slot)}"));
+                Console.Out.WriteLine($"  {CliJson.Slot(slot)}  {LoomTime.Format(slot)}");
             }
             if (slots.Count < count)
             {

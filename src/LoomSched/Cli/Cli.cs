@@ -19,15 +19,16 @@ internal static partial class Cli
                              [--log-level debug|info|warn|error] [--shutdown-grace SECONDS] [--strict]
                              [--metrics-address HOST:PORT]
                              (env: LOOMSCHED_CONFIG, NATS_URL, LOOMSCHED_METRICS_ADDRESS)
-          loomsched validate PATH... [--strict]                exit 0 valid, 2 invalid; every error listed
-          loomsched next     PATH [--count N] [--schedule S] [--from TIME]
+          loomsched validate PATH... [--strict] [--json]       exit 0 valid, 2 invalid; every error listed
+          loomsched next     PATH [--count N] [--schedule S] [--from TIME] [--json]
                                                                upcoming fire times, in each entry's zone
           loomsched status   --name N [--nats-url URL] [--format json|prometheus]
                                                                asks a running daemon; exit 0 if it answers
                              (--name defaults to LOOMSCHED_NAME for status, trigger, pause, resume, reload)
           loomsched trigger|pause|resume S --name N [--nats-url URL]
           loomsched reload   --name N [--nats-url URL]         re-read the config of a running daemon
-          loomsched watch    [SUBJECT] [--nats-url URL]        print messages as they arrive (default loom.>)
+          loomsched watch    [SUBJECT] [--nats-url URL] [--json]
+                                                               print messages as they arrive (default loom.>)
           loomsched --version | --help | COMMAND --help
 
         connection options: --nats-creds FILE, --nats-nkey FILE, --tls-ca FILE, --tls-cert FILE, --tls-key FILE;
@@ -61,26 +62,32 @@ internal static partial class Cli
         """u8;
 
     private static ReadOnlySpan<byte> ValidateUsage => """
-        usage: loomsched validate PATH... [--strict]
-        checks config files without connecting: every error with its file, line and key.
-        exit 0 when all are valid, 2 when one is not.
+        usage: loomsched validate PATH... [--strict] [--json]
+        checks config files without connecting: every error and note with its file, line and key
+        (FILE:LINE:COLUMN: error: KEY: MESSAGE, as compilers write them). exit 0 when all are valid, 2 when one is not.
           --strict               notes are errors (for CI): what Loom ignores and loomsched only notes
+          --json                 one JSON document: per file valid, schedules and the diagnostics (severity, file,
+                                 line, column, key, message)
 
         """u8;
 
     private static ReadOnlySpan<byte> NextUsage => """
-        usage: loomsched next PATH [--count N] [--schedule S] [--from TIME]
+        usage: loomsched next PATH [--count N] [--schedule S] [--from TIME] [--json]
         lists the upcoming fire times of the schedules in the config at PATH, in each entry's zone.
           --count N              how many per schedule (default 5, at most 10000)
           --schedule S           only the schedule named S
           --from TIME            the slots after TIME instead of after now: ISO-8601 with an offset or Z,
                                  e.g. 2027-03-27T00:00:00Z (interval schedules count from TIME)
+          --json                 one JSON document: per schedule its name, trigger, slots (with their offset)
+                                 and more (false when the trigger has no slot after the last one listed)
 
         """u8;
 
     private static ReadOnlySpan<byte> WatchUsage => """
-        usage: loomsched watch [SUBJECT] [--nats-url URL] [connection options]
+        usage: loomsched watch [SUBJECT] [--nats-url URL] [connection options] [--json]
         prints the messages on SUBJECT (default loom.>; wildcards * and > allowed) as they arrive, until Ctrl-C.
+          --json                 one JSON line per message: subject, received_at, headers, and data (the body
+                                 as JSON) or text (a body that is not JSON)
         exit 1 when the server cannot be reached or refuses the credentials; a connection lost later is retried.
 
         """u8;
@@ -154,7 +161,7 @@ internal static partial class Cli
         {
             if (args.Length == 0)
             {
-                Console.Error.WriteLine("loomsched: a command is needed; try loomsched --help");
+                Console.Error.WriteLine("loomsched: error: a command is needed; try loomsched --help");
                 return 2;
             }
             string command = args[0];
@@ -178,7 +185,7 @@ internal static partial class Cli
         catch (UsageException ex)
         {
             // A usage message quotes the command line (a schedule, a name, a path): one line whatever it holds.
-            Console.Error.WriteLine($"loomsched: {UserText.Escape(ex.Message)}");
+            Console.Error.WriteLine($"loomsched: error: {UserText.Escape(ex.Message)}");
             return 2;
         }
     }
@@ -210,22 +217,22 @@ internal static partial class Cli
         {
             if (log is null)
             {
-                Console.Error.WriteLine($"{note} (note)");
+                Console.Error.WriteLine(note.Format("note"));
             }
             else
             {
-                LogConfigNote(log, note.ToString());
+                LogConfigNote(log, note.Format("note"));
             }
         }
         foreach (var error in result.Errors)
         {
             if (log is null)
             {
-                Console.Error.WriteLine(error);
+                Console.Error.WriteLine(error.Format("error"));
             }
             else
             {
-                LogConfigError(log, error.ToString());
+                LogConfigError(log, error.Format("error"));
             }
         }
         if (!result.Success)
@@ -243,7 +250,7 @@ internal static partial class Cli
         return result.Config;
     }
 
-    [LoggerMessage(EventId = 90, Level = LogLevel.Warning, Message = "{Note} (note)")]
+    [LoggerMessage(EventId = 90, Level = LogLevel.Warning, Message = "{Note}")]
     private static partial void LogConfigNote(ILogger logger, string note);
 
     [LoggerMessage(EventId = 91, Level = LogLevel.Error, Message = "{Error}")]

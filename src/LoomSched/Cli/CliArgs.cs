@@ -16,7 +16,7 @@ internal sealed class HelpRequest(string command) : Exception(command)
 internal sealed class CliArgs
 {
     // Options that take no value: present or not.
-    private static readonly string[] Switches = ["--strict"];
+    private static readonly string[] Switches = ["--strict", "--json"];
 
     private readonly Dictionary<string, string> _options = new(StringComparer.Ordinal);
 

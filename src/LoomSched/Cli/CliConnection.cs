@@ -43,12 +43,12 @@ internal static class CliConnection
             {
                 // As the daemon logs it: attempts 1, 2, 4, 8… and every change of reason.
                 report.Failed = (attempt, reason) => Console.Error.WriteLine(
-                    $"loomsched: nats connect to {url} failed (attempt {attempt}): {reason}; retrying (Ctrl-C stops)");
+                    $"loomsched: note: nats connect to {url} failed (attempt {attempt}): {reason}; retrying (Ctrl-C stops)");
                 bool lost = false;
                 connection.ConnectionDisconnected += (_, _) =>
                 {
                     lost = true;
-                    Console.Error.WriteLine($"loomsched: lost the connection to {url}; reconnecting");
+                    Console.Error.WriteLine($"loomsched: note: lost the connection to {url}; reconnecting");
                     return ValueTask.CompletedTask;
                 };
                 connection.ConnectionOpened += (_, _) =>
@@ -56,7 +56,7 @@ internal static class CliConnection
                     if (lost)
                     {
                         lost = false;
-                        Console.Error.WriteLine($"loomsched: reconnected to {url}");
+                        Console.Error.WriteLine($"loomsched: note: reconnected to {url}");
                     }
                     return ValueTask.CompletedTask;
                 };
@@ -65,7 +65,7 @@ internal static class CliConnection
         }
         catch (Exception ex) when (ex is NatsException or TimeoutException)
         {
-            Console.Error.WriteLine($"loomsched: cannot connect to {url}: {report.FailureReason()}");
+            Console.Error.WriteLine($"loomsched: error: cannot connect to {url}: {report.FailureReason()}");
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {

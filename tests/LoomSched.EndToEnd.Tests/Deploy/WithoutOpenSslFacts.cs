@@ -78,7 +78,7 @@ public sealed class WithoutOpenSslFacts(ITestOutputHelper output)
                 Assert.True(code == 2, $"{command[1]} with TLS and no libssl exited {code} (134 is the old abort): {stdout}{stderr}");
                 Assert.Equal("", stdout);
                 var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-                Assert.StartsWith($"loomsched: {command[1]}: TLS needs OpenSSL", line);
+                Assert.StartsWith($"loomsched: error: {command[1]}: TLS needs OpenSSL", line);
                 Assert.Contains("install libssl3 (Debian, Ubuntu) or openssl-libs (RHEL, Fedora)", line);
             }
 

@@ -177,12 +177,12 @@ public sealed class SecurityFacts
         var (code, _, error) = await Loomsched.ExecAsync(new Dictionary<string, string> { ["NATS_CREDS"] = "/nonexistent/user.creds" },
             "run", "--config", config, "--nats-url", "nats://127.0.0.1:1");
         Assert.Equal(2, code);
-        Assert.Equal("loomsched: run: NATS_CREDS /nonexistent/user.creds: no such file", error.Trim());
+        Assert.Equal("loomsched: error: run: NATS_CREDS /nonexistent/user.creds: no such file", error.Trim());
 
         (code, _, error) = await Loomsched.ExecAsync(new Dictionary<string, string> { ["NATS_CREDS"] = "/nonexistent/user.creds" },
             "status", "--name", "x", "--nats-url", "nats://127.0.0.1:1", "--creds", "/also/missing.creds");
         Assert.Equal(2, code);
-        Assert.Equal("loomsched: status: --nats-creds /also/missing.creds: no such file", error.Trim());
+        Assert.Equal("loomsched: error: status: --nats-creds /also/missing.creds: no such file", error.Trim());
     }
 
     [Fact]
@@ -288,7 +288,7 @@ public sealed class SecurityFacts
         var (code, output, error) = await Loomsched.ExecAsync("run", "--config", config, "--nats-url", "nats://127.0.0.1:1", flag, file);
         Assert.Equal(2, code);
         Assert.Empty(output);
-        Assert.Equal($"loomsched: run: {flag} {file}: ", error.TrimEnd('\n')[..($"loomsched: run: {flag} {file}: ".Length)]);
+        Assert.Equal($"loomsched: error: run: {flag} {file}: ", error.TrimEnd('\n')[..($"loomsched: error: run: {flag} {file}: ".Length)]);
         Assert.Contains(message, error);
         Assert.Single(error.TrimEnd('\n').Split('\n'));
         Assert.DoesNotContain(content.Trim(), error);
