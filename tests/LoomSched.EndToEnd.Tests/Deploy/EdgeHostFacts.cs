@@ -43,7 +43,16 @@ public sealed partial class EdgeHostFacts(ITestOutputHelper output)
 
             var service = Settings(File.ReadAllText(Path.Combine(unitDir, "loomsched.service")), "Service");
             Assert.Equal([$"{prefix}/bin/loomsched run"], service["ExecStart"]);
-            Assert.Equal(["/bin/kill -HUP $MAINPID"], service["ExecReload"]);
+            // systemd runs the ExecReload lines in order and fails the reload at the first that fails: a config that
+            // does not validate fails `systemctl reload` and never reaches the daemon.
+            Assert.Equal([$"{prefix}/bin/loomsched validate ${{LOOMSCHED_CONFIG}}", "/bin/kill -HUP $MAINPID"], service["ExecReload"]);
+            string validate = service["ExecReload"].First().Split(' ')[0];
+            (code, stdout, _) = await ShAsync(prefix, null, validate, "validate", example);
+            Assert.True(code == 0, stdout);
+            string broken = Repo.TestConfig("invalid/both-cron-and-interval.yaml");
+            (code, stdout, _) = await ShAsync(prefix, null, validate, "validate", broken);
+            Assert.Equal(2, code);
+            Assert.Contains(": error: schedules[0].interval_seconds: ", stdout);
             Assert.Equal([$"LOOMSCHED_CONFIG={prefix}/etc/loomsched/scheduler.yaml"], service["Environment"]);
             Assert.Equal(["-/etc/default/loomsched"], service["EnvironmentFile"]);
             Assert.Equal(["on-failure"], service["Restart"]);
