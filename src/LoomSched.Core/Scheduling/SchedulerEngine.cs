@@ -8,58 +8,6 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace LoomSched.Scheduling;
 
-/// <summary>Everything the engine needs besides the config and the output port.</summary>
-public sealed record EngineOptions
-{
-    /// <summary>The expansion functions schedules may name.</summary>
-    public IExpansionRegistry Registry { get; init; } = ExpansionRegistry.Empty;
-
-    /// <summary>Handed to expansion functions (<see cref="ExpansionContext.Services"/>).</summary>
-    public IServiceProvider? Services { get; init; }
-
-    /// <summary>Where events go.</summary>
-    public ILoggerFactory LoggerFactory { get; init; } = NullLoggerFactory.Instance;
-
-    /// <summary>
-    /// With the system clock: how long before a slot the coarse timer wakes the loop, which then sleeps the
-    /// rest precisely. .NET timers tick on a coarse monotonic clock (a few ms on Linux); this lead keeps
-    /// fires within about a millisecond of their slot. Zero turns it off (as for fake clocks, where it must be).
-    /// With a lead, the loop also makes the messages of a slot's plain fires ready shortly before it (see <see cref="SchedulerEngine"/>).
-    /// </summary>
-    public TimeSpan PreciseWakeLead { get; init; }
-
-    /// <summary>
-    /// Sleeps the calling thread for the last stretch before a slot (at most <see cref="PreciseWakeLead"/>), to the
-    /// microsecond; it may return early (the loop then sleeps again for what is left). Null: <see cref="Thread.Sleep(int)"/>,
-    /// which counts whole milliseconds, so the loop oversleeps by half a millisecond on average.
-    /// </summary>
-    public Action<TimeSpan>? PreciseSleep { get; init; }
-
-    /// <summary>Coordinates fires across replicas (leader lease, slot state); null fires every slot.</summary>
-    public ISlotGate? SlotGate { get; init; }
-
-    /// <summary>
-    /// Where interval grids start. Null: when the engine starts (Loom's behaviour: first fire one interval
-    /// later). Replicas and restarts that must agree on slots anchor every grid to a fixed instant instead.
-    /// </summary>
-    public DateTimeOffset? IntervalAnchor { get; init; }
-
-    /// <summary>
-    /// How many helper tasks may build a big fan-out's bodies beside the thread reading its maps
-    /// (<see cref="FireBodyCollector"/>): one per core beyond the first, at most three.
-    /// </summary>
-    public int BuildHelpers { get; init; } = Math.Clamp(Environment.ProcessorCount - 1, 0, 3);
-
-    /// <summary>
-    /// Called from the timer loop itself at least every <see cref="HeartbeatPeriod"/> (the loop wakes for it): a
-    /// watchdog fed from here sees a loop that is stuck, not merely a process that is alive.
-    /// </summary>
-    public Action? Heartbeat { get; init; }
-
-    /// <summary>How often <see cref="Heartbeat"/> is called at least.</summary>
-    public TimeSpan HeartbeatPeriod { get; init; } = TimeSpan.FromSeconds(5);
-}
-
 /// <summary>
 /// The timer loop. Keeps a priority queue of next-fire instants and sleeps (on the given
 /// <see cref="TimeProvider"/>) until the earliest, or until a command wakes it; it never polls. The next slot
@@ -582,53 +530,44 @@ public sealed partial class SchedulerEngine
     private void OnSlotDue(ScheduleState state, DateTimeOffset slot, DateTimeOffset now, List<Fire> due)
     {
         var definition = state.Definition;
-        if (state.Running && state.Backlog is { } backlog)
+        var catchUp = definition.CatchUp ?? Config.CatchUp;
+        switch (SlotPolicy.Decide(state.Running, state.Claiming, state.Backlog is not null, state.BacklogPolicy?.Policy, catchUp.Policy))
         {
-            // A catch-up is running: this slot is not an overlap but the next in line.
-            if (state.BacklogPolicy is { Policy: CatchUpPolicy.Once })
-            {
-                backlog.Clear();
-            }
-            else if (backlog.Count >= CatchUpPlanner.MaxSlots)
-            {
-                backlog.Dequeue();
-            }
-            backlog.Enqueue(slot);
-        }
-        else if (state.Running && state.Claiming && (definition.CatchUp ?? Config.CatchUp) is { Policy: not CatchUpPolicy.Skip } policy)
-        {
-            // The running fire still waits for the slot state (a state bucket electing its leader, say): like slots
-            // missed in a failover, the ones that come meanwhile follow the catch-up policy and fire after it.
-            state.Backlog = new Queue<DateTimeOffset>([slot]);
-            state.BacklogPolicy = policy;
-        }
-        else if (state.Running)
-        {
-            state.SkippedOverlap++;
-            if (state.Claiming)
-            {
+            case SlotDecision.Fire:
+                due.Add(PrepareFire(state, slot, manual: false, catchUp: null));
+                break;
+            case SlotDecision.CatchUpLatestOnly:
+                state.Backlog!.Clear();
+                state.Backlog.Enqueue(slot);
+                break;
+            case SlotDecision.CatchUp:
+                if (state.Backlog!.Count >= CatchUpPlanner.MaxSlots)
+                {
+                    state.Backlog.Dequeue();
+                }
+                state.Backlog.Enqueue(slot);
+                break;
+            case SlotDecision.CatchUpAfterClaim:
+                state.Backlog = new Queue<DateTimeOffset>([slot]);
+                state.BacklogPolicy = catchUp;
+                break;
+            case SlotDecision.SkipWhileClaiming:
+                state.SkippedOverlap++;
                 LogSkippedWhileClaiming(definition.Name, LoomTime.Format(slot));
-            }
-            else
-            {
+                break;
+            case SlotDecision.Skip:
+                state.SkippedOverlap++;
                 LogSkippedOverlap(definition.Name, LoomTime.Format(slot));
-            }
-        }
-        else
-        {
-            due.Add(PrepareFire(state, slot, manual: false, catchUp: null));
+                break;
         }
 
-        var next = definition.Trigger.NextAfter(slot, state.Anchor);
-        if (next is { } n && n <= now)
+        var plan = SlotPolicy.After(definition.Trigger, state.Anchor, slot, now);
+        if (plan.Stalled)
         {
-            // A stall (suspended host, clock jump, long GC): the slot above stood for all the missed ones.
-            long missed = CountSlots(definition.Trigger, state.Anchor, slot, now);
-            state.MissedSlots += missed;
-            next = definition.Trigger.NextAfter(now, state.Anchor);
-            LogStall(definition.Name, missed, FormatOrNone(next));
+            state.MissedSlots += plan.Missed;
+            LogStall(definition.Name, plan.Missed, FormatOrNone(plan.Next));
         }
-        ScheduleNext(state, next);
+        ScheduleNext(state, plan.Next);
     }
 
     /// <summary>
@@ -684,22 +623,6 @@ public sealed partial class SchedulerEngine
             planned++;
         }
         LogClockSetBack(back.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + " s", planned, LoomTime.Format(now));
-    }
-
-    private static long CountSlots(ITrigger trigger, DateTimeOffset anchor, DateTimeOffset after, DateTimeOffset upTo)
-    {
-        if (trigger is IntervalTrigger interval)
-        {
-            long ticks = interval.Interval.Ticks;
-            return ((upTo - anchor).Ticks / ticks) - ((after - anchor).Ticks / ticks);
-        }
-        const int cap = 100_000; // counting a years-long stall of a per-second cron is not worth the time
-        long n = 0;
-        for (var t = trigger.NextAfter(after, anchor); t is { } v && v <= upTo && n < cap; t = trigger.NextAfter(v, anchor))
-        {
-            n++;
-        }
-        return n;
     }
 
     private void ScheduleNext(ScheduleState state, DateTimeOffset? next)
@@ -997,8 +920,7 @@ public sealed partial class SchedulerEngine
             while (state.Backlog is { Count: > 0 } backlog)
             {
                 var slot = backlog.Dequeue();
-                // Slots queued while a claim waited keep to the catch-up window, as any missed slot does.
-                if (state.BacklogPolicy is not { } policy || slot >= _time.GetUtcNow().AddSeconds(-policy.WindowSeconds))
+                if (SlotPolicy.StillWanted(slot, _time.GetUtcNow(), state.BacklogPolicy))
                 {
                     return slot;
                 }
