@@ -32,19 +32,9 @@ namespace LoomSched.Scheduling;
 /// slot; otherwise (a pause, a reload, a stall) it is dropped and the fire builds its own, as every other fire does.
 /// </para>
 /// </remarks>
-public sealed partial class SchedulerEngine
+public sealed class SchedulerEngine
 {
     private const int FiresPerPass = 64;
-    private const int MaxDeferredLines = 10_000;
-
-    /// <summary>How many messages of a fire are handed to the port at once (<see cref="IDispatchPort.PublishAsync(ArraySegment{DispatchMessage}, CancellationToken)"/>).</summary>
-    private const int HandOverChunk = 256;
-
-    /// <summary>
-    /// How long the "fired" lines of an instant wait for its messages to be sent (<see cref="IDispatchPort.WhenSentAsync"/>)
-    /// before they are written anyway: while NATS is away, fires are still logged, this much later.
-    /// </summary>
-    private static readonly TimeSpan LinesWaitForSend = TimeSpan.FromMilliseconds(50);
 
     /// <summary>
     /// How long before a slot the loop wakes to make its messages ready (with a precise wake lead only): enough for
@@ -83,26 +73,21 @@ public sealed partial class SchedulerEngine
     private readonly IDispatchPort _port;
     private readonly TimeProvider _time;
     private readonly EngineOptions _options;
-    private readonly ILogger _log;
+    private readonly EngineLog _log;
+    private readonly FiredLines _lines;
+    private readonly FireRunner _runner;
     private readonly PriorityQueue<QueueItem, QueueKey> _queue = new();
-    private readonly Dictionary<Task, Fire> _inFlight = [];
     private readonly List<Fire> _due = []; // the loop's: fires picked under the lock, started after it
-    private readonly List<FiredLine> _firedInBatch = []; // the loop's: "fired" lines of its batch, logged after it
-    private Task _linesWritten = Task.CompletedTask; // the loop's: the last of its batches of lines, written in order
-    private readonly Dictionary<ScheduleState, Ready> _ready = []; // the loop's: messages made ready for _readyFor
+    private readonly Dictionary<ScheduleState, ReadyMessage> _ready = []; // the loop's: messages made ready for _readyFor
     private DateTimeOffset _readyFor; // the loop's: the slot whose messages were made ready last
     private DateTimeOffset _handedFor; // the loop's: the slot whose ready messages were handed to the port
-    private int _batchThread; // the thread launching the loop's batch, while it does
     private DateTimeOffset _seenWall; // the loop's (under _gate): the wall clock at its last look ...
     private long _seenTimestamp; // ... and the monotonic clock then (NoticeClockSetBack)
-    private readonly CancellationTokenSource _fireCancel = new();
     private Dictionary<string, ScheduleState> _states = new(StringComparer.Ordinal);
     private List<ScheduleState> _order = [];
     private MessageBuilder _builder;
     private TaskCompletionSource _wake = NewSignal();
     private long _seq;
-    private long _dispatchedTotal;
-    private long _abandonedTotal;
     private long _sleepingUntilTicks;
     private long _lastBeat;
     private long _sleeps;
@@ -113,7 +98,9 @@ public sealed partial class SchedulerEngine
         _port = port;
         _time = time;
         _options = options ?? new EngineOptions();
-        _log = _options.LoggerFactory.CreateLogger("loomsched");
+        _log = new EngineLog(_options.LoggerFactory.CreateLogger("loomsched"));
+        _lines = new FiredLines(_log, port, time);
+        _runner = new FireRunner(_gate, port, time, _options.SlotGate, new ExpansionRunner(_options, time), _lines, _log);
         Config = config;
         _builder = new MessageBuilder(config, time);
         StartedAt = time.GetUtcNow();
@@ -133,7 +120,7 @@ public sealed partial class SchedulerEngine
     public DateTimeOffset StartedAt { get; }
 
     /// <summary>Messages handed to the output port so far.</summary>
-    public long DispatchedTotal => Interlocked.Read(ref _dispatchedTotal);
+    public long DispatchedTotal => _runner.DispatchedTotal;
 
     /// <summary>
     /// Runs the loop until <paramref name="stoppingToken"/> is cancelled. In-flight fires are not awaited
@@ -163,13 +150,13 @@ public sealed partial class SchedulerEngine
                 // every schedule: it is logged, and the loop goes on after a pause.
                 until = _time.GetUtcNow() + LoopFaultPause;
                 AbandonPicked();
-                LogLoopFault(ex.GetType().Name, ex.Message, ex);
+                _log.LogLoopFault(ex.GetType().Name, ex.Message, ex);
             }
             Beat();
             await SleepAsync(until, wake, stoppingToken).ConfigureAwait(false);
             Volatile.Write(ref _sleepingUntilTicks, 0);
         }
-        LogDeferredLines();
+        _lines.Flush();
     }
 
     /// <summary>Calls the heartbeat when half its period has passed since the last (the loop wakes at least that often).</summary>
@@ -205,10 +192,10 @@ public sealed partial class SchedulerEngine
         }
         AttachReady(_due, now);
         LaunchBatch(_due);
-        if (until is not { } more || more > now || _firedInBatch.Count >= MaxDeferredLines)
+        if (until is not { } more || more > now || _lines.Count >= FiredLines.MaxDeferred)
         {
             // Nothing more due at once: the instant's fires are all launched, its lines may be written.
-            LogDeferredLines();
+            _lines.Flush();
         }
         if (until is { } coming && coming > now && coming != _readyFor && _options.PreciseWakeLead > TimeSpan.Zero
             && _options.SlotGate is null && coming - _time.GetUtcNow() <= ReadyLead)
@@ -248,64 +235,13 @@ public sealed partial class SchedulerEngine
     }
 
     /// <summary>Fires started and not yet ended.</summary>
-    internal int FiresInFlight
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _inFlight.Count;
-            }
-        }
-    }
+    internal int FiresInFlight => _runner.InFlight;
 
     /// <summary>
     /// Lets running fires finish for up to <paramref name="grace"/>, then cancels what remains and reports
     /// how many messages were dispatched and how many were abandoned.
     /// </summary>
-    public async Task<DrainResult> DrainAsync(TimeSpan grace)
-    {
-        Task[] running;
-        lock (_gate)
-        {
-            running = [.. _inFlight.Keys];
-        }
-        int cut = 0;
-        if (running.Length > 0)
-        {
-            try
-            {
-                await Task.WhenAll(running).WaitAsync(grace, _time).ConfigureAwait(false);
-            }
-            catch (TimeoutException)
-            {
-                lock (_gate)
-                {
-                    cut = _inFlight.Count;
-                }
-                await _fireCancel.CancelAsync().ConfigureAwait(false);
-                try
-                {
-                    await Task.WhenAll(running).WaitAsync(TimeSpan.FromMilliseconds(500), _time).ConfigureAwait(false);
-                }
-                catch (TimeoutException)
-                {
-                    // A fire stuck in user code that ignores cancellation: its unsent messages are already counted.
-                }
-            }
-        }
-        lock (_gate)
-        {
-            // Fires that never reached their publish loop count all their messages as abandoned.
-            foreach (var fire in _inFlight.Values)
-            {
-                Interlocked.Add(ref _abandonedTotal, fire.Remaining);
-            }
-        }
-        // The loop's last lines (it has stopped: RunAsync has returned) wait at most LinesWaitForSend.
-        await Volatile.Read(ref _linesWritten).ConfigureAwait(false);
-        return new DrainResult(DispatchedTotal, Interlocked.Read(ref _abandonedTotal), cut);
-    }
+    public Task<DrainResult> DrainAsync(TimeSpan grace) => _runner.DrainAsync(grace);
 
     /// <summary>Fires a schedule now, outside its cadence (its next slot is unchanged).</summary>
     public ControlResult Trigger(string name)
@@ -325,7 +261,7 @@ public sealed partial class SchedulerEngine
             now = _time.GetUtcNow();
             fire = PrepareFire(state, now, manual: true, catchUp: null);
         }
-        Launch(fire);
+        _runner.Launch(fire);
         return ControlResult.Done($"schedule \"{name}\" triggered for {LoomTime.Format(now)}");
     }
 
@@ -347,7 +283,7 @@ public sealed partial class SchedulerEngine
             state.NextSlot = null;
             // Slots queued behind a running fire are the cadence's too: they stop with it.
             state.Backlog?.Clear();
-            LogPaused(name);
+            _log.LogPaused(name);
             return ControlResult.Done($"schedule \"{name}\" paused");
         }
     }
@@ -368,7 +304,7 @@ public sealed partial class SchedulerEngine
             state.Paused = false;
             var now = _time.GetUtcNow();
             PlanAfter(state, now, now);
-            LogResumed(name, state.NextSlot);
+            _log.LogResumed(name, state.NextSlot);
             Wake();
             return ControlResult.Done($"schedule \"{name}\" resumed; next fire {FormatOrNone(state.NextSlot)}");
         }
@@ -437,9 +373,9 @@ public sealed partial class SchedulerEngine
             _builder = new MessageBuilder(config, _time);
             Wake();
             summary = new ReloadSummary(added, removed, changed, unchanged);
-            LogReloaded(summary.ToString());
+            _log.LogReloaded(summary.ToString());
         }
-        Launch(due);
+        _runner.Launch(due);
         return summary;
     }
 
@@ -464,7 +400,7 @@ public sealed partial class SchedulerEngine
 
     /// <summary>
     /// Picks the fires due by <paramref name="now"/> into <paramref name="due"/>, up to <paramref name="limit"/>; start
-    /// them with <see cref="Launch(List{Fire})"/>.
+    /// them with <see cref="FireRunner.Launch(List{Fire})"/>.
     /// </summary>
     private void FireDue(DateTimeOffset now, List<Fire> due, int limit)
     {
@@ -524,7 +460,7 @@ public sealed partial class SchedulerEngine
         state.Version++; // whatever was queued for it is stale
         state.NextSlot = null;
         _queue.Enqueue(new QueueItem(state, state.Version, Replan: true), new QueueKey(retry, _seq++));
-        LogScheduleFault(state.Definition.Name, ex.GetType().Name, ex.Message, LoomTime.Format(retry), ex);
+        _log.LogScheduleFault(state.Definition.Name, ex.GetType().Name, ex.Message, LoomTime.Format(retry), ex);
     }
 
     private void OnSlotDue(ScheduleState state, DateTimeOffset slot, DateTimeOffset now, List<Fire> due)
@@ -553,11 +489,11 @@ public sealed partial class SchedulerEngine
                 break;
             case SlotDecision.SkipWhileClaiming:
                 state.SkippedOverlap++;
-                LogSkippedWhileClaiming(definition.Name, LoomTime.Format(slot));
+                _log.LogSkippedWhileClaiming(definition.Name, LoomTime.Format(slot));
                 break;
             case SlotDecision.Skip:
                 state.SkippedOverlap++;
-                LogSkippedOverlap(definition.Name, LoomTime.Format(slot));
+                _log.LogSkippedOverlap(definition.Name, LoomTime.Format(slot));
                 break;
         }
 
@@ -565,7 +501,7 @@ public sealed partial class SchedulerEngine
         if (plan.Stalled)
         {
             state.MissedSlots += plan.Missed;
-            LogStall(definition.Name, plan.Missed, FormatOrNone(plan.Next));
+            _log.LogStall(definition.Name, plan.Missed, FormatOrNone(plan.Next));
         }
         ScheduleNext(state, plan.Next);
     }
@@ -622,7 +558,7 @@ public sealed partial class SchedulerEngine
             ScheduleNext(state, next);
             planned++;
         }
-        LogClockSetBack(back.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + " s", planned, LoomTime.Format(now));
+        _log.LogClockSetBack(back.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + " s", planned, LoomTime.Format(now));
     }
 
     private void ScheduleNext(ScheduleState state, DateTimeOffset? next)
@@ -659,28 +595,21 @@ public sealed partial class SchedulerEngine
 
     // --- starting fires, never under _gate ---
 
-    /// <summary>
-    /// Launches a pass of the loop's fires. The "fired" lines of those that ran on this thread wait until the loop has
-    /// no more fires due at once (<see cref="LogDeferredLines"/>): formatting a line costs about as much as such a
-    /// fire, and would make every later fire of the same instant wait for it.
-    /// </summary>
+    /// <summary>Launches a pass of the loop's fires; the "fired" lines of those that run on this thread are deferred.</summary>
     private void LaunchBatch(List<Fire> fires)
     {
         if (fires.Count == 0)
         {
             return;
         }
-        if (_log.IsEnabled(LogLevel.Information))
-        {
-            _batchThread = Environment.CurrentManagedThreadId;
-        }
+        _lines.BeginBatch();
         try
         {
-            Launch(fires);
+            _runner.Launch(fires);
         }
         finally
         {
-            _batchThread = 0;
+            _lines.EndBatch();
         }
     }
 
@@ -729,7 +658,7 @@ public sealed partial class SchedulerEngine
                 var messages = builder.ForFire(definition, slot);
                 var message = messages.Message(messages.BuildBody(null, createdAt: slot), 0);
                 message.KeepId(); // spelled now, not by the publisher in the burst
-                _ready[state] = new Ready(version, builder, slot, messages, message);
+                _ready[state] = new ReadyMessage(version, builder, slot, messages, message);
             }
             catch (Exception)
             {
@@ -756,7 +685,7 @@ public sealed partial class SchedulerEngine
         }
         _handedFor = slot;
         var messages = new DispatchMessage[_ready.Count];
-        var readies = new Ready[_ready.Count];
+        var readies = new ReadyMessage[_ready.Count];
         int count = 0;
         foreach (var (state, ready) in _ready)
         {
@@ -797,142 +726,6 @@ public sealed partial class SchedulerEngine
     }
 
     /// <summary>
-    /// Writes the lines of the loop's batch once the port has sent the messages accepted so far (at most
-    /// <see cref="LinesWaitForSend"/> later): formatting a thousand lines takes as long as a thousand fires, and done at
-    /// once it would hold the cores while the instant's messages are still on their way. Batches of lines keep their
-    /// order. When the port has nothing waiting (an idle moment, the tests' port), they are written here and now.
-    /// </summary>
-    private void LogDeferredLines()
-    {
-        if (_firedInBatch.Count == 0)
-        {
-            return;
-        }
-        FiredLine[] lines = [.. _firedInBatch];
-        _firedInBatch.Clear();
-        Volatile.Write(ref _linesWritten, WriteLinesWhenSentAsync(lines, _linesWritten, _time.GetTimestamp()));
-    }
-
-    private async Task WriteLinesWhenSentAsync(FiredLine[] lines, Task previous, long batchedAt)
-    {
-        await previous.ConfigureAwait(false);
-        try
-        {
-            // The wait counts from the batch's own instant: while the port cannot send (NATS away), batches that
-            // came in the meantime are written at once, not 50 ms after one another (a backlog growing without end).
-            var wait = LinesWaitForSend - _time.GetElapsedTime(batchedAt);
-            if (wait > TimeSpan.Zero)
-            {
-                var sent = _port.WhenSentAsync(CancellationToken.None);
-                if (!sent.IsCompleted)
-                {
-                    await sent.AsTask().WaitAsync(wait, _time).ConfigureAwait(false);
-                }
-            }
-        }
-        catch (Exception)
-        {
-            // Not sent in time, or the port is shutting down: the lines are written all the same.
-        }
-        foreach (var line in lines)
-        {
-            LogFired(line);
-        }
-    }
-
-    private void Launch(List<Fire> fires)
-    {
-        foreach (var fire in fires)
-        {
-            Launch(fire);
-        }
-        fires.Clear();
-    }
-
-    private void Launch(Fire fire)
-    {
-        Task task;
-        if (fire.Inline)
-        {
-            // On this thread until something makes it wait; then it returns, and the rest runs as a task.
-            task = RunFiresAsync(fire);
-            if (task.IsCompleted)
-            {
-                return;
-            }
-        }
-        else
-        {
-            task = Task.Run(() => RunFiresAsync(fire));
-        }
-        lock (_gate)
-        {
-            _inFlight[task] = fire;
-        }
-        // After the registration: a task that has already ended is unregistered at once, here.
-        _ = task.ContinueWith(
-            static (t, self) => ((SchedulerEngine)self!).OnFireEnded(t), this,
-            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-    }
-
-    private async Task RunFiresAsync(Fire fire)
-    {
-        var state = fire.State;
-        try
-        {
-            if (fire.CatchUp is { } slots)
-            {
-                foreach (var slot in slots)
-                {
-                    await FireAsync(fire, slot).ConfigureAwait(false);
-                }
-                while (NextFromBacklog(state) is { } late)
-                {
-                    await FireAsync(fire, late).ConfigureAwait(false);
-                }
-            }
-            else
-            {
-                await FireAsync(fire, fire.Slot).ConfigureAwait(false);
-            }
-            // Slots queued while a gated fire waited on its claim (see OnSlotDue).
-            while (NextFromBacklog(state) is { } late)
-            {
-                await FireAsync(fire, late).ConfigureAwait(false);
-            }
-        }
-        finally
-        {
-            lock (_gate)
-            {
-                state.Running = false;
-                state.Claiming = false;
-                state.Backlog = null;
-                state.BacklogPolicy = null;
-            }
-        }
-    }
-
-    private DateTimeOffset? NextFromBacklog(ScheduleState state)
-    {
-        lock (_gate)
-        {
-            while (state.Backlog is { Count: > 0 } backlog)
-            {
-                var slot = backlog.Dequeue();
-                if (SlotPolicy.StillWanted(slot, _time.GetUtcNow(), state.BacklogPolicy))
-                {
-                    return slot;
-                }
-            }
-            // Empty: from now on a due slot while running is an ordinary overlap again.
-            state.Backlog = null;
-            state.BacklogPolicy = null;
-            return null;
-        }
-    }
-
-    /// <summary>
     /// Fires missed slots of a schedule after downtime or a failover, in order, as one run (see
     /// <see cref="CatchUpPlanner"/>). While the schedule is running, the slots queue behind its fire instead.
     /// </summary>
@@ -949,7 +742,7 @@ public sealed partial class SchedulerEngine
             {
                 return ControlResult.Done($"schedule \"{name}\" has no slot to catch up");
             }
-            LogCatchUp(name, slots.Count, LoomTime.Format(slots[0]), LoomTime.Format(slots[^1]));
+            _log.LogCatchUp(name, slots.Count, LoomTime.Format(slots[0]), LoomTime.Format(slots[^1]));
             if (state.Running)
             {
                 // A fire in flight (one that waits for its claim, say): the slots join the ones queued behind it, in
@@ -983,7 +776,7 @@ public sealed partial class SchedulerEngine
             }
             fire = PrepareFire(state, slots[0], manual: false, catchUp: slots);
         }
-        Launch(fire);
+        _runner.Launch(fire);
         return ControlResult.Done($"schedule \"{name}\" catches up {slots.Count} slot(s)");
     }
 
@@ -995,298 +788,6 @@ public sealed partial class SchedulerEngine
             return _states.TryGetValue(name, out var state) ? state.Anchor : null;
         }
     }
-
-    private void OnFireEnded(Task task)
-    {
-        lock (_gate)
-        {
-            _inFlight.Remove(task);
-        }
-    }
-
-    // --- one fire: on the loop's thread or its own task (see Launch) ---
-
-    private async Task FireAsync(Fire fire, DateTimeOffset slot)
-    {
-        var (state, definition, manual) = (fire.State, fire.Definition, fire.Manual);
-        var token = _fireCancel.Token;
-        var gate = _options.SlotGate;
-        int sent = 0;
-        var ready = fire.Ready is { } r && r.Slot == slot ? r : null;
-        fire.Ready = null;
-        string slotText = ready?.Messages.SlotText ?? LoomTime.Format(slot);
-        CollectedBodies? bodies = null;
-
-        try
-        {
-            var slotMessages = ready?.Messages ?? fire.Builder.ForFire(definition, slot);
-            bool claimed = true;
-            if (gate is not null)
-            {
-                lock (_gate)
-                {
-                    state.Claiming = true;
-                }
-                try
-                {
-                    claimed = await gate.TryClaimAsync(definition, slot, token).ConfigureAwait(false);
-                }
-                finally
-                {
-                    lock (_gate)
-                    {
-                        state.Claiming = false;
-                    }
-                }
-            }
-            if (!claimed)
-            {
-                lock (_gate)
-                {
-                    state.NotClaimed++;
-                }
-                return;
-            }
-            // A handed-over message went out at the slot, before this bookkeeping: the fire started then.
-            var started = ready is { Handed: true } ? ready.HandedAt : _time.GetUtcNow();
-            lock (_gate)
-            {
-                state.Fires++;
-                state.LastSlot = slot;
-                state.LastFireStartedAt = started;
-                state.LastLateness = manual ? TimeSpan.Zero : started - slot;
-            }
-            bodies = ready is null ? await BuildBodiesAsync(definition, slotMessages, slot, token).ConfigureAwait(false) : null;
-            int total = bodies?.Count ?? 1;
-            fire.Remaining = total;
-            if (ready is { Handed: true })
-            {
-                sent = 1; // the port has it (HandOverReady)
-                fire.Remaining = 0;
-                Interlocked.Increment(ref state.Dispatched);
-                Interlocked.Increment(ref _dispatchedTotal);
-            }
-            else if (total == 1)
-            {
-                token.ThrowIfCancellationRequested();
-                ThrowUnlessMayPublish(gate);
-                await _port.PublishAsync(ready?.Message ?? slotMessages.Message(bodies![0], 0), token).ConfigureAwait(false);
-                sent = 1;
-                fire.Remaining = 0;
-                Interlocked.Increment(ref state.Dispatched);
-                Interlocked.Increment(ref _dispatchedTotal);
-            }
-            else
-            {
-                // A few hundred at a time: one hand-over (a lock, a wake-up of the publisher) per chunk, not per message.
-                // A big fire's later bodies may still be building (on helper threads) while the first ones go out.
-                var chunk = new DispatchMessage[Math.Min(total, HandOverChunk)];
-                while (sent < total)
-                {
-                    token.ThrowIfCancellationRequested();
-                    ThrowUnlessMayPublish(gate);
-                    int count = Math.Min(chunk.Length, total - sent);
-                    await bodies!.WhenBuiltAsync(sent + count).ConfigureAwait(false);
-                    for (int i = 0; i < count; i++)
-                    {
-                        chunk[i] = slotMessages.Message(bodies[sent + i], sent + i);
-                    }
-                    int taken = await _port.PublishAsync(new ArraySegment<DispatchMessage>(chunk, 0, count), token).ConfigureAwait(false);
-                    sent += taken;
-                    fire.Remaining -= taken;
-                    Interlocked.Add(ref state.Dispatched, taken);
-                    Interlocked.Add(ref _dispatchedTotal, taken);
-                }
-                Array.Clear(chunk);
-            }
-            if (gate is not null)
-            {
-                // "done" only once the messages are confirmed: a replica that dies before then leaves the slot
-                // "claimed", and the next leader sends it again (the stream drops what it already has).
-                await _port.WhenSentAsync(token).ConfigureAwait(false);
-                await gate.CompleteAsync(definition, slot, token).ConfigureAwait(false);
-            }
-            var ended = _time.GetUtcNow();
-            lock (_gate)
-            {
-                state.LastDuration = ended - started;
-            }
-            Fired(new FiredLine(definition.Name, slotText, sent, (started - slot).TotalMilliseconds, (ended - started).TotalMilliseconds));
-        }
-        catch (OperationCanceledException) when (token.IsCancellationRequested)
-        {
-            Interlocked.Add(ref _abandonedTotal, fire.Remaining);
-            LogAbandoned(definition.Name, slotText, sent, fire.Remaining);
-            fire.Remaining = 0;
-        }
-        catch (Exception ex)
-        {
-            // A failure the fire expects (an expansion's, a value's, NATS's) is one line; any other is a fault, logged
-            // with its stack trace. Either way the schedule fires again at its next slot.
-            bool expected = ex is FireFailedException or ExpansionException or UnserializableValueException or TimeoutException;
-            string reason = ex is FireFailedException ? ex.Message : $"{ex.GetType().Name}: {ex.Message}";
-            lock (_gate)
-            {
-                state.Errors++;
-                state.LastError = reason;
-                state.LastErrorAt = _time.GetUtcNow();
-            }
-            LogFireFailed(definition.Name, slotText, sent, reason, expected ? null : ex);
-            fire.Remaining = 0;
-        }
-        finally
-        {
-            bodies?.Dispose();
-        }
-    }
-
-    private static void ThrowUnlessMayPublish(ISlotGate? gate)
-    {
-        if (gate is { MayPublish: false })
-        {
-            throw new FireFailedException("this replica lost the right to publish (leadership lapsed) during the fire; the rest is left to the leader");
-        }
-    }
-
-    private void Fired(FiredLine line)
-    {
-        // Still inside the loop's batch, on its thread (the fire did not have to wait): logged when the batch is launched.
-        if (_batchThread == Environment.CurrentManagedThreadId)
-        {
-            _firedInBatch.Add(line);
-            return;
-        }
-        LogFired(line);
-    }
-
-    /// <summary>
-    /// Runs the expansion (bounded by its timeout and cap) and reads every map before any message is sent, so that a
-    /// bad value or an oversize expansion refuses the whole fire rather than half-sending it. Body i is the message
-    /// of expansion index i; a big fire's later bodies may still be building when this returns (what is left cannot
-    /// fail: <see cref="FireBodyCollector"/>).
-    /// </summary>
-    private async ValueTask<CollectedBodies> BuildBodiesAsync(
-        ScheduleDefinition definition, FireMessages slotMessages, DateTimeOffset slot, CancellationToken token)
-    {
-        if (definition.ExpandFrom is not { } functionName)
-        {
-            return CollectedBodies.One(slotMessages.BuildBody(null), slotMessages);
-        }
-        if (!_options.Registry.TryGet(functionName, out var function))
-        {
-            throw new FireFailedException($"expansion function \"{functionName}\" is not registered");
-        }
-
-        var context = new ExpansionContext
-        {
-            ScheduleName = definition.Name,
-            ScheduledFor = slot,
-            Args = definition.ExpandArgs,
-            MaxMaps = definition.MaxExpansion,
-            Services = _options.Services,
-            Logger = _options.LoggerFactory.CreateLogger($"expansion {functionName} (schedule {definition.Name})"),
-        };
-        IEnumerable<IEnumerable<KeyValuePair<string, object?>>>? maps;
-        long called = _time.GetTimestamp();
-        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(token))
-        {
-            timeout.CancelAfter(definition.ExpandTimeout);
-            // Task.Run so that a function that blocks before its first await is still bounded by the timeout.
-            var call = Task.Run(() => function.Invoke(context, timeout.Token).AsTask(), CancellationToken.None);
-            try
-            {
-                maps = await call.WaitAsync(definition.ExpandTimeout, _time, token).ConfigureAwait(false);
-            }
-            catch (TimeoutException)
-            {
-                await timeout.CancelAsync().ConfigureAwait(false);
-                throw new FireFailedException(
-                    $"expansion \"{functionName}\" did not finish within {definition.ExpandTimeout.TotalSeconds:0.###} s (expand_timeout_seconds)");
-            }
-            catch (OperationCanceledException) when (!token.IsCancellationRequested)
-            {
-                throw new FireFailedException(
-                    $"expansion \"{functionName}\" was cancelled after {definition.ExpandTimeout.TotalSeconds:0.###} s (expand_timeout_seconds)");
-            }
-            catch (ExpansionException ex)
-            {
-                throw new FireFailedException($"expansion \"{functionName}\" failed: {OperatorReason(functionName, ex)}");
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                // Anything else is for the function's developer: its type says where to look.
-                throw new FireFailedException($"expansion \"{functionName}\" threw {ex.GetType().Name}: {ex.Message}");
-            }
-        }
-        if (maps is null)
-        {
-            throw new FireFailedException($"expansion \"{functionName}\" returned null instead of a list of maps");
-        }
-
-        // A lazy result (yield, LINQ) runs the function's code while its maps are read: the timeout bounds that too.
-        // The reading runs as a task of its own that owns its bodies, so that one stuck in the function's code can be
-        // left behind (as a call that hangs is) without its memory going back to the pool while it still writes.
-        var left = definition.ExpandTimeout - _time.GetElapsedTime(called);
-        using var reading = CancellationTokenSource.CreateLinkedTokenSource(token);
-        var read = Task.Run(() => ReadMaps(definition, functionName, maps, slotMessages, reading.Token), CancellationToken.None);
-        try
-        {
-            return await read.WaitAsync(left > TimeSpan.Zero ? left : TimeSpan.Zero, _time, token).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
-            await reading.CancelAsync().ConfigureAwait(false);
-            _ = read.ContinueWith(static t => t.Result.Dispose(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
-            throw new FireFailedException(
-                $"expansion \"{functionName}\" did not hand over its maps within {definition.ExpandTimeout.TotalSeconds:0.###} s (expand_timeout_seconds); nothing was sent");
-        }
-    }
-
-    /// <summary>Reads every map of a fire into its bodies (see <see cref="BuildBodiesAsync"/>); disposes them on failure.</summary>
-    private CollectedBodies ReadMaps(ScheduleDefinition definition, string functionName,
-        IEnumerable<IEnumerable<KeyValuePair<string, object?>>> maps, FireMessages slotMessages, CancellationToken token)
-    {
-        using var bodies = new FireBodyCollector(slotMessages, _options.BuildHelpers);
-        int index = 0;
-        try
-        {
-            foreach (var map in maps)
-            {
-                if (index >= definition.MaxExpansion)
-                {
-                    throw new FireFailedException(
-                        $"expansion \"{functionName}\" returned more than {definition.MaxExpansion} maps (max_expansion); nothing was sent");
-                }
-                if (map is null)
-                {
-                    throw new FireFailedException($"expansion \"{functionName}\" returned a null map at index {index}; nothing was sent");
-                }
-                bodies.Add(map);
-                index++;
-                token.ThrowIfCancellationRequested(); // out of time: a slow yield stops at its next map
-            }
-            return bodies.Finish();
-        }
-        catch (UnserializableValueException ex)
-        {
-            throw new FireFailedException($"expansion \"{functionName}\" map {index}: {ex.Message}; nothing was sent");
-        }
-        catch (ExpansionException ex)
-        {
-            throw new FireFailedException($"expansion \"{functionName}\" failed while its maps were read: {OperatorReason(functionName, ex)}");
-        }
-        catch (Exception ex) when (ex is not FireFailedException and not OperationCanceledException)
-        {
-            throw new FireFailedException($"expansion \"{functionName}\" failed while its maps were read: {ex.GetType().Name}: {ex.Message}");
-        }
-    }
-
-    /// <summary>
-    /// An <see cref="ExpansionException"/> is written for the operator: shown as it is, without its type, and without
-    /// the function's name twice.
-    /// </summary>
-    private static string OperatorReason(string functionName, ExpansionException ex) =>
-        ex.Message.StartsWith(functionName + ": ", StringComparison.Ordinal) ? ex.Message[(functionName.Length + 2)..] : ex.Message;
 
     private async Task SleepAsync(DateTimeOffset? until, Task wake, CancellationToken stoppingToken)
     {
@@ -1376,50 +877,4 @@ public sealed partial class SchedulerEngine
         public int CompareTo(QueueKey other) =>
             _ticks != other._ticks ? (_ticks < other._ticks ? -1 : 1) : _seq.CompareTo(other._seq);
     }
-
-    private readonly record struct FiredLine(string Schedule, string Slot, int Messages, double LatenessMs, double DurationMs);
-
-    /// <summary>One fire (or catch-up run) of a schedule, from the moment it is decided until it ends.</summary>
-    private sealed class Fire(
-        ScheduleState state, ScheduleDefinition definition, MessageBuilder builder, DateTimeOffset slot, bool manual,
-        IReadOnlyList<DateTimeOffset>? catchUp)
-    {
-        public ScheduleState State { get; } = state;
-        public ScheduleDefinition Definition { get; } = definition;
-        public MessageBuilder Builder { get; } = builder;
-        public DateTimeOffset Slot { get; } = slot;
-        public bool Manual { get; } = manual;
-
-        /// <summary>The slots of a catch-up run, oldest first (then its backlog); null for one slot.</summary>
-        public IReadOnlyList<DateTimeOffset>? CatchUp { get; } = catchUp;
-
-        /// <summary>Needs no await of its own: starts on the thread that launches it (see <see cref="Launch(Fire)"/>).</summary>
-        public bool Inline { get; init; }
-
-        /// <summary>Messages built and not yet handed to the port: what a cut fire abandons.</summary>
-        public int Remaining;
-
-        /// <summary>The message made ready for this fire before its slot, if any (see <see cref="MakeReady"/>).</summary>
-        public Ready? Ready { get; set; }
-    }
-
-    /// <summary>
-    /// A message made ready before its slot (id spelled), and what it was made from (<see cref="MakeReady"/>). A class,
-    /// not a record: nothing compares them.
-    /// </summary>
-    private sealed class Ready(long version, MessageBuilder builder, DateTimeOffset slot, FireMessages messages, DispatchMessage message)
-    {
-        public long Version { get; } = version;
-        public MessageBuilder Builder { get; } = builder;
-        public DateTimeOffset Slot { get; } = slot;
-        public FireMessages Messages { get; } = messages;
-        public DispatchMessage Message { get; } = message;
-
-        /// <summary>The port took the message at <see cref="HandedAt"/> (<see cref="HandOverReady"/>): the fire only accounts for it.</summary>
-        public bool Handed { get; set; }
-
-        public DateTimeOffset HandedAt { get; set; }
-    }
-
-    private sealed class FireFailedException(string message) : Exception(message);
 }
