@@ -64,30 +64,27 @@ public sealed class SchedulerEngine
     internal static readonly TimeSpan MaxSleep = TimeSpan.FromHours(1);
 
     /// <summary>How long after a schedule's fault (its trigger threw) its next slot is computed again.</summary>
-    internal static readonly TimeSpan FaultRetry = TimeSpan.FromMinutes(1);
+    internal static TimeSpan FaultRetry => ScheduleTable.FaultRetry;
 
     /// <summary>How long the loop waits after a fault of its own before it goes on, so that a fault cannot spin.</summary>
     private static readonly TimeSpan LoopFaultPause = TimeSpan.FromSeconds(1);
 
-    private readonly Lock _gate = new();
     private readonly IDispatchPort _port;
     private readonly TimeProvider _time;
     private readonly EngineOptions _options;
     private readonly EngineLog _log;
     private readonly FiredLines _lines;
     private readonly FireRunner _runner;
-    private readonly PriorityQueue<QueueItem, QueueKey> _queue = new();
+    private readonly ScheduleTable _table;
+    private readonly ControlCommands _commands;
     private readonly List<Fire> _due = []; // the loop's: fires picked under the lock, started after it
+    private readonly List<DueSlot> _decided = []; // the loop's: slots decided under the lock, planned after it
     private readonly Dictionary<ScheduleState, ReadyMessage> _ready = []; // the loop's: messages made ready for _readyFor
     private DateTimeOffset _readyFor; // the loop's: the slot whose messages were made ready last
     private DateTimeOffset _handedFor; // the loop's: the slot whose ready messages were handed to the port
-    private DateTimeOffset _seenWall; // the loop's (under _gate): the wall clock at its last look ...
+    private DateTimeOffset _seenWall; // the loop's (under _table.Gate): the wall clock at its last look ...
     private long _seenTimestamp; // ... and the monotonic clock then (NoticeClockSetBack)
-    private Dictionary<string, ScheduleState> _states = new(StringComparer.Ordinal);
-    private List<ScheduleState> _order = [];
-    private MessageBuilder _builder;
     private TaskCompletionSource _wake = NewSignal();
-    private long _seq;
     private long _sleepingUntilTicks;
     private long _lastBeat;
     private long _sleeps;
@@ -100,21 +97,14 @@ public sealed class SchedulerEngine
         _options = options ?? new EngineOptions();
         _log = new EngineLog(_options.LoggerFactory.CreateLogger("loomsched"));
         _lines = new FiredLines(_log, port, time);
-        _runner = new FireRunner(_gate, port, time, _options.SlotGate, new ExpansionRunner(_options, time), _lines, _log);
-        Config = config;
-        _builder = new MessageBuilder(config, time);
         StartedAt = time.GetUtcNow();
-        foreach (var definition in config.Schedules)
-        {
-            var state = new ScheduleState(definition, _options.IntervalAnchor ?? StartedAt);
-            _states.Add(definition.Name, state);
-            _order.Add(state);
-            PlanAfter(state, StartedAt, StartedAt);
-        }
+        _table = new ScheduleTable(config, time, StartedAt, _options.IntervalAnchor ?? StartedAt, _options.SlotGate is not null, _log);
+        _runner = new FireRunner(_table.Gate, port, time, _options.SlotGate, new ExpansionRunner(_options, time), _lines, _log);
+        _commands = new ControlCommands(_table, _runner, Wake, time, _options.IntervalAnchor, _log);
     }
 
     /// <summary>The config in force.</summary>
-    public SchedulerConfig Config { get; private set; }
+    public SchedulerConfig Config => _table.Config;
 
     /// <summary>When the engine was created (interval schedules count their slots from here).</summary>
     public DateTimeOffset StartedAt { get; }
@@ -131,7 +121,7 @@ public sealed class SchedulerEngine
         while (!stoppingToken.IsCancellationRequested)
         {
             Task wake;
-            lock (_gate)
+            lock (_table.Gate)
             {
                 if (_wake.Task.IsCompleted)
                 {
@@ -178,7 +168,7 @@ public sealed class SchedulerEngine
     {
         DateTimeOffset? until;
         DateTimeOffset now;
-        lock (_gate)
+        lock (_table.Gate)
         {
             // A pass picks a bounded number of fires, so that the first of a thousand due at once starts without
             // waiting for the other 999 to be picked (and control requests get the lock in between); the loop
@@ -187,8 +177,9 @@ public sealed class SchedulerEngine
             NoticeClockSetBack(now);
             // After a hand-over, every fire due now is picked in this pass: the fires whose messages went out
             // are accounted under the same lock that saw them fit to go (no pause or reload between the two).
-            FireDue(now, _due, HandOverReady(now) ? int.MaxValue : FiresPerPass);
-            until = _queue.TryPeek(out _, out var next) ? next.Due : null;
+            _table.DecideDue(now, _due, _decided, HandOverReady(now) ? int.MaxValue : FiresPerPass);
+            _table.PlanAfterDue(_decided, now);
+            until = _table.Queue.Earliest;
         }
         AttachReady(_due, now);
         LaunchBatch(_due);
@@ -208,7 +199,7 @@ public sealed class SchedulerEngine
     /// <summary>After a fault of the loop: fires it picked and did not start are not running (their next slots stand).</summary>
     private void AbandonPicked()
     {
-        lock (_gate)
+        lock (_table.Gate)
         {
             foreach (var fire in _due)
             {
@@ -244,267 +235,32 @@ public sealed class SchedulerEngine
     public Task<DrainResult> DrainAsync(TimeSpan grace) => _runner.DrainAsync(grace);
 
     /// <summary>Fires a schedule now, outside its cadence (its next slot is unchanged).</summary>
-    public ControlResult Trigger(string name)
-    {
-        Fire fire;
-        DateTimeOffset now;
-        lock (_gate)
-        {
-            if (!_states.TryGetValue(name, out var state))
-            {
-                return ControlResult.Refused(UnknownSchedule(name));
-            }
-            if (state.Running)
-            {
-                return ControlResult.Refused($"schedule \"{name}\" is still running its previous fire; try again when it ends");
-            }
-            now = _time.GetUtcNow();
-            fire = PrepareFire(state, now, manual: true, catchUp: null);
-        }
-        _runner.Launch(fire);
-        return ControlResult.Done($"schedule \"{name}\" triggered for {LoomTime.Format(now)}");
-    }
+    public ControlResult Trigger(string name) => _commands.Trigger(name);
 
     /// <summary>Stops a schedule's cadence until <see cref="Resume"/> (a running fire finishes).</summary>
-    public ControlResult Pause(string name)
-    {
-        lock (_gate)
-        {
-            if (!_states.TryGetValue(name, out var state))
-            {
-                return ControlResult.Refused(UnknownSchedule(name));
-            }
-            if (state.Paused)
-            {
-                return ControlResult.Done($"schedule \"{name}\" was already paused");
-            }
-            state.Paused = true;
-            state.Version++;
-            state.NextSlot = null;
-            // Slots queued behind a running fire are the cadence's too: they stop with it.
-            state.Backlog?.Clear();
-            _log.LogPaused(name);
-            return ControlResult.Done($"schedule \"{name}\" paused");
-        }
-    }
+    public ControlResult Pause(string name) => _commands.Pause(name);
 
     /// <summary>Restarts a paused schedule at its next slot after now (interval schedules keep their grid).</summary>
-    public ControlResult Resume(string name)
-    {
-        lock (_gate)
-        {
-            if (!_states.TryGetValue(name, out var state))
-            {
-                return ControlResult.Refused(UnknownSchedule(name));
-            }
-            if (!state.Paused)
-            {
-                return ControlResult.Done($"schedule \"{name}\" was not paused");
-            }
-            state.Paused = false;
-            var now = _time.GetUtcNow();
-            PlanAfter(state, now, now);
-            _log.LogResumed(name, state.NextSlot);
-            Wake();
-            return ControlResult.Done($"schedule \"{name}\" resumed; next fire {FormatOrNone(state.NextSlot)}");
-        }
-    }
+    public ControlResult Resume(string name) => _commands.Resume(name);
+
+    /// <summary>
+    /// Fires missed slots of a schedule after downtime or a failover, in order, as one run (see
+    /// <see cref="CatchUpPlanner"/>). While the schedule is running, the slots queue behind its fire instead.
+    /// </summary>
+    public ControlResult CatchUp(string name, IReadOnlyList<DateTimeOffset> slots) => _commands.CatchUp(name, slots);
+
+    /// <summary>The anchor of a schedule's interval grid (for catch-up planning).</summary>
+    public DateTimeOffset? AnchorOf(string name) => _commands.AnchorOf(name);
 
     /// <summary>
     /// Applies a validated config at once. Schedules whose definition did not change keep their slots,
     /// counters and running fire; removed ones stop (a running fire finishes); new and changed ones start
     /// from now, but a changed one that was paused stays paused.
     /// </summary>
-    public ReloadSummary Reload(SchedulerConfig config)
-    {
-        var due = new List<Fire>();
-        ReloadSummary summary;
-        lock (_gate)
-        {
-            var now = _time.GetUtcNow();
-            // Slots already due belong to the old definitions: fire them first, even if the loop (late on a busy
-            // host) has not got to them yet, so that a reload never swallows a slot.
-            FireDue(now, due, int.MaxValue);
-            var next = new Dictionary<string, ScheduleState>(StringComparer.Ordinal);
-            var order = new List<ScheduleState>();
-            List<string> added = [], changed = [], unchanged = [], removed = [];
-            foreach (var definition in config.Schedules)
-            {
-                if (_states.TryGetValue(definition.Name, out var old) && old.Definition.Fingerprint == definition.Fingerprint)
-                {
-                    old.Definition = definition;
-                    next.Add(definition.Name, old);
-                    order.Add(old);
-                    unchanged.Add(definition.Name);
-                    continue;
-                }
-                var state = new ScheduleState(definition, _options.IntervalAnchor ?? now);
-                if (old is not null)
-                {
-                    // The old definition's fire may still run; the new one is a new schedule with the same name.
-                    Retire(old);
-                    changed.Add(definition.Name);
-                    // An operator's pause is of the name, not of a definition: it holds until a resume (as the
-                    // state bucket, which records it by name, holds it across a restart).
-                    state.Paused = old.Paused;
-                }
-                else
-                {
-                    added.Add(definition.Name);
-                }
-                next.Add(definition.Name, state);
-                order.Add(state);
-                if (!state.Paused)
-                {
-                    PlanAfter(state, now, now);
-                }
-            }
-            foreach (var old in _order)
-            {
-                if (!next.ContainsKey(old.Definition.Name))
-                {
-                    Retire(old);
-                    removed.Add(old.Definition.Name);
-                }
-            }
-            _states = next;
-            _order = order;
-            Config = config;
-            _builder = new MessageBuilder(config, _time);
-            Wake();
-            summary = new ReloadSummary(added, removed, changed, unchanged);
-            _log.LogReloaded(summary.ToString());
-        }
-        _runner.Launch(due);
-        return summary;
-    }
+    public ReloadSummary Reload(SchedulerConfig config) => _commands.Reload(config);
 
     /// <summary>A snapshot of every schedule.</summary>
-    public SchedulerStatus Status()
-    {
-        lock (_gate)
-        {
-            var list = new List<ScheduleStatus>(_order.Count);
-            foreach (var s in _order)
-            {
-                list.Add(new ScheduleStatus(
-                    s.Definition.Name, s.Definition.Trigger.Describe(), s.NextSlot, s.LastSlot, s.LastFireStartedAt,
-                    s.LastLateness?.TotalMilliseconds, s.Fires, Interlocked.Read(ref s.Dispatched), s.Errors,
-                    s.SkippedOverlap, s.MissedSlots, s.Paused, s.Running, s.LastError, s.NotClaimed));
-            }
-            return new SchedulerStatus(Config.Name, StartedAt, _time.GetUtcNow(), list);
-        }
-    }
-
-    // --- the loop's work, always under _gate ---
-
-    /// <summary>
-    /// Picks the fires due by <paramref name="now"/> into <paramref name="due"/>, up to <paramref name="limit"/>; start
-    /// them with <see cref="FireRunner.Launch(List{Fire})"/>.
-    /// </summary>
-    private void FireDue(DateTimeOffset now, List<Fire> due, int limit)
-    {
-        while (due.Count < limit && _queue.TryPeek(out var item, out var key) && key.Due <= now)
-        {
-            _queue.Dequeue();
-            var state = item.State;
-            if (item.Version != state.Version || state.Removed || state.Paused)
-            {
-                continue;
-            }
-            try
-            {
-                if (item.Replan)
-                {
-                    PlanAfter(state, now, now);
-                }
-                else
-                {
-                    OnSlotDue(state, key.Due, now, due);
-                }
-            }
-            catch (Exception ex)
-            {
-                // One schedule's fault is that schedule's: the others stay on time.
-                Faulted(state, ex, now);
-            }
-        }
-    }
-
-    /// <summary>Plans the schedule's first slot after <paramref name="after"/>; a trigger that throws is the schedule's fault.</summary>
-    private void PlanAfter(ScheduleState state, DateTimeOffset after, DateTimeOffset now)
-    {
-        DateTimeOffset? next;
-        try
-        {
-            next = state.Definition.Trigger.NextAfter(after, state.Anchor);
-        }
-        catch (Exception ex)
-        {
-            Faulted(state, ex, now);
-            return;
-        }
-        ScheduleNext(state, next);
-    }
-
-    /// <summary>
-    /// Counts and logs (with the stack trace) a fault of one schedule's planning, and plans it again
-    /// <see cref="FaultRetry"/> later from the time then.
-    /// </summary>
-    private void Faulted(ScheduleState state, Exception ex, DateTimeOffset now)
-    {
-        var retry = now + FaultRetry;
-        state.Errors++;
-        state.LastError = $"its next slot could not be planned ({ex.GetType().Name}: {ex.Message}); tried again at {LoomTime.Format(retry)}";
-        state.LastErrorAt = now;
-        state.Version++; // whatever was queued for it is stale
-        state.NextSlot = null;
-        _queue.Enqueue(new QueueItem(state, state.Version, Replan: true), new QueueKey(retry, _seq++));
-        _log.LogScheduleFault(state.Definition.Name, ex.GetType().Name, ex.Message, LoomTime.Format(retry), ex);
-    }
-
-    private void OnSlotDue(ScheduleState state, DateTimeOffset slot, DateTimeOffset now, List<Fire> due)
-    {
-        var definition = state.Definition;
-        var catchUp = definition.CatchUp ?? Config.CatchUp;
-        switch (SlotPolicy.Decide(state.Running, state.Claiming, state.Backlog is not null, state.BacklogPolicy?.Policy, catchUp.Policy))
-        {
-            case SlotDecision.Fire:
-                due.Add(PrepareFire(state, slot, manual: false, catchUp: null));
-                break;
-            case SlotDecision.CatchUpLatestOnly:
-                state.Backlog!.Clear();
-                state.Backlog.Enqueue(slot);
-                break;
-            case SlotDecision.CatchUp:
-                if (state.Backlog!.Count >= CatchUpPlanner.MaxSlots)
-                {
-                    state.Backlog.Dequeue();
-                }
-                state.Backlog.Enqueue(slot);
-                break;
-            case SlotDecision.CatchUpAfterClaim:
-                state.Backlog = new Queue<DateTimeOffset>([slot]);
-                state.BacklogPolicy = catchUp;
-                break;
-            case SlotDecision.SkipWhileClaiming:
-                state.SkippedOverlap++;
-                _log.LogSkippedWhileClaiming(definition.Name, LoomTime.Format(slot));
-                break;
-            case SlotDecision.Skip:
-                state.SkippedOverlap++;
-                _log.LogSkippedOverlap(definition.Name, LoomTime.Format(slot));
-                break;
-        }
-
-        var plan = SlotPolicy.After(definition.Trigger, state.Anchor, slot, now);
-        if (plan.Stalled)
-        {
-            state.MissedSlots += plan.Missed;
-            _log.LogStall(definition.Name, plan.Missed, FormatOrNone(plan.Next));
-        }
-        ScheduleNext(state, plan.Next);
-    }
+    public SchedulerStatus Status() => _commands.Status(StartedAt);
 
     /// <summary>
     /// A wall clock set back (NTP correcting a clock that ran ahead, an edge host's clock set by hand) would leave every
@@ -526,74 +282,11 @@ public sealed class SchedulerEngine
         {
             return;
         }
-        long planned = 0;
-        foreach (var state in _order)
-        {
-            if (state.Removed || state.Paused || state.NextSlot is not { } old)
-            {
-                continue;
-            }
-            var trigger = state.Definition.Trigger;
-            DateTimeOffset? next;
-            try
-            {
-                if (trigger is IntervalTrigger interval && now <= state.Anchor)
-                {
-                    long periods = ((state.Anchor - now).Ticks / interval.Interval.Ticks) + 1;
-                    state.Anchor -= TimeSpan.FromTicks(periods * interval.Interval.Ticks);
-                }
-                // From just before now: a slot at this very instant is due, not skipped.
-                next = trigger.NextAfter(now - TimeSpan.FromTicks(1), state.Anchor);
-            }
-            catch (Exception ex)
-            {
-                Faulted(state, ex, now);
-                continue;
-            }
-            if (next is not { } due || due >= old)
-            {
-                continue;
-            }
-            state.Version++; // the queued entry for the old slot is stale
-            ScheduleNext(state, next);
-            planned++;
-        }
+        long planned = _table.PlanAgainFrom(now);
         _log.LogClockSetBack(back.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + " s", planned, LoomTime.Format(now));
     }
 
-    private void ScheduleNext(ScheduleState state, DateTimeOffset? next)
-    {
-        state.NextSlot = next;
-        if (next is { } due)
-        {
-            _queue.Enqueue(new QueueItem(state, state.Version), new QueueKey(due, _seq++));
-        }
-    }
-
-    private void Retire(ScheduleState state)
-    {
-        state.Removed = true;
-        state.Version++;
-        state.NextSlot = null;
-    }
-
-    /// <summary>
-    /// Marks the schedule running and captures what its fire needs (definition and builder as they are now: a reload
-    /// meanwhile does not change a fire already decided). A catch-up run fires <paramref name="catchUp"/>, oldest first,
-    /// and also takes the slots that come due while it runs (its backlog), so that catching up never costs a regular slot.
-    /// </summary>
-    private Fire PrepareFire(ScheduleState state, DateTimeOffset slot, bool manual, IReadOnlyList<DateTimeOffset>? catchUp)
-    {
-        state.Running = true;
-        state.Backlog = catchUp is null ? null : new Queue<DateTimeOffset>();
-        var definition = state.Definition;
-        return new Fire(state, definition, _builder, slot, manual, catchUp)
-        {
-            Inline = catchUp is null && definition.ExpandFrom is null && _options.SlotGate is null,
-        };
-    }
-
-    // --- starting fires, never under _gate ---
+    // --- starting fires, never under _table.Gate ---
 
     /// <summary>Launches a pass of the loop's fires; the "fired" lines of those that run on this thread are deferred.</summary>
     private void LaunchBatch(List<Fire> fires)
@@ -623,23 +316,15 @@ public sealed class SchedulerEngine
         _readyFor = slot;
         var candidates = new List<(ScheduleState State, long Version, ScheduleDefinition Definition)>();
         MessageBuilder builder;
-        lock (_gate)
+        lock (_table.Gate)
         {
-            builder = _builder;
-            // The queue yields its earliest items only: take those due at the slot and put them back as they were
-            // (same priority, hence the same order).
-            var taken = new List<(QueueItem Item, QueueKey Key)>();
-            while (taken.Count < MaxReady && _queue.TryPeek(out var item, out var key) && key.Due == slot)
+            builder = _table.Builder;
+            var entries = new List<SlotEntry>();
+            _table.Queue.PeekAt(slot, MaxReady, entries);
+            foreach (var entry in entries)
             {
-                _queue.Dequeue();
-                taken.Add((item, key));
-            }
-            foreach (var (item, key) in taken)
-            {
-                _queue.Enqueue(item, key);
-                var state = item.State;
-                if (!item.Replan && item.Version == state.Version && !state.Removed && !state.Paused && !state.Running
-                    && state.Definition.ExpandFrom is null)
+                var state = entry.State;
+                if (!entry.Replan && entry.IsLive && !state.Running && state.Definition.ExpandFrom is null)
                 {
                     candidates.Add((state, state.Version, state.Definition));
                 }
@@ -690,7 +375,7 @@ public sealed class SchedulerEngine
         foreach (var (state, ready) in _ready)
         {
             if (ready.Slot == slot && ready.Version == state.Version && state.NextSlot == slot && !state.Removed
-                && !state.Paused && !state.Running && ReferenceEquals(ready.Builder, _builder))
+                && !state.Paused && !state.Running && ReferenceEquals(ready.Builder, _table.Builder))
             {
                 messages[count] = ready.Message;
                 readies[count++] = ready;
@@ -722,70 +407,6 @@ public sealed class SchedulerEngine
             {
                 fire.Ready = ready;
             }
-        }
-    }
-
-    /// <summary>
-    /// Fires missed slots of a schedule after downtime or a failover, in order, as one run (see
-    /// <see cref="CatchUpPlanner"/>). While the schedule is running, the slots queue behind its fire instead.
-    /// </summary>
-    public ControlResult CatchUp(string name, IReadOnlyList<DateTimeOffset> slots)
-    {
-        Fire fire;
-        lock (_gate)
-        {
-            if (!_states.TryGetValue(name, out var state))
-            {
-                return ControlResult.Refused(UnknownSchedule(name));
-            }
-            if (slots.Count == 0)
-            {
-                return ControlResult.Done($"schedule \"{name}\" has no slot to catch up");
-            }
-            _log.LogCatchUp(name, slots.Count, LoomTime.Format(slots[0]), LoomTime.Format(slots[^1]));
-            if (state.Running)
-            {
-                // A fire in flight (one that waits for its claim, say): the slots join the ones queued behind it, in
-                // slot order (both are in order), and fire after it.
-                var merged = new Queue<DateTimeOffset>(slots.Count + (state.Backlog?.Count ?? 0));
-                DateTimeOffset? last = null;
-                void Add(DateTimeOffset slot)
-                {
-                    if (slot != last)
-                    {
-                        merged.Enqueue(slot);
-                        last = slot;
-                    }
-                }
-                int next = 0;
-                foreach (var queued in state.Backlog ?? [])
-                {
-                    while (next < slots.Count && slots[next] <= queued)
-                    {
-                        Add(slots[next++]);
-                    }
-                    Add(queued);
-                }
-                while (next < slots.Count)
-                {
-                    Add(slots[next++]);
-                }
-                state.Backlog = merged;
-                state.BacklogPolicy = null;
-                return ControlResult.Done($"schedule \"{name}\" catches up {slots.Count} slot(s) after its running fire");
-            }
-            fire = PrepareFire(state, slots[0], manual: false, catchUp: slots);
-        }
-        _runner.Launch(fire);
-        return ControlResult.Done($"schedule \"{name}\" catches up {slots.Count} slot(s)");
-    }
-
-    /// <summary>The anchor of a schedule's interval grid (for catch-up planning).</summary>
-    public DateTimeOffset? AnchorOf(string name)
-    {
-        lock (_gate)
-        {
-            return _states.TryGetValue(name, out var state) ? state.Anchor : null;
         }
     }
 
@@ -846,35 +467,4 @@ public sealed class SchedulerEngine
     private void Wake() => _wake.TrySetResult();
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    private string UnknownSchedule(string name)
-    {
-        var known = string.Join(", ", _order.Select(s => s.Definition.Name));
-        return known.Length == 0
-            ? $"no schedule is named \"{name}\" (this scheduler has none)"
-            : $"no schedule is named \"{name}\"; known: {known}";
-    }
-
-    private static string FormatOrNone(DateTimeOffset? t) => t is { } v ? LoomTime.Format(v) : "none";
-
-    /// <summary>A schedule's entry in the queue: its slot, or (<paramref name="Replan"/>) a retry of its planning after a fault.</summary>
-    private readonly record struct QueueItem(ScheduleState State, long Version, bool Replan = false);
-
-    /// <summary>
-    /// A queue entry's priority: its instant, then the order it was queued in (entries of one instant come out
-    /// first-queued first). Compared as two numbers: a thousand schedules due at one instant take twenty thousand
-    /// comparisons to come out of the queue, and a tuple of a DateTimeOffset and a long compared through the default
-    /// comparers was about half of the loop's work at that instant.
-    /// </summary>
-    private readonly struct QueueKey(DateTimeOffset due, long seq) : IComparable<QueueKey>
-    {
-        private readonly long _ticks = due.UtcTicks;
-        private readonly long _seq = seq;
-
-        /// <summary>The instant, in UTC (the queue keeps instants; no offset is ever shown from it).</summary>
-        public DateTimeOffset Due => new(_ticks, TimeSpan.Zero);
-
-        public int CompareTo(QueueKey other) =>
-            _ticks != other._ticks ? (_ticks < other._ticks ? -1 : 1) : _seq.CompareTo(other._seq);
-    }
 }

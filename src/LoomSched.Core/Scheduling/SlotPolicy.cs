@@ -101,4 +101,18 @@ internal static class SlotPolicy
     /// </summary>
     public static bool StillWanted(DateTimeOffset slot, DateTimeOffset now, CatchUpOptions? queuedPolicy) =>
         queuedPolicy is null || slot >= now.AddSeconds(-queuedPolicy.WindowSeconds);
+
+    /// <summary>
+    /// Where an interval grid must start so that <paramref name="now"/> lies after its start: the anchor itself, or (after
+    /// the wall clock went back past it) moved back by whole intervals, so that the slots stay on the same grid.
+    /// </summary>
+    public static DateTimeOffset GridStartBefore(TimeSpan interval, DateTimeOffset anchor, DateTimeOffset now)
+    {
+        if (now > anchor)
+        {
+            return anchor;
+        }
+        long periods = ((anchor - now).Ticks / interval.Ticks) + 1;
+        return anchor - TimeSpan.FromTicks(periods * interval.Ticks);
+    }
 }

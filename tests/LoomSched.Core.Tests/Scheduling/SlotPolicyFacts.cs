@@ -133,4 +133,17 @@ public sealed class SlotPolicyFacts
         var policy = window < 0 ? null : new CatchUpOptions(CatchUpPolicy.All, window);
         Assert.Equal(wanted, SlotPolicy.StillWanted(At(slot), At(now), policy));
     }
+
+    [Theory]
+    // now (seconds after the anchor) → where the ten-second grid starts
+    [InlineData(0.001, 0)] // after the anchor: the grid stands
+    [InlineData(3600, 0)]
+    [InlineData(0, -10)] // at the anchor: the anchor is not a slot, so the grid starts a period earlier
+    [InlineData(-5, -10)]
+    [InlineData(-10, -20)]
+    [InlineData(-25, -30)]
+    public void A_clock_set_back_before_an_interval_grid_extends_it_back_by_whole_periods(double now, double start)
+    {
+        Assert.Equal(At(start), SlotPolicy.GridStartBefore(TimeSpan.FromSeconds(10), Anchor, At(now)));
+    }
 }
