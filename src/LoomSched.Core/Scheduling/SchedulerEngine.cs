@@ -9,53 +9,18 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace LoomSched.Scheduling;
 
 /// <summary>
-/// The timer loop. Keeps a priority queue of next-fire instants and sleeps (on the given
-/// <see cref="TimeProvider"/>) until the earliest, or until a command wakes it; it never polls. The next slot
-/// is computed from the slot just fired; after a stall a schedule fires once and resumes on its cadence.
-/// A slot that comes while the schedule's previous fire still runs is skipped and counted.
+/// The scheduler: fires each schedule's slots, publishing its messages through the output port. The timer loop sleeps
+/// (on the given <see cref="TimeProvider"/>) until the earliest slot or a command; at a slot it decides which fires
+/// happen (<see cref="SlotPolicy"/>), hands their ready-made messages over (<see cref="ReadyMessages"/>), then plans
+/// the next slots and launches the fires (<see cref="FireRunner"/>). After a stall a schedule fires once and resumes
+/// on its cadence; a slot that comes while the previous fire still runs is skipped and counted.
 /// </summary>
-/// <remarks>
-/// The fires due at one instant are picked under the lock and started once it is released. A fire that needs no
-/// await of its own (no expansion, no slot gate) runs on the loop's thread: it builds its message and hands it to the
-/// port, which takes it at once while its buffer has room; a thousand such fires then cost a couple of
-/// milliseconds, where a task each cost a thread hop and a wait for the lock. Should the port make it wait
-/// (back-pressure), the rest of that fire goes on as a task, tracked like any other, and the loop goes on with the
-/// next fire. Fires with an expansion or a slot gate always run on their own task, so that one schedule's expansion
-/// or publish never delays another's fire.
-/// <para>
-/// Ready-made messages: with a precise wake lead (<see cref="EngineOptions.PreciseWakeLead"/>), the loop wakes
-/// <see cref="ReadyLead"/> before a slot and builds the message of every plain fire due at it (no expansion; never
-/// with a slot gate, whose fires wait for their claim anyway). Such a message's <c>created_at</c> is its slot. At the
-/// slot the loop hands all of them to the port at once (<see cref="HandOverReady"/>), before the bookkeeping of any
-/// fire, which then only accounts for its message. A ready message is used only by the fire it was made for: same
-/// schedule version, builder and slot, not paused, removed or running, within <see cref="ReadyTolerance"/> of the
-/// slot; otherwise (a pause, a reload, a stall) it is dropped and the fire builds its own, as every other fire does.
-/// </para>
-/// </remarks>
 public sealed class SchedulerEngine
 {
     private const int FiresPerPass = 64;
 
-    /// <summary>
-    /// How long before a slot the loop wakes to make its messages ready (with a precise wake lead only): enough for
-    /// thousands of messages, and for the coarse timer waking a few milliseconds late.
-    /// </summary>
-    private static readonly TimeSpan ReadyLead = TimeSpan.FromMilliseconds(25);
-
-    /// <summary>A ready-made message is used only by a fire that starts this close to its slot (its created_at is the slot).</summary>
-    private static readonly TimeSpan ReadyTolerance = TimeSpan.FromMilliseconds(100);
-
-    /// <summary>At most this many messages are made ready for one slot; the rest are built as they fire.</summary>
-    private const int MaxReady = 10_000;
-
-    /// <summary>How long the loop waits at most, at a slot, for its handed-over messages to be written out.</summary>
-    private static readonly TimeSpan HandOverWait = TimeSpan.FromMilliseconds(5);
-
     /// <summary>How far the wall clock may fall behind the monotonic clock before the loop plans its slots again.</summary>
     private static readonly TimeSpan ClockSetBackTolerance = TimeSpan.FromSeconds(1);
-
-    /// <summary>Making messages ready stops this long before the slot, so that it never delays the first fire.</summary>
-    private static readonly TimeSpan ReadyMargin = TimeSpan.FromMilliseconds(1);
 
     /// <summary>
     /// The longest the loop sleeps at once: a timer takes at most about 49.7 days, and a slot months away is reached
@@ -79,9 +44,7 @@ public sealed class SchedulerEngine
     private readonly ControlCommands _commands;
     private readonly List<Fire> _due = []; // the loop's: fires picked under the lock, started after it
     private readonly List<DueSlot> _decided = []; // the loop's: slots decided under the lock, planned after it
-    private readonly Dictionary<ScheduleState, ReadyMessage> _ready = []; // the loop's: messages made ready for _readyFor
-    private DateTimeOffset _readyFor; // the loop's: the slot whose messages were made ready last
-    private DateTimeOffset _handedFor; // the loop's: the slot whose ready messages were handed to the port
+    private readonly ReadyMessages _ready;
     private DateTimeOffset _seenWall; // the loop's (under _table.Gate): the wall clock at its last look ...
     private long _seenTimestamp; // ... and the monotonic clock then (NoticeClockSetBack)
     private TaskCompletionSource _wake = NewSignal();
@@ -100,6 +63,7 @@ public sealed class SchedulerEngine
         StartedAt = time.GetUtcNow();
         _table = new ScheduleTable(config, time, StartedAt, _options.IntervalAnchor ?? StartedAt, _options.SlotGate is not null, _log);
         _runner = new FireRunner(_table.Gate, port, time, _options.SlotGate, new ExpansionRunner(_options, time), _lines, _log);
+        _ready = new ReadyMessages(_table, port, time, _options);
         _commands = new ControlCommands(_table, _runner, Wake, time, _options.IntervalAnchor, _log);
     }
 
@@ -170,28 +134,35 @@ public sealed class SchedulerEngine
         DateTimeOffset now;
         lock (_table.Gate)
         {
-            // A pass picks a bounded number of fires, so that the first of a thousand due at once starts without
-            // waiting for the other 999 to be picked (and control requests get the lock in between); the loop
-            // comes straight back for the rest, as the earliest slot is then still due.
+            // A pass decides a bounded number of fires, so that the first of a thousand due at once starts without
+            // waiting for the other 999 (and control requests get the lock in between); the loop comes straight back
+            // for the rest. At a slot with ready messages, all of them are decided, to go to the port in one hand-over.
             now = _time.GetUtcNow();
             NoticeClockSetBack(now);
-            // After a hand-over, every fire due now is picked in this pass: the fires whose messages went out
-            // are accounted under the same lock that saw them fit to go (no pause or reload between the two).
-            _table.DecideDue(now, _due, _decided, HandOverReady(now) ? int.MaxValue : FiresPerPass);
-            _table.PlanAfterDue(_decided, now);
+            bool handOver = _ready.DueAt(now);
+            _table.DecideDue(now, _due, _decided, handOver ? int.MaxValue : FiresPerPass);
+            try
+            {
+                if (handOver)
+                {
+                    _ready.HandOver(_due, now);
+                }
+            }
+            finally
+            {
+                _table.PlanAfterDue(_decided, now);
+            }
             until = _table.Queue.Earliest;
         }
-        AttachReady(_due, now);
         LaunchBatch(_due);
         if (until is not { } more || more > now || _lines.Count >= FiredLines.MaxDeferred)
         {
             // Nothing more due at once: the instant's fires are all launched, its lines may be written.
             _lines.Flush();
         }
-        if (until is { } coming && coming > now && coming != _readyFor && _options.PreciseWakeLead > TimeSpan.Zero
-            && _options.SlotGate is null && coming - _time.GetUtcNow() <= ReadyLead)
+        if (until is { } coming)
         {
-            MakeReady(coming);
+            _ready.MakeIfNear(coming, now);
         }
         return until;
     }
@@ -306,110 +277,6 @@ public sealed class SchedulerEngine
         }
     }
 
-    /// <summary>
-    /// Builds the messages of the plain fires due at <paramref name="slot"/> ahead of it (see the remarks), on the
-    /// loop's thread, outside the lock; stops <see cref="ReadyMargin"/> before the slot.
-    /// </summary>
-    private void MakeReady(DateTimeOffset slot)
-    {
-        _ready.Clear();
-        _readyFor = slot;
-        var candidates = new List<(ScheduleState State, long Version, ScheduleDefinition Definition)>();
-        MessageBuilder builder;
-        lock (_table.Gate)
-        {
-            builder = _table.Builder;
-            var entries = new List<SlotEntry>();
-            _table.Queue.PeekAt(slot, MaxReady, entries);
-            foreach (var entry in entries)
-            {
-                var state = entry.State;
-                if (!entry.Replan && entry.IsLive && !state.Running && state.Definition.ExpandFrom is null)
-                {
-                    candidates.Add((state, state.Version, state.Definition));
-                }
-            }
-        }
-        var stopAt = slot - ReadyMargin;
-        for (int i = 0; i < candidates.Count; i++)
-        {
-            if ((i & 63) == 0 && _time.GetUtcNow() >= stopAt)
-            {
-                return;
-            }
-            var (state, version, definition) = candidates[i];
-            try
-            {
-                var messages = builder.ForFire(definition, slot);
-                var message = messages.Message(messages.BuildBody(null, createdAt: slot), 0);
-                message.KeepId(); // spelled now, not by the publisher in the burst
-                _ready[state] = new ReadyMessage(version, builder, slot, messages, message);
-            }
-            catch (Exception)
-            {
-                // The fire builds it again at the slot, and says what is wrong then.
-            }
-        }
-    }
-
-    /// <summary>
-    /// At the slot, before any fire's bookkeeping: hands the port every ready message whose fire is still to happen as
-    /// planned (same version, builder and slot; not paused, removed or running), all in one call, and marks those the
-    /// port took; their fires then only account for them. Under the lock, so nothing changes a schedule between the
-    /// check and its fire. With the system clock, the loop then waits (at most <see cref="HandOverWait"/>) until the
-    /// port has written them out: a thread it wakes (the publisher) may be queued on the waking thread's core, and on
-    /// a small VM it would otherwise wait there until the loop has done the bookkeeping of every fire of the instant
-    /// (a thousand: about 0.6 ms), while the other core idles. True when the port took any.
-    /// </summary>
-    private bool HandOverReady(DateTimeOffset now)
-    {
-        var slot = _readyFor;
-        if (_ready.Count == 0 || slot == _handedFor || slot > now || now - slot > ReadyTolerance)
-        {
-            return false;
-        }
-        _handedFor = slot;
-        var messages = new DispatchMessage[_ready.Count];
-        var readies = new ReadyMessage[_ready.Count];
-        int count = 0;
-        foreach (var (state, ready) in _ready)
-        {
-            if (ready.Slot == slot && ready.Version == state.Version && state.NextSlot == slot && !state.Removed
-                && !state.Paused && !state.Running && ReferenceEquals(ready.Builder, _table.Builder))
-            {
-                messages[count] = ready.Message;
-                readies[count++] = ready;
-            }
-        }
-        var untilWritten = _options.PreciseWakeLead > TimeSpan.Zero ? HandOverWait : TimeSpan.Zero;
-        int taken = count == 0 ? 0 : _port.TryPublishNow(messages.AsSpan(0, count), untilWritten);
-        for (int i = 0; i < taken; i++)
-        {
-            readies[i].Handed = true;
-            readies[i].HandedAt = now;
-        }
-        return taken > 0;
-    }
-
-    /// <summary>Hands each fire of the loop's pass the message made ready for it, if there is one and it still fits.</summary>
-    private void AttachReady(List<Fire> fires, DateTimeOffset now)
-    {
-        if (_ready.Count == 0)
-        {
-            return;
-        }
-        foreach (var fire in fires)
-        {
-            // A message already handed to the port is its fire's, whatever else: it has gone.
-            if (_ready.Remove(fire.State, out var ready) && ready.Slot == fire.Slot && (ready.Handed
-                || (fire.Inline && ready.Version == fire.State.Version && ReferenceEquals(ready.Builder, fire.Builder)
-                    && now - fire.Slot <= ReadyTolerance)))
-            {
-                fire.Ready = ready;
-            }
-        }
-    }
-
     private async Task SleepAsync(DateTimeOffset? until, Task wake, CancellationToken stoppingToken)
     {
         if (until is null)
@@ -448,9 +315,9 @@ public sealed class SchedulerEngine
             }
             return;
         }
-        // A slot whose messages are not ready yet wakes the loop ReadyLead before it (to make them), then again at
+        // A slot whose messages are not ready yet wakes the loop ReadyMessages.Lead before it (to make them), then at
         // the precise lead.
-        delay -= lead > TimeSpan.Zero && _options.SlotGate is null && until.Value != _readyFor && delay > ReadyLead ? ReadyLead : lead;
+        delay -= _ready.WakeEarlyFor(until.Value) && delay > ReadyMessages.Lead ? ReadyMessages.Lead : lead;
         // Timers count whole milliseconds: round up, so the loop never wakes a fraction early and spins.
         delay = TimeSpan.FromMilliseconds(Math.Ceiling(delay.TotalMilliseconds));
         if (delay > LongestSleep)
