@@ -21,7 +21,7 @@ public sealed record EngineOptions
     /// With the system clock: how long before a slot the coarse timer wakes the loop, which then sleeps the
     /// rest precisely. .NET timers tick on a coarse monotonic clock (a few ms on Linux); this lead keeps
     /// fires within about a millisecond of their slot. Zero turns it off (as for fake clocks, where it must be).
-    /// With a lead, the loop also makes the messages of a slot's plain fires ready shortly before it (see <see cref="SchedulerEngine"/>).
+    /// With a lead, the loop also makes the messages of a slot's plain fires ready shortly before it (see <see cref="ReadyMessages"/>).
     /// </summary>
     public TimeSpan PreciseWakeLead { get; init; }
 
