@@ -11,9 +11,9 @@ namespace LoomSched.Scheduling;
 /// </summary>
 /// <remarks>
 /// A fire that needs no await of its own (no expansion, no slot gate: <see cref="Fire.Inline"/>) runs on the launching
-/// thread: a thousand such fires then cost a couple of milliseconds, where a task each cost a thread hop. Should the
-/// port make it wait (back-pressure), the rest of that fire goes on as a task, tracked like any other. Other fires
-/// run on their own task, so that one schedule's expansion or publish never delays another's fire.
+/// thread, sparing each of a slot's many small fires a thread hop. Should the port make it wait (back-pressure), the
+/// rest of that fire goes on as a task, tracked like any other. Other fires run on their own task, so that one
+/// schedule's expansion or publish never delays another's fire.
 /// </remarks>
 internal sealed class FireRunner(
     Lock gate, IDispatchPort port, TimeProvider time, ISlotGate? slotGate, ExpansionRunner expansions, FiredLines lines, EngineLog log)

@@ -59,8 +59,8 @@ internal sealed class SlotQueue
     }
 
     /// <summary>
-    /// An entry's priority: its instant, then the order it was queued in. Compared as two numbers: a thousand schedules
-    /// due at once take twenty thousand comparisons, and the default comparers of a tuple cost as much as the rest.
+    /// An entry's priority: its instant, then the order it was queued in. Compared as two numbers: many schedules due
+    /// at once take many comparisons, and a tuple compared through the default comparers made them the loop's main cost.
     /// </summary>
     private readonly struct Key(DateTimeOffset due, long seq) : IComparable<Key>
     {
