@@ -26,6 +26,6 @@ internal sealed class Fire(
     /// <summary>Messages built and not yet handed to the port: what a cut fire abandons.</summary>
     public int Remaining;
 
-    /// <summary>The message made ready for this fire before its slot, if any (see <see cref="ReadyMessage"/>).</summary>
+    /// <summary>The message made ready for this fire before its slot, if still as planned (<see cref="ReadyMessages"/>).</summary>
     public ReadyMessage? Ready { get; set; }
 }

@@ -4,7 +4,7 @@ namespace LoomSched.Scheduling;
 
 /// <summary>
 /// A message made ready before its slot (id spelled), and what it was made from: the fire it is for uses it only if
-/// these still match. A class, not a record: nothing compares them.
+/// these still match (<see cref="ReadyMessages.StillAsPlanned"/>). A class, not a record: nothing compares them.
 /// </summary>
 internal sealed class ReadyMessage(long version, MessageBuilder builder, DateTimeOffset slot, FireMessages messages, DispatchMessage message)
 {
