@@ -2,7 +2,10 @@ using LoomSched.Config;
 
 namespace LoomSched.Scheduling;
 
-/// <summary>The live state of one schedule inside the engine. Guarded by the engine's lock.</summary>
+/// <summary>
+/// The live state of one schedule inside the engine. Guarded by the engine's lock (<see cref="ScheduleTable.Gate"/>);
+/// <see cref="Dispatched"/> alone is counted with <see cref="Interlocked"/>, by fires between two messages.
+/// </summary>
 internal sealed class ScheduleState(ScheduleDefinition definition, DateTimeOffset anchor)
 {
     public ScheduleDefinition Definition { get; set; } = definition;

@@ -3,16 +3,22 @@ using Microsoft.Extensions.Logging;
 
 namespace LoomSched.Scheduling;
 
-public sealed partial class SchedulerEngine
+/// <summary>The engine's log lines (category "loomsched"), one method each, shared by the engine's parts.</summary>
+internal sealed partial class EngineLog(ILogger log)
 {
     private static readonly EventId FiredEvent = new(1, nameof(LogFired));
+
+    private readonly ILogger _log = log;
+
+    /// <summary>Whether "fired" lines are written at all (deferring them is then worth it).</summary>
+    public bool WritesFiredLines => _log.IsEnabled(LogLevel.Information);
 
     /// <summary>
     /// "fired {Schedule} slot={Slot} messages={Messages} late_ms={LatenessMs:0.###} took_ms={DurationMs:0.###}", with
     /// the same values as a [LoggerMessage] would hand a logger, but its text made without a composite format and
     /// its numbers without boxing: a thousand fires in the same second write a thousand of these lines.
     /// </summary>
-    private void LogFired(in FiredLine line)
+    public void LogFired(in FiredLine line)
     {
         if (_log.IsEnabled(LogLevel.Information))
         {
@@ -58,47 +64,47 @@ public sealed partial class SchedulerEngine
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Error,
         Message = "fire failed {Schedule} slot={Slot} sent={Sent}: {Reason}")]
-    private partial void LogFireFailed(string schedule, string slot, int sent, string reason, Exception? fault);
+    public partial void LogFireFailed(string schedule, string slot, int sent, string reason, Exception? fault);
 
     [LoggerMessage(EventId = 13, Level = LogLevel.Error,
         Message = "schedule {Schedule} faulted: {Kind}: {Reason}; its next slot is planned again at {Retry}")]
-    private partial void LogScheduleFault(string schedule, string kind, string reason, string retry, Exception fault);
+    public partial void LogScheduleFault(string schedule, string kind, string reason, string retry, Exception fault);
 
     [LoggerMessage(EventId = 14, Level = LogLevel.Error,
         Message = "the timer loop faulted: {Kind}: {Reason}; it goes on in a second")]
-    private partial void LogLoopFault(string kind, string reason, Exception fault);
+    public partial void LogLoopFault(string kind, string reason, Exception fault);
 
     [LoggerMessage(EventId = 3, Level = LogLevel.Warning,
         Message = "skipped {Schedule} slot={Slot}: its previous fire is still running")]
-    private partial void LogSkippedOverlap(string schedule, string slot);
+    public partial void LogSkippedOverlap(string schedule, string slot);
 
     [LoggerMessage(EventId = 11, Level = LogLevel.Warning,
         Message = "skipped {Schedule} slot={Slot}: its previous fire still waits for the slot state (catch_up: skip)")]
-    private partial void LogSkippedWhileClaiming(string schedule, string slot);
+    public partial void LogSkippedWhileClaiming(string schedule, string slot);
 
     [LoggerMessage(EventId = 4, Level = LogLevel.Warning,
         Message = "stall: {Schedule} fired once for {Missed} further missed slot(s); next={Next}")]
-    private partial void LogStall(string schedule, long missed, string next);
+    public partial void LogStall(string schedule, long missed, string next);
 
     // The parameter types of LogStall: the same generated shape (each new one costs the binary a few kilobytes).
     [LoggerMessage(EventId = 12, Level = LogLevel.Warning,
         Message = "clock set back: the system clock went back {Back}; {Count} schedule(s) planned again from {Now}")]
-    private partial void LogClockSetBack(string back, long count, string now);
+    public partial void LogClockSetBack(string back, long count, string now);
 
     [LoggerMessage(EventId = 5, Level = LogLevel.Warning,
         Message = "abandoned {Schedule} slot={Slot} sent={Sent} abandoned={Abandoned}: shutdown grace ran out")]
-    private partial void LogAbandoned(string schedule, string slot, int sent, int abandoned);
+    public partial void LogAbandoned(string schedule, string slot, int sent, int abandoned);
 
     [LoggerMessage(EventId = 6, Level = LogLevel.Information, Message = "paused {Schedule}")]
-    private partial void LogPaused(string schedule);
+    public partial void LogPaused(string schedule);
 
     [LoggerMessage(EventId = 7, Level = LogLevel.Information, Message = "resumed {Schedule} next={Next}")]
-    private partial void LogResumed(string schedule, DateTimeOffset? next);
+    public partial void LogResumed(string schedule, DateTimeOffset? next);
 
     [LoggerMessage(EventId = 8, Level = LogLevel.Information, Message = "reloaded: {Summary}")]
-    private partial void LogReloaded(string summary);
+    public partial void LogReloaded(string summary);
 
     [LoggerMessage(EventId = 9, Level = LogLevel.Information,
         Message = "catch-up {Schedule}: {Count} missed slot(s) from {First} to {Last}")]
-    private partial void LogCatchUp(string schedule, int count, string first, string last);
+    public partial void LogCatchUp(string schedule, int count, string first, string last);
 }

@@ -1,0 +1,228 @@
+using LoomSched.Config;
+using LoomSched.Dispatch;
+
+namespace LoomSched.Scheduling;
+
+/// <summary>
+/// The operator's commands (trigger, pause, resume, catch up, reload, status), on the caller's thread: each changes
+/// the schedule table under its lock, wakes the loop when the next slot may have moved, and launches a fire it
+/// decided once the lock is released.
+/// </summary>
+internal sealed class ControlCommands(
+    ScheduleTable table, FireRunner runner, Action wake, TimeProvider time, DateTimeOffset? intervalAnchor, EngineLog log)
+{
+    public ControlResult Trigger(string name)
+    {
+        Fire fire;
+        DateTimeOffset now;
+        lock (table.Gate)
+        {
+            if (!table.TryGet(name, out var state))
+            {
+                return ControlResult.Refused(UnknownSchedule(name));
+            }
+            if (state.Running)
+            {
+                return ControlResult.Refused($"schedule \"{name}\" is still running its previous fire; try again when it ends");
+            }
+            now = time.GetUtcNow();
+            fire = table.PrepareFire(state, now, manual: true, catchUp: null);
+        }
+        runner.Launch(fire);
+        return ControlResult.Done($"schedule \"{name}\" triggered for {LoomTime.Format(now)}");
+    }
+
+    public ControlResult Pause(string name)
+    {
+        lock (table.Gate)
+        {
+            if (!table.TryGet(name, out var state))
+            {
+                return ControlResult.Refused(UnknownSchedule(name));
+            }
+            if (state.Paused)
+            {
+                return ControlResult.Done($"schedule \"{name}\" was already paused");
+            }
+            state.Paused = true;
+            state.Version++;
+            state.NextSlot = null;
+            // Slots queued behind a running fire are the cadence's too: they stop with it.
+            state.Backlog?.Clear();
+            log.LogPaused(name);
+            return ControlResult.Done($"schedule \"{name}\" paused");
+        }
+    }
+
+    public ControlResult Resume(string name)
+    {
+        lock (table.Gate)
+        {
+            if (!table.TryGet(name, out var state))
+            {
+                return ControlResult.Refused(UnknownSchedule(name));
+            }
+            if (!state.Paused)
+            {
+                return ControlResult.Done($"schedule \"{name}\" was not paused");
+            }
+            state.Paused = false;
+            var now = time.GetUtcNow();
+            table.PlanAfter(state, now, now);
+            log.LogResumed(name, state.NextSlot);
+            wake();
+            return ControlResult.Done($"schedule \"{name}\" resumed; next fire {ScheduleTable.Format(state.NextSlot)}");
+        }
+    }
+
+    public ControlResult CatchUp(string name, IReadOnlyList<DateTimeOffset> slots)
+    {
+        Fire fire;
+        lock (table.Gate)
+        {
+            if (!table.TryGet(name, out var state))
+            {
+                return ControlResult.Refused(UnknownSchedule(name));
+            }
+            if (slots.Count == 0)
+            {
+                return ControlResult.Done($"schedule \"{name}\" has no slot to catch up");
+            }
+            log.LogCatchUp(name, slots.Count, LoomTime.Format(slots[0]), LoomTime.Format(slots[^1]));
+            if (state.Running)
+            {
+                // A fire in flight (one that waits for its claim, say): the slots join the ones queued behind it.
+                state.Backlog = Merged(state.Backlog, slots);
+                state.BacklogPolicy = null;
+                return ControlResult.Done($"schedule \"{name}\" catches up {slots.Count} slot(s) after its running fire");
+            }
+            fire = table.PrepareFire(state, slots[0], manual: false, catchUp: slots);
+        }
+        runner.Launch(fire);
+        return ControlResult.Done($"schedule \"{name}\" catches up {slots.Count} slot(s)");
+    }
+
+    /// <summary>Both lists in slot order, merged in slot order, each slot once.</summary>
+    internal static Queue<DateTimeOffset> Merged(Queue<DateTimeOffset>? queued, IReadOnlyList<DateTimeOffset> slots)
+    {
+        var merged = new Queue<DateTimeOffset>(slots.Count + (queued?.Count ?? 0));
+        DateTimeOffset? last = null;
+        void Add(DateTimeOffset slot)
+        {
+            if (slot != last)
+            {
+                merged.Enqueue(slot);
+                last = slot;
+            }
+        }
+        int next = 0;
+        foreach (var slot in queued ?? [])
+        {
+            while (next < slots.Count && slots[next] <= slot)
+            {
+                Add(slots[next++]);
+            }
+            Add(slot);
+        }
+        while (next < slots.Count)
+        {
+            Add(slots[next++]);
+        }
+        return merged;
+    }
+
+    public DateTimeOffset? AnchorOf(string name)
+    {
+        lock (table.Gate)
+        {
+            return table.TryGet(name, out var state) ? state.Anchor : null;
+        }
+    }
+
+    public ReloadSummary Reload(SchedulerConfig config)
+    {
+        var due = new List<Fire>();
+        ReloadSummary summary;
+        lock (table.Gate)
+        {
+            var now = time.GetUtcNow();
+            // Slots already due belong to the old definitions: fire them first, even if the loop (late on a busy
+            // host) has not got to them yet, so that a reload never swallows a slot.
+            var decided = new List<DueSlot>();
+            table.DecideDue(now, due, decided, int.MaxValue);
+            table.PlanAfterDue(decided, now);
+            var next = new Dictionary<string, ScheduleState>(StringComparer.Ordinal);
+            var order = new List<ScheduleState>();
+            List<string> added = [], changed = [], unchanged = [], removed = [];
+            foreach (var definition in config.Schedules)
+            {
+                if (table.TryGet(definition.Name, out var old) && old.Definition.Fingerprint == definition.Fingerprint)
+                {
+                    old.Definition = definition;
+                    next.Add(definition.Name, old);
+                    order.Add(old);
+                    unchanged.Add(definition.Name);
+                    continue;
+                }
+                var state = new ScheduleState(definition, intervalAnchor ?? now);
+                if (old is not null)
+                {
+                    // The old definition's fire may still run; the new one is a new schedule with the same name.
+                    ScheduleTable.Retire(old);
+                    changed.Add(definition.Name);
+                    // An operator's pause is of the name, not of a definition: it holds until a resume (as the
+                    // state bucket, which records it by name, holds it across a restart).
+                    state.Paused = old.Paused;
+                }
+                else
+                {
+                    added.Add(definition.Name);
+                }
+                next.Add(definition.Name, state);
+                order.Add(state);
+                if (!state.Paused)
+                {
+                    table.PlanAfter(state, now, now);
+                }
+            }
+            foreach (var old in table.Order)
+            {
+                if (!next.ContainsKey(old.Definition.Name))
+                {
+                    ScheduleTable.Retire(old);
+                    removed.Add(old.Definition.Name);
+                }
+            }
+            table.Replace(config, next, order);
+            wake();
+            summary = new ReloadSummary(added, removed, changed, unchanged);
+            log.LogReloaded(summary.ToString());
+        }
+        runner.Launch(due);
+        return summary;
+    }
+
+    public SchedulerStatus Status(DateTimeOffset startedAt)
+    {
+        lock (table.Gate)
+        {
+            var list = new List<ScheduleStatus>(table.Order.Count);
+            foreach (var s in table.Order)
+            {
+                list.Add(new ScheduleStatus(
+                    s.Definition.Name, s.Definition.Trigger.Describe(), s.NextSlot, s.LastSlot, s.LastFireStartedAt,
+                    s.LastLateness?.TotalMilliseconds, s.Fires, Interlocked.Read(ref s.Dispatched), s.Errors,
+                    s.SkippedOverlap, s.MissedSlots, s.Paused, s.Running, s.LastError, s.NotClaimed, s.Lateness.Snapshot()));
+            }
+            return new SchedulerStatus(table.Config.Name, startedAt, time.GetUtcNow(), list);
+        }
+    }
+
+    private string UnknownSchedule(string name)
+    {
+        var known = string.Join(", ", table.Order.Select(s => s.Definition.Name));
+        return known.Length == 0
+            ? $"no schedule is named \"{name}\" (this scheduler has none)"
+            : $"no schedule is named \"{name}\"; known: {known}";
+    }
+}
