@@ -78,6 +78,43 @@ public sealed class LoomCompatibilityFacts
         Assert.False(result.Success);
     }
 
+    // --- duplicate schedule names ---
+
+    [Fact]
+    public void Two_entries_of_one_name_both_load_and_the_second_is_named_with_a_hash_and_its_count()
+    {
+        var result = Load("name: t\nschedules:\n  - name: x\n    interval_seconds: 1\n    task: {worker_type: w}\n  - name: x\n    interval_seconds: 2\n    task: {worker_type: w}\n  - name: x\n    interval_seconds: 3\n    task: {worker_type: w}\n");
+
+        Assert.True(result.Success, string.Join("\n", result.Errors));
+        Assert.Equal(["x", "x#2", "x#3"], result.Config!.Schedules.Select(s => s.Name));
+        Assert.Equal([1, 2, 3], result.Config.Schedules.Select(s => s.Interval!.Value.TotalSeconds));
+        Assert.Equal(
+            [("schedules[1].name", 6, "duplicate schedule name \"x\" (the first is at line 3): both fire, as in Loom; this one is \"x#2\""),
+             ("schedules[2].name", 9, "duplicate schedule name \"x\" (the first is at line 3): both fire, as in Loom; this one is \"x#3\"")],
+            result.Notes.Select(n => (n.Path, n.Location.Line, n.Message[..n.Message.IndexOf(" in status", StringComparison.Ordinal)])));
+    }
+
+    [Fact]
+    public void A_later_entry_of_a_name_skips_a_name_that_another_entry_gives()
+    {
+        var result = Load("name: t\nschedules:\n  - name: x\n    interval_seconds: 1\n    task: {worker_type: w}\n  - name: x\n    interval_seconds: 2\n    task: {worker_type: w}\n  - name: \"x#2\"\n    interval_seconds: 3\n    task: {worker_type: w}\n");
+
+        Assert.True(result.Success, string.Join("\n", result.Errors));
+        Assert.Equal(["x", "x#3", "x#2"], result.Config!.Schedules.Select(s => s.Name));
+    }
+
+    [Fact]
+    public void A_duplicate_name_is_quoted_escaped_so_a_line_break_in_it_cannot_split_the_note()
+    {
+        var result = Load("name: t\nschedules:\n  - name: \"a\\nb\"\n    interval_seconds: 1\n    task: {worker_type: w}\n  - name: \"a\\nb\"\n    interval_seconds: 2\n    task: {worker_type: w}\n");
+
+        var note = Assert.Single(result.Notes);
+        Assert.StartsWith("duplicate schedule name \"a\\nb\"", note.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', note.Message);
+        // The name itself stays an error: it travels in NATS headers.
+        Assert.Equal(2, result.Errors.Count);
+    }
+
     // --- six-field crons ---
 
     [Theory]

@@ -12,8 +12,11 @@ internal sealed class ScheduleReader(FieldReader fields, IExpansionRegistry? reg
 
     private Diagnostics Diagnostics => fields.Diagnostics;
 
-    /// <summary>The entry, or null when it has errors (all of them reported).</summary>
-    public ScheduleDefinition? Read(YamlNode node, string path)
+    /// <summary>
+    /// The entry, or null when it has errors (all of them reported). <paramref name="identity"/> replaces the name
+    /// the entry gives, for the second and later entries of one name.
+    /// </summary>
+    public ScheduleDefinition? Read(YamlNode node, string path, string? identity = null)
     {
         int before = Diagnostics.ErrorCount;
         var map = StrictMap.Open(node, path, "a map (a schedule entry with name, cron or interval_seconds, and goal or task)",
@@ -38,7 +41,7 @@ internal sealed class ScheduleReader(FieldReader fields, IExpansionRegistry? reg
         }
         return new ScheduleDefinition
         {
-            Name = name,
+            Name = identity ?? name,
             Cron = timing.Cron,
             Interval = timing.Interval,
             TimeZone = zone,
