@@ -141,10 +141,10 @@ public sealed class LoadingFacts : IDisposable
     [Fact]
     public void Diagnostic_reads_as_file_line_column_path_and_message()
     {
-        var result = ConfigLoader.LoadText("name: t\nschedules:\n  - name: a\n    interval_seconds: true\n    task: {worker_type: w}\n", "cfg.yaml");
+        var result = ConfigLoader.LoadText("name: t\nschedules:\n  - name: a\n    interval_seconds: false\n    task: {worker_type: w}\n", "cfg.yaml");
 
         Assert.Equal(
-            "cfg.yaml:4:23: schedules[0].interval_seconds: must be a number greater than 0 (seconds), got \"true\"",
+            "cfg.yaml:4:23: schedules[0].interval_seconds: must be a number greater than 0 (seconds), got \"false\"",
             Assert.Single(result.Errors).ToString());
     }
 

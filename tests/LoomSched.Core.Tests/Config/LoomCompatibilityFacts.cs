@@ -78,6 +78,31 @@ public sealed class LoomCompatibilityFacts
         Assert.False(result.Success);
     }
 
+    // --- interval_seconds: true ---
+
+    [Theory]
+    [InlineData("true")]
+    [InlineData("yes")]
+    [InlineData("On")]
+    public void Interval_true_loads_as_one_second_as_Loom_counts_it_with_a_note(string value)
+    {
+        var result = Load($"name: t\nschedules:\n  - name: a\n    interval_seconds: {value}\n    task: {{worker_type: w}}\n");
+
+        Assert.True(result.Success, string.Join("\n", result.Errors));
+        Assert.Equal(TimeSpan.FromSeconds(1), Assert.Single(result.Config!.Schedules).Interval);
+        var note = Assert.Single(result.Notes);
+        Assert.Equal(("schedules[0].interval_seconds", 4, 23), (note.Path, note.Location.Line, note.Location.Column));
+        Assert.Equal($"\"{value}\" is the boolean true, which Loom (Python) counts as 1: the schedule fires every second, as in Loom; write 1", note.Message);
+    }
+
+    [Fact]
+    public void Interval_false_stays_an_error_as_Loom_refuses_it_too()
+    {
+        var result = Load("name: t\nschedules:\n  - name: a\n    interval_seconds: false\n    task: {worker_type: w}\n");
+
+        Assert.Equal("schedules[0].interval_seconds", Assert.Single(result.Errors).Path);
+    }
+
     // --- duplicate schedule names ---
 
     [Fact]

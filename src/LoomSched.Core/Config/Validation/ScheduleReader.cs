@@ -121,7 +121,19 @@ internal sealed class ScheduleReader(FieldReader fields, IExpansionRegistry? reg
         if (interval is not null)
         {
             string path = map.PathOf("interval_seconds");
-            if (fields.PositiveNumber(interval.Value, path, "seconds") is not { } seconds)
+            double? read;
+            if (interval.Value is ScalarNode flag && ScalarTyping.TryResolve(flag, out object? value, out _) && value is true)
+            {
+                // A Python bool is an int: Loom's check (a number above 0) passes and its timer adds True, one second.
+                Diagnostics.Note(flag, path,
+                    $"\"{flag.Value}\" is the boolean true, which Loom (Python) counts as 1: the schedule fires every second, as in Loom; write 1");
+                read = 1;
+            }
+            else
+            {
+                read = fields.PositiveNumber(interval.Value, path, "seconds");
+            }
+            if (read is not { } seconds)
             {
                 return default;
             }
