@@ -103,6 +103,30 @@ public sealed class LoomCompatibilityFacts
         Assert.Equal("schedules[0].interval_seconds", Assert.Single(result.Errors).Path);
     }
 
+    // --- a blank worker_type ---
+
+    [Theory]
+    [InlineData("\"\"")]
+    [InlineData("\"  \"")]
+    public void A_blank_worker_type_loads_as_written_with_a_note_that_no_worker_takes_the_task(string value)
+    {
+        var result = Load($"name: t\nschedules:\n  - name: a\n    interval_seconds: 1\n    task: {{worker_type: {value}}}\n");
+
+        Assert.True(result.Success, string.Join("\n", result.Errors));
+        Assert.Equal(value.Trim('"'), Assert.Single(result.Config!.Schedules).Task!.WorkerType);
+        var note = Assert.Single(result.Notes);
+        Assert.Equal("schedules[0].task.worker_type", note.Path);
+        Assert.StartsWith("is blank: the task names no worker, so none takes it", note.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_worker_type_that_is_not_text_stays_an_error()
+    {
+        var result = Load("name: t\nschedules:\n  - name: a\n    interval_seconds: 1\n    task: {worker_type: 123}\n");
+
+        Assert.Contains("which YAML reads as a number", Assert.Single(result.Errors).Message, StringComparison.Ordinal);
+    }
+
     // --- duplicate schedule names ---
 
     [Fact]

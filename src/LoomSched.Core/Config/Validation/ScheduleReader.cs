@@ -251,7 +251,14 @@ internal sealed class ScheduleReader(FieldReader fields, IExpansionRegistry? reg
         string? worker = null;
         if (map.Value("worker_type") is { } workerNode)
         {
-            worker = fields.NonBlank(workerNode, map.PathOf("worker_type"), "the worker type that takes the task");
+            // Loom checks only that the key is there, and its task model takes "": the task is sent, and no worker
+            // takes it. A note, as for a blank instruction.
+            worker = fields.String(workerNode, map.PathOf("worker_type"), "the worker type that takes the task");
+            if (worker is not null && string.IsNullOrWhiteSpace(worker))
+            {
+                Diagnostics.Note(workerNode, map.PathOf("worker_type"),
+                    "is blank: the task names no worker, so none takes it (Loom sends it so too, and its router forwards it to a subject no worker listens on)");
+            }
         }
         else
         {
