@@ -52,13 +52,32 @@ public sealed class LoomCompatibilityFacts
 
     // --- what Loom ignores ---
 
-    [Fact]
-    public void A_key_loomsched_reads_but_Loom_does_not_keeps_loomscheds_meaning_and_type()
+    [Theory]
+    [InlineData("true", "write {policy: once} (the latest) or {policy: all}")]
+    [InlineData("once", "did you mean {policy: once}?")]
+    [InlineData("false", "that is the default, so remove it")]
+    public void Catch_up_that_is_not_a_map_is_ignored_as_Loom_ignores_it_with_a_note_saying_how_to_ask_for_catch_up(string value, string advice)
     {
-        // Loom ignores catch_up: true; loomsched's catch_up is a map, so a boolean there is an error, not a note.
-        var result = Load("name: t\nschedules:\n  - name: a\n    interval_seconds: 1\n    catch_up: true\n    task: {worker_type: w}\n");
+        var result = Load($"name: t\nschedules:\n  - name: a\n    interval_seconds: 1\n    catch_up: {value}\n    task: {{worker_type: w}}\n");
 
-        Assert.Equal("schedules[0].catch_up", Assert.Single(result.Errors).Path);
+        Assert.True(result.Success, string.Join("\n", result.Errors));
+        var schedule = Assert.Single(result.Config!.Schedules);
+        Assert.Null(schedule.CatchUp);
+        Assert.Equal(CatchUpPolicy.Skip, result.Config.CatchUp.Policy);
+        var note = Assert.Single(result.Notes);
+        Assert.Equal(("schedules[0].catch_up", 5, 15), (note.Path, note.Location.Line, note.Location.Column));
+        Assert.Contains("ignored, as Loom ignores catch_up, so missed slots are skipped", note.Message, StringComparison.Ordinal);
+        Assert.EndsWith(advice, note.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Catch_up_that_is_not_a_map_at_the_top_level_is_ignored_too()
+    {
+        var result = Load("name: t\ncatch_up: yes\nschedules: []\n");
+
+        Assert.True(result.Success);
+        Assert.Equal(CatchUpOptions.Default, result.Config!.CatchUp);
+        Assert.Contains(result.Notes, n => n.Path == "catch_up");
     }
 
     [Fact]

@@ -53,6 +53,7 @@ internal static class ConfigReader
             ? OptionsReader.Coordination(coordinationNode, map.PathOf("coordination"), fields)
             : CoordinationOptions.Standalone;
         var catchUp = map.Value("catch_up") is { } catchUpNode
+            && !OptionsReader.CatchUpIgnoredAsInLoom(catchUpNode, map.PathOf("catch_up"), diagnostics)
             ? OptionsReader.CatchUp(catchUpNode, map.PathOf("catch_up"), fields, CatchUpOptions.Default)
             : CatchUpOptions.Default;
 

@@ -32,6 +32,7 @@ internal sealed class ScheduleReader(FieldReader fields, IExpansionRegistry? reg
         var dispatch = ReadDispatch(map);
         var expansion = ReadExpansion(map);
         CatchUpOptions? catchUp = map.Value("catch_up") is { } catchUpNode
+            && !OptionsReader.CatchUpIgnoredAsInLoom(catchUpNode, map.PathOf("catch_up"), Diagnostics)
             ? OptionsReader.CatchUp(catchUpNode, map.PathOf("catch_up"), fields, defaults.CatchUp)
             : null;
 
