@@ -89,12 +89,51 @@ public sealed class LoomCompatibilityFacts
         Assert.Contains("did you mean \"mode\"", Assert.Single(result.Errors).Message, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void A_number_as_a_key_is_an_error_not_a_note()
+    [Theory]
+    [InlineData("1", "the number 1")]
+    [InlineData("yes", "the boolean true")]
+    [InlineData("~", "null")]
+    [InlineData("2.5", "the number 2.5")]
+    public void A_number_boolean_or_null_as_a_key_of_an_entry_is_ignored_as_Loom_ignores_it_with_a_note(string key, string typed)
     {
-        var result = Load("name: t\nschedules:\n  - name: a\n    interval_seconds: 1\n    1: x\n    task: {worker_type: w}\n");
+        var result = Load($"name: t\nschedules:\n  - name: a\n    interval_seconds: 1\n    {key}: x\n    task: {{worker_type: w}}\n");
+
+        Assert.True(result.Success, string.Join("\n", result.Errors));
+        var note = Assert.Single(result.Notes);
+        Assert.Equal(($"schedules[0].{key}", 5, 5), (note.Path, note.Location.Line, note.Location.Column));
+        Assert.StartsWith($"key {key} is {typed} to PyYAML, not a name: ignored as Loom ignores it", note.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_map_as_a_key_stays_an_error_as_PyYAML_cannot_build_it()
+    {
+        var result = Load("name: t\nschedules:\n  - name: a\n    interval_seconds: 1\n    ? {k: v}\n    : x\n    task: {worker_type: w}\n");
 
         Assert.False(result.Success);
+    }
+
+    [Theory]
+    [InlineData("goal: {instruction: go, context: {1: x}}", "goal.context.1", "key 1 is the number 1 to PyYAML, and Loom's goal takes only text keys in context")]
+    [InlineData("goal: {instruction: go, context: {yes: x}}", "goal.context.yes", "key yes is the boolean true to PyYAML")]
+    [InlineData("task: {worker_type: w, payload: {~: x}}", "task.payload.~", "key ~ is null to PyYAML, and Loom's task takes only text keys in payload (its input)")]
+    [InlineData("task: {worker_type: w, payload: {2024-01-01: x}}", "task.payload.2024-01-01", "key 2024-01-01 is a date to PyYAML")]
+    public void A_key_of_context_or_payload_that_PyYAML_makes_no_text_is_refused_as_every_fire_fails_in_Loom(string section, string path, string message)
+    {
+        var result = Load($"name: t\nschedules:\n  - name: a\n    interval_seconds: 1\n    {section}\n");
+
+        var error = Assert.Single(result.Errors);
+        Assert.Equal("schedules[0]." + path, error.Path);
+        Assert.Contains(message, error.Message, StringComparison.Ordinal);
+        Assert.EndsWith("so each of its fires would fail; quote the key: \"" + path[(path.LastIndexOf('.') + 1)..] + "\"", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_quoted_number_as_a_key_of_context_is_text_and_loads()
+    {
+        var result = Load("name: t\nschedules:\n  - name: a\n    interval_seconds: 1\n    goal: {instruction: go, context: {\"1\": x}}\n");
+
+        Assert.True(result.Success, string.Join("\n", result.Errors));
+        Assert.Equal("x", result.Config!.Schedules[0].Goal!.Context["1"]);
     }
 
     // --- interval_seconds: true ---

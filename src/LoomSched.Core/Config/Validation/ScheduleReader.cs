@@ -237,7 +237,7 @@ internal sealed class ScheduleReader(FieldReader fields, IExpansionRegistry? reg
         {
             map.Missing("instruction", "the instruction the goal carries", Diagnostics);
         }
-        var context = map.Value("context") is { } c ? fields.FreeformMap(c, map.PathOf("context")) : FreeformMap.Empty;
+        var context = map.Value("context") is { } c ? BodyMap(c, map.PathOf("context"), "goal", "context") : FreeformMap.Empty;
         var priority = map.Value("priority") is { } p ? fields.Choice(p, map.PathOf("priority"), "priority", Vocabulary.Priorities) : Priority.Normal;
         return instruction is null || context is null || priority is null ? null : new GoalTemplate(instruction, context, priority.Value);
     }
@@ -265,12 +265,43 @@ internal sealed class ScheduleReader(FieldReader fields, IExpansionRegistry? reg
         {
             map.Missing("worker_type", "the worker type that takes the task", Diagnostics);
         }
-        var payload = map.Value("payload") is { } pl ? fields.FreeformMap(pl, map.PathOf("payload")) : FreeformMap.Empty;
+        var payload = map.Value("payload") is { } pl ? BodyMap(pl, map.PathOf("payload"), "task", "payload (its input)") : FreeformMap.Empty;
         var tier = map.Value("model_tier") is { } mt ? fields.Choice(mt, map.PathOf("model_tier"), "model_tier", Vocabulary.ModelTiers) : ModelTier.Local;
         var priority = map.Value("priority") is { } p ? fields.Choice(p, map.PathOf("priority"), "priority", Vocabulary.Priorities) : Priority.Normal;
         return worker is null || payload is null || tier is null || priority is null
             ? null
             : new TaskTemplate(worker, payload, tier.Value, priority.Value);
+    }
+
+    /// <summary>
+    /// <c>context</c> or <c>payload</c>: a free-form map whose own keys must be text. PyYAML makes a number,
+    /// boolean, null or date of <c>1:</c>, <c>yes:</c>, <c>~:</c>, <c>2024-01-01:</c>, and Loom's body models take
+    /// only text keys there: each fire fails in Loom, so the file is refused. (Deeper maps are free: Loom sends their
+    /// keys as text, as loomsched does.)
+    /// </summary>
+    private IReadOnlyDictionary<string, object?>? BodyMap(YamlNode node, string path, string body, string field)
+    {
+        var result = fields.FreeformMap(node, path);
+        if (node is not MapNode map)
+        {
+            return result;
+        }
+        bool ok = true;
+        foreach (var entry in map.Entries)
+        {
+            if (entry.Key is not ScalarNode key)
+            {
+                continue;
+            }
+            string? typed = StrictMap.NotAName(key) ?? (ScalarTyping.IsTimestamp(key) ? "a date" : null);
+            if (typed is not null)
+            {
+                Diagnostics.Error(key, KeyPath.Child(path, key.Value),
+                    $"key {key.Value} is {typed} to PyYAML, and Loom's {body} takes only text keys in {field}, so each of its fires would fail; quote the key: \"{key.Value}\"");
+                ok = false;
+            }
+        }
+        return ok ? result : null;
     }
 
     private (string? From, IReadOnlyDictionary<string, object?> Args, TimeSpan Timeout, int MaxExpansion) ReadExpansion(StrictMap map)
