@@ -41,7 +41,7 @@ public sealed class CliFacts
             name: broken
             schedules:
               - name: a
-                interval_seconds: true
+                interval_seconds: false
                 task: {worker_type: w}
               - name: b
                 cron: "61 * * * *"

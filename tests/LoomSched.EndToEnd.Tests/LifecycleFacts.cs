@@ -54,12 +54,12 @@ public sealed class LifecycleFacts(NatsFixture nats)
         }
 
         var (code, output, error) = await Loomsched.ExecAsync(
-            "run", "--config", Repo.TestConfig("invalid/duplicate-schedule-names.yaml"), "--log-format", "json");
+            "run", "--config", Repo.TestConfig("invalid/bad-priority.yaml"), "--log-format", "json");
         Assert.Equal(2, code);
         Assert.Equal("", output);
         var errors = error.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
         Assert.All(errors, e => Assert.Equal("error", e.GetProperty("level").GetString()));
-        Assert.Contains(errors, e => e.GetProperty("message").GetString()!.Contains("duplicate", StringComparison.OrdinalIgnoreCase));
+        Assert.Contains(errors, e => e.GetProperty("message").GetString()!.Contains("unknown priority", StringComparison.Ordinal));
         Assert.EndsWith("1 error(s); not started", errors[^1].GetProperty("message").GetString());
     }
 

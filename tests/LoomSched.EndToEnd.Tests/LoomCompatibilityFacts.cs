@@ -56,6 +56,39 @@ public sealed class LoomCompatibilityFacts(NatsFixture nats)
     }
 
     [Fact]
+    public async Task Two_schedules_of_one_name_both_fire_each_slot_the_second_as_name_hash_2_in_status_and_headers()
+    {
+        // Loom fires every entry of its list, whatever the names; loomsched too, the second under a name of its own.
+        var prefix = TempConfig.UniqueName("twins");
+        var config = TempConfig.Write($$"""
+            name: twins
+            subject_prefix: {{prefix}}
+            schedules:
+              - name: x
+                interval_seconds: 1
+                task: {worker_type: w}
+              - name: x
+                interval_seconds: 1
+                task: {worker_type: w}
+            """);
+        await using var seen = await Captured.StartAsync(nats.Client, $"{prefix}.tasks.>");
+        await using var daemon = Loomsched.Run(config, nats.Server.Url);
+
+        var twins = await seen.WaitForAsync(4, TimeSpan.FromSeconds(20));
+        var (first, second) = (twins.First(m => m.Header("Loom-Schedule") == "x"), twins.First(m => m.Header("Loom-Schedule") == "x#2"));
+        var (code, output, error) = await Loomsched.ExecAsync(
+            "status", "--name", "twins", "--subject-prefix", prefix, "--nats-url", nats.Server.Url, "--format", "json");
+
+        Assert.Equal("x#2", second.Body.GetProperty("metadata").GetProperty("scheduled_by").GetString());
+        Assert.Equal(first.Header("Loom-Scheduled-For"), second.Header("Loom-Scheduled-For"));
+        Assert.Equal($"twins/x#2/{second.Header("Loom-Scheduled-For")}/0", second.Header("Nats-Msg-Id"));
+        Assert.NotEqual(first.Header("Nats-Msg-Id"), second.Header("Nats-Msg-Id"));
+        Assert.True(code == 0, output + error);
+        Assert.Contains("x#2", output);
+        Assert.Contains(daemon.Stderr, l => l.Contains("duplicate schedule name \"x\"", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_daemon_whose_name_has_dots_answers_control_requests_on_its_deeper_subject()
     {
         var prefix = TempConfig.UniqueName("dotted");

@@ -79,7 +79,9 @@ public sealed record CatchUpOptions(CatchUpPolicy Policy, double WindowSeconds)
 /// <summary>One validated schedule entry.</summary>
 public sealed class ScheduleDefinition
 {
-    /// <summary>Unique name.</summary>
+    /// <summary>
+    /// Unique name: the entry's, or for a later entry of a name the file gave before, <c>{name}#2</c> (#3, …).
+    /// </summary>
     public required string Name { get; init; }
 
     /// <summary>The cron expression as written, or null for an interval schedule.</summary>

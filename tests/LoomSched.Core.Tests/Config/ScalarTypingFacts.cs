@@ -131,22 +131,23 @@ public sealed class ScalarTypingFacts
     }
 
     [Fact]
-    public void Non_string_keys_become_the_text_json_dumps_would_write()
+    public void Non_string_keys_of_a_nested_map_become_the_text_Loom_sends()
     {
+        // Loom's model_dump(mode="json") writes them so (pydantic writes a null key as Python's str(None)).
         var value = Load("{1: a, 0x10: b, yes: c, ~: d, 1.50: e, name: f}");
 
         var map = Assert.IsAssignableFrom<IReadOnlyDictionary<string, object?>>(value);
-        Assert.Equal(["1", "16", "true", "null", "1.5", "name"], map.Keys);
+        Assert.Equal(["1", "16", "true", "None", "1.5", "name"], map.Keys);
     }
 
     [Fact]
     public void Keys_that_become_the_same_text_are_duplicates()
     {
         var result = ConfigLoader.LoadText(
-            "name: t\nschedules:\n  - name: a\n    interval_seconds: 1\n    task: {worker_type: w, payload: {1: a, \"1\": b}}\n", "t.yaml");
+            "name: t\nschedules:\n  - name: a\n    interval_seconds: 1\n    task: {worker_type: w, payload: {v: {1: a, \"1\": b}}}\n", "t.yaml");
 
         var error = Assert.Single(result.Errors);
-        Assert.Equal("schedules[0].task.payload.1", error.Path);
+        Assert.Equal("schedules[0].task.payload.v.1", error.Path);
         Assert.Contains("duplicate key \"1\"", error.Message, StringComparison.Ordinal);
     }
 

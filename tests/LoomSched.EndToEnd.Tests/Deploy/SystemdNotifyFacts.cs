@@ -201,7 +201,7 @@ public sealed class SystemdNotifyFacts(NatsFixture nats)
     [Fact]
     public async Task Outside_systemd_lines_carry_no_priority()
     {
-        var (code, _, error) = await Loomsched.ExecAsync("run", "--config", Repo.TestConfig("invalid/duplicate-schedule-names.yaml"));
+        var (code, _, error) = await Loomsched.ExecAsync("run", "--config", Repo.TestConfig("invalid/bad-priority.yaml"));
         Assert.Equal(2, code);
         Assert.DoesNotContain("<3>", error);
     }

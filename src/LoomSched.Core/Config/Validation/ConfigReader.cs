@@ -53,6 +53,7 @@ internal static class ConfigReader
             ? OptionsReader.Coordination(coordinationNode, map.PathOf("coordination"), fields)
             : CoordinationOptions.Standalone;
         var catchUp = map.Value("catch_up") is { } catchUpNode
+            && !OptionsReader.CatchUpIgnoredAsInLoom(catchUpNode, map.PathOf("catch_up"), diagnostics)
             ? OptionsReader.CatchUp(catchUpNode, map.PathOf("catch_up"), fields, CatchUpOptions.Default)
             : CatchUpOptions.Default;
 
@@ -128,7 +129,11 @@ internal static class ConfigReader
 
         var reader = new ScheduleReader(fields, registry, defaults);
         var result = new List<ScheduleDefinition>(list.Items.Count);
-        var firstByName = new Dictionary<string, TextPosition>(StringComparer.Ordinal);
+        // Loom keeps a list and fires every entry, whatever its name; loomsched names a schedule in status, control
+        // requests and Nats-Msg-Id, so a later entry of a name already given fires as "{name}#2" (#3, …), a name no
+        // entry of the file has.
+        var taken = new HashSet<string>(list.Items.Select(NameOf).OfType<string>(), StringComparer.Ordinal);
+        var firstByName = new Dictionary<string, (TextPosition At, int Count)>(StringComparer.Ordinal);
         bool ok = true;
         for (int i = 0; i < list.Items.Count; i++)
         {
@@ -137,21 +142,28 @@ internal static class ConfigReader
             // Nothing reads an entry's nodes again: let them go as their definitions are built, so that a large
             // config is not held twice over (as a tree and as definitions) at the end of its load.
             list.Items[i] = ReadEntry;
-            var definition = reader.Read(entry, path);
-            if (entry is MapNode entryMap && entryMap.Find("name") is { Value: ScalarNode nameNode } nameEntry
-                && ScalarTyping.TryResolve(nameNode, out object? value, out _) && value is string name)
+            string? identity = null;
+            if (NameOf(entry) is { } name)
             {
+                var nameNode = ((MapNode)entry).Find("name")!.Value;
                 if (firstByName.TryGetValue(name, out var first))
                 {
-                    diagnostics.Error(nameEntry.Value, KeyPath.Child(path, "name"),
-                        $"duplicate schedule name \"{name}\"; the first is at line {first.Line}: schedule names must be unique");
-                    ok = false;
+                    int count = first.Count;
+                    do
+                    {
+                        identity = $"{name}#{++count}";
+                    }
+                    while (!taken.Add(identity));
+                    firstByName[name] = (first.At, count);
+                    diagnostics.Note(nameNode, KeyPath.Child(path, "name"),
+                        $"duplicate schedule name \"{name}\" (the first is at line {first.At.Line}): both fire, as in Loom; this one is \"{identity}\" in status, control requests, Nats-Msg-Id and scheduled_by; give each schedule a name of its own");
                 }
                 else
                 {
-                    firstByName.Add(name, nameNode.Start);
+                    firstByName.Add(name, (nameNode.Start, 1));
                 }
             }
+            var definition = reader.Read(entry, path, identity);
             ok &= definition is not null;
             if (definition is not null)
             {
@@ -160,6 +172,13 @@ internal static class ConfigReader
         }
         return ok ? result : null;
     }
+
+    /// <summary>The name an entry gives, when it is text; its checks are the entry reader's.</summary>
+    private static string? NameOf(YamlNode entry) =>
+        entry is MapNode map && map.Find("name") is { Value: ScalarNode node }
+            && ScalarTyping.TryResolve(node, out object? value, out _) && value is string name
+            ? name
+            : null;
 
     // NATS refuses a protocol line over 4 KiB, and a SUB line carries {prefix}.scheduler.{name}: longer parts would
     // pass validation and then make every connection fail. 200 each, as for schedule names, is far from both.

@@ -71,6 +71,28 @@ internal static class OptionsReader
         return fields.Diagnostics.ErrorCount == before ? result : null;
     }
 
+    /// <summary>
+    /// True when <c>catch_up</c> is not a map (<c>catch_up: true</c>): Loom has no such key and ignores any value, so
+    /// loomsched ignores it too (missed slots are skipped, as in Loom), with a note saying how to ask for catch-up.
+    /// </summary>
+    public static bool CatchUpIgnoredAsInLoom(YamlNode node, string path, Diagnostics diagnostics)
+    {
+        if (node is MapNode)
+        {
+            return false;
+        }
+        object? value = null;
+        bool typed = node is ScalarNode scalar && ScalarTyping.TryResolve(scalar, out value, out _);
+        string advice = typed && value is false
+            ? "that is the default, so remove it"
+            : typed && value is string word && Array.IndexOf(Vocabulary.CatchUpPolicies.Words, word) >= 0
+                ? $"did you mean {{policy: {word}}}?"
+                : "to send them after downtime write {policy: once} (the latest) or {policy: all}";
+        diagnostics.Note(node, path,
+            $"is {FieldReader.Actual(node)}, not a map such as {{policy: once}}: ignored, as Loom ignores catch_up, so missed slots are skipped; {advice}");
+        return true;
+    }
+
     /// <summary><c>catch_up</c>; keys left out take their value from <paramref name="inherited"/>.</summary>
     public static CatchUpOptions? CatchUp(YamlNode node, string path, FieldReader fields, CatchUpOptions inherited)
     {

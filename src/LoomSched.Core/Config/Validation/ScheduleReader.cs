@@ -12,8 +12,11 @@ internal sealed class ScheduleReader(FieldReader fields, IExpansionRegistry? reg
 
     private Diagnostics Diagnostics => fields.Diagnostics;
 
-    /// <summary>The entry, or null when it has errors (all of them reported).</summary>
-    public ScheduleDefinition? Read(YamlNode node, string path)
+    /// <summary>
+    /// The entry, or null when it has errors (all of them reported). <paramref name="identity"/> replaces the name
+    /// the entry gives, for the second and later entries of one name.
+    /// </summary>
+    public ScheduleDefinition? Read(YamlNode node, string path, string? identity = null)
     {
         int before = Diagnostics.ErrorCount;
         var map = StrictMap.Open(node, path, "a map (a schedule entry with name, cron or interval_seconds, and goal or task)",
@@ -29,6 +32,7 @@ internal sealed class ScheduleReader(FieldReader fields, IExpansionRegistry? reg
         var dispatch = ReadDispatch(map);
         var expansion = ReadExpansion(map);
         CatchUpOptions? catchUp = map.Value("catch_up") is { } catchUpNode
+            && !OptionsReader.CatchUpIgnoredAsInLoom(catchUpNode, map.PathOf("catch_up"), Diagnostics)
             ? OptionsReader.CatchUp(catchUpNode, map.PathOf("catch_up"), fields, defaults.CatchUp)
             : null;
 
@@ -38,7 +42,7 @@ internal sealed class ScheduleReader(FieldReader fields, IExpansionRegistry? reg
         }
         return new ScheduleDefinition
         {
-            Name = name,
+            Name = identity ?? name,
             Cron = timing.Cron,
             Interval = timing.Interval,
             TimeZone = zone,
@@ -118,7 +122,19 @@ internal sealed class ScheduleReader(FieldReader fields, IExpansionRegistry? reg
         if (interval is not null)
         {
             string path = map.PathOf("interval_seconds");
-            if (fields.PositiveNumber(interval.Value, path, "seconds") is not { } seconds)
+            double? read;
+            if (interval.Value is ScalarNode flag && ScalarTyping.TryResolve(flag, out object? value, out _) && value is true)
+            {
+                // A Python bool is an int: Loom's check (a number above 0) passes and its timer adds True, one second.
+                Diagnostics.Note(flag, path,
+                    $"\"{flag.Value}\" is the boolean true, which Loom (Python) counts as 1: the schedule fires every second, as in Loom; write 1");
+                read = 1;
+            }
+            else
+            {
+                read = fields.PositiveNumber(interval.Value, path, "seconds");
+            }
+            if (read is not { } seconds)
             {
                 return default;
             }
@@ -221,7 +237,7 @@ internal sealed class ScheduleReader(FieldReader fields, IExpansionRegistry? reg
         {
             map.Missing("instruction", "the instruction the goal carries", Diagnostics);
         }
-        var context = map.Value("context") is { } c ? fields.FreeformMap(c, map.PathOf("context")) : FreeformMap.Empty;
+        var context = map.Value("context") is { } c ? BodyMap(c, map.PathOf("context"), "goal", "context") : FreeformMap.Empty;
         var priority = map.Value("priority") is { } p ? fields.Choice(p, map.PathOf("priority"), "priority", Vocabulary.Priorities) : Priority.Normal;
         return instruction is null || context is null || priority is null ? null : new GoalTemplate(instruction, context, priority.Value);
     }
@@ -236,18 +252,56 @@ internal sealed class ScheduleReader(FieldReader fields, IExpansionRegistry? reg
         string? worker = null;
         if (map.Value("worker_type") is { } workerNode)
         {
-            worker = fields.NonBlank(workerNode, map.PathOf("worker_type"), "the worker type that takes the task");
+            // Loom checks only that the key is there, and its task model takes "": the task is sent, and no worker
+            // takes it. A note, as for a blank instruction.
+            worker = fields.String(workerNode, map.PathOf("worker_type"), "the worker type that takes the task");
+            if (worker is not null && string.IsNullOrWhiteSpace(worker))
+            {
+                Diagnostics.Note(workerNode, map.PathOf("worker_type"),
+                    "is blank: the task names no worker, so none takes it (Loom sends it so too, and its router forwards it to a subject no worker listens on)");
+            }
         }
         else
         {
             map.Missing("worker_type", "the worker type that takes the task", Diagnostics);
         }
-        var payload = map.Value("payload") is { } pl ? fields.FreeformMap(pl, map.PathOf("payload")) : FreeformMap.Empty;
+        var payload = map.Value("payload") is { } pl ? BodyMap(pl, map.PathOf("payload"), "task", "payload (its input)") : FreeformMap.Empty;
         var tier = map.Value("model_tier") is { } mt ? fields.Choice(mt, map.PathOf("model_tier"), "model_tier", Vocabulary.ModelTiers) : ModelTier.Local;
         var priority = map.Value("priority") is { } p ? fields.Choice(p, map.PathOf("priority"), "priority", Vocabulary.Priorities) : Priority.Normal;
         return worker is null || payload is null || tier is null || priority is null
             ? null
             : new TaskTemplate(worker, payload, tier.Value, priority.Value);
+    }
+
+    /// <summary>
+    /// <c>context</c> or <c>payload</c>: a free-form map whose own keys must be text. PyYAML makes a number,
+    /// boolean, null or date of <c>1:</c>, <c>yes:</c>, <c>~:</c>, <c>2024-01-01:</c>, and Loom's body models take
+    /// only text keys there: each fire fails in Loom, so the file is refused. (Deeper maps are free: Loom sends their
+    /// keys as text, as loomsched does.)
+    /// </summary>
+    private IReadOnlyDictionary<string, object?>? BodyMap(YamlNode node, string path, string body, string field)
+    {
+        var result = fields.FreeformMap(node, path);
+        if (node is not MapNode map)
+        {
+            return result;
+        }
+        bool ok = true;
+        foreach (var entry in map.Entries)
+        {
+            if (entry.Key is not ScalarNode key)
+            {
+                continue;
+            }
+            string? typed = StrictMap.NotAName(key) ?? (ScalarTyping.IsTimestamp(key) ? "a date" : null);
+            if (typed is not null)
+            {
+                Diagnostics.Error(key, KeyPath.Child(path, key.Value),
+                    $"key {key.Value} is {typed} to PyYAML, and Loom's {body} takes only text keys in {field}, so each of its fires would fail; quote the key: \"{key.Value}\"");
+                ok = false;
+            }
+        }
+        return ok ? result : null;
     }
 
     private (string? From, IReadOnlyDictionary<string, object?> Args, TimeSpan Timeout, int MaxExpansion) ReadExpansion(StrictMap map)

@@ -5,7 +5,8 @@ namespace LoomSched.Config.Validation;
 /// <summary>
 /// A map whose keys are fixed by the schema: every unknown key is reported (with a "did you mean" among the keys
 /// allowed at that level, or a pointer to where the key belongs), and values are looked up by key. In the maps Loom
-/// reads too (the top level, an entry, goal, task), where Loom ignores unknown keys, an unknown name is a note.
+/// reads too (the top level, an entry, goal, task), where Loom ignores unknown keys, an unknown key is a note: a
+/// name, or a number, boolean or null (which PyYAML makes of <c>1:</c>, <c>yes:</c>, <c>~:</c>).
 /// </summary>
 internal sealed class StrictMap
 {
@@ -22,7 +23,7 @@ internal sealed class StrictMap
     /// <summary>
     /// Opens a node as a strict map; reports and returns null when it is not a map. <c>expected</c> names the map for
     /// the type error; <c>placement</c> says where a key of another level belongs (<c>instruction</c> → "under goal:");
-    /// <c>loomIgnoresUnknown</c>: a map Loom reads too, whose unknown keys (names, not numbers or booleans) are notes.
+    /// <c>loomIgnoresUnknown</c>: a map Loom reads too, whose unknown keys are notes.
     /// </summary>
     public static StrictMap? Open(
         YamlNode node, string path, string expected, IReadOnlyList<string> allowed, Diagnostics diagnostics,
@@ -41,7 +42,14 @@ internal sealed class StrictMap
             }
             else if (!allowed.Contains(entry.KeyText))
             {
-                if (loomIgnoresUnknown && IsName(entry.Key))
+                if (loomIgnoresUnknown && NotAName(entry.Key) is { } typed)
+                {
+                    // PyYAML builds a number, boolean or null key, which Loom's reads by name never meet: ignored too.
+                    string written = ((ScalarNode)entry.Key).Value;
+                    diagnostics.Note(entry.Key, KeyPath.Child(path, written),
+                        $"key {written} is {typed} to PyYAML, not a name: ignored as Loom ignores it; expected one of {string.Join(", ", allowed)}");
+                }
+                else if (loomIgnoresUnknown && IsName(entry.Key))
                 {
                     diagnostics.Note(entry.Key, KeyPath.Child(path, entry.KeyText),
                         UnknownKey(entry.KeyText, allowed, placement, ", ignored as Loom ignores it"));
@@ -83,4 +91,10 @@ internal sealed class StrictMap
     // A key PyYAML reads as text: a misspelt or foreign name. A null, boolean or number key is no name at all.
     private static bool IsName(YamlNode key) =>
         key is ScalarNode scalar && ScalarTyping.TryResolve(scalar, out object? value, out _) && value is string;
+
+    /// <summary>What PyYAML makes of a null, boolean or number key ("the number 1"); null for a name or anything else.</summary>
+    internal static string? NotAName(YamlNode key) =>
+        key is ScalarNode scalar && ScalarTyping.TryResolve(scalar, out object? value, out _) && value is null or bool or long or double
+            ? ScalarTyping.DescribeValue(value)
+            : null;
 }

@@ -73,15 +73,18 @@ internal static class ScalarTyping
         scalar.Tag is null && scalar.IsPlain && ImplicitPatterns.IsTimestamp(scalar.Value);
 
     /// <summary>
-    /// The text a typed key becomes in JSON, as Python's <c>json.dumps</c> writes the dict PyYAML built:
-    /// <c>1</c> → "1", <c>yes</c> → "true", <c>~</c> → "null", <c>1.50</c> → "1.5".
+    /// The text a typed key becomes in JSON, as Loom sends the dict PyYAML built (its message model's
+    /// <c>model_dump(mode="json")</c>, then <c>json.dumps</c>): <c>1</c> → "1", <c>yes</c> → "true",
+    /// <c>1.50</c> → "1.5", and <c>~</c> → "None" (pydantic writes a null key as Python's <c>str(None)</c>; as
+    /// measured with pydantic 2.13, it writes <c>.inf</c> and <c>.nan</c> keys so too).
     /// </summary>
     public static string JsonKeyText(object? value) => value switch
     {
-        null => "null",
+        null => "None",
         string s => s,
         bool b => b ? "true" : "false",
         long l => l.ToString(CultureInfo.InvariantCulture),
+        double d when !double.IsFinite(d) => "None",
         double d => PythonFloat.Repr(d),
         _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "",
     };
