@@ -84,6 +84,11 @@ public sealed class ScheduleDefinition
     /// </summary>
     public required string Name { get; init; }
 
+    /// <summary>The name as the entry writes it, which Loom puts in <c>scheduled_by</c> (a twin's too).</summary>
+    public string ScheduledBy { get => _scheduledBy ?? Name; init => _scheduledBy = value; }
+
+    private readonly string? _scheduledBy;
+
     /// <summary>The cron expression as written, or null for an interval schedule.</summary>
     public string? Cron { get; init; }
 

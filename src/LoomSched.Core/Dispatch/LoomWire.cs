@@ -289,7 +289,7 @@ internal sealed class WireFrame
             return wire == WireFormat.Envelope ? EnvelopedGoal(goal, origin) : Goal(goal);
         }
         var task = schedule.Task ?? throw new InvalidOperationException($"schedule {schedule.Name} has no task");
-        return wire == WireFormat.Envelope ? EnvelopedTask(task, schedule.Name, origin) : Task(task, schedule.Name);
+        return wire == WireFormat.Envelope ? EnvelopedTask(task, schedule.ScheduledBy, origin) : Task(task, schedule.ScheduledBy);
     }
 
     /// <summary>The frame of an <c>OrchestratorGoal</c>.</summary>

@@ -131,11 +131,11 @@ public sealed class MessageBuilder
             var payload = new MergedMap(task.Payload, expansion);
             if (enveloped)
             {
-                LoomWire.WriteEnvelopedTask(writer, envelope, id, task, payload, schedule.Name);
+                LoomWire.WriteEnvelopedTask(writer, envelope, id, task, payload, schedule.ScheduledBy);
             }
             else
             {
-                LoomWire.WriteTask(writer, id, task, payload, created, schedule.Name, fire.QuotedSlot);
+                LoomWire.WriteTask(writer, id, task, payload, created, schedule.ScheduledBy, fire.QuotedSlot);
             }
         }
         writer.Flush();

@@ -156,7 +156,7 @@ internal static class ConfigReader
                     while (!taken.Add(identity));
                     firstByName[name] = (first.At, count);
                     diagnostics.Note(nameNode, KeyPath.Child(path, "name"),
-                        $"duplicate schedule name \"{name}\" (the first is at line {first.At.Line}): both fire, as in Loom; this one is \"{identity}\" in status, control requests, Nats-Msg-Id and scheduled_by; give each schedule a name of its own");
+                        $"duplicate schedule name \"{name}\" (the first is at line {first.At.Line}): both fire, as in Loom; this one is \"{identity}\" in status, control requests and Nats-Msg-Id (scheduled_by stays \"{name}\", as Loom writes it); give each schedule a name of its own");
                 }
                 else
                 {

@@ -43,6 +43,7 @@ internal sealed class ScheduleReader(FieldReader fields, IExpansionRegistry? reg
         return new ScheduleDefinition
         {
             Name = identity ?? name,
+            ScheduledBy = name,
             Cron = timing.Cron,
             Interval = timing.Interval,
             TimeZone = zone,
