@@ -212,7 +212,8 @@ internal sealed class ControlCommands(
                 list.Add(new ScheduleStatus(
                     s.Definition.Name, s.Definition.Trigger.Describe(), s.NextSlot, s.LastSlot, s.LastFireStartedAt,
                     s.LastLateness?.TotalMilliseconds, s.Fires, Interlocked.Read(ref s.Dispatched), s.Errors,
-                    s.SkippedOverlap, s.MissedSlots, s.Paused, s.Running, s.LastError, s.NotClaimed, s.Lateness.Snapshot()));
+                    s.SkippedOverlap, s.MissedSlots, s.Paused, s.Running, s.LastError, s.NotClaimed,
+                    s.Lateness?.Snapshot() ?? LatenessSnapshot.None));
             }
             return new SchedulerStatus(table.Config.Name, startedAt, time.GetUtcNow(), list);
         }

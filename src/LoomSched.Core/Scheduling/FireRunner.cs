@@ -213,7 +213,7 @@ internal sealed class FireRunner(
                 state.LastLateness = manual ? TimeSpan.Zero : started - slot;
                 if (!manual)
                 {
-                    state.Lateness.Record((started - slot).TotalMilliseconds);
+                    (state.Lateness ??= new LatenessHistogram()).Record((started - slot).TotalMilliseconds);
                 }
             }
             bodies = ready is null ? await expansions.BodiesAsync(definition, slotMessages, slot, token).ConfigureAwait(false) : null;

@@ -47,4 +47,8 @@ public sealed class LatenessHistogram
 /// <param name="AtMost">Per bound of <see cref="LatenessHistogram.BoundsMs"/>, the fires no later than it.</param>
 /// <param name="Count">Every fire counted (the <c>+Inf</c> bucket).</param>
 /// <param name="SumMs">Their lateness added up, in milliseconds.</param>
-public sealed record LatenessSnapshot(IReadOnlyList<long> AtMost, long Count, double SumMs);
+public sealed record LatenessSnapshot(IReadOnlyList<long> AtMost, long Count, double SumMs)
+{
+    /// <summary>No fire counted yet.</summary>
+    public static LatenessSnapshot None { get; } = new(new long[LatenessHistogram.BoundsMs.Count], 0, 0);
+}

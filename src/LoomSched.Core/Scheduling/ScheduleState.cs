@@ -43,8 +43,8 @@ internal sealed class ScheduleState(ScheduleDefinition definition, DateTimeOffse
     public DateTimeOffset? LastFireStartedAt { get; set; }
     public TimeSpan? LastLateness { get; set; }
 
-    /// <summary>Every scheduled fire's lateness, in buckets.</summary>
-    public LatenessHistogram Lateness { get; } = new();
+    /// <summary>Every scheduled fire's lateness, in buckets; made at the first, so a schedule that never fired holds none.</summary>
+    public LatenessHistogram? Lateness { get; set; }
     public TimeSpan? LastDuration { get; set; }
     public string? LastError { get; set; }
     public DateTimeOffset? LastErrorAt { get; set; }
