@@ -133,7 +133,7 @@ internal sealed class LineLoggerProvider : ILoggerProvider
                 return;
             }
             // Log is compiled once per message shape (every [LoggerMessage] has its own TState): keep it this small
-            // and the line's formatting in one shared method, or each shape carries a 4 KB copy of it (80 KB in all).
+            // and the line's formatting in one shared method, or each shape carries a copy of it.
             var fields = owner._format == LogFormat.Json ? state as IReadOnlyList<KeyValuePair<string, object?>> : null;
             Write(logLevel, eventId, _prefix + formatter(state, exception), fields, exception);
         }
