@@ -33,7 +33,10 @@ public sealed class SlotJitter
     /// <summary>The delays are below this.</summary>
     public TimeSpan Max { get; }
 
-    /// <summary>The delay of <paramref name="slot"/>: in [0, <see cref="Max"/>), whole ticks.</summary>
+    /// <summary>
+    /// The delay of <paramref name="slot"/>: whole milliseconds in [0, <see cref="Max"/>) (the loop's timers count whole
+    /// milliseconds, and a fire time on one reads as it is meant).
+    /// </summary>
     public TimeSpan DelayOf(DateTimeOffset slot)
     {
         Span<byte> ticks = stackalloc byte[sizeof(long)];
@@ -43,9 +46,10 @@ public sealed class SlotJitter
             ticks.Reverse();
         }
         ulong hash = Mix(Add(_seed, ticks));
-        // Scaled into [0, Max) by a 128-bit product: no modulo bias, and the whole range of Max is used.
-        ulong delay = (ulong)(((UInt128)hash * (ulong)Max.Ticks) >> 64);
-        return TimeSpan.FromTicks((long)delay);
+        // Scaled into the milliseconds below Max by a 128-bit product: no modulo bias, the whole range used.
+        ulong steps = (ulong)((Max.Ticks + TimeSpan.TicksPerMillisecond - 1) / TimeSpan.TicksPerMillisecond);
+        ulong delay = (ulong)(((UInt128)hash * steps) >> 64);
+        return TimeSpan.FromMilliseconds(delay);
     }
 
     /// <summary>When <paramref name="slot"/> fires: the slot plus its delay (the slot itself beyond the calendar's end).</summary>

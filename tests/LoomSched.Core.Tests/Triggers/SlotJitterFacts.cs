@@ -14,6 +14,7 @@ public class SlotJitterFacts
         {
             var delay = jitter.DelayOf(T0.AddMinutes(i));
             Assert.InRange(delay, TimeSpan.Zero, TimeSpan.FromSeconds(30) - TimeSpan.FromTicks(1));
+            Assert.Equal(0, delay.Ticks % TimeSpan.TicksPerMillisecond);
         }
     }
 
@@ -36,7 +37,7 @@ public class SlotJitterFacts
         Assert.Equal(PinnedDelay, jitter.DelayOf(T0).Ticks);
     }
 
-    private const long PinnedDelay = 232_100_824;
+    private const long PinnedDelay = 232_100_000; // 23.21 s
 
     [Fact]
     public void Delays_spread_over_the_range_and_differ_between_schedules_and_slots()
@@ -55,7 +56,18 @@ public class SlotJitterFacts
         Assert.All(buckets, n => Assert.InRange(n, 850, 1150));
         Assert.True(differ > 9_900, $"{differ} of 10,000 slots differ between schedules and schedulers");
         int distinct = Enumerable.Range(0, 10_000).Select(i => a.DelayOf(T0.AddMinutes(i))).Distinct().Count();
-        Assert.True(distinct > 9_990, $"{distinct} distinct delays of 10,000");
+        Assert.True(distinct > 9_000, $"{distinct} distinct delays of 10,000 (60,000 milliseconds to draw from)");
+    }
+
+    [Theory]
+    [InlineData(0.0005, 0.0)]
+    [InlineData(0.0015, 0.001)]
+    public void A_jitter_below_a_millisecond_or_two_draws_only_whole_milliseconds_below_it(double maxSeconds, double largest)
+    {
+        var jitter = new SlotJitter("sched", "a", TimeSpan.FromSeconds(maxSeconds));
+        var delays = Enumerable.Range(0, 1_000).Select(i => jitter.DelayOf(T0.AddSeconds(i))).Distinct().Order().ToList();
+        Assert.Equal(TimeSpan.FromSeconds(largest), delays[^1]);
+        Assert.Equal(TimeSpan.Zero, delays[0]);
     }
 
     [Fact]
