@@ -91,8 +91,14 @@ internal static class SlotPolicy
         var surelyPassed = now - reach;
         long missed = CountSlots(trigger, anchor, slot, surelyPassed);
         var candidate = trigger.NextAfter(surelyPassed, anchor);
-        while (candidate is { } c && jitter.FireTimeOf(c) <= now && missed < MaxCounted)
+        for (int looked = 0; candidate is { } c && jitter.FireTimeOf(c) <= now; looked++)
         {
+            if (looked == MaxCounted)
+            {
+                // Only a jitter of many times MaxCounted slots could get here (each slot's delay must keep its fire
+                // time passed): the loop stops counting, and the slots up to now are passed over, uncounted.
+                return new SlotPlan(trigger.NextAfter(now, anchor), missed, Stalled: true);
+            }
             missed++;
             candidate = trigger.NextAfter(c, anchor);
         }

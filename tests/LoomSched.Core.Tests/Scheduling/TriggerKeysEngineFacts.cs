@@ -124,9 +124,9 @@ public sealed class TriggerKeysEngineFacts() : EngineHarness(T0)
     }
 
     [Fact]
-    public async Task A_jitter_longer_than_the_interval_fires_every_slot_in_slot_order()
+    public async Task A_jitter_longer_than_the_gap_between_cron_slots_fires_every_slot_in_slot_order()
     {
-        Run(Entry("dense", "    interval_seconds: 1\n    jitter_seconds: 5\n"));
+        Run(Entry("dense", "    cron: \"* * * * * *\"\n    jitter_seconds: 5\n"));
         await AdvanceAsync(TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(100));
 
         var slots = Slots(Port.Of("dense"));

@@ -31,7 +31,7 @@ internal sealed class ScheduleReader(FieldReader fields, IExpansionRegistry? reg
         TimeZoneInfo? zone = map.Value("time_zone") is { } zoneNode ? fields.Zone(zoneNode, map.PathOf("time_zone")) : defaults.TimeZone;
         var timing = ReadTiming(map, zone ?? TimeZoneInfo.Utc);
         var activity = ReadActivity(map, zone ?? TimeZoneInfo.Utc);
-        var jitter = ReadJitter(map, identity ?? name);
+        var jitter = ReadJitter(map, identity ?? name, timing.Interval);
         var dispatch = ReadDispatch(map);
         var expansion = ReadExpansion(map);
         CatchUpOptions? catchUp = map.Value("catch_up") is { } catchUpNode
@@ -227,7 +227,7 @@ internal sealed class ScheduleReader(FieldReader fields, IExpansionRegistry? reg
     }
 
     /// <summary><c>jitter_seconds</c>: 0 (or absent) for none; Ok false when it has an error (reported).</summary>
-    private (bool Ok, SlotJitter? Jitter)? ReadJitter(StrictMap map, string? schedule)
+    private (bool Ok, SlotJitter? Jitter)? ReadJitter(StrictMap map, string? schedule, TimeSpan? interval)
     {
         if (map.Value("jitter_seconds") is not { } node)
         {
@@ -252,6 +252,13 @@ internal sealed class ScheduleReader(FieldReader fields, IExpansionRegistry? reg
             return (false, null);
         }
         long ticks = (long)Math.Round(seconds * TimeSpan.TicksPerSecond);
+        if (interval is { } every && ticks > every.Ticks)
+        {
+            // Slots fire in order: a longer jitter would make each wait for the one before, and fire late.
+            Diagnostics.Error(node, path,
+                $"is {((ScalarNode)node).Value} seconds, longer than interval_seconds ({every.TotalSeconds.ToString(CultureInfo.InvariantCulture)}); a jitter may be at most the interval, or a slot would fire after the next one's time");
+            return (false, null);
+        }
         return ticks == 0 || schedule is null
             ? (schedule is not null, null)
             : (true, new SlotJitter(defaults.SchedulerName, schedule, TimeSpan.FromTicks(ticks)));
