@@ -40,7 +40,7 @@ internal sealed class ScheduleReader(FieldReader fields, IExpansionRegistry? reg
             : null;
 
         if (Diagnostics.ErrorCount != before || name is null || zone is null || timing.Trigger is null || dispatch.Type is null
-            || activity is null || jitter is not { Ok: true })
+            || activity is null || !jitter.Ok)
         {
             return null;
         }
@@ -59,7 +59,7 @@ internal sealed class ScheduleReader(FieldReader fields, IExpansionRegistry? reg
             At = timing.At,
             StartAt = activity.Start,
             EndAt = activity.End,
-            Jitter = jitter.Value.Jitter,
+            Jitter = jitter.Jitter,
             DispatchType = dispatch.Type.Value,
             Goal = dispatch.Goal,
             Task = dispatch.Task,
@@ -227,7 +227,7 @@ internal sealed class ScheduleReader(FieldReader fields, IExpansionRegistry? reg
     }
 
     /// <summary><c>jitter_seconds</c>: 0 (or absent) for none; Ok false when it has an error (reported).</summary>
-    private (bool Ok, SlotJitter? Jitter)? ReadJitter(StrictMap map, string? schedule, TimeSpan? interval)
+    private (bool Ok, SlotJitter? Jitter) ReadJitter(StrictMap map, string? schedule, TimeSpan? interval)
     {
         if (map.Value("jitter_seconds") is not { } node)
         {
