@@ -69,6 +69,10 @@ public sealed class PublishBatch
     /// <summary>Hands over the permission refusals to say, once.</summary>
     public List<DispatchMessage>? TakeDenied()
     {
+        if (Denied is null)
+        {
+            return null; // the common case, without the lock: refusals are marked before the batch is confirmed
+        }
         lock (this)
         {
             var denied = Denied;

@@ -249,7 +249,7 @@ public sealed partial class PublishBuffer : IDisposable
     }
 
     /// <summary>The publisher's: up to <see cref="BatchSize"/> messages in the order they were accepted; null when none wait.</summary>
-    public PublishBatch? TakeBatch()
+    internal PublishBatch? TakeBatch()
     {
         List<DispatchMessage>? messages = null;
         while ((messages?.Count ?? 0) < BatchSize && _queue.Reader.TryRead(out var next))
@@ -265,14 +265,14 @@ public sealed partial class PublishBuffer : IDisposable
     }
 
     /// <summary>The publisher's: waits until a message can be taken; false once the buffer is closed and empty.</summary>
-    public ValueTask<bool> WaitToTakeAsync(CancellationToken stop) => _queue.Reader.WaitToReadAsync(stop);
+    internal ValueTask<bool> WaitToTakeAsync(CancellationToken stop) => _queue.Reader.WaitToReadAsync(stop);
 
     /// <summary>
     /// The publisher's: completes when a message is accepted; completed already when one waits. Null once the buffer
     /// is closed and empty. (A second <c>WaitToReadAsync</c> on the single-reader queue while the first is pending
     /// would cancel the first: this signal is the buffer's own.)
     /// </summary>
-    public Task? ArrivalSignal()
+    internal Task? ArrivalSignal()
     {
         lock (_gate)
         {
@@ -289,7 +289,7 @@ public sealed partial class PublishBuffer : IDisposable
     }
 
     /// <summary>The publisher's: the batch is handed to the link; a caller of <see cref="TryAcceptNow"/> may go on.</summary>
-    public void Written(PublishBatch batch)
+    internal void Written(PublishBatch batch)
     {
         if (batch.Through > _writtenThrough)
         {
@@ -310,13 +310,13 @@ public sealed partial class PublishBuffer : IDisposable
     }
 
     /// <summary>The publisher's: these messages go again after a failed confirmation.</summary>
-    public void CountResent(int count) => Interlocked.Add(ref _resent, count);
+    internal void CountResent(int count) => Interlocked.Add(ref _resent, count);
 
     /// <summary>
     /// The publisher's: the batch is confirmed. Its messages not refused meanwhile count as published, their places
     /// free up, their bodies' memory may be reused, and waiters up to it go on.
     /// </summary>
-    public void Settle(PublishBatch batch)
+    internal void Settle(PublishBatch batch)
     {
         foreach (var message in batch.Messages)
         {
@@ -343,7 +343,7 @@ public sealed partial class PublishBuffer : IDisposable
     }
 
     /// <summary>The publisher's: it ended; whoever waits for a confirmation is told it will not come.</summary>
-    public void Stopped()
+    internal void Stopped()
     {
         List<TaskCompletionSource> failed;
         lock (_gate)
