@@ -18,7 +18,7 @@ public sealed partial class Publisher
     public const int MaxInFlight = 16;
 
     /// <summary>How often a publisher with messages waiting looks whether the link is back.</summary>
-    public static readonly TimeSpan OpenPoll = TimeSpan.FromMilliseconds(20);
+    private static readonly TimeSpan OpenPoll = TimeSpan.FromMilliseconds(20);
 
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(1);
 
