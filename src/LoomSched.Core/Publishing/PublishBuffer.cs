@@ -27,17 +27,23 @@ public sealed partial class PublishBuffer : IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _log;
     private readonly Lock _gate = new();
+
+    // Under _gate: engine threads and the publisher both change them.
     private readonly List<(long Through, TaskCompletionSource Done)> _sentWaiters = [];
-    private readonly ManualResetEventSlim _written = new(); // set when the publisher has handed a batch to the link
-    private long _writtenThrough; // the publisher's: how many taken messages it has handed to the link
     private TaskCompletionSource _spaceFreed = NewSignal();
     private TaskCompletionSource? _arrival;
     private bool _closed;
     private bool _stopped;
-    private int _occupied;
+    private int _occupied; // queued + sent but unconfirmed: what max_pending bounds
     private long _accepted;
     private long _settledThrough;
-    private long _taken; // the publisher's
+
+    // The publisher's own; others only read them.
+    private readonly ManualResetEventSlim _written = new(); // set when the publisher has handed a batch to the link
+    private long _writtenThrough; // how many taken messages it has handed to the link
+    private long _taken;
+
+    // Counts anyone reads (Interlocked).
     private long _published;
     private long _dropped;
     private long _publishErrors;
@@ -115,11 +121,7 @@ public sealed partial class PublishBuffer : IDisposable
             {
                 return 0;
             }
-            _occupied += room;
-            _accepted += room;
-            through = _accepted;
-            _arrival?.TrySetResult();
-            _arrival = null;
+            through = Admitted(room);
         }
         if (untilWritten > TimeSpan.Zero && _isOpen())
         {
@@ -164,11 +166,8 @@ public sealed partial class PublishBuffer : IDisposable
                     {
                         _queue.Writer.TryWrite(one ?? many[taken + i]);
                     }
-                    _occupied += room;
-                    _accepted += room;
+                    Admitted(room);
                     taken += room;
-                    _arrival?.TrySetResult();
-                    _arrival = null;
                     continue;
                 }
                 if (!_isOpen())
@@ -207,6 +206,16 @@ public sealed partial class PublishBuffer : IDisposable
             }
         }
         return taken;
+    }
+
+    /// <summary>Under <c>_gate</c>: counts messages just queued and wakes the publisher; returns how many were ever accepted.</summary>
+    private long Admitted(int count)
+    {
+        _occupied += count;
+        _accepted += count;
+        _arrival?.TrySetResult();
+        _arrival = null;
+        return _accepted;
     }
 
     /// <summary>Completes when every message accepted before the call has been confirmed or refused for good.</summary>
