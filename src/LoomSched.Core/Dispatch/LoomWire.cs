@@ -283,12 +283,11 @@ internal sealed class WireFrame
     /// <summary>The frame of a schedule's messages on the config's wire.</summary>
     public static WireFrame Of(ScheduleDefinition schedule, WireFormat wire, string origin)
     {
-        if (schedule.DispatchType == DispatchType.Goal)
+        if (schedule.Template is GoalTemplate goal)
         {
-            var goal = schedule.Goal ?? throw new InvalidOperationException($"schedule {schedule.Name} has no goal");
             return wire == WireFormat.Envelope ? EnvelopedGoal(goal, origin) : Goal(goal);
         }
-        var task = schedule.Task ?? throw new InvalidOperationException($"schedule {schedule.Name} has no task");
+        var task = (TaskTemplate)schedule.Template;
         return wire == WireFormat.Envelope ? EnvelopedTask(task, schedule.ScheduledBy, origin) : Task(task, schedule.ScheduledBy);
     }
 

@@ -112,9 +112,8 @@ public sealed class MessageBuilder
         var writer = body.Json;
         writer.Reset();
         var envelope = new EnvelopeFields(messageId, _encodedOrigin, fire.QuotedSlot, created);
-        if (schedule.DispatchType == DispatchType.Goal)
+        if (schedule.Template is GoalTemplate goal)
         {
-            var goal = schedule.Goal ?? throw new InvalidOperationException($"schedule {schedule.Name} has no goal");
             var context = new MergedMap(goal.Context, expansion);
             if (enveloped)
             {
@@ -127,7 +126,7 @@ public sealed class MessageBuilder
         }
         else
         {
-            var task = schedule.Task ?? throw new InvalidOperationException($"schedule {schedule.Name} has no task");
+            var task = (TaskTemplate)schedule.Template;
             var payload = new MergedMap(task.Payload, expansion);
             if (enveloped)
             {
@@ -143,7 +142,7 @@ public sealed class MessageBuilder
     }
 
     internal string SubjectOf(ScheduleDefinition schedule) =>
-        schedule.DispatchType == DispatchType.Goal ? _goalSubject : _taskSubject;
+        schedule.Template is GoalTemplate ? _goalSubject : _taskSubject;
 
     private BodyWriter RentWriter()
     {

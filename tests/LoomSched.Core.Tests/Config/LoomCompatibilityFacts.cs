@@ -133,7 +133,7 @@ public sealed class LoomCompatibilityFacts
         var result = Load("name: t\nschedules:\n  - name: a\n    interval_seconds: 1\n    goal: {instruction: go, context: {\"1\": x}}\n");
 
         Assert.True(result.Success, string.Join("\n", result.Errors));
-        Assert.Equal("x", result.Config!.Schedules[0].Goal!.Context["1"]);
+        Assert.Equal("x", Assert.IsType<GoalTemplate>(result.Config!.Schedules[0].Template).Context["1"]);
     }
 
     // --- interval_seconds: true ---
@@ -171,7 +171,7 @@ public sealed class LoomCompatibilityFacts
         var result = Load($"name: t\nschedules:\n  - name: a\n    interval_seconds: 1\n    task: {{worker_type: {value}}}\n");
 
         Assert.True(result.Success, string.Join("\n", result.Errors));
-        Assert.Equal(value.Trim('"'), Assert.Single(result.Config!.Schedules).Task!.WorkerType);
+        Assert.Equal(value.Trim('"'), Assert.IsType<TaskTemplate>(Assert.Single(result.Config!.Schedules).Template).WorkerType);
         var note = Assert.Single(result.Notes);
         Assert.Equal("schedules[0].task.worker_type", note.Path);
         Assert.StartsWith("is blank: the task names no worker, so none takes it", note.Message, StringComparison.Ordinal);
