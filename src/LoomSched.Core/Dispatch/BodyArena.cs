@@ -58,6 +58,19 @@ internal sealed class BodyArena : IBufferWriter<byte>
         _end += bytes.Length;
     }
 
+    /// <summary>Writes <paramref name="ascii"/> in quotes: text the JSON writer would write as it is (<see cref="EncodedMap.IsPlainText"/>).</summary>
+    public void AppendQuotedAscii(string ascii)
+    {
+        var span = GetSpan(ascii.Length + 2);
+        span[0] = (byte)'"';
+        for (int i = 0; i < ascii.Length; i++)
+        {
+            span[i + 1] = (byte)ascii[i];
+        }
+        span[ascii.Length + 1] = (byte)'"';
+        _end += ascii.Length + 2;
+    }
+
     /// <summary>Ends the body being written and hands it out; the next body starts after it.</summary>
     public ReadOnlyMemory<byte> Commit()
     {

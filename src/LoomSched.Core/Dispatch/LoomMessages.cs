@@ -67,7 +67,7 @@ public sealed class TaskMetadata
 
 /// <summary>
 /// The source-generated JSON context for Loom's messages, bare and in heddle's envelope: the reference for both wires.
-/// The daemon writes its messages with <see cref="LoomWire"/>, which LoomWireFacts holds to these exact bytes.
+/// The daemon writes its messages as <see cref="BodyLayout"/> spells them, which LoomWireFacts holds to these exact bytes.
 /// </summary>
 [JsonSourceGenerationOptions(WriteIndented = false, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
 [JsonSerializable(typeof(OrchestratorGoal))]

@@ -29,11 +29,22 @@ public sealed class MergedMap
     /// <summary>The expansion's map, one entry per key (empty when the schedule does not expand).</summary>
     public IReadOnlyList<KeyValuePair<string, object?>> Overlay => new ArraySegment<KeyValuePair<string, object?>>(_overlay, 0, _overlayCount);
 
-    internal void Write(Utf8JsonWriter writer)
+    internal void Write(Utf8JsonWriter writer) => Write(writer, Base, _overlay.AsSpan(0, _overlayCount));
+
+    /// <summary>
+    /// Writes <paramref name="overlay"/> merged over <paramref name="base"/>, without making the merge: a plain fire's
+    /// message (<see cref="DirectBody"/>).
+    /// </summary>
+    /// <exception cref="UnserializableValueException">A value has no JSON form.</exception>
+    internal static void Write(
+        Utf8JsonWriter writer, IReadOnlyDictionary<string, object?> @base, IEnumerable<KeyValuePair<string, object?>>? overlay) =>
+        Write(writer, @base, overlay is null ? [] : Dedupe(overlay, out int count).AsSpan(0, count));
+
+    private static void Write(
+        Utf8JsonWriter writer, IReadOnlyDictionary<string, object?> @base, ReadOnlySpan<KeyValuePair<string, object?>> overlay)
     {
         writer.WriteStartObject();
-        var overlay = _overlay.AsSpan(0, _overlayCount);
-        if (Base is OrderedDictionary<string, object?> ordered)
+        if (@base is OrderedDictionary<string, object?> ordered)
         {
             // The config's own map type: enumerated without boxing an enumerator per message.
             foreach (var (key, value) in ordered)
@@ -44,13 +55,13 @@ public sealed class MergedMap
         }
         else
         {
-            foreach (var (key, value) in Base)
+            foreach (var (key, value) in @base)
             {
                 writer.WritePropertyName(key);
                 JsonValueWriter.Write(writer, IndexOf(overlay, key) is var i and >= 0 ? overlay[i].Value : value);
             }
         }
-        WriteOverlayOnly(writer, Base, overlay);
+        WriteOverlayOnly(writer, @base, overlay);
     }
 
     /// <summary>
@@ -172,14 +183,7 @@ public sealed class MergedMap
                 output.Advance(longLength);
                 break;
             case string s:
-                var span = output.GetSpan(s.Length + 2);
-                span[0] = (byte)'"';
-                for (int i = 0; i < s.Length; i++)
-                {
-                    span[i + 1] = (byte)s[i]; // plain ASCII (IsDirect)
-                }
-                span[s.Length + 1] = (byte)'"';
-                output.Advance(s.Length + 2);
+                output.AppendQuotedAscii(s); // plain (IsDirect)
                 break;
             default:
                 throw new InvalidOperationException($"not a direct value: {value.GetType().Name}");

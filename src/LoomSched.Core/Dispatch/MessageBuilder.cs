@@ -6,8 +6,7 @@ namespace LoomSched.Dispatch;
 
 /// <summary>
 /// Builds the Loom message of one fire (or of one expansion map of it): the subject, the JSON body, bare or in heddle's
-/// envelope as the config's <c>wire</c> says (written by
-/// <see cref="LoomWire"/>, or for a fan-out from its schedule's <see cref="WireFrame"/>, byte for byte as the
+/// envelope as the config's <c>wire</c> says (as <see cref="BodyLayout"/> spells it, byte for byte as the
 /// source-generated <see cref="LoomJsonContext"/> would), and the
 /// header values. Pure: time comes from the given <see cref="TimeProvider"/>, ids are random UUIDs (v4, from the
 /// system's cryptographic generator). Safe to use from several fires at once.
@@ -23,7 +22,6 @@ public sealed class MessageBuilder
     private readonly TimeProvider _time;
     private readonly WireFormat _wire;
     private readonly string _origin;
-    private readonly JsonEncodedText _encodedOrigin;
     private readonly ConditionalWeakTable<ScheduleDefinition, WireFrame>.CreateValueCallback _newFrame;
     private readonly Lock _spareGate = new();
     private readonly BodyWriter?[] _spare = new BodyWriter?[SpareWriters];
@@ -38,9 +36,8 @@ public sealed class MessageBuilder
         _taskSubject = config.TaskSubject;
         _time = time;
         _wire = config.Wire;
-        _origin = LoomWire.OriginOf(config.Name);
-        _encodedOrigin = JsonEncodedText.Encode(_origin);
-        _newFrame = schedule => WireFrame.Of(schedule, _wire, _origin);
+        _origin = "loomsched/" + config.Name;
+        _newFrame = schedule => WireFrame.Of(schedule.Template, schedule.ScheduledBy, _wire, _origin);
     }
 
     /// <summary>Builds one message.</summary>
@@ -89,55 +86,32 @@ public sealed class MessageBuilder
     private ReadOnlyMemory<byte> BuildBody(
         BodyWriter body, FireMessages fire, IEnumerable<KeyValuePair<string, object?>>? expansion, DateTimeOffset? createdAt)
     {
-        Span<byte> id = stackalloc byte[LoomWire.QuotedIdLength];
-        Span<byte> created = stackalloc byte[LoomTime.MaxLength + 2];
-        Span<byte> messageId = stackalloc byte[LoomWire.QuotedIdLength];
+        Span<byte> id = stackalloc byte[BodyValues.QuotedIdLength];
+        Span<byte> created = stackalloc byte[BodyValues.QuotedTimeLength];
+        Span<byte> messageId = stackalloc byte[BodyValues.QuotedIdLength];
         var made = createdAt ?? _time.GetUtcNow();
-        created = created[..LoomWire.QuotedTime(made, created, body.Times)];
+        created = created[..BodyValues.QuotedTime(made, created, body.Times)];
         // Whatever a failed message left behind goes: the writer's state and the bytes it wrote.
         body.Arena.Discard();
-        LoomWire.NewQuotedId(id);
-        bool enveloped = _wire == WireFormat.Envelope;
-        if (enveloped)
+        BodyValues.NewQuotedId(id);
+        if (_wire == WireFormat.Envelope)
         {
-            LoomWire.NewQuotedMessageId(messageId, made);
-        }
-        var schedule = fire.Schedule;
-        if (schedule.ExpandFrom is not null)
-        {
-            fire.Frame.Write(body.Arena, body.Json, id, expansion, created, fire.QuotedSlot, enveloped ? messageId : default);
-            return body.Arena.Commit();
-        }
-        // A plain schedule's one message, field by field: a frame made for it would be garbage after it.
-        var writer = body.Json;
-        writer.Reset();
-        var envelope = new EnvelopeFields(messageId, _encodedOrigin, fire.QuotedSlot, created);
-        if (schedule.Template is GoalTemplate goal)
-        {
-            var context = new MergedMap(goal.Context, expansion);
-            if (enveloped)
-            {
-                LoomWire.WriteEnvelopedGoal(writer, envelope, id, goal, context);
-            }
-            else
-            {
-                LoomWire.WriteGoal(writer, id, goal, context, created);
-            }
+            BodyValues.NewQuotedMessageId(messageId, made);
         }
         else
         {
-            var task = (TaskTemplate)schedule.Template;
-            var payload = new MergedMap(task.Payload, expansion);
-            if (enveloped)
-            {
-                LoomWire.WriteEnvelopedTask(writer, envelope, id, task, payload, schedule.ScheduledBy);
-            }
-            else
-            {
-                LoomWire.WriteTask(writer, id, task, payload, created, schedule.ScheduledBy, fire.QuotedSlot);
-            }
+            messageId = default;
         }
-        writer.Flush();
+        var values = new BodyValues(id, messageId, created, fire.QuotedSlot, expansion);
+        var schedule = fire.Schedule;
+        if (schedule.ExpandFrom is not null)
+        {
+            fire.Frame.Write(body.Arena, body.Json, values);
+        }
+        else
+        {
+            DirectBody.Write(body.Arena, body.Json, schedule.Template, schedule.ScheduledBy, _wire, _origin, values);
+        }
         return body.Arena.Commit();
     }
 
@@ -226,8 +200,8 @@ public sealed class FireMessages
         _builder = builder;
         Schedule = schedule;
         SlotText = LoomTime.Format(slot);
-        Span<byte> quoted = stackalloc byte[LoomTime.MaxLength + 2];
-        QuotedSlot = quoted[..LoomWire.QuotedTime(slot, quoted)].ToArray();
+        Span<byte> quoted = stackalloc byte[BodyValues.QuotedTimeLength];
+        QuotedSlot = quoted[..BodyValues.QuotedTime(slot, quoted)].ToArray();
         Subject = builder.SubjectOf(schedule);
     }
 
