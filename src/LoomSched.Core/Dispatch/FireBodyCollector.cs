@@ -35,7 +35,7 @@ internal sealed class FireBodyCollector : IDisposable
 
     private readonly FireMessages _fire;
     private readonly int _helpers;
-    private readonly MessageBuilder.FireBodies _inline;
+    private readonly FireBodies _inline;
     private readonly List<Chunk> _chunks = [];
     private readonly ConcurrentQueue<Chunk> _queued = new();
     private readonly SendProgress _progress = new();
@@ -287,7 +287,7 @@ internal sealed class FireBodyCollector : IDisposable
         }
 
         /// <summary>Builds the deferred maps unless another thread has claimed them; false if one had.</summary>
-        public bool TryBuild(MessageBuilder.FireBodies builder)
+        public bool TryBuild(FireBodies builder)
         {
             if (Interlocked.CompareExchange(ref _state, Building, Waiting) != Waiting)
             {
