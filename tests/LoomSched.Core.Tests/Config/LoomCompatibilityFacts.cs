@@ -136,6 +136,29 @@ public sealed class LoomCompatibilityFacts
         Assert.Equal("x", Assert.IsType<GoalTemplate>(result.Config!.Schedules[0].Template).Context["1"]);
     }
 
+    // --- dispatch_type ---
+
+    [Theory]
+    [InlineData("dispatch_type: goal\n    goal: {instruction: go}\n    task: {worker_type: w}", "goal")]
+    [InlineData("dispatch_type: task\n    goal: {instruction: go}\n    task: {worker_type: w}", "task")]
+    [InlineData("goal: {instruction: go}", "goal")]
+    [InlineData("task: {worker_type: w}", "task")]
+    public void The_section_dispatch_type_names_or_the_only_one_given_is_the_schedules_template(string sections, string kind)
+    {
+        var result = Load($"name: t\nschedules:\n  - name: a\n    interval_seconds: 1\n    {sections}\n");
+
+        Assert.True(result.Success, string.Join("\n", result.Errors));
+        var template = Assert.Single(result.Config!.Schedules).Template;
+        if (kind == "goal")
+        {
+            Assert.Equal("go", Assert.IsType<GoalTemplate>(template).Instruction);
+        }
+        else
+        {
+            Assert.Equal("w", Assert.IsType<TaskTemplate>(template).WorkerType);
+        }
+    }
+
     // --- interval_seconds: true ---
 
     [Theory]
