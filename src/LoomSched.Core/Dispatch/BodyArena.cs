@@ -10,7 +10,7 @@ namespace LoomSched.Dispatch;
 /// </summary>
 /// <remarks>
 /// Blocks are reused (<see cref="BodyBlock"/>): once the arena has moved past a block and every body cut from it has
-/// been released (<see cref="DispatchMessage.ReleaseBody"/>: the NATS port does it when the server or the stream has
+/// been released (<see cref="DispatchMessage.ReleaseBody"/>: the publisher does it when the server or the stream has
 /// confirmed the message), the block goes back to a small pool for the next bodies. A body nobody releases keeps its
 /// block out of the pool, and the GC takes it as before. A big fan-out so writes its bodies into the blocks the
 /// bodies before them have left, instead of new memory for each fire.
