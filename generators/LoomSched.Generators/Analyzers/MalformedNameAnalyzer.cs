@@ -9,42 +9,32 @@ namespace LoomSched.Generators.Analyzers;
 
 /// <summary>LSCH003: an <c>[ExpansionFunction]</c> name that is empty or malformed.</summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
-public sealed class MalformedNameAnalyzer : DiagnosticAnalyzer
+public sealed class MalformedNameAnalyzer : ExpansionAnalyzer
 {
     /// <inheritdoc />
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } =
         ImmutableArray.Create(DiagnosticDescriptors.MalformedName);
 
     /// <inheritdoc />
-    public override void Initialize(AnalysisContext context)
+    private protected override void Start(CompilationStartAnalysisContext start, KnownTypes types)
     {
-        context.EnableConcurrentExecution();
-        context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
-        context.RegisterCompilationStartAction(start =>
+        start.RegisterSymbolAction(symbolContext =>
         {
-            var types = KnownTypes.For(start.Compilation);
-            if (!types.HasCore)
+            foreach (var attribute in symbolContext.Symbol.GetAttributes())
             {
-                return;
-            }
-            start.RegisterSymbolAction(symbolContext =>
-            {
-                foreach (var attribute in symbolContext.Symbol.GetAttributes())
+                if (!types.IsExpansionFunctionAttribute(attribute) || attribute.ConstructorArguments.Length != 1)
                 {
-                    if (!types.IsExpansionFunctionAttribute(attribute) || attribute.ConstructorArguments.Length != 1)
-                    {
-                        continue;
-                    }
-                    var name = attribute.ConstructorArguments[0].Value as string;
-                    var problem = NameRules.Problem(name);
-                    if (problem is not null)
-                    {
-                        symbolContext.ReportDiagnostic(Diagnostic.Create(
-                            DiagnosticDescriptors.MalformedName, NameArgumentLocation(attribute, symbolContext.CancellationToken), name ?? "", problem));
-                    }
+                    continue;
                 }
-            }, SymbolKind.Method);
-        });
+                var name = attribute.ConstructorArguments[0].Value as string;
+                var problem = NameRules.Problem(name);
+                if (problem is not null)
+                {
+                    symbolContext.ReportDiagnostic(Diagnostic.Create(
+                        DiagnosticDescriptors.MalformedName, NameArgumentLocation(attribute, symbolContext.CancellationToken), name ?? "", problem));
+                }
+            }
+        }, SymbolKind.Method);
     }
 
     internal static Location NameArgumentLocation(AttributeData attribute, System.Threading.CancellationToken cancellationToken)

@@ -24,7 +24,7 @@ namespace LoomSched.Generators.Analyzers;
 /// <see cref="ExpandFromScanner"/>, not a YAML parser.
 /// </remarks>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
-public sealed class UnknownExpandFromAnalyzer : DiagnosticAnalyzer
+public sealed class UnknownExpandFromAnalyzer : ExpansionAnalyzer
 {
     private const int ListedNames = 8;
 
@@ -33,42 +33,36 @@ public sealed class UnknownExpandFromAnalyzer : DiagnosticAnalyzer
         ImmutableArray.Create(DiagnosticDescriptors.UnknownExpandFrom);
 
     /// <inheritdoc />
-    public override void Initialize(AnalysisContext context)
+    private protected override void Start(CompilationStartAnalysisContext start, KnownTypes types)
     {
-        context.EnableConcurrentExecution();
-        context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
-        context.RegisterCompilationStartAction(start =>
+        var yamlFiles = start.Options.AdditionalFiles.Where(IsYaml).ToList();
+        if (yamlFiles.Count == 0)
         {
-            var yamlFiles = start.Options.AdditionalFiles.Where(IsYaml).ToList();
-            var types = KnownTypes.For(start.Compilation);
-            if (yamlFiles.Count == 0 || !types.HasCore)
+            return;
+        }
+        var declared = new ConcurrentBag<SourceFunction>();
+        start.RegisterSymbolAction(symbolContext => SourceFunction.Collect(symbolContext, types, declared), SymbolKind.Method);
+        start.RegisterCompilationEndAction(end =>
+        {
+            var known = new HashSet<string>(declared.Select(f => f.Name), StringComparer.Ordinal);
+            foreach (var library in LibraryCatalog.Read(end.Compilation, end.CancellationToken))
             {
-                return;
+                known.UnionWith(library.Names);
             }
-            var declared = new ConcurrentBag<SourceFunction>();
-            start.RegisterSymbolAction(symbolContext => SourceFunction.Collect(symbolContext, types, declared), SymbolKind.Method);
-            start.RegisterCompilationEndAction(end =>
+            foreach (var file in yamlFiles)
             {
-                var known = new HashSet<string>(declared.Select(f => f.Name), StringComparer.Ordinal);
-                foreach (var library in LibraryCatalog.Read(end.Compilation, end.CancellationToken))
+                foreach (var reference in ScanQuietly(file, end.CancellationToken))
                 {
-                    known.UnionWith(library.Names);
-                }
-                foreach (var file in yamlFiles)
-                {
-                    foreach (var reference in ScanQuietly(file, end.CancellationToken))
+                    if (!known.Contains(reference.Name))
                     {
-                        if (!known.Contains(reference.Name))
-                        {
-                            end.ReportDiagnostic(Diagnostic.Create(
-                                DiagnosticDescriptors.UnknownExpandFrom,
-                                new LocationInfo(file.Path, reference.Span, reference.LineSpan).ToLocation(),
-                                reference.Name,
-                                Hint(reference.Name, known)));
-                        }
+                        end.ReportDiagnostic(Diagnostic.Create(
+                            DiagnosticDescriptors.UnknownExpandFrom,
+                            new LocationInfo(file.Path, reference.Span, reference.LineSpan).ToLocation(),
+                            reference.Name,
+                            Hint(reference.Name, known)));
                     }
                 }
-            });
+            }
         });
     }
 

@@ -10,36 +10,26 @@ namespace LoomSched.Generators.Analyzers;
 
 /// <summary>LSCH001: an <c>[ExpansionFunction]</c> method whose shape the generated registry cannot call.</summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
-public sealed class UnsupportedSignatureAnalyzer : DiagnosticAnalyzer
+public sealed class UnsupportedSignatureAnalyzer : ExpansionAnalyzer
 {
     /// <inheritdoc />
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } =
         ImmutableArray.Create(DiagnosticDescriptors.UnsupportedSignature);
 
     /// <inheritdoc />
-    public override void Initialize(AnalysisContext context)
+    private protected override void Start(CompilationStartAnalysisContext start, KnownTypes types)
     {
-        context.EnableConcurrentExecution();
-        context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
-        context.RegisterCompilationStartAction(start =>
-        {
-            var types = KnownTypes.For(start.Compilation);
-            if (!types.HasCore)
+        start.RegisterSymbolAction(symbolContext => Analyze(symbolContext.Symbol, types, symbolContext.ReportDiagnostic), SymbolKind.Method);
+        // Local functions are not symbols that symbol actions visit.
+        start.RegisterSyntaxNodeAction(
+            nodeContext =>
             {
-                return;
-            }
-            start.RegisterSymbolAction(symbolContext => Analyze(symbolContext.Symbol, types, symbolContext.ReportDiagnostic), SymbolKind.Method);
-            // Local functions are not symbols that symbol actions visit.
-            start.RegisterSyntaxNodeAction(
-                nodeContext =>
+                if (nodeContext.SemanticModel.GetDeclaredSymbol((LocalFunctionStatementSyntax)nodeContext.Node, nodeContext.CancellationToken) is { } local)
                 {
-                    if (nodeContext.SemanticModel.GetDeclaredSymbol((LocalFunctionStatementSyntax)nodeContext.Node, nodeContext.CancellationToken) is { } local)
-                    {
-                        Analyze(local, types, nodeContext.ReportDiagnostic);
-                    }
-                },
-                SyntaxKind.LocalFunctionStatement);
-        });
+                    Analyze(local, types, nodeContext.ReportDiagnostic);
+                }
+            },
+            SyntaxKind.LocalFunctionStatement);
     }
 
     private static void Analyze(ISymbol symbol, KnownTypes types, System.Action<Diagnostic> report)

@@ -10,49 +10,39 @@ namespace LoomSched.Generators.Analyzers;
 
 /// <summary>LSCH005: a <c>ValidateArgs_&lt;Method&gt;</c> method next to an expansion function that cannot serve as its validator.</summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
-public sealed class UnsupportedValidatorAnalyzer : DiagnosticAnalyzer
+public sealed class UnsupportedValidatorAnalyzer : ExpansionAnalyzer
 {
     /// <inheritdoc />
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } =
         ImmutableArray.Create(DiagnosticDescriptors.UnsupportedValidator);
 
     /// <inheritdoc />
-    public override void Initialize(AnalysisContext context)
+    private protected override void Start(CompilationStartAnalysisContext start, KnownTypes types)
     {
-        context.EnableConcurrentExecution();
-        context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
-        context.RegisterCompilationStartAction(start =>
+        start.RegisterSymbolAction(symbolContext =>
         {
-            var types = KnownTypes.For(start.Compilation);
-            if (!types.HasCore)
+            var method = (IMethodSymbol)symbolContext.Symbol;
+            if (method.ContainingType is null)
             {
                 return;
             }
-            start.RegisterSymbolAction(symbolContext =>
+            if (!IsFunction(method, types))
             {
-                var method = (IMethodSymbol)symbolContext.Symbol;
-                if (method.ContainingType is null)
-                {
-                    return;
-                }
-                if (!IsFunction(method, types))
-                {
-                    ReportOrphan(symbolContext, method, types);
-                    return;
-                }
-                var (_, rejected, problem) = SignatureRules.FindValidator(method, types);
-                if (rejected is null || problem is null)
-                {
-                    return;
-                }
-                symbolContext.ReportDiagnostic(Diagnostic.Create(
-                    DiagnosticDescriptors.UnsupportedValidator,
-                    rejected.Locations.Length > 0 ? rejected.Locations[0] : Location.None,
-                    rejected.Name,
-                    method.Name,
-                    problem));
-            }, SymbolKind.Method);
-        });
+                ReportOrphan(symbolContext, method, types);
+                return;
+            }
+            var (_, rejected, problem) = SignatureRules.FindValidator(method, types);
+            if (rejected is null || problem is null)
+            {
+                return;
+            }
+            symbolContext.ReportDiagnostic(Diagnostic.Create(
+                DiagnosticDescriptors.UnsupportedValidator,
+                rejected.Locations.Length > 0 ? rejected.Locations[0] : Location.None,
+                rejected.Name,
+                method.Name,
+                problem));
+        }, SymbolKind.Method);
     }
 
     private static bool IsFunction(IMethodSymbol method, KnownTypes types)

@@ -1,6 +1,6 @@
 namespace LoomSched.Config;
 
-/// <summary>What a schedule publishes.</summary>
+/// <summary><c>dispatch_type:</c> which section a schedule publishes (once loaded, its template's type says it).</summary>
 public enum DispatchType
 {
     /// <summary>An OrchestratorGoal on <c>{p}.goals.incoming</c>.</summary>

@@ -5,9 +5,6 @@ using System.Text.Json.Nodes;
 
 namespace LoomSched.Dispatch;
 
-/// <summary>A value in a config or expansion map that cannot be written as JSON.</summary>
-public sealed class UnserializableValueException(string message) : Exception(message);
-
 /// <summary>
 /// Writes the JSON-compatible values of free-form maps without reflection: null, string, bool, integers,
 /// finite floating point, decimal, <see cref="Guid"/>, <see cref="DateTimeOffset"/>/<see cref="DateTime"/>

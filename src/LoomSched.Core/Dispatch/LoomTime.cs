@@ -23,7 +23,7 @@ public static class LoomTime
     /// <summary>
     /// Writes the Loom spelling of an instant as UTF-8 (ASCII) into <paramref name="destination"/>, which must hold
     /// <see cref="MaxLength"/> bytes; returns the bytes written. Every message carries two of these: written by hand,
-    /// without the general date formatter or a string, it costs a few nanoseconds.
+    /// without the general date formatter or a string.
     /// </summary>
     public static int FormatUtf8(DateTimeOffset instant, Span<byte> destination)
     {

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Buffers.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -29,11 +28,22 @@ public sealed class MergedMap
     /// <summary>The expansion's map, one entry per key (empty when the schedule does not expand).</summary>
     public IReadOnlyList<KeyValuePair<string, object?>> Overlay => new ArraySegment<KeyValuePair<string, object?>>(_overlay, 0, _overlayCount);
 
-    internal void Write(Utf8JsonWriter writer)
+    internal void Write(Utf8JsonWriter writer) => Write(writer, Base, _overlay.AsSpan(0, _overlayCount));
+
+    /// <summary>
+    /// Writes <paramref name="overlay"/> merged over <paramref name="base"/>, without making the merge: a plain fire's
+    /// message (<see cref="DirectBody"/>).
+    /// </summary>
+    /// <exception cref="UnserializableValueException">A value has no JSON form.</exception>
+    internal static void Write(
+        Utf8JsonWriter writer, IReadOnlyDictionary<string, object?> @base, IEnumerable<KeyValuePair<string, object?>>? overlay) =>
+        Write(writer, @base, overlay is null ? [] : Dedupe(overlay, out int count).AsSpan(0, count));
+
+    private static void Write(
+        Utf8JsonWriter writer, IReadOnlyDictionary<string, object?> @base, ReadOnlySpan<KeyValuePair<string, object?>> overlay)
     {
         writer.WriteStartObject();
-        var overlay = _overlay.AsSpan(0, _overlayCount);
-        if (Base is OrderedDictionary<string, object?> ordered)
+        if (@base is OrderedDictionary<string, object?> ordered)
         {
             // The config's own map type: enumerated without boxing an enumerator per message.
             foreach (var (key, value) in ordered)
@@ -44,13 +54,13 @@ public sealed class MergedMap
         }
         else
         {
-            foreach (var (key, value) in Base)
+            foreach (var (key, value) in @base)
             {
                 writer.WritePropertyName(key);
                 JsonValueWriter.Write(writer, IndexOf(overlay, key) is var i and >= 0 ? overlay[i].Value : value);
             }
         }
-        WriteOverlayOnly(writer, Base, overlay);
+        WriteOverlayOnly(writer, @base, overlay);
     }
 
     /// <summary>
@@ -172,14 +182,7 @@ public sealed class MergedMap
                 output.Advance(longLength);
                 break;
             case string s:
-                var span = output.GetSpan(s.Length + 2);
-                span[0] = (byte)'"';
-                for (int i = 0; i < s.Length; i++)
-                {
-                    span[i + 1] = (byte)s[i]; // plain ASCII (IsDirect)
-                }
-                span[s.Length + 1] = (byte)'"';
-                output.Advance(s.Length + 2);
+                output.AppendQuotedAscii(s); // plain (IsDirect)
                 break;
             default:
                 throw new InvalidOperationException($"not a direct value: {value.GetType().Name}");
@@ -203,9 +206,8 @@ public sealed class MergedMap
     [ThreadStatic]
     private static KeyValuePair<string, object?>[]? t_scratch;
 
-    // One array of the overlay's size (a message of a big fire is built in about a microsecond: a list, its growth and
-    // a copy per message showed). Maps whose size is unknown (iterators) are gathered in a per-thread scratch array
-    // first; its first `count` entries are the overlay.
+    // One array of the overlay's size, not a list, its growth and a copy per message. Maps whose size is unknown
+    // (iterators) are gathered in a per-thread scratch array first; its first `count` entries are the overlay.
     private static KeyValuePair<string, object?>[] Dedupe(IEnumerable<KeyValuePair<string, object?>> overlay, out int count)
     {
         if (overlay is KeyValuePair<string, object?>[] array && IsDistinct(array))
@@ -273,160 +275,4 @@ public sealed class MergedMap
         }
         return -1;
     }
-}
-
-/// <summary>
-/// A config map with each key and value encoded as the serializer writes them, once: the part of every message's
-/// payload (or context) that the messages of a schedule share.
-/// </summary>
-internal sealed class EncodedMap
-{
-    private EncodedMap(IReadOnlyDictionary<string, object?> map, Entry[] entries)
-    {
-        Map = map;
-        Entries = entries;
-    }
-
-    /// <summary>The map.</summary>
-    public IReadOnlyDictionary<string, object?> Map { get; }
-
-    /// <summary>Its entries in order, encoded.</summary>
-    public Entry[] Entries { get; }
-
-    /// <summary>Encodes <paramref name="map"/>.</summary>
-    /// <exception cref="UnserializableValueException">A value has no JSON form.</exception>
-    public static EncodedMap Of(IReadOnlyDictionary<string, object?> map)
-    {
-        var entries = new List<Entry>(map.Count);
-        var buffer = new ArrayBufferWriter<byte>();
-        using var writer = new Utf8JsonWriter(buffer);
-        foreach (var (key, value) in map)
-        {
-            buffer.ResetWrittenCount();
-            writer.Reset(buffer);
-            JsonValueWriter.Write(writer, value);
-            writer.Flush();
-            entries.Add(new Entry(key, JsonEncodedText.Encode(key), buffer.WrittenSpan.ToArray()));
-        }
-        return new EncodedMap(map, [.. entries]);
-    }
-
-    /// <summary>
-    /// The index of <paramref name="key"/>'s encoded name (<see cref="OverlayNameAt"/>), encoded on first use; -1 when
-    /// the key cannot be encoded or too many keys are known already (the caller then uses the JSON writer).
-    /// </summary>
-    internal int OverlayName(string key)
-    {
-        var known = Volatile.Read(ref _overlayNames);
-        for (int i = 0; i < known.Length; i++)
-        {
-            if (ReferenceEquals(known[i].Key, key))
-            {
-                return i;
-            }
-        }
-        for (int i = 0; i < known.Length; i++)
-        {
-            if (string.Equals(known[i].Key, key, StringComparison.Ordinal))
-            {
-                return i;
-            }
-        }
-        if (known.Length >= MaxOverlayNames)
-        {
-            return -1;
-        }
-        byte[] member;
-        try
-        {
-            member = Member(JsonEncodedText.Encode(key));
-        }
-        catch (ArgumentException)
-        {
-            return -1; // not valid UTF-16: the writer says what is wrong with it
-        }
-        // Copy on write: helpers building one fire's bodies read the list while another adds to it. A key added by
-        // two at once is simply known twice.
-        var name = new OverlayKey(key, member, Map.ContainsKey(key));
-        while (true)
-        {
-            var grown = (OverlayKey[])[.. known, name];
-            var seen = Interlocked.CompareExchange(ref _overlayNames, grown, known);
-            if (ReferenceEquals(seen, known))
-            {
-                return grown.Length - 1;
-            }
-            known = seen;
-            if (known.Length >= MaxOverlayNames)
-            {
-                return -1;
-            }
-        }
-    }
-
-    /// <summary>An overlay key's encoded name and whether the config map has the key.</summary>
-    internal OverlayKey OverlayNameAt(int index) => Volatile.Read(ref _overlayNames)[index];
-
-    /// <summary>True when the JSON writer would write <paramref name="text"/> as it is, in quotes (printable ASCII
-    /// that its default encoder does not escape).</summary>
-    internal static bool IsPlainText(string text)
-    {
-        var plain = PlainAscii;
-        foreach (char c in text)
-        {
-            if (c >= 128 || !plain[c])
-            {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    private const int MaxOverlayNames = 64;
-
-    // Which ASCII characters the writer's default encoder leaves as they are: asked of the encoder itself, once.
-    private static readonly bool[] PlainAscii = MakePlainAscii();
-
-    private OverlayKey[] _overlayNames = [];
-
-    private static bool[] MakePlainAscii()
-    {
-        var plain = new bool[128];
-        for (int c = 0; c < 128; c++)
-        {
-            var encoded = JsonEncodedText.Encode(((char)c).ToString()).EncodedUtf8Bytes;
-            plain[c] = encoded.Length == 1 && encoded[0] == c;
-        }
-        return plain;
-    }
-
-    // "name": as the writer writes a property name.
-    private static byte[] Member(JsonEncodedText name) => [(byte)'"', .. name.EncodedUtf8Bytes, (byte)'"', (byte)':'];
-
-    /// <summary>One entry: its key, the key encoded, and the value's JSON.</summary>
-    public sealed class Entry(string key, JsonEncodedText name, byte[] value)
-    {
-        public string Key { get; } = key;
-
-        public JsonEncodedText Name { get; } = name;
-
-        public byte[] Value { get; } = value;
-
-        /// <summary><c>"name":</c>, as the writer writes the property name.</summary>
-        public byte[] Member { get; } = EncodedMap.Member(name);
-    }
-
-    /// <summary>A key of expansion maps: <c>"name":</c> encoded, and whether the config map has it too.</summary>
-    internal readonly record struct OverlayKey(string Key, byte[] Member, bool InBase);
-}
-
-/// <summary>Writes a <see cref="MergedMap"/>; reading is not supported (the scheduler only writes messages).</summary>
-public sealed class MergedMapConverter : JsonConverter<MergedMap>
-{
-    /// <inheritdoc />
-    public override MergedMap Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-        throw new NotSupportedException("loomsched writes Loom messages; it does not read them.");
-
-    /// <inheritdoc />
-    public override void Write(Utf8JsonWriter writer, MergedMap value, JsonSerializerOptions options) => value.Write(writer);
 }

@@ -29,11 +29,10 @@ public sealed class ExampleConfigFacts
         Assert.Equal("0 * * * *", hourly.Cron);
         Assert.Null(hourly.Interval);
         Assert.IsType<CronTrigger>(hourly.Trigger);
-        Assert.Equal(DispatchType.Goal, hourly.DispatchType);
-        Assert.Null(hourly.Task);
-        Assert.Equal("Summarize all new documents from the last hour", hourly.Goal!.Instruction);
-        Assert.Equal([new KeyValuePair<string, object?>("source", "incoming_docs")], hourly.Goal.Context);
-        Assert.Equal(Priority.Normal, hourly.Goal.Priority);
+        var goal = Assert.IsType<GoalTemplate>(hourly.Template);
+        Assert.Equal("Summarize all new documents from the last hour", goal.Instruction);
+        Assert.Equal([new KeyValuePair<string, object?>("source", "incoming_docs")], goal.Context);
+        Assert.Equal(Priority.Normal, goal.Priority);
         Assert.Null(hourly.ExpandFrom);
         Assert.Empty(hourly.ExpandArgs);
         Assert.Equal(new SourceLocation(ConfigPath("loom.example.yaml"), 3, 5), hourly.Location);
@@ -43,12 +42,11 @@ public sealed class ExampleConfigFacts
         Assert.Null(health.Cron);
         Assert.Equal(TimeSpan.FromSeconds(300), health.Interval);
         Assert.Equal(TimeSpan.FromSeconds(300), Assert.IsType<IntervalTrigger>(health.Trigger).Interval);
-        Assert.Equal(DispatchType.Task, health.DispatchType);
-        Assert.Null(health.Goal);
-        Assert.Equal("health_checker", health.Task!.WorkerType);
-        Assert.Equal([new KeyValuePair<string, object?>("check", "system_status")], health.Task.Payload);
-        Assert.Equal(ModelTier.Local, health.Task.ModelTier);
-        Assert.Equal(Priority.Low, health.Task.Priority);
+        var task = Assert.IsType<TaskTemplate>(health.Template);
+        Assert.Equal("health_checker", task.WorkerType);
+        Assert.Equal([new KeyValuePair<string, object?>("check", "system_status")], task.Payload);
+        Assert.Equal(ModelTier.Local, task.ModelTier);
+        Assert.Equal(Priority.Low, task.Priority);
     }
 
     [Fact]
@@ -66,10 +64,10 @@ public sealed class ExampleConfigFacts
         var byName = config.Schedules.ToDictionary(s => s.Name);
         Assert.Equal("Europe/Berlin", byName["berlin_morning_report"].TimeZone.Id);
         Assert.Equal(new CatchUpOptions(CatchUpPolicy.Once, 3600), byName["berlin_morning_report"].CatchUp);
-        Assert.Equal(DispatchType.Task, byName["every_5m_healthcheck"].DispatchType);
+        Assert.IsType<TaskTemplate>(byName["every_5m_healthcheck"].Template);
         Assert.Equal(TimeSpan.FromSeconds(2.5), byName["fast_poll"].Interval);
 
-        var merged = byName["every_minute_at_15s"].Task!;
+        var merged = Assert.IsType<TaskTemplate>(byName["every_minute_at_15s"].Template);
         Assert.Equal(("health_checker", ModelTier.Local, Priority.Low), (merged.WorkerType, merged.ModelTier, merged.Priority));
         Assert.Equal("heartbeat", merged.Payload["check"]);
 

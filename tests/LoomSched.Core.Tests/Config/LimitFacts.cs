@@ -97,7 +97,7 @@ public sealed class LimitFacts
                 task: {worker_type: w, payload: *p}
             """;
 
-        var tasks = ConfigLoader.LoadText(yaml, "t.yaml").Config!.Schedules.Select(s => s.Task!).ToList();
+        var tasks = ConfigLoader.LoadText(yaml, "t.yaml").Config!.Schedules.Select(s => Assert.IsType<TaskTemplate>(s.Template)).ToList();
 
         Assert.Same(tasks[0].Payload, tasks[1].Payload);
         Assert.Equal(3, Assert.IsAssignableFrom<IReadOnlyList<object?>>(tasks[1].Payload["list"]).Count);

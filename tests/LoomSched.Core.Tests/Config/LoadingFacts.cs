@@ -193,7 +193,7 @@ public sealed class LoadingFacts : IDisposable
         var result = ConfigLoader.LoadText(yaml, "t.yaml");
 
         Assert.True(result.Success, string.Join("\n", result.Errors));
-        var tasks = result.Config!.Schedules.Select(s => s.Task!).ToList();
+        var tasks = result.Config!.Schedules.Select(s => Assert.IsType<TaskTemplate>(s.Template)).ToList();
         Assert.Equal([Priority.High, Priority.Low, Priority.High], tasks.Select(t => t.Priority));
         Assert.All(tasks, t => Assert.Equal(("w", 1L), (t.WorkerType, t.Payload["tier"])));
     }

@@ -133,7 +133,30 @@ public sealed class LoomCompatibilityFacts
         var result = Load("name: t\nschedules:\n  - name: a\n    interval_seconds: 1\n    goal: {instruction: go, context: {\"1\": x}}\n");
 
         Assert.True(result.Success, string.Join("\n", result.Errors));
-        Assert.Equal("x", result.Config!.Schedules[0].Goal!.Context["1"]);
+        Assert.Equal("x", Assert.IsType<GoalTemplate>(result.Config!.Schedules[0].Template).Context["1"]);
+    }
+
+    // --- dispatch_type ---
+
+    [Theory]
+    [InlineData("dispatch_type: goal\n    goal: {instruction: go}\n    task: {worker_type: w}", "goal")]
+    [InlineData("dispatch_type: task\n    goal: {instruction: go}\n    task: {worker_type: w}", "task")]
+    [InlineData("goal: {instruction: go}", "goal")]
+    [InlineData("task: {worker_type: w}", "task")]
+    public void The_section_dispatch_type_names_or_the_only_one_given_is_the_schedules_template(string sections, string kind)
+    {
+        var result = Load($"name: t\nschedules:\n  - name: a\n    interval_seconds: 1\n    {sections}\n");
+
+        Assert.True(result.Success, string.Join("\n", result.Errors));
+        var template = Assert.Single(result.Config!.Schedules).Template;
+        if (kind == "goal")
+        {
+            Assert.Equal("go", Assert.IsType<GoalTemplate>(template).Instruction);
+        }
+        else
+        {
+            Assert.Equal("w", Assert.IsType<TaskTemplate>(template).WorkerType);
+        }
     }
 
     // --- interval_seconds: true ---
@@ -171,7 +194,7 @@ public sealed class LoomCompatibilityFacts
         var result = Load($"name: t\nschedules:\n  - name: a\n    interval_seconds: 1\n    task: {{worker_type: {value}}}\n");
 
         Assert.True(result.Success, string.Join("\n", result.Errors));
-        Assert.Equal(value.Trim('"'), Assert.Single(result.Config!.Schedules).Task!.WorkerType);
+        Assert.Equal(value.Trim('"'), Assert.IsType<TaskTemplate>(Assert.Single(result.Config!.Schedules).Template).WorkerType);
         var note = Assert.Single(result.Notes);
         Assert.Equal("schedules[0].task.worker_type", note.Path);
         Assert.StartsWith("is blank: the task names no worker, so none takes it", note.Message, StringComparison.Ordinal);

@@ -18,7 +18,7 @@ public sealed class ScalarTypingFacts
             """;
         var result = ConfigLoader.LoadText(yaml, "t.yaml");
         Assert.True(result.Success, string.Join("\n", result.Errors));
-        return result.Config!.Schedules[0].Task!.Payload["v"];
+        return Assert.IsType<TaskTemplate>(result.Config!.Schedules[0].Template).Payload["v"];
     }
 
     // .inf and .nan are floats to PyYAML, but JSON cannot carry them: refused (see tests/configs/invalid).
@@ -158,7 +158,7 @@ public sealed class ScalarTypingFacts
             "name: t\nschedules:\n  - name: a\n    interval_seconds: 1\n    task: {worker_type: w, payload: {since: 2024-01-01}}\n", "t.yaml");
 
         Assert.True(result.Success);
-        Assert.Equal("2024-01-01", result.Config!.Schedules[0].Task!.Payload["since"]);
+        Assert.Equal("2024-01-01", Assert.IsType<TaskTemplate>(result.Config!.Schedules[0].Template).Payload["since"]);
         var note = Assert.Single(result.Notes);
         Assert.Equal("schedules[0].task.payload.since", note.Path);
         Assert.Contains("quote it", note.Message, StringComparison.Ordinal);

@@ -9,8 +9,8 @@ using LoomSched.Tests.Shared;
 namespace LoomSched.Tests.Dispatch;
 
 /// <summary>
-/// The message writers (<see cref="LoomWire"/> field by field for a fire's one message, a schedule's <see cref="WireFrame"/>
-/// for a fan-out's) against the contract's reference, the source-generated <see cref="LoomJsonContext"/> serializing
+/// The message writer (<see cref="BodyLayout"/>, written at once for a fire's one message by <see cref="DirectBody"/>, and
+/// recorded in a schedule's <see cref="WireFrame"/> for a fan-out's) against the contract's reference, the source-generated <see cref="LoomJsonContext"/> serializing
 /// the types of LoomMessages.cs: the same bytes, for every priority and model
 /// tier, for words that must be escaped (quotes, HTML's characters, non-ASCII, control characters), for values of every
 /// kind, with and without an expansion map, with whole and fractional times; on both wires (bare, and in heddle's
@@ -91,9 +91,8 @@ public sealed class LoomWireFacts
             CreatedAt = LoomTime.Format(created),
             Metadata = new TaskMetadata { ScheduledBy = name, ScheduledFor = LoomTime.Format(slot) },
         }, LoomJsonContext.Default.TaskMessage));
-        var direct = Serialize(w => LoomWire.WriteTask(
-            w, QuotedId(), task, Payload(task.Payload, expanded), Quoted(created), name, Quoted(slot)));
-        var framed = Write(WireFrame.Task(task, name), expanded, created, slot);
+        var direct = Direct(task, name, WireFormat.Bare, expanded, created, slot);
+        var framed = Framed(task, name, WireFormat.Bare, expanded, created, slot);
 
         Assert.Equal(reference, direct);
         Assert.Equal(reference, framed);
@@ -115,8 +114,8 @@ public sealed class LoomWireFacts
             Priority = WireNames.Of(priority),
             CreatedAt = LoomTime.Format(created),
         }, LoomJsonContext.Default.OrchestratorGoal));
-        var direct = Serialize(w => LoomWire.WriteGoal(w, QuotedId(), goal, Payload(goal.Context, expanded), Quoted(created)));
-        var framed = Write(WireFrame.Goal(goal), expanded, created, created);
+        var direct = Direct(goal, "sched", WireFormat.Bare, expanded, created, created);
+        var framed = Framed(goal, "sched", WireFormat.Bare, expanded, created, created);
 
         Assert.Equal(reference, direct);
         Assert.Equal(reference, framed);
@@ -151,10 +150,8 @@ public sealed class LoomWireFacts
             OccurredAt = LoomTime.Format(slot),
             RecordedAt = LoomTime.Format(recorded),
         }, LoomJsonContext.Default.WireEnvelopeHeddleTask));
-        var direct = Serialize(w => LoomWire.WriteEnvelopedTask(
-            w, new EnvelopeFields(QuotedMessageId(), JsonEncodedText.Encode(Origin), Quoted(slot), Quoted(recorded)),
-            QuotedId(), task, Payload(task.Payload, expanded), name));
-        var framed = Write(WireFrame.EnvelopedTask(task, name, Origin), expanded, recorded, slot);
+        var direct = Direct(task, name, WireFormat.Envelope, expanded, recorded, slot);
+        var framed = Framed(task, name, WireFormat.Envelope, expanded, recorded, slot);
 
         Assert.Equal(reference, direct);
         Assert.Equal(reference, framed);
@@ -185,10 +182,8 @@ public sealed class LoomWireFacts
             OccurredAt = LoomTime.Format(slot),
             RecordedAt = LoomTime.Format(recorded),
         }, LoomJsonContext.Default.WireEnvelopeHeddleGoal));
-        var direct = Serialize(w => LoomWire.WriteEnvelopedGoal(
-            w, new EnvelopeFields(QuotedMessageId(), JsonEncodedText.Encode(Origin), Quoted(slot), Quoted(recorded)),
-            QuotedId(), goal, Payload(goal.Context, expanded)));
-        var framed = Write(WireFrame.EnvelopedGoal(goal, Origin), expanded, recorded, slot);
+        var direct = Direct(goal, "sched", WireFormat.Envelope, expanded, recorded, slot);
+        var framed = Framed(goal, "sched", WireFormat.Envelope, expanded, recorded, slot);
 
         Assert.Equal(reference, direct);
         Assert.Equal(reference, framed);
@@ -224,8 +219,8 @@ public sealed class LoomWireFacts
         }, LoomJsonContext.Default.WireEnvelopeHeddleTask));
         var arena = new BodyArena();
         using var writer = new Utf8JsonWriter(arena);
-        WireFrame.EnvelopedTask(task, "fan", Origin).Write(
-            arena, writer, QuotedId(), overlay, Quoted(recorded), Quoted(slot), QuotedMessageId());
+        WireFrame.Of(task, "fan", WireFormat.Envelope, Origin).Write(
+            arena, writer, new BodyValues(QuotedId(), QuotedMessageId(), Quoted(recorded), Quoted(slot), overlay));
         var framed = Encoding.UTF8.GetString(arena.Commit().Span);
 
         Assert.Equal(reference, framed);
@@ -235,13 +230,13 @@ public sealed class LoomWireFacts
     public void A_new_message_id_is_a_quoted_uuid_v7_of_the_time_it_is_made()
     {
         var at = DateTimeOffset.Parse("2026-11-27T03:00:00.123Z");
-        var quoted = new byte[LoomWire.QuotedIdLength];
-        LoomWire.NewQuotedMessageId(quoted, at);
+        var quoted = new byte[BodyValues.QuotedIdLength];
+        BodyValues.NewQuotedMessageId(quoted, at);
         string text = Encoding.ASCII.GetString(quoted);
 
         Assert.Matches("^\"[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\"$", text);
         Assert.Equal(at.ToUnixTimeMilliseconds().ToString("x12", System.Globalization.CultureInfo.InvariantCulture), text[1..9] + text[10..14]);
-        LoomWire.NewQuotedMessageId(quoted, at);
+        BodyValues.NewQuotedMessageId(quoted, at);
         Assert.NotEqual(text, Encoding.ASCII.GetString(quoted));
     }
 
@@ -298,7 +293,8 @@ public sealed class LoomWireFacts
         }, LoomJsonContext.Default.TaskMessage));
         var arena = new BodyArena();
         using var writer = new Utf8JsonWriter(arena);
-        WireFrame.Task(task, "fan").Write(arena, writer, QuotedId(), overlay, Quoted(created), Quoted(slot));
+        WireFrame.Of(task, "fan", WireFormat.Bare, Origin).Write(
+            arena, writer, new BodyValues(QuotedId(), default, Quoted(created), Quoted(slot), overlay));
         var framed = Encoding.UTF8.GetString(arena.Commit().Span);
 
         Assert.Equal(reference, framed);
@@ -310,12 +306,12 @@ public sealed class LoomWireFacts
     [Fact]
     public void A_new_id_is_a_quoted_random_uuid_v4()
     {
-        var quoted = new byte[LoomWire.QuotedIdLength];
-        LoomWire.NewQuotedId(quoted);
+        var quoted = new byte[BodyValues.QuotedIdLength];
+        BodyValues.NewQuotedId(quoted);
         string text = Encoding.ASCII.GetString(quoted);
 
         Assert.Matches("^\"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\"$", text);
-        LoomWire.NewQuotedId(quoted);
+        BodyValues.NewQuotedId(quoted);
         Assert.NotEqual(text, Encoding.ASCII.GetString(quoted));
     }
 
@@ -329,14 +325,27 @@ public sealed class LoomWireFacts
     private static byte[] Quoted(DateTimeOffset instant)
     {
         var into = new byte[LoomTime.MaxLength + 2];
-        return into[..LoomWire.QuotedTime(instant, into)];
+        return into[..BodyValues.QuotedTime(instant, into)];
     }
 
-    private static string Write(WireFrame frame, bool expanded, DateTimeOffset created, DateTimeOffset slot)
+    private static BodyValues Values(WireFormat wire, bool expanded, DateTimeOffset created, DateTimeOffset slot) =>
+        new(QuotedId(), wire == WireFormat.Envelope ? QuotedMessageId() : default, Quoted(created), Quoted(slot), expanded ? Overlay : null);
+
+    private static string Direct(
+        MessageTemplate template, string scheduledBy, WireFormat wire, bool expanded, DateTimeOffset created, DateTimeOffset slot)
     {
         var arena = new BodyArena();
         using var writer = new Utf8JsonWriter(arena);
-        frame.Write(arena, writer, QuotedId(), expanded ? Overlay : null, Quoted(created), Quoted(slot), QuotedMessageId());
+        DirectBody.Write(arena, writer, template, scheduledBy, wire, Origin, Values(wire, expanded, created, slot));
+        return Encoding.UTF8.GetString(arena.Commit().Span);
+    }
+
+    private static string Framed(
+        MessageTemplate template, string scheduledBy, WireFormat wire, bool expanded, DateTimeOffset created, DateTimeOffset slot)
+    {
+        var arena = new BodyArena();
+        using var writer = new Utf8JsonWriter(arena);
+        WireFrame.Of(template, scheduledBy, wire, Origin).Write(arena, writer, Values(wire, expanded, created, slot));
         return Encoding.UTF8.GetString(arena.Commit().Span);
     }
 

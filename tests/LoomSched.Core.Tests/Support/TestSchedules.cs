@@ -15,8 +15,7 @@ internal static class TestSchedules
         Name = name,
         Interval = TimeSpan.FromSeconds(seconds),
         Trigger = trigger ?? new IntervalTrigger(TimeSpan.FromTicks((long)Math.Round(seconds * TimeSpan.TicksPerSecond))),
-        DispatchType = DispatchType.Task,
-        Task = new TaskTemplate("worker", payload ?? Map(("check", "system_status")), ModelTier.Local, Priority.Low),
+        Template = new TaskTemplate("worker", payload ?? Map(("check", "system_status")), ModelTier.Local, Priority.Low),
         ExpandFrom = expandFrom,
         MaxExpansion = maxExpansion,
         ExpandTimeout = TimeSpan.FromSeconds(expandTimeoutSeconds),
@@ -33,8 +32,7 @@ internal static class TestSchedules
             Cron = cron,
             TimeZone = tz,
             Trigger = trigger,
-            DispatchType = DispatchType.Goal,
-            Goal = new GoalTemplate("Summarize", Map(("source", "incoming_docs")), Priority.Normal),
+            Template = new GoalTemplate("Summarize", Map(("source", "incoming_docs")), Priority.Normal),
             Fingerprint = $"cron:{name}:{cron}:{zone}",
         };
     }

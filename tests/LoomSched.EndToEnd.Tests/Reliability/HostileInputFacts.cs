@@ -46,7 +46,7 @@ public sealed partial class HostileInputFacts
         foreach (var expected in File.ReadLines(path, Encoding.Latin1).Select(l => ExpectLine().Match(l)).Where(m => m.Success))
         {
             string keyPath = expected.Groups["path"].Value;
-            string located = $"{path}:{expected.Groups["at"].Value}: {(keyPath == "-" ? "" : keyPath + ": ")}{expected.Groups["message"].Value.Trim()}";
+            string located = $"{path}:{expected.Groups["at"].Value}: error: {(keyPath == "-" ? "" : keyPath + ": ")}{expected.Groups["message"].Value.Trim()}";
             Assert.True(output.Split('\n').Any(l => l.StartsWith(located, StringComparison.Ordinal)),
                 $"expected a line starting\n  {Short(located)}\ngot:\n{Short(output)}");
         }
@@ -85,7 +85,7 @@ public sealed partial class HostileInputFacts
     {
         var (code, output, error, took) = await BoundedRun.ExecAsync(TimeSpan.FromSeconds(60), "validate", "/dev/zero");
         AssertRefused("/dev/zero", code, output, error, took, FewSeconds);
-        Assert.Contains("/dev/zero: the file is 8,388,609 bytes, over the limit", output);
+        Assert.Contains("/dev/zero: error: the file is 8,388,609 bytes, over the limit", output);
     }
 
     private static byte[] Generate(string kind)

@@ -32,14 +32,14 @@ internal sealed class ScheduleReader(FieldReader fields, IExpansionRegistry? reg
         var timing = ReadTiming(map, zone ?? TimeZoneInfo.Utc);
         var activity = ReadActivity(map, zone ?? TimeZoneInfo.Utc);
         var jitter = ReadJitter(map, identity ?? name, timing.Interval);
-        var dispatch = ReadDispatch(map);
+        var template = ReadTemplate(map);
         var expansion = ReadExpansion(map);
         CatchUpOptions? catchUp = map.Value("catch_up") is { } catchUpNode
             && !OptionsReader.CatchUpIgnoredAsInLoom(catchUpNode, map.PathOf("catch_up"), Diagnostics)
             ? OptionsReader.CatchUp(catchUpNode, map.PathOf("catch_up"), fields, defaults.CatchUp)
             : null;
 
-        if (Diagnostics.ErrorCount != before || name is null || zone is null || timing.Trigger is null || dispatch.Type is null
+        if (Diagnostics.ErrorCount != before || name is null || zone is null || timing.Trigger is null || template is null
             || activity is null || !jitter.Ok)
         {
             return null;
@@ -60,9 +60,7 @@ internal sealed class ScheduleReader(FieldReader fields, IExpansionRegistry? reg
             StartAt = activity.Start,
             EndAt = activity.End,
             Jitter = jitter.Jitter,
-            DispatchType = dispatch.Type.Value,
-            Goal = dispatch.Goal,
-            Task = dispatch.Task,
+            Template = template,
             ExpandFrom = expansion.From,
             ExpandArgs = expansion.Args,
             ExpandTimeout = expansion.Timeout,
@@ -266,7 +264,8 @@ internal sealed class ScheduleReader(FieldReader fields, IExpansionRegistry? reg
 
     private sealed record Activity(bool Enabled, DateTimeOffset? Start, DateTimeOffset? End);
 
-    private (DispatchType? Type, GoalTemplate? Goal, TaskTemplate? Task) ReadDispatch(StrictMap map)
+    /// <summary>The <c>goal:</c> or <c>task:</c> section that <c>dispatch_type</c>, or the one section given, says is published.</summary>
+    private MessageTemplate? ReadTemplate(StrictMap map)
     {
         var goal = map.Entry("goal");
         var task = map.Entry("task");
@@ -280,7 +279,7 @@ internal sealed class ScheduleReader(FieldReader fields, IExpansionRegistry? reg
                 // Still check the sections, so their errors are reported in the same run.
                 _ = goal is null ? null : ReadGoal(goal.Value, map.PathOf("goal"));
                 _ = task is null ? null : ReadTask(task.Value, map.PathOf("task"));
-                return default;
+                return null;
             }
             var (wanted, other, word, otherWord) = type == DispatchType.Goal ? (goal, task, "goal", "task") : (task, goal, "task", "goal");
             if (wanted is null)
@@ -288,7 +287,7 @@ internal sealed class ScheduleReader(FieldReader fields, IExpansionRegistry? reg
                 Diagnostics.Error(declared.Value, path, other is null
                     ? $"dispatch_type is \"{word}\" but the schedule has no {word}: section; add one"
                     : $"dispatch_type is \"{word}\" but the schedule has a {otherWord}: section, not a {word}: section; make them agree");
-                return default;
+                return null;
             }
             if (other is not null)
             {
@@ -304,22 +303,20 @@ internal sealed class ScheduleReader(FieldReader fields, IExpansionRegistry? reg
                 "a schedule has either a goal: or a task: section, not both; keep the one it should publish");
             _ = ReadGoal(goal.Value, map.PathOf("goal"));
             _ = ReadTask(task.Value, map.PathOf("task"));
-            return default;
+            return null;
         }
         else if (goal is null && task is null)
         {
             Diagnostics.Error(map.Node, map.PathOf("goal"),
                 "a schedule needs a goal: section (to publish a goal) or a task: section (to publish a task); neither is given");
-            return default;
+            return null;
         }
         else
         {
             type = goal is not null ? DispatchType.Goal : DispatchType.Task;
         }
 
-        return type == DispatchType.Goal
-            ? ReadGoal(goal!.Value, map.PathOf("goal")) is { } g ? (type, g, null) : default
-            : ReadTask(task!.Value, map.PathOf("task")) is { } t ? (type, null, t) : default;
+        return type == DispatchType.Goal ? ReadGoal(goal!.Value, map.PathOf("goal")) : ReadTask(task!.Value, map.PathOf("task"));
     }
 
     private GoalTemplate? ReadGoal(YamlNode node, string path)

@@ -47,7 +47,7 @@ internal sealed class StrictMap
                     // PyYAML builds a number, boolean or null key, which Loom's reads by name never meet: ignored too.
                     string written = ((ScalarNode)entry.Key).Value;
                     diagnostics.Note(entry.Key, KeyPath.Child(path, written),
-                        $"key {written} is {typed} to PyYAML, not a name: ignored as Loom ignores it; expected one of {string.Join(", ", allowed)}");
+                        $"{(written.Length == 0 ? "an empty key" : $"key {written}")} is {typed} to PyYAML, not a name: ignored as Loom ignores it; expected one of {string.Join(", ", allowed)}");
                 }
                 else if (loomIgnoresUnknown && IsName(entry.Key))
                 {
