@@ -47,7 +47,7 @@ public sealed class JsonOutputFacts(NatsFixture nats)
         Assert.Equal(invalid, wrong.GetProperty("file").GetString());
         Assert.Equal((7, 5), (wrong.GetProperty("line").GetInt32(), wrong.GetProperty("column").GetInt32()));
         Assert.Equal("schedules[0].interval_seconds", wrong.GetProperty("key").GetString());
-        Assert.Equal("a schedule has either cron or interval_seconds, not both; keep one", wrong.GetProperty("message").GetString());
+        Assert.Equal("a schedule has exactly one of cron, interval_seconds and at; keep one", wrong.GetProperty("message").GetString());
 
         (code, output, _) = await Loomsched.ExecAsync("validate", "--json", "--strict", noted);
         Assert.Equal(2, code);
@@ -64,7 +64,7 @@ public sealed class JsonOutputFacts(NatsFixture nats)
 
         Assert.Equal(2, code);
         Assert.Equal(
-            $"{invalid}:7:5: error: schedules[0].interval_seconds: a schedule has either cron or interval_seconds, not both; keep one\n" +
+            $"{invalid}:7:5: error: schedules[0].interval_seconds: a schedule has exactly one of cron, interval_seconds and at; keep one\n" +
             $"{invalid}: invalid, 1 error(s)\n", output);
     }
 

@@ -45,6 +45,24 @@ public sealed class ScheduleDefinition
     /// <summary>Per-entry <c>catch_up</c>, or null to use the config's.</summary>
     public CatchUpOptions? CatchUp { get; init; }
 
+    /// <summary><c>enabled</c>: false keeps the schedule loaded and shown, but it never fires.</summary>
+    public bool Enabled { get; init; } = true;
+
+    /// <summary><c>at</c>: the one instant a one-shot fires at; null for a recurring schedule.</summary>
+    public DateTimeOffset? At { get; init; }
+
+    /// <summary><c>start_at</c>: no slot before it (inclusive bound); null when unbounded.</summary>
+    public DateTimeOffset? StartAt { get; init; }
+
+    /// <summary><c>end_at</c>: no slot at or after it (exclusive bound); null when unbounded.</summary>
+    public DateTimeOffset? EndAt { get; init; }
+
+    /// <summary><c>jitter_seconds</c>: each slot's fire is delayed by its own delay; null for none.</summary>
+    public SlotJitter? Jitter { get; init; }
+
+    /// <summary>When <paramref name="slot"/> fires: the slot, or with <see cref="Jitter"/> the slot plus its delay.</summary>
+    public DateTimeOffset FireTimeOf(DateTimeOffset slot) => Jitter?.FireTimeOf(slot) ?? slot;
+
     /// <summary>Where the entry starts in its file.</summary>
     public SourceLocation Location { get; init; }
 

@@ -181,7 +181,10 @@ public sealed class ControlHandler
                 w.WriteStartObject();
                 w.WriteString("name", s.Name);
                 w.WriteString("trigger", s.Trigger);
+                w.WriteBoolean("enabled", s.Enabled);
+                w.WriteBoolean("done", s.Done);
                 WriteTime(w, "next_fire", s.NextFire);
+                WriteTime(w, "next_slot", s.NextSlot);
                 WriteTime(w, "last_slot", s.LastSlot);
                 WriteTime(w, "last_fire_at", s.LastFireAt);
                 if (s.LastLatenessMs is { } late)

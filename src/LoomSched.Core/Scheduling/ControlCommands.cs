@@ -21,6 +21,10 @@ internal sealed class ControlCommands(
             {
                 return ControlResult.Refused(UnknownSchedule(name));
             }
+            if (!state.Definition.Enabled)
+            {
+                return ControlResult.Refused(Disabled(name));
+            }
             if (state.Running)
             {
                 return ControlResult.Refused($"schedule \"{name}\" is still running its previous fire; try again when it ends");
@@ -87,6 +91,10 @@ internal sealed class ControlCommands(
             if (slots.Count == 0)
             {
                 return ControlResult.Done($"schedule \"{name}\" has no slot to catch up");
+            }
+            if (!state.Definition.Enabled)
+            {
+                return ControlResult.Done($"schedule \"{name}\" is disabled (enabled: false): no slot caught up");
             }
             log.LogCatchUp(name, slots.Count, LoomTime.Format(slots[0]), LoomTime.Format(slots[^1]));
             if (state.Running)
@@ -210,14 +218,23 @@ internal sealed class ControlCommands(
             foreach (var s in table.Order)
             {
                 list.Add(new ScheduleStatus(
-                    s.Definition.Name, s.Definition.Trigger.Describe(), s.NextSlot, s.LastSlot, s.LastFireStartedAt,
+                    s.Definition.Name, s.Definition.Trigger.Describe(), s.NextSlot is { } n ? s.Definition.FireTimeOf(n) : null,
+                    s.LastSlot, s.LastFireStartedAt,
                     s.LastLateness?.TotalMilliseconds, s.Fires, Interlocked.Read(ref s.Dispatched), s.Errors,
                     s.SkippedOverlap, s.MissedSlots, s.Paused, s.Running, s.LastError, s.NotClaimed,
-                    s.Lateness?.Snapshot() ?? LatenessSnapshot.None));
+                    s.Lateness?.Snapshot() ?? LatenessSnapshot.None)
+                {
+                    NextSlot = s.NextSlot,
+                    Enabled = s.Definition.Enabled,
+                    Done = s.Done,
+                });
             }
             return new SchedulerStatus(table.Config.Name, startedAt, time.GetUtcNow(), list);
         }
     }
+
+    private static string Disabled(string name) =>
+        $"schedule \"{name}\" is disabled (enabled: false in the config): it never fires; set enabled: true and reload";
 
     private string UnknownSchedule(string name)
     {

@@ -205,15 +205,16 @@ internal sealed class FireRunner(
             }
             // A handed-over message went out at the slot, before this bookkeeping: the fire started then.
             var started = ready is { Handed: true } ? ready.HandedAt : time.GetUtcNow();
+            var due = manual ? slot : definition.FireTimeOf(slot); // lateness counts from the slot's jittered fire time
             lock (gate)
             {
                 state.Fires++;
                 state.LastSlot = slot;
                 state.LastFireStartedAt = started;
-                state.LastLateness = manual ? TimeSpan.Zero : started - slot;
+                state.LastLateness = manual ? TimeSpan.Zero : started - due;
                 if (!manual)
                 {
-                    (state.Lateness ??= new LatenessHistogram()).Record((started - slot).TotalMilliseconds);
+                    (state.Lateness ??= new LatenessHistogram()).Record((started - due).TotalMilliseconds);
                 }
             }
             bodies = ready is null ? await expansions.BodiesAsync(definition, slotMessages, slot, token).ConfigureAwait(false) : null;
@@ -267,7 +268,7 @@ internal sealed class FireRunner(
             {
                 state.LastDuration = ended - started;
             }
-            lines.Add(new FiredLine(definition.Name, slotText, sent, (started - slot).TotalMilliseconds, (ended - started).TotalMilliseconds));
+            lines.Add(new FiredLine(definition.Name, slotText, sent, (started - due).TotalMilliseconds, (ended - started).TotalMilliseconds));
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {

@@ -62,7 +62,8 @@ internal sealed class ReadyMessages(ScheduleTable table, IDispatchPort port, Tim
             foreach (var entry in entries)
             {
                 var state = entry.State;
-                if (!entry.Replan && entry.IsLive && !state.Running && state.Definition.ExpandFrom is null)
+                // A jittered schedule's entry comes due after its slot: its fire builds its own message.
+                if (!entry.Replan && entry.IsLive && !state.Running && state.Definition.ExpandFrom is null && state.Definition.Jitter is null)
                 {
                     candidates.Add((state, state.Version, state.Definition));
                 }

@@ -15,6 +15,15 @@ internal sealed class ScheduleState(ScheduleDefinition definition, DateTimeOffse
 
     public DateTimeOffset? NextSlot { get; set; }
 
+    /// <summary>Set while the schedule's planning waits to be tried again after a fault.</summary>
+    public DateTimeOffset? RetryAt { get; set; }
+
+    /// <summary>
+    /// No slot is left: enabled, neither paused nor removed, no fire running, nothing planned and no retry pending (a
+    /// one-shot after its instant, a window after its end).
+    /// </summary>
+    public bool Done => Definition.Enabled && !Paused && !Removed && !Running && NextSlot is null && RetryAt is null;
+
     /// <summary>Bumped whenever queued entries for this schedule become stale (pause, reload, removal).</summary>
     public long Version { get; set; }
 

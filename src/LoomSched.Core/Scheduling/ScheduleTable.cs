@@ -81,8 +81,10 @@ internal sealed class ScheduleTable
                 PlanAfter(entry.State, now, now);
                 continue;
             }
-            Decide(entry.State, slot, fires);
-            decided.Add(new DueSlot(entry.State, slot));
+            // With jitter_seconds the entry comes due after its slot: the fire is the slot's.
+            var due = entry.Slot == default ? slot : entry.Slot;
+            Decide(entry.State, due, fires);
+            decided.Add(new DueSlot(entry.State, due));
         }
     }
 
@@ -93,7 +95,7 @@ internal sealed class ScheduleTable
         {
             try
             {
-                var plan = SlotPolicy.After(state.Definition.Trigger, state.Anchor, slot, now);
+                var plan = SlotPolicy.After(state.Definition.Trigger, state.Anchor, slot, now, state.Definition.Jitter);
                 if (plan.Stalled)
                 {
                     state.MissedSlots += plan.Missed;
@@ -162,6 +164,12 @@ internal sealed class ScheduleTable
     /// <summary>Plans the schedule's first slot after <paramref name="after"/>; a trigger that throws is the schedule's fault.</summary>
     public void PlanAfter(ScheduleState state, DateTimeOffset after, DateTimeOffset now)
     {
+        if (!state.Definition.Enabled)
+        {
+            // enabled: false: shown, never planned.
+            ScheduleNext(state, null);
+            return;
+        }
         DateTimeOffset? next;
         try
         {
@@ -193,7 +201,8 @@ internal sealed class ScheduleTable
             DateTimeOffset? next;
             try
             {
-                if (trigger is IntervalTrigger interval)
+                // A grid that starts where the daemon started (not at a start_at) reaches back with the clock.
+                if ((trigger as IntervalTrigger ?? (trigger as WindowedTrigger is { FixedGrid: false } w ? w.Inner as IntervalTrigger : null)) is { } interval)
                 {
                     state.Anchor = SlotPolicy.GridStartBefore(interval.Interval, state.Anchor, now);
                 }
@@ -236,6 +245,7 @@ internal sealed class ScheduleTable
         state.LastErrorAt = now;
         state.Version++; // whatever was queued for it is stale
         state.NextSlot = null;
+        state.RetryAt = retry;
         Queue.Add(new SlotEntry(state, state.Version, Replan: true), retry);
         _log.LogScheduleFault(state.Definition.Name, ex.GetType().Name, ex.Message, LoomTime.Format(retry), ex);
     }
@@ -243,9 +253,10 @@ internal sealed class ScheduleTable
     private void ScheduleNext(ScheduleState state, DateTimeOffset? next)
     {
         state.NextSlot = next;
-        if (next is { } due)
+        state.RetryAt = null;
+        if (next is { } slot)
         {
-            Queue.Add(new SlotEntry(state, state.Version), due);
+            Queue.Add(new SlotEntry(state, state.Version, Slot: slot), state.Definition.FireTimeOf(slot));
         }
     }
 

@@ -15,7 +15,10 @@ public sealed record SchedulerStatus(
 /// <summary>One schedule's state and counters.</summary>
 /// <param name="Name">Schedule name.</param>
 /// <param name="Trigger">e.g. <c>every 30 s</c> or <c>cron "0 * * * *" (UTC)</c>.</param>
-/// <param name="NextFire">The next slot; null while paused or when the cron has no further slot.</param>
+/// <param name="NextFire">
+/// When the next slot fires (with <c>jitter_seconds</c>, after the slot); null while paused or disabled, or when no
+/// slot is left.
+/// </param>
 /// <param name="LastSlot">The slot of the last fire.</param>
 /// <param name="LastFireAt">When the last fire started.</param>
 /// <param name="LastLatenessMs">How late the last fire started after its slot.</param>
@@ -32,7 +35,17 @@ public sealed record SchedulerStatus(
 public sealed record ScheduleStatus(
     string Name, string Trigger, DateTimeOffset? NextFire, DateTimeOffset? LastSlot, DateTimeOffset? LastFireAt,
     double? LastLatenessMs, long Fires, long Dispatched, long Errors, long Skipped, long Missed,
-    bool Paused, bool Running, string? LastError, long NotClaimed = 0, LatenessSnapshot? Lateness = null);
+    bool Paused, bool Running, string? LastError, long NotClaimed = 0, LatenessSnapshot? Lateness = null)
+{
+    /// <summary>The next slot itself (<c>scheduled_for</c>); <see cref="NextFire"/> is when it fires.</summary>
+    public DateTimeOffset? NextSlot { get; init; }
+
+    /// <summary>False for <c>enabled: false</c>: the schedule never fires.</summary>
+    public bool Enabled { get; init; } = true;
+
+    /// <summary>No slot is left: a one-shot after its instant, a window after its end.</summary>
+    public bool Done { get; init; }
+}
 
 /// <summary>The answer to a control command.</summary>
 /// <param name="Ok">True when the command was carried out.</param>

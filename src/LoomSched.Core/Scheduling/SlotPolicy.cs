@@ -68,15 +68,41 @@ internal static class SlotPolicy
     /// The slot after <paramref name="slot"/>; when that one has passed too (a suspended host, a clock jump, a long GC),
     /// the first after <paramref name="now"/>, the ones between counted as missed: a stall fires once, then on cadence.
     /// </summary>
-    public static SlotPlan After(ITrigger trigger, DateTimeOffset anchor, DateTimeOffset slot, DateTimeOffset now)
+    /// <remarks>
+    /// With <paramref name="jitter"/> a slot fires up to its maximum delay J after it. The next slot n may then be at or
+    /// before now without a stall (a delay longer than the gap between slots): it is planned, and fires as soon as its
+    /// own fire time has come, so that slots fire in slot order. Only when n + J has passed too did the loop stall; then
+    /// every slot whose fire time has passed is counted missed, and the first whose fire time is still to come is next.
+    /// Without jitter (J = 0) both rules are the one above.
+    /// </remarks>
+    public static SlotPlan After(ITrigger trigger, DateTimeOffset anchor, DateTimeOffset slot, DateTimeOffset now, SlotJitter? jitter = null)
     {
         var next = trigger.NextAfter(slot, anchor);
-        if (next is not { } n || n > now)
+        var reach = jitter?.Max ?? TimeSpan.Zero;
+        if (next is not { } n || now - n < reach || n > now)
         {
             return new SlotPlan(next, 0, Stalled: false);
         }
-        long missed = CountSlots(trigger, anchor, slot, now);
-        return new SlotPlan(trigger.NextAfter(now, anchor), missed, Stalled: true);
+        if (jitter is null)
+        {
+            return new SlotPlan(trigger.NextAfter(now, anchor), CountSlots(trigger, anchor, slot, now), Stalled: true);
+        }
+        // Slots up to now - J have fired (or not) for sure; after that, each by its own fire time.
+        var surelyPassed = now - reach;
+        long missed = CountSlots(trigger, anchor, slot, surelyPassed);
+        var candidate = trigger.NextAfter(surelyPassed, anchor);
+        for (int looked = 0; candidate is { } c && jitter.FireTimeOf(c) <= now; looked++)
+        {
+            if (looked == MaxCounted)
+            {
+                // Only a jitter of many times MaxCounted slots could get here (each slot's delay must keep its fire
+                // time passed): the loop stops counting, and the slots up to now are passed over, uncounted.
+                return new SlotPlan(trigger.NextAfter(now, anchor), missed, Stalled: true);
+            }
+            missed++;
+            candidate = trigger.NextAfter(c, anchor);
+        }
+        return new SlotPlan(candidate, missed, Stalled: true);
     }
 
     /// <summary>Slots strictly after <paramref name="after"/> up to <paramref name="upTo"/> (crons: at most <see cref="MaxCounted"/>).</summary>

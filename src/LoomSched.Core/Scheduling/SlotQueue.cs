@@ -2,9 +2,10 @@ namespace LoomSched.Scheduling;
 
 /// <summary>
 /// A schedule's entry in the <see cref="SlotQueue"/>: a slot it waits for, or (<paramref name="Replan"/>) a retry of
-/// its planning after a fault. Stale once the schedule's version moved on (a pause, a reload, a new plan).
+/// its planning after a fault. Stale once the schedule's version moved on (a pause, a reload, a new plan). The entry is
+/// queued for the instant the slot fires, which <c>jitter_seconds</c> puts after <paramref name="Slot"/>.
 /// </summary>
-internal readonly record struct SlotEntry(ScheduleState State, long Version, bool Replan = false)
+internal readonly record struct SlotEntry(ScheduleState State, long Version, bool Replan = false, DateTimeOffset Slot = default)
 {
     /// <summary>The schedule still waits for this entry: same version, neither paused nor removed.</summary>
     public bool IsLive => Version == State.Version && !State.Removed && !State.Paused;

@@ -8,11 +8,17 @@ public static class UpcomingSlots
     /// <summary>
     /// The next <paramref name="count"/> slots after <paramref name="from"/>, as the engine would fire them if it
     /// started at <paramref name="from"/> (interval schedules count from their start). Each slot is given in the
-    /// schedule's zone for cron entries, in UTC for intervals. Fewer come back when a cron has no further slot.
+    /// schedule's zone for cron entries, in UTC for intervals. Fewer come back when a cron has no further slot (or a
+    /// one-shot's instant or a window's end has passed); none for a disabled schedule. With <c>jitter_seconds</c> each
+    /// slot fires at <see cref="ScheduleDefinition.FireTimeOf"/>; the slot is what its messages carry.
     /// </summary>
     public static IReadOnlyList<DateTimeOffset> Of(ScheduleDefinition schedule, DateTimeOffset from, int count)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);
+        if (!schedule.Enabled)
+        {
+            return [];
+        }
         var zone = schedule.Interval is null ? schedule.TimeZone : TimeZoneInfo.Utc;
         var slots = new List<DateTimeOffset>(count);
         var at = from;

@@ -108,10 +108,19 @@ internal static partial class Cli
                     w.WriteStartObject();
                     w.WriteString("name", schedule.Name);
                     w.WriteString("trigger", schedule.Trigger.Describe());
+                    w.WriteBoolean("enabled", schedule.Enabled);
+                    w.WriteNumber("jitter_seconds", schedule.Jitter?.Max.TotalSeconds ?? 0);
                     w.WriteStartArray("slots");
                     foreach (var slot in slots)
                     {
                         w.WriteStringValue(CliJson.Slot(slot));
+                    }
+                    w.WriteEndArray();
+                    // When each slot fires: the slot itself, or with jitter_seconds the slot plus its delay.
+                    w.WriteStartArray("fires");
+                    foreach (var slot in slots)
+                    {
+                        w.WriteStringValue(CliJson.Slot(schedule.FireTimeOf(slot)));
                     }
                     w.WriteEndArray();
                     // False when the trigger has no slot after the last one listed (a cron no date matches, the calendar's end).
@@ -132,10 +141,18 @@ internal static partial class Cli
         foreach (var (schedule, slots) in upcoming)
         {
             // A name has no control characters (validation refuses them) but may hold a direction mark, as Loom allows.
-            Console.Out.WriteLine($"{UserText.Escape(schedule.Name)}  ({schedule.Trigger.Describe()})");
+            string jitter = schedule.Jitter is { } j ? $", jitter up to {j.Max.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s" : "";
+            Console.Out.WriteLine($"{UserText.Escape(schedule.Name)}  ({schedule.Trigger.Describe()}{jitter})");
+            if (!schedule.Enabled)
+            {
+                Console.Out.WriteLine("  (disabled: enabled: false, it never fires)");
+                continue;
+            }
             foreach (var slot in slots)
             {
-                Console.Out.WriteLine($"  {CliJson.Slot(slot)}  {LoomTime.Format(slot)}");
+                // A jittered slot fires later than the slot its messages carry: both are shown.
+                string fires = schedule.Jitter is null ? "" : $"  fires {LoomTime.Format(schedule.FireTimeOf(slot))}";
+                Console.Out.WriteLine($"  {CliJson.Slot(slot)}  {LoomTime.Format(slot)}{fires}");
             }
             if (slots.Count < count)
             {

@@ -7,12 +7,25 @@ using LoomSched.Triggers;
 
 namespace LoomSched.Tests.Scheduling;
 
-/// <summary>The timing of one generated schedule: an interval in seconds, or a cron in a zone.</summary>
-public sealed record Timing(double? IntervalSeconds, string? Cron, string Zone)
+/// <summary>
+/// The timing of one generated schedule: an interval in seconds, a cron in a zone, or a one-shot <see cref="At"/>;
+/// optionally a window (<see cref="StartAt"/>, <see cref="EndAt"/>), <see cref="Enabled"/> false, and a jitter. The
+/// instants are offsets from when the schedule joins the run (its start, or the reload that adds or changes it).
+/// </summary>
+public sealed record Timing(
+    double? IntervalSeconds, string? Cron, string Zone, TimeSpan? At = null, TimeSpan? StartAt = null, TimeSpan? EndAt = null,
+    bool Enabled = true, double? JitterSeconds = null)
 {
-    public override string ToString() => IntervalSeconds is { } s
-        ? $"every {s.ToString("R", CultureInfo.InvariantCulture)} s"
-        : $"cron \"{Cron}\" ({Zone})";
+    public override string ToString()
+    {
+        var text = new StringBuilder(IntervalSeconds is { } s
+            ? $"every {s.ToString("R", CultureInfo.InvariantCulture)} s"
+            : At is { } at ? $"at +{at}" : $"cron \"{Cron}\" ({Zone})");
+        text.Append(StartAt is { } start ? $" from +{start}" : "").Append(EndAt is { } end ? $" until +{end}" : "")
+            .Append(Enabled ? "" : " disabled")
+            .Append(JitterSeconds is { } j ? $" jitter {j.ToString("R", CultureInfo.InvariantCulture)} s" : "");
+        return text.ToString();
+    }
 }
 
 /// <summary>One step of a generated run: the clock moves, or an operator acts.</summary>
@@ -81,9 +94,35 @@ public static class EngineGen
     public static readonly Gen<double> IntervalSeconds =
         Gen.Double[-3, Math.Log10(MaxIntervalSeconds)].Select(e => Math.Max(0.001, Math.Round(Math.Pow(10, e), 4)));
 
-    public static readonly Gen<Timing> Timing = Gen.Frequency(
-        (1, IntervalSeconds.Select(s => new Timing(s, null, "UTC"))),
-        (1, Gen.Select(Gen.Int[0, Crons.Length - 1], Gen.Int[0, Zones.Length - 1], (c, z) => new Timing(null, Crons[c], Zones[z]))));
+    /// <summary>An offset of either sign from a millisecond to about four months, spread over the orders of magnitude.</summary>
+    public static readonly Gen<TimeSpan> Offset = Gen.Select(Gen.Double[-3, 7], Gen.Bool,
+        (e, negative) => TimeSpan.FromMilliseconds(Math.Round(Math.Pow(10, e) * 1000) * (negative ? -1 : 1)));
+
+    private static readonly Gen<Timing> Plain = Gen.Frequency(
+        (4, IntervalSeconds.Select(s => new Timing(s, null, "UTC"))),
+        (4, Gen.Select(Gen.Int[0, Crons.Length - 1], Gen.Int[0, Zones.Length - 1], (c, z) => new Timing(null, Crons[c], Zones[z]))),
+        (1, Offset.Select(at => new Timing(null, null, "UTC", At: at))));
+
+    /// <summary>No window (most), a start, an end, or both (the end at or after the start).</summary>
+    private static readonly Gen<(TimeSpan? Start, TimeSpan? End)> Window = Gen.Frequency(
+        (6, Gen.Const<(TimeSpan?, TimeSpan?)>((null, null))),
+        (1, Offset.Select(s => ((TimeSpan?)s, (TimeSpan?)null))),
+        (1, Offset.Select(e => ((TimeSpan?)null, (TimeSpan?)e))),
+        (1, Gen.Select(Offset, Offset, (s, length) => ((TimeSpan?)s, (TimeSpan?)(s + length.Duration())))));
+
+    /// <summary>
+    /// Plain timings, some with a window, disabled, or jittered: an interval's jitter up to its interval (the rule), a
+    /// cron's or one-shot's from a millisecond to about an hour.
+    /// </summary>
+    public static readonly Gen<Timing> Timing = Gen.Select(Plain, Window, Gen.Int[0, 11], Gen.Int[0, 3], Gen.Double[0, 1], Gen.Double[-3, 3.5],
+        (t, window, enabledDice, jitterDice, fraction, exponent) => t with
+        {
+            StartAt = window.Start,
+            EndAt = window.End,
+            Enabled = enabledDice != 0,
+            JitterSeconds = jitterDice != 0 ? null
+                : t.IntervalSeconds is { } s ? Math.Round(s * fraction, 4) : Math.Round(Math.Pow(10, exponent), 3),
+        });
 
     /// <summary>Moves of any size: a millisecond, seconds, hours, weeks, years.</summary>
     public static readonly Gen<TimeSpan> Move = Gen.Frequency(
@@ -113,10 +152,37 @@ public static class EngineGen
         Step.Array[1, steps],
         (start, timings, s) => new EngineCase(start, timings, s));
 
-    /// <summary>The definition the engine runs for a timing.</summary>
-    internal static ScheduleDefinition Definition(string name, Timing timing) => timing.IntervalSeconds is { } s
-        ? Support.TestSchedules.Interval(name, s)
-        : Support.TestSchedules.Cron(name, timing.Cron!, timing.Zone);
+    /// <summary>The definition the engine runs for a timing that joins the run at <paramref name="origin"/>.</summary>
+    internal static ScheduleDefinition Definition(string name, Timing timing, DateTimeOffset origin)
+    {
+        var plain = timing.IntervalSeconds is { } s
+            ? Support.TestSchedules.Interval(name, s)
+            : timing.Cron is { } cron ? Support.TestSchedules.Cron(name, cron, timing.Zone) : null;
+        var at = timing.At is { } a ? origin + a : (DateTimeOffset?)null;
+        ITrigger trigger = plain?.Trigger ?? new OneShotTrigger(at!.Value);
+        var start = timing.StartAt is { } st ? origin + st : (DateTimeOffset?)null;
+        var end = timing.EndAt is { } en ? origin + en : (DateTimeOffset?)null;
+        if (start is not null || end is not null)
+        {
+            trigger = new WindowedTrigger(trigger, start, end);
+        }
+        long jitterTicks = timing.JitterSeconds is { } j ? (long)Math.Round(j * TimeSpan.TicksPerSecond) : 0;
+        return new ScheduleDefinition
+        {
+            Name = name,
+            Cron = plain?.Cron,
+            Interval = plain?.Interval,
+            TimeZone = plain?.TimeZone ?? TimeZoneInfo.Utc,
+            Trigger = trigger,
+            Template = new TaskTemplate("worker", Support.TestSchedules.Map(("check", "system_status")), ModelTier.Local, Priority.Low),
+            Enabled = timing.Enabled,
+            At = at,
+            StartAt = start,
+            EndAt = end,
+            Jitter = jitterTicks > 0 ? new SlotJitter("test_scheduler", name, TimeSpan.FromTicks(jitterTicks)) : null,
+            Fingerprint = $"{name}:{timing}:{origin.UtcTicks}",
+        };
+    }
 }
 
 /// <summary>
@@ -131,16 +197,25 @@ internal sealed class SlotOracle
     private readonly CronExpression? _cron;
     private readonly TimeZoneInfo _zone = TimeZoneInfo.Utc;
     private readonly long _intervalTicks;
+    private readonly DateTimeOffset? _at;
+    private readonly DateTimeOffset? _start;
+    private readonly DateTimeOffset? _end;
+    private readonly SlotJitter? _jitter;
 
-    public SlotOracle(Timing timing, DateTimeOffset anchor)
+    /// <summary>The oracle of a timing that joins the run at <paramref name="anchor"/> (its offsets count from there).</summary>
+    public SlotOracle(Timing timing, DateTimeOffset anchor, SlotJitter? jitter = null)
     {
         Timing = timing;
         Anchor = anchor;
+        _at = timing.At is { } at ? anchor + at : null;
+        _start = timing.StartAt is { } start ? anchor + start : null;
+        _end = timing.EndAt is { } end ? anchor + end : null;
+        _jitter = jitter;
         if (timing.IntervalSeconds is { } s)
         {
             _intervalTicks = (long)Math.Round(s * TimeSpan.TicksPerSecond);
         }
-        else
+        else if (_at is null)
         {
             _cron = CronExpression.Parse(timing.Cron!, timing.Cron!.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length == 6
                 ? CronFormat.IncludeSeconds : CronFormat.Standard);
@@ -153,8 +228,46 @@ internal sealed class SlotOracle
     /// <summary>Interval slots are Anchor + k·interval, k ≥ 1.</summary>
     public DateTimeOffset Anchor { get; private set; }
 
-    /// <summary>The first slot strictly after <paramref name="instant"/>, or null past the calendar's end.</summary>
+    /// <summary>The longest delay a slot's fire may have (zero without jitter).</summary>
+    public TimeSpan Reach => _jitter?.Max ?? TimeSpan.Zero;
+
+    /// <summary>A slot without a window or a one-shot: its slots can be counted by the interval's formula.</summary>
+    private bool Plain => _at is null && _start is null && _end is null;
+
+    /// <summary>When a slot fires: the slot, plus its jitter's delay.</summary>
+    public DateTimeOffset FireTime(DateTimeOffset slot) => _jitter?.FireTimeOf(slot) ?? slot;
+
+    /// <summary>
+    /// The first slot strictly after <paramref name="instant"/>, or null past the calendar's end, after the window,
+    /// after a one-shot's instant, or for a disabled schedule.
+    /// </summary>
     public DateTimeOffset? After(DateTimeOffset instant)
+    {
+        if (!Timing.Enabled)
+        {
+            return null;
+        }
+        DateTimeOffset? next;
+        if (_at is { } at)
+        {
+            next = at > instant && (_start is not { } from || at >= from) ? at : null;
+        }
+        else if (_start is { } start && _cron is null)
+        {
+            // An interval with a start: the grid start + k·interval, k ≥ 0.
+            var elapsed = (System.Numerics.BigInteger)(instant - start).Ticks;
+            var k = elapsed < 0 ? 0 : (elapsed / _intervalTicks) + 1;
+            var ticks = start.UtcTicks + (k * _intervalTicks);
+            next = ticks > DateTimeOffset.MaxValue.UtcTicks ? null : new DateTimeOffset((long)ticks, TimeSpan.Zero);
+        }
+        else
+        {
+            next = Unbounded(_start is { } s && s > instant ? s - TimeSpan.FromTicks(1) : instant);
+        }
+        return next is { } n && (_end is not { } end || n < end) ? n : null;
+    }
+
+    private DateTimeOffset? Unbounded(DateTimeOffset instant)
     {
         if (_cron is not null)
         {
@@ -173,7 +286,7 @@ internal sealed class SlotOracle
         {
             return 0;
         }
-        if (_cron is null)
+        if (_cron is null && Plain)
         {
             return ((upTo - Anchor).Ticks / _intervalTicks) - ((first - Anchor).Ticks / _intervalTicks) + 1;
         }
@@ -191,7 +304,7 @@ internal sealed class SlotOracle
     /// <summary>The grid reaches back before a wall clock set back past its start (the engine keeps the grid).</summary>
     public void ExtendBackTo(DateTimeOffset now)
     {
-        if (_cron is null && now <= Anchor)
+        if (_cron is null && _at is null && _start is null && now <= Anchor)
         {
             long periods = ((Anchor - now).Ticks / _intervalTicks) + 1;
             Anchor -= TimeSpan.FromTicks(periods * _intervalTicks);

@@ -6,8 +6,8 @@ namespace LoomSched.Tests.Scheduling;
 /// <summary>
 /// The engine on generated cases (<see cref="EngineGen"/>), each checked step by step by <see cref="EngineRun"/>.
 /// CI runs <see cref="CiCases"/> cases from a fixed seed: up to 4 schedules and 25 steps each (intervals from 1 ms to
-/// 400 days, crons with seconds, macros, leap days, never-firing ones, DST zones; clock moves up to three years, wall
-/// clock steps back and forward, pause, resume, trigger, reload). <c>LOOMSCHED_PROPERTY_CASES=N</c> runs N cases
+/// 400 days, crons with seconds, macros, leap days, never-firing ones, DST zones, one-shots; some in a window, disabled
+/// or jittered; clock moves up to three years, wall clock steps back and forward, pause, resume, trigger, reload). <c>LOOMSCHED_PROPERTY_CASES=N</c> runs N cases
 /// instead and <c>LOOMSCHED_PROPERTY_SEED</c> another seed; <c>LOOMSCHED_PROPERTY_YEAR=1</c> runs the simulated year
 /// with 1,000 schedules.
 /// </summary>

@@ -9,7 +9,8 @@ namespace LoomSched.Tests.Scheduling;
 /// Runs one generated case on a fake clock and checks the engine's invariants after every step, against
 /// <see cref="SlotOracle"/>: the loop never faults or stops; no slot of a schedule fires twice (until the wall clock
 /// is set back and repeats them); every slot that came due while a schedule was active is fired or counted as missed
-/// or skipped; next_fire is the oracle's; status agrees with what was published.
+/// or skipped (a jittered slot once its fire time has come); next_slot, next_fire, enabled and done are the oracle's;
+/// status agrees with what was published.
 /// </summary>
 internal sealed class EngineRun(EngineCase run) : EngineHarness(run.Start)
 {
@@ -20,12 +21,21 @@ internal sealed class EngineRun(EngineCase run) : EngineHarness(run.Start)
     private int _named;
 
     /// <summary>What the model knows of one schedule (a reload that changes it starts a new one of the same name).</summary>
-    private sealed class Tracked(string name, Timing timing, DateTimeOffset anchor, int seenFrom)
+    private sealed class Tracked
     {
-        public string Name { get; } = name;
-        public Timing Timing { get; } = timing;
-        public ScheduleDefinition Definition { get; } = EngineGen.Definition(name, timing);
-        public SlotOracle Oracle { get; } = new(timing, anchor);
+        public Tracked(string name, Timing timing, DateTimeOffset anchor, int seenFrom)
+        {
+            Name = name;
+            Timing = timing;
+            Definition = EngineGen.Definition(name, timing, anchor);
+            Oracle = new SlotOracle(timing, anchor, Definition.Jitter);
+            SeenFrom = seenFrom;
+        }
+
+        public string Name { get; }
+        public Timing Timing { get; }
+        public ScheduleDefinition Definition { get; }
+        public SlotOracle Oracle { get; }
         public DateTimeOffset? Next { get; set; }
         public bool Paused { get; set; }
         public long Due { get; set; }
@@ -34,7 +44,7 @@ internal sealed class EngineRun(EngineCase run) : EngineHarness(run.Start)
         /// <summary>A stall of a cron passed more slots than the engine counts: the sum is no longer checked.</summary>
         public bool Uncounted { get; set; }
 
-        public int SeenFrom { get; } = seenFrom;
+        public int SeenFrom { get; }
         public HashSet<string> Fired { get; } = [];
 
         /// <summary>Messages of this schedule seen so far (scheduled and triggered).</summary>
@@ -99,6 +109,10 @@ internal sealed class EngineRun(EngineCase run) : EngineHarness(run.Start)
                     s.Next = s.Oracle.After(Time.GetUtcNow());
                     await WokenAsync(sleeps);
                 }
+                break;
+            case Step.Trigger trigger when Pick(trigger.Which) is { Timing.Enabled: false } s:
+                Assert.False(engine.Trigger(s.Name).Ok, $"{s.Name} is disabled, and a trigger must not fire it");
+                await Settle();
                 break;
             case Step.Trigger trigger when Pick(trigger.Which) is { } s:
                 int before = Port.Seen.Count;
@@ -190,20 +204,32 @@ internal sealed class EngineRun(EngineCase run) : EngineHarness(run.Start)
         var now = Time.GetUtcNow();
         Assert.False(Loop!.IsCompleted, $"{when}: the loop stopped ({Loop.Exception?.GetBaseException().Message})");
 
-        // The oracle's due slots up to now.
+        // The oracle's due slots up to now: in slot order, each once its fire time (the slot plus its jitter's delay)
+        // has come. Slots up to now minus the longest delay have all come; after them, each in turn while its own has.
         foreach (var s in _schedules.Where(s => !s.Paused))
         {
-            if (s.Next is { } first && first <= now)
+            if (s.Next is { } first && s.Oracle.FireTime(first) <= now)
             {
-                if (s.Oracle.Count(first, now) is { } n)
+                var surely = now - s.Oracle.Reach;
+                var next = (DateTimeOffset?)first;
+                if (first <= surely)
                 {
-                    s.Due += n;
+                    if (s.Oracle.Count(first, surely) is { } n)
+                    {
+                        s.Due += n;
+                    }
+                    else
+                    {
+                        s.Uncounted = true;
+                    }
+                    next = s.Oracle.After(surely);
                 }
-                else
+                while (next is { } v && s.Oracle.FireTime(v) <= now)
                 {
-                    s.Uncounted = true;
+                    s.Due++;
+                    next = s.Oracle.After(v);
                 }
-                s.Next = s.Oracle.After(now);
+                s.Next = next;
             }
         }
 
@@ -233,7 +259,12 @@ internal sealed class EngineRun(EngineCase run) : EngineHarness(run.Start)
             string who = $"{when}: {s.Name} ({s.Timing}) at {now:O}";
             Assert.True(s.Paused == st.Paused, $"{who}: paused {st.Paused}, expected {s.Paused}");
             var expectedNext = s.Paused ? null : s.Next;
-            Assert.True(expectedNext == st.NextFire, $"{who}: next_fire {st.NextFire:O}, the oracle says {expectedNext:O}");
+            Assert.True(expectedNext == st.NextSlot, $"{who}: next_slot {st.NextSlot:O}, the oracle says {expectedNext:O}");
+            var expectedFire = expectedNext is { } slot ? s.Oracle.FireTime(slot) : (DateTimeOffset?)null;
+            Assert.True(expectedFire == st.NextFire, $"{who}: next_fire {st.NextFire:O}, the oracle says {expectedFire:O}");
+            Assert.True(s.Timing.Enabled == st.Enabled, $"{who}: enabled {st.Enabled}, expected {s.Timing.Enabled}");
+            bool done = s.Timing.Enabled && !s.Paused && s.Next is null;
+            Assert.True(done == st.Done, $"{who}: done {st.Done}, expected {done}");
             Assert.True(st.Errors == 0, $"{who}: {st.Errors} error(s): {st.LastError}");
             Assert.True(st.Skipped == 0, $"{who}: {st.Skipped} skipped");
             long published = s.Published;

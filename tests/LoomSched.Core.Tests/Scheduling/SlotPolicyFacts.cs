@@ -76,6 +76,36 @@ public sealed class SlotPolicyFacts
     }
 
     [Theory]
+    // slot, now (seconds after the anchor), with a jitter of up to 3 s → next slot, missed, stalled
+    [InlineData(10, 15, 20, 0, false)]
+    [InlineData(10, 22, 20, 0, false)] // 20 may not have fired yet (its delay may be 2 s or more): planned, no stall
+    [InlineData(10, 22.999, 20, 0, false)]
+    [InlineData(10, 23, 30, 1, true)] // 20 + 3 s has passed: 20 surely came while the loop stalled
+    [InlineData(10, 105, 110, 9, true)] // 20..100 s all passed with their delays
+    public void A_jittered_schedule_counts_a_stall_only_once_the_next_slot_and_its_longest_delay_have_passed(
+        double slot, double now, double next, long missed, bool stalled)
+    {
+        var jitter = new SlotJitter("sched", "poll", TimeSpan.FromSeconds(3));
+        Assert.Equal(new SlotPlan(At(next), missed, stalled), SlotPolicy.After(TenSeconds, Anchor, At(slot), At(now), jitter));
+    }
+
+    [Fact]
+    public void After_a_stall_a_jitter_longer_than_the_gap_between_slots_plans_the_first_slot_still_to_fire()
+    {
+        // A slot a second, delays of up to a week: slots of the last week may still be ahead of their fire time.
+        var jitter = new SlotJitter("sched", "dense", TimeSpan.FromDays(7));
+        var now = At(14 * 86_400);
+        var plan = SlotPolicy.After(Cron("* * * * * *"), Anchor, At(0), now, jitter);
+
+        Assert.True(plan.Stalled);
+        var next = plan.Next!.Value;
+        Assert.InRange(next, At(7 * 86_400 + 1), now);
+        Assert.True(jitter.FireTimeOf(next) > now);
+        // The first week counted as far as the cap, then every slot of the second week before the next one.
+        Assert.Equal(SlotPolicy.MaxCounted + (long)(next - At(7 * 86_400)).TotalSeconds - 1, plan.Missed);
+    }
+
+    [Theory]
     // cron, slot, now (seconds after 03:00:00Z) → next slot, missed, stalled
     [InlineData("* * * * *", 60, 60, 120, 0, false)]
     [InlineData("* * * * *", 60, 119, 120, 0, false)]

@@ -60,7 +60,10 @@ internal static class ConfigReader
         var cronSeconds = map.Value("cron_seconds") is { } secondsNode
             ? fields.Choice(secondsNode, map.PathOf("cron_seconds"), "cron_seconds", Vocabulary.CronSecondsOrders)
             : null;
-        var defaults = new ScheduleDefaults(prefix, zone ?? TimeZoneInfo.Utc, catchUp ?? CatchUpOptions.Default, cronSeconds);
+        var defaults = new ScheduleDefaults(prefix, zone ?? TimeZoneInfo.Utc, catchUp ?? CatchUpOptions.Default, cronSeconds)
+        {
+            SchedulerName = name ?? "",
+        };
         var schedules = ReadSchedules(map, fields, registry, defaults);
 
         if (diagnostics.ErrorCount > 0 || name is null || zone is null || control is null || maxPending is null || publish is null

@@ -1,5 +1,6 @@
 using System.Globalization;
 using LoomSched.Config.Yaml;
+using LoomSched.Dispatch;
 using LoomSched.Expansion;
 using LoomSched.Triggers;
 
@@ -29,6 +30,8 @@ internal sealed class ScheduleReader(FieldReader fields, IExpansionRegistry? reg
         string? name = ReadName(map);
         TimeZoneInfo? zone = map.Value("time_zone") is { } zoneNode ? fields.Zone(zoneNode, map.PathOf("time_zone")) : defaults.TimeZone;
         var timing = ReadTiming(map, zone ?? TimeZoneInfo.Utc);
+        var activity = ReadActivity(map, zone ?? TimeZoneInfo.Utc);
+        var jitter = ReadJitter(map, identity ?? name, timing.Interval);
         var template = ReadTemplate(map);
         var expansion = ReadExpansion(map);
         CatchUpOptions? catchUp = map.Value("catch_up") is { } catchUpNode
@@ -36,10 +39,14 @@ internal sealed class ScheduleReader(FieldReader fields, IExpansionRegistry? reg
             ? OptionsReader.CatchUp(catchUpNode, map.PathOf("catch_up"), fields, defaults.CatchUp)
             : null;
 
-        if (Diagnostics.ErrorCount != before || name is null || zone is null || timing.Trigger is null || template is null)
+        if (Diagnostics.ErrorCount != before || name is null || zone is null || timing.Trigger is null || template is null
+            || activity is null || !jitter.Ok)
         {
             return null;
         }
+        var trigger = activity.Start is null && activity.End is null
+            ? timing.Trigger
+            : new WindowedTrigger(timing.Trigger, activity.Start, activity.End);
         return new ScheduleDefinition
         {
             Name = identity ?? name,
@@ -47,7 +54,12 @@ internal sealed class ScheduleReader(FieldReader fields, IExpansionRegistry? reg
             Cron = timing.Cron,
             Interval = timing.Interval,
             TimeZone = zone,
-            Trigger = timing.Trigger,
+            Trigger = trigger,
+            Enabled = activity.Enabled,
+            At = timing.At,
+            StartAt = activity.Start,
+            EndAt = activity.End,
+            Jitter = jitter.Jitter,
             Template = template,
             ExpandFrom = expansion.From,
             ExpandArgs = expansion.Args,
@@ -85,16 +97,24 @@ internal sealed class ScheduleReader(FieldReader fields, IExpansionRegistry? reg
         return name;
     }
 
-    private (ITrigger? Trigger, string? Cron, TimeSpan? Interval) ReadTiming(StrictMap map, TimeZoneInfo zone)
+    private (ITrigger? Trigger, string? Cron, TimeSpan? Interval, DateTimeOffset? At) ReadTiming(StrictMap map, TimeZoneInfo zone)
     {
         var cron = map.Entry("cron");
         var interval = map.Entry("interval_seconds");
-        if (cron is not null && interval is not null)
+        var at = map.Entry("at");
+        MapEntry?[] given = [cron, interval, at];
+        if (given.Count(e => e is not null) > 1)
         {
-            var later = cron.Key.Start.Line > interval.Key.Start.Line ? cron : interval;
+            var later = given.OfType<MapEntry>().MaxBy(e => (e.Key.Start.Line, e.Key.Start.Column))!;
             Diagnostics.Error(later.Key, map.PathOf(later.KeyText!),
-                "a schedule has either cron or interval_seconds, not both; keep one");
+                "a schedule has exactly one of cron, interval_seconds and at; keep one");
             return default;
+        }
+        if (at is not null)
+        {
+            return InstantReading.Read(fields, at.Value, map.PathOf("at"), zone) is { } instant
+                ? (new OneShotTrigger(instant), null, null, instant)
+                : default;
         }
         if (cron is not null)
         {
@@ -116,7 +136,7 @@ internal sealed class ScheduleReader(FieldReader fields, IExpansionRegistry? reg
                 Diagnostics.Note(cron.Value, path,
                     $"\"{trigger.Text}\" never fires: no date matches its day-of-month, month and day-of-week fields together; the schedule loads (as in Loom) but sends nothing");
             }
-            return (trigger, trigger.Text, null);
+            return (trigger, trigger.Text, null, null);
         }
         if (interval is not null)
         {
@@ -152,12 +172,97 @@ internal sealed class ScheduleReader(FieldReader fields, IExpansionRegistry? reg
             }
             long ticks = (long)Math.Round(seconds * TimeSpan.TicksPerSecond);
             var span = TimeSpan.FromTicks(ticks);
-            return (new IntervalTrigger(span), null, span);
+            return (new IntervalTrigger(span), null, span, null);
         }
         Diagnostics.Error(map.Node, map.PathOf("cron"),
-            "a schedule needs cron (such as \"0 * * * *\") or interval_seconds (such as 300); neither is given");
+            "a schedule needs cron (such as \"0 * * * *\"), interval_seconds (such as 300) or at (such as 2027-03-01T09:00:00Z); none is given");
         return default;
     }
+
+    /// <summary>
+    /// <c>enabled</c>, <c>start_at</c> and <c>end_at</c>: whether and when the schedule is active. Null when one has an
+    /// error (reported).
+    /// </summary>
+    private Activity? ReadActivity(StrictMap map, TimeZoneInfo zone)
+    {
+        bool ok = true;
+        bool enabled = true;
+        if (map.Entry("enabled") is { } enabledEntry)
+        {
+            string path = map.PathOf("enabled");
+            if (enabledEntry.Value is ScalarNode scalar && ScalarTyping.TryResolve(scalar, out object? value, out _) && value is bool flag)
+            {
+                enabled = flag;
+                if (!flag)
+                {
+                    Diagnostics.Note(enabledEntry.Key, path,
+                        "enabled: false is loomsched's own: Loom ignores this key and fires the schedule; to stop it under Loom too, remove the entry");
+                }
+            }
+            else
+            {
+                Diagnostics.Error(enabledEntry.Value, path, $"must be true or false, got {FieldReader.Actual(enabledEntry.Value)}");
+                ok = false;
+            }
+        }
+        var startEntry = map.Entry("start_at");
+        var endEntry = map.Entry("end_at");
+        var start = startEntry is null ? null : InstantReading.Read(fields, startEntry.Value, map.PathOf("start_at"), zone);
+        var end = endEntry is null ? null : InstantReading.Read(fields, endEntry.Value, map.PathOf("end_at"), zone);
+        ok &= (startEntry is null || start is not null) && (endEntry is null || end is not null);
+        if (start is { } s && end is { } e && e < s)
+        {
+            Diagnostics.Error(endEntry!.Value, map.PathOf("end_at"),
+                $"end_at ({LoomTime.Format(e)}) comes before start_at ({LoomTime.Format(s)}); the schedule would never be active");
+            ok = false;
+        }
+        else if (end is { } past && past <= defaults.Now)
+        {
+            Diagnostics.Note(endEntry!.Value, map.PathOf("end_at"),
+                $"end_at ({LoomTime.Format(past)}) has passed: the schedule loads but never fires; remove it, or move end_at");
+        }
+        return ok ? new Activity(enabled, start, end) : null;
+    }
+
+    /// <summary><c>jitter_seconds</c>: 0 (or absent) for none; Ok false when it has an error (reported).</summary>
+    private (bool Ok, SlotJitter? Jitter) ReadJitter(StrictMap map, string? schedule, TimeSpan? interval)
+    {
+        if (map.Value("jitter_seconds") is not { } node)
+        {
+            return (true, null);
+        }
+        string path = map.PathOf("jitter_seconds");
+        string wanted = $"a number of seconds from 0 to {IntervalBounds.MaxSeconds.ToString(CultureInfo.InvariantCulture)} (100 years)";
+        double seconds = -1;
+        if (node is ScalarNode scalar && ScalarTyping.TryResolve(scalar, out object? value, out _) && value is long or double)
+        {
+            seconds = Convert.ToDouble(value, CultureInfo.InvariantCulture);
+        }
+        if (node is ScalarNode { IsPlain: false } quoted
+            && double.TryParse(quoted.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out _))
+        {
+            Diagnostics.Error(node, path, $"must be {wanted}, not a string: write {quoted.Value.Trim()} without quotes");
+            return (false, null);
+        }
+        if (!double.IsFinite(seconds) || seconds < 0 || seconds > IntervalBounds.MaxSeconds)
+        {
+            Diagnostics.Error(node, path, $"must be {wanted}, got {FieldReader.Actual(node)}");
+            return (false, null);
+        }
+        long ticks = (long)Math.Round(seconds * TimeSpan.TicksPerSecond);
+        if (interval is { } every && ticks > every.Ticks)
+        {
+            // Slots fire in order: a longer jitter would make each wait for the one before, and fire late.
+            Diagnostics.Error(node, path,
+                $"is {((ScalarNode)node).Value} seconds, longer than interval_seconds ({every.TotalSeconds.ToString(CultureInfo.InvariantCulture)}); a jitter may be at most the interval, or a slot would fire after the next one's time");
+            return (false, null);
+        }
+        return ticks == 0 || schedule is null
+            ? (schedule is not null, null)
+            : (true, new SlotJitter(defaults.SchedulerName, schedule, TimeSpan.FromTicks(ticks)));
+    }
+
+    private sealed record Activity(bool Enabled, DateTimeOffset? Start, DateTimeOffset? End);
 
     /// <summary>The <c>goal:</c> or <c>task:</c> section that <c>dispatch_type</c>, or the one section given, says is published.</summary>
     private MessageTemplate? ReadTemplate(StrictMap map)
@@ -413,4 +518,11 @@ internal sealed class ScheduleReader(FieldReader fields, IExpansionRegistry? reg
 
 /// <summary>What entries inherit from the top level.</summary>
 internal sealed record ScheduleDefaults(
-    string SubjectPrefix, TimeZoneInfo TimeZone, CatchUpOptions CatchUp, CronSeconds? CronSeconds = null);
+    string SubjectPrefix, TimeZoneInfo TimeZone, CatchUpOptions CatchUp, CronSeconds? CronSeconds = null)
+{
+    /// <summary>The scheduler's name (seeds <c>jitter_seconds</c>).</summary>
+    public string SchedulerName { get; init; } = "";
+
+    /// <summary>When the file is read: an <c>end_at</c> before it is noted.</summary>
+    public DateTimeOffset Now { get; init; } = DateTimeOffset.UtcNow;
+}

@@ -10,6 +10,7 @@ internal static class Vocabulary
     [
         "name", "cron", "interval_seconds", "time_zone", "dispatch_type", "goal", "task",
         "expand_from", "expand_args", "expand_timeout_seconds", "max_expansion", "catch_up", "cron_seconds",
+        "at", "start_at", "end_at", "enabled", "jitter_seconds",
     ];
 
     public static readonly string[] GoalKeys = ["instruction", "context", "priority"];

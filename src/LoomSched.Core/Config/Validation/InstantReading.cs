@@ -1,0 +1,82 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using LoomSched.Config.Yaml;
+
+namespace LoomSched.Config.Validation;
+
+/// <summary>
+/// Reads <c>at</c>, <c>start_at</c> and <c>end_at</c>: an ISO-8601 instant with its offset (<c>Z</c> or ±hh:mm), or a
+/// local date-time (a date alone is its midnight) read in the entry's time zone. A local time the zone skips (a
+/// daylight-saving gap) is refused; one it repeats is the first of the two.
+/// </summary>
+internal static partial class InstantReading
+{
+    private const int FirstYear = 1970;
+    private const int LastYear = 9000;
+
+    public static DateTimeOffset? Read(FieldReader fields, YamlNode node, string path, TimeZoneInfo zone)
+    {
+        const string Wanted = "an ISO-8601 date-time such as 2027-03-01T09:00:00Z, 2027-03-01T09:00:00+01:00, or 2027-03-01T09:00 read in the schedule's time_zone";
+        string? text = fields.String(node, path, Wanted);
+        if (text is null)
+        {
+            return null;
+        }
+        var diagnostics = fields.Diagnostics;
+        string shown = text;
+        var match = Pattern().Match(text.Trim());
+        if (!match.Success)
+        {
+            diagnostics.Error(node, path, $"must be {Wanted}, got \"{shown}\"");
+            return null;
+        }
+        string time = match.Groups["time"].Success ? match.Groups["time"].Value : "00:00";
+        if (time.Length == 5)
+        {
+            time += ":00";
+        }
+        if (!DateTime.TryParseExact($"{match.Groups["date"].Value}T{time}", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFF",
+                CultureInfo.InvariantCulture, DateTimeStyles.None, out var local))
+        {
+            diagnostics.Error(node, path, $"\"{shown}\" is no date-time on the calendar (month 1–12, a day the month has, hours 00–23)");
+            return null;
+        }
+        if (local.Year is < FirstYear or > LastYear)
+        {
+            diagnostics.Error(node, path, $"\"{shown}\" must be in the years {FirstYear} to {LastYear}");
+            return null;
+        }
+        if (match.Groups["offset"].Success)
+        {
+            string offsetText = match.Groups["offset"].Value;
+            var offset = TimeSpan.Zero;
+            if (offsetText is not ("Z" or "z"))
+            {
+                int hours = int.Parse(offsetText.AsSpan(1, 2), CultureInfo.InvariantCulture);
+                int minutes = int.Parse(offsetText.AsSpan(4, 2), CultureInfo.InvariantCulture);
+                if (hours > 14 || minutes > 59 || (hours == 14 && minutes > 0))
+                {
+                    diagnostics.Error(node, path, $"\"{shown}\" has the offset {offsetText}; an offset is at most ±14:00");
+                    return null;
+                }
+                offset = new TimeSpan(hours, minutes, 0);
+                if (offsetText[0] == '-')
+                {
+                    offset = -offset;
+                }
+            }
+            return new DateTimeOffset(local, offset).ToUniversalTime();
+        }
+        if (zone.IsInvalidTime(local))
+        {
+            diagnostics.Error(node, path,
+                $"\"{shown}\" does not exist in {zone.Id}: its clocks skip that time (daylight saving); write another time, or the instant with its offset");
+            return null;
+        }
+        var zoneOffset = zone.IsAmbiguousTime(local) ? zone.GetAmbiguousTimeOffsets(local).Max() : zone.GetUtcOffset(local);
+        return new DateTimeOffset(local, zoneOffset).ToUniversalTime();
+    }
+
+    [GeneratedRegex(@"^(?<date>\d{4}-\d{2}-\d{2})(?:[Tt ](?<time>\d{2}:\d{2}(?::\d{2}(?:\.\d{1,7})?)?)(?<offset>[Zz]|[+-]\d{2}:\d{2})?)?$", RegexOptions.CultureInvariant)]
+    private static partial Regex Pattern();
+}
