@@ -80,7 +80,7 @@ internal static partial class Cli
         string? only = parsed.Get("--schedule");
         bool json = parsed.Has("--json");
         // Interval schedules count from when the daemon starts: here, from now or --from.
-        var from = parsed.Get("--from") is { } text ? ParseFrom(text) : TimeProvider.System.GetUtcNow();
+        var from = parsed.Get("--from") is { } text ? ParseFrom("next", text) : TimeProvider.System.GetUtcNow();
         var config = LoadOrReport(parsed.Positionals[0]);
         if (config is null)
         {
@@ -163,7 +163,7 @@ internal static partial class Cli
     }
 
     /// <summary>An instant with its offset: ISO-8601 with Z or ±hh:mm, as the slots are printed.</summary>
-    private static DateTimeOffset ParseFrom(string text)
+    private static DateTimeOffset ParseFrom(string command, string text)
     {
         string[] formats = ["yyyy-MM-dd'T'HH:mm:ss.FFFFFFFK", "yyyy-MM-dd'T'HH:mmK"];
         // K also matches no offset at all; a time without one would silently be taken as UTC here.
@@ -171,8 +171,8 @@ internal static partial class Cli
         if (!hasOffset || !DateTimeOffset.TryParseExact(text.ToUpperInvariant(), formats, CultureInfo.InvariantCulture,
                 DateTimeStyles.AdjustToUniversal, out var from))
         {
-            throw new UsageException($"next: --from must be a time with its offset, such as 2027-03-27T00:00:00Z or 2027-03-27T01:00:00+01:00, got \"{text}\"");
+            throw new UsageException($"{command}: --from must be a time with its offset, such as 2027-03-27T00:00:00Z or 2027-03-27T01:00:00+01:00, got \"{text}\"");
         }
-        return from.Year is >= 1970 and <= 9000 ? from : throw new UsageException($"next: --from must be in the years 1970 to 9000, got \"{text}\"");
+        return from.Year is >= 1970 and <= 9000 ? from : throw new UsageException($"{command}: --from must be in the years 1970 to 9000, got \"{text}\"");
     }
 }

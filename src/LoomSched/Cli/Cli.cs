@@ -22,6 +22,8 @@ internal static partial class Cli
           loomsched validate PATH... [--strict] [--json]       exit 0 valid, 2 invalid; every error listed
           loomsched next     PATH [--count N] [--schedule S] [--from TIME] [--json]
                                                                upcoming fire times, in each entry's zone
+          loomsched plan     PATH [--hours N] [--from TIME] [--svg FILE]
+                                                               fires per minute of the coming hours, the peaks
           loomsched status   --name N [--nats-url URL] [--format json|prometheus]
                                                                asks a running daemon; exit 0 if it answers
                              (--name defaults to LOOMSCHED_NAME for status, trigger, pause, resume, reload)
@@ -83,6 +85,17 @@ internal static partial class Cli
 
         """u8;
 
+    private static ReadOnlySpan<byte> PlanUsage => """
+        usage: loomsched plan PATH [--hours N] [--from TIME] [--svg FILE]
+        shows how many fires each hour and minute of the coming hours brings, across all schedules, as they would
+        fire from TIME (jitter included): the peak minutes, the busiest second, and for a thundering herd (100 or
+        more fires in one second) what jitter_seconds: 60 would make of it. Expanding schedules count one fire each.
+          --hours N              how far to look (default 24, at most 168)
+          --from TIME            start at TIME instead of now (ISO-8601 with an offset or Z)
+          --svg FILE             also write a timeline of fires per minute as an SVG image
+
+        """u8;
+
     private static ReadOnlySpan<byte> WatchUsage => """
         usage: loomsched watch [SUBJECT] [--nats-url URL] [connection options] [--json]
         prints the messages on SUBJECT (default loom.>; wildcards * and > allowed) as they arrive, until Ctrl-C.
@@ -126,6 +139,9 @@ internal static partial class Cli
                 break;
             case "next":
                 stdout.Write(NextUsage);
+                break;
+            case "plan":
+                stdout.Write(PlanUsage);
                 break;
             case "watch":
                 stdout.Write(WatchUsage);
@@ -173,9 +189,10 @@ internal static partial class Cli
                 "run" => RunDaemon(rest),
                 "validate" => Validate(rest),
                 "next" => Next(rest),
+                "plan" => Plan(rest),
                 "status" or "trigger" or "pause" or "resume" or "reload" => Control(command, rest),
                 "watch" => Watch(rest),
-                _ => throw new UsageException($"unknown command \"{command}\"; expected run, validate, next, status, trigger, pause, resume, reload, watch"),
+                _ => throw new UsageException($"unknown command \"{command}\"; expected run, validate, next, plan, status, trigger, pause, resume, reload, watch"),
             };
         }
         catch (HelpRequest help)
