@@ -174,15 +174,15 @@ public sealed class RuntimeScheduleSet
         {
             return refusal;
         }
-        string key = KeyOf(name);
-        bool known;
+        string key;
         lock (_gate)
         {
-            known = _entries.ContainsKey(name);
-        }
-        if (!known)
-        {
-            return RuntimeOutcome.Refused(NoSuch(name));
+            if (!_entries.TryGetValue(name, out var held))
+            {
+                return RuntimeOutcome.Refused(NoSuch(name));
+            }
+            // The key it was found under: a value put by hand may be under a key not escaped as KeyOf writes it.
+            key = held.Key;
         }
         var write = await _bucket.DeleteAsync(key, cancellationToken).ConfigureAwait(false);
         if (!write.Ok)
@@ -231,7 +231,7 @@ public sealed class RuntimeScheduleSet
         string key = KeyOf(name);
         lock (_gate)
         {
-            bool exists = _entries.ContainsKey(name);
+            bool exists = _entries.TryGetValue(name, out var held);
             if (create && exists)
             {
                 return RuntimeOutcome.Refused($"a run-time schedule named \"{name}\" exists; use update to change it");
@@ -240,6 +240,7 @@ public sealed class RuntimeScheduleSet
             {
                 return RuntimeOutcome.Refused(NoSuch(name) + "; use create to make it");
             }
+            key = held?.Key ?? key;
         }
         byte[] value = Encoding.UTF8.GetBytes(json);
         var write = create

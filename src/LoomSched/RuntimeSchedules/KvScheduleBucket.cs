@@ -212,18 +212,18 @@ internal sealed partial class KvScheduleBucket(INatsConnection connection, strin
         }
     }
 
-    [LoggerMessage(EventId = 80, Level = LogLevel.Warning, Message = "runtime schedules: bucket {Bucket} not reachable yet ({Reason}); retrying")]
+    [LoggerMessage(EventId = 100, Level = LogLevel.Warning, Message = "runtime schedules: bucket {Bucket} not reachable yet ({Reason}); retrying")]
     private partial void LogUnavailable(string bucket, string reason);
 
-    [LoggerMessage(EventId = 81, Level = LogLevel.Warning, Message = "runtime schedules: watching bucket {Bucket} failed ({Reason}); retrying")]
+    [LoggerMessage(EventId = 101, Level = LogLevel.Warning, Message = "runtime schedules: watching bucket {Bucket} failed ({Reason}); retrying")]
     private partial void LogWatchFailed(string bucket, string reason);
 
-    [LoggerMessage(EventId = 82, Level = LogLevel.Information, Message = "runtime schedules: loaded bucket {Bucket}: {Count} schedule(s), {Invalid} not loaded")]
+    [LoggerMessage(EventId = 102, Level = LogLevel.Information, Message = "runtime schedules: loaded bucket {Bucket}: {Count} schedule(s), {Invalid} not loaded")]
     private partial void LogLoaded(string bucket, int count, int invalid);
 
-    [LoggerMessage(EventId = 83, Level = LogLevel.Warning, Message = "runtime schedule {Name} not loaded: {Error}")]
+    [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "runtime schedule {Name} not loaded: {Error}")]
     public partial void LogRejected(string name, string error);
 
-    [LoggerMessage(EventId = 84, Level = LogLevel.Information, Message = "runtime schedule {Name} deleted (revision {Revision})")]
+    [LoggerMessage(EventId = 104, Level = LogLevel.Information, Message = "runtime schedule {Name} deleted (revision {Revision})")]
     private partial void LogRemoved(string name, ulong revision);
 }

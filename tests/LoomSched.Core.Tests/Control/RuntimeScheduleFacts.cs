@@ -161,6 +161,18 @@ public sealed class RuntimeScheduleFacts
     }
 
     [Fact]
+    public void A_value_put_by_hand_under_an_unescaped_key_is_deleted_under_that_key()
+    {
+        _bucket.Values["by.hand"] = Encoding.UTF8.GetBytes("""{"name": "by.hand", "interval_seconds": 9, "goal": {"instruction": "x"}}""");
+        _set.ApplyAll([("by.hand", Encoding.UTF8.GetString(_bucket.Values["by.hand"]), 1)]);
+
+        var reply = Send("""{"action":"delete","schedule":"by.hand"}""");
+
+        Assert.True(reply.GetProperty("ok").GetBoolean(), reply.ToString());
+        Assert.Empty(_bucket.Values);
+    }
+
+    [Fact]
     public void A_reload_of_the_file_keeps_the_run_time_schedules()
     {
         Send(Create(Nightly));
