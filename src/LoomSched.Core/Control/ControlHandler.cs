@@ -99,16 +99,9 @@ public sealed class ControlHandler
                 ? $"action \"{action}\" is not allowed by this scheduler's control.actions (create, update and delete are off unless listed there)"
                 : $"action \"{action}\" is not allowed by this scheduler's control.actions");
         }
-        if (action is "create" or "update")
+        if (action is "create" or "update" && entry is null)
         {
-            if (entry is null)
-            {
-                return Error($"action \"{action}\" needs \"schedule\": a schedule entry as a JSON object, such as {{\"name\": \"n\", \"cron\": \"0 * * * *\", \"goal\": {{\"instruction\": \"…\"}}}}");
-            }
-        }
-        else if (schedule is null && entry is not null)
-        {
-            return Error("\"schedule\" must be a string naming a schedule");
+            return Error($"action \"{action}\" needs \"schedule\": a schedule entry as a JSON object, such as {{\"name\": \"n\", \"cron\": \"0 * * * *\", \"goal\": {{\"instruction\": \"…\"}}}}");
         }
 
         switch (action)
