@@ -155,6 +155,19 @@ public sealed class RuntimeScheduleFacts(NatsFixture nats)
     }
 
     [Fact]
+    public async Task An_empty_bucket_is_watched_by_one_consumer_not_a_new_one_after_another()
+    {
+        var prefix = TempConfig.UniqueName("re");
+        await using var daemon = Loomsched.Run(Config(prefix, $"{prefix}_s", ""), nats.Server.Url);
+        await daemon.WaitForLogAsync("runtime schedules: loaded bucket");
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+
+        var stream = await new NatsJSContext(nats.Client).GetStreamAsync($"KV_{prefix}_s");
+
+        Assert.Equal(1, stream.Info.State.ConsumerCount);
+    }
+
+    [Fact]
     public async Task A_body_that_is_not_yaml_is_a_usage_error_before_anything_is_sent()
     {
         var (code, _, err) = await Cli("loom", "create", EntryFile("name: [unclosed\n"));

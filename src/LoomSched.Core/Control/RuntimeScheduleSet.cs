@@ -153,11 +153,16 @@ public sealed class RuntimeScheduleSet
     {
         lock (_gate)
         {
+            bool any = false;
             foreach (var (key, json, revision) in values)
             {
                 Load(key, json, revision);
+                any = true;
             }
-            Commit();
+            if (any)
+            {
+                Commit();
+            }
         }
     }
 

@@ -59,6 +59,8 @@ internal sealed partial class KvScheduleBucket(INatsConnection connection, strin
             try
             {
                 await WatchAsync(store, set, stoppingToken).ConfigureAwait(false);
+                // The watch ends only when its consumer does: start it again, but not in a hot loop.
+                await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is NatsException or NatsJSException && !stoppingToken.IsCancellationRequested)
             {
@@ -78,7 +80,8 @@ internal sealed partial class KvScheduleBucket(INatsConnection connection, strin
         var initial = new List<(string Key, string Json, ulong Revision)>();
         var opts = new NatsKVWatchOpts
         {
-            OnNoData = _ => { MarkLoaded(set, initial); return ValueTask.FromResult(true); },
+            // An empty bucket sends nothing: its content (none) is loaded; false keeps the watch open for what comes.
+            OnNoData = _ => { MarkLoaded(set, initial); return ValueTask.FromResult(false); },
         };
         await foreach (var entry in store.WatchAsync(Raw, opts, stoppingToken).ConfigureAwait(false))
         {
