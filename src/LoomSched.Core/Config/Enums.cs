@@ -49,8 +49,21 @@ public enum ControlActions
     Resume = 8,
     /// <summary><c>reload</c></summary>
     Reload = 16,
-    /// <summary>Everything (the default).</summary>
-    All = Status | Trigger | Pause | Resume | Reload,
+    /// <summary><c>create</c>: a schedule made at run time (never allowed unless listed).</summary>
+    Create = 32,
+    /// <summary><c>update</c>: a run-time schedule replaced (never allowed unless listed).</summary>
+    Update = 64,
+    /// <summary><c>delete</c>: a run-time schedule removed (never allowed unless listed).</summary>
+    Delete = 128,
+    /// <summary><c>get</c>: one run-time schedule's entry (read-only, as <c>status</c>).</summary>
+    Get = 256,
+    /// <summary><c>list</c>: the schedules and where each comes from (read-only, as <c>status</c>).</summary>
+    List = 512,
+    /// <summary>
+    /// The default when <c>control.actions</c> is absent: everything but <c>create</c>, <c>update</c> and <c>delete</c>,
+    /// since whoever may create a schedule may send goals to the orchestrator's agents.
+    /// </summary>
+    All = Status | Trigger | Pause | Resume | Reload | Get | List,
 }
 
 /// <summary>What to do with slots missed while nothing ran (issue: high availability).</summary>

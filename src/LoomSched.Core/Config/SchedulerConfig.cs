@@ -19,8 +19,10 @@ public sealed class SchedulerConfig
     /// <summary>Default zone for cron entries (UTC when absent).</summary>
     public TimeZoneInfo TimeZone { get; init; } = TimeZoneInfo.Utc;
 
-    /// <summary>The schedules, in file order.</summary>
-    public required IReadOnlyList<ScheduleDefinition> Schedules { get; init; }
+    /// <summary>The schedules, in file order (then the run-time ones, in the running config).</summary>
+    public required IReadOnlyList<ScheduleDefinition> Schedules { get => _schedules; init => _schedules = value; }
+
+    private IReadOnlyList<ScheduleDefinition> _schedules = [];
 
     /// <summary>Control actions allowed on the control subject.</summary>
     public ControlActions AllowedControl { get; init; } = ControlActions.All;
@@ -39,6 +41,20 @@ public sealed class SchedulerConfig
 
     /// <summary>Default catch-up after downtime (<c>catch_up</c>).</summary>
     public CatchUpOptions CatchUp { get; init; } = CatchUpOptions.Default;
+
+    /// <summary><c>runtime_schedules:</c> the bucket of schedules made at run time, or null (the feature is off).</summary>
+    public RuntimeScheduleOptions? RuntimeSchedules { get; init; }
+
+    /// <summary>The top level's <c>cron_seconds</c>, which run-time entries inherit as the file's do.</summary>
+    internal Validation.CronSeconds? CronSecondsDefault { get; init; }
+
+    /// <summary>This config with other schedules (the file's and the run-time ones, for the engine).</summary>
+    public SchedulerConfig WithSchedules(IReadOnlyList<ScheduleDefinition> schedules)
+    {
+        var copy = (SchedulerConfig)MemberwiseClone();
+        copy._schedules = schedules;
+        return copy;
+    }
 
     /// <summary>The file it came from (for messages).</summary>
     public string? SourcePath { get; init; }
@@ -66,6 +82,10 @@ public sealed record CoordinationOptions(
     /// <summary>A single instance without shared state.</summary>
     public static CoordinationOptions Standalone { get; } = new(CoordinationMode.None);
 }
+
+/// <summary><c>runtime_schedules:</c> — where schedules made at run time are kept.</summary>
+/// <param name="Bucket">The JetStream key-value bucket: key = schedule name (escaped), value = the entry's JSON.</param>
+public sealed record RuntimeScheduleOptions(string Bucket);
 
 /// <summary><c>catch_up:</c> — what to do with slots missed while nothing ran.</summary>
 public sealed record CatchUpOptions(CatchUpPolicy Policy, double WindowSeconds)

@@ -23,10 +23,11 @@ public sealed class ControlHandler
     /// <summary>Requests larger than this are refused unread.</summary>
     public const int MaxRequestBytes = 64 * 1024;
 
-    // Requests are flat; a deeper one is refused before it costs anything.
-    private const int MaxRequestDepth = 16;
+    // Requests are flat but for a run-time schedule's entry, whose free-form maps nest as deep as a config's may
+    // (JsonValueWriter.MaxDepth); a deeper one is refused before it costs anything.
+    private const int MaxRequestDepth = 64;
 
-    private static readonly string[] Actions = ["status", "trigger", "pause", "resume", "reload"];
+    private static readonly string[] Actions = ["status", "trigger", "pause", "resume", "reload", "create", "update", "delete", "get", "list"];
 
     private readonly SchedulerEngine _engine;
     private readonly Func<ReloadOutcome> _reload;
@@ -55,56 +56,23 @@ public sealed class ControlHandler
     /// <summary>Told of every <c>pause</c> and <c>resume</c> carried out: (action, schedule).</summary>
     public Action<string, string>? Applied { get; init; }
 
+    /// <summary>
+    /// The schedules made at run time (<c>runtime_schedules</c>), or null: then <c>create</c>, <c>update</c>,
+    /// <c>delete</c>, <c>get</c> and <c>list</c> are refused, saying the feature is off.
+    /// </summary>
+    public RuntimeScheduleSet? Runtime { get; init; }
+
+    /// <summary>Handles one request body; always returns a JSON reply (a run-time write waits for its bucket).</summary>
+    public byte[] Handle(ReadOnlySpan<byte> request) => HandleAsync(request.ToArray(), CancellationToken.None).AsTask().GetAwaiter().GetResult();
+
     /// <summary>Handles one request body; always returns a JSON reply.</summary>
-    public byte[] Handle(ReadOnlySpan<byte> request)
+    public async ValueTask<byte[]> HandleAsync(ReadOnlyMemory<byte> request, CancellationToken cancellationToken)
     {
-        if (request.Length > MaxRequestBytes)
+        if (Parse(request.Span, out var parsed) is { } refused)
         {
-            return Error($"request is {request.Length} bytes; the limit is {MaxRequestBytes}");
+            return refused;
         }
-        if (InvalidUtf8At(request) is int at)
-        {
-            // The JSON reader checks the structure, not the bytes inside strings: the action or name would not decode.
-            return Error($"request is not UTF-8 text: byte {at + 1} (0x{request[at]:X2}) is not valid UTF-8; send JSON in UTF-8");
-        }
-        string action = "status";
-        string? schedule = null;
-        if (!IsBlank(request))
-        {
-            try
-            {
-                using var doc = JsonDocument.Parse(request.ToArray(), new JsonDocumentOptions { MaxDepth = MaxRequestDepth });
-                if (doc.RootElement.ValueKind != JsonValueKind.Object)
-                {
-                    return Error("request must be a JSON object such as {\"action\": \"status\"}");
-                }
-                if (DuplicateKey(doc.RootElement) is { } duplicate)
-                {
-                    // JSON readers disagree on which of two equal keys counts (here the last would): refuse to guess.
-                    return Error($"the request has the key \"{duplicate}\" twice; send each key once");
-                }
-                if (doc.RootElement.TryGetProperty("action", out var a))
-                {
-                    if (a.ValueKind != JsonValueKind.String)
-                    {
-                        return Error("\"action\" must be a string: one of " + string.Join(", ", Actions));
-                    }
-                    action = a.GetString()!;
-                }
-                if (doc.RootElement.TryGetProperty("schedule", out var s))
-                {
-                    if (s.ValueKind != JsonValueKind.String)
-                    {
-                        return Error("\"schedule\" must be a string naming a schedule");
-                    }
-                    schedule = s.GetString();
-                }
-            }
-            catch (JsonException ex)
-            {
-                return Error($"request is not valid JSON {JsonErrorText.Describe(request, ex, MaxRequestDepth)}; send e.g. {{\"action\": \"status\"}}");
-            }
-        }
+        var (action, schedule, entry) = parsed;
 
         var allowed = _engine.Config.AllowedControl;
         ControlActions needed = action switch
@@ -114,6 +82,11 @@ public sealed class ControlHandler
             "pause" => ControlActions.Pause,
             "resume" => ControlActions.Resume,
             "reload" => ControlActions.Reload,
+            "create" => ControlActions.Create,
+            "update" => ControlActions.Update,
+            "delete" => ControlActions.Delete,
+            "get" => ControlActions.Get,
+            "list" => ControlActions.List,
             _ => ControlActions.None,
         };
         if (needed == ControlActions.None)
@@ -122,7 +95,13 @@ public sealed class ControlHandler
         }
         if ((allowed & needed) == 0)
         {
-            return Error($"action \"{action}\" is not allowed by this scheduler's control.actions");
+            return Error(needed is ControlActions.Create or ControlActions.Update or ControlActions.Delete
+                ? $"action \"{action}\" is not allowed by this scheduler's control.actions (create, update and delete are off unless listed there)"
+                : $"action \"{action}\" is not allowed by this scheduler's control.actions");
+        }
+        if (action is "create" or "update" && entry is null)
+        {
+            return Error($"action \"{action}\" needs \"schedule\": a schedule entry as a JSON object, such as {{\"name\": \"n\", \"cron\": \"0 * * * *\", \"goal\": {{\"instruction\": \"…\"}}}}");
         }
 
         switch (action)
@@ -131,6 +110,10 @@ public sealed class ControlHandler
                 return Status();
             case "reload":
                 return Reply(_reload());
+            case "list":
+                return List();
+            case "create" or "update" or "delete" or "get":
+                return await RuntimeAsync(action, schedule, entry, cancellationToken).ConfigureAwait(false);
             default:
                 if (string.IsNullOrEmpty(schedule))
                 {
@@ -153,6 +136,195 @@ public sealed class ControlHandler
                 return result.Ok
                     ? Write(w => { w.WriteBoolean("ok", true); w.WriteString("message", UserText.Escape(result.Message)); })
                     : Error(result.Message);
+        }
+    }
+
+    private const string RuntimeOff =
+        "this scheduler keeps no run-time schedules: its config has no runtime_schedules (e.g. runtime_schedules: {bucket: loomsched_schedules})";
+
+    private async ValueTask<byte[]> RuntimeAsync(string action, string? schedule, string? entry, CancellationToken cancellationToken)
+    {
+        if (Runtime is not { } runtime)
+        {
+            return Error(RuntimeOff);
+        }
+        if (action is "delete" or "get" && string.IsNullOrEmpty(schedule))
+        {
+            return Error($"action \"{action}\" needs \"schedule\": the name of a schedule");
+        }
+        if (action == "get")
+        {
+            if (runtime.Get(schedule!) is { } found)
+            {
+                return Write(w =>
+                {
+                    w.WriteBoolean("ok", true);
+                    w.WriteString("name", found.Name);
+                    w.WriteString("source", "runtime");
+                    w.WriteNumber("revision", found.Revision);
+                    WriteEntry(w, found);
+                });
+            }
+            return runtime.IsFileSchedule(schedule!)
+                ? Write(w =>
+                {
+                    w.WriteBoolean("ok", true);
+                    w.WriteString("name", schedule);
+                    w.WriteString("source", "file");
+                    w.WriteString("config", runtime.File.SourcePath);
+                })
+                : Error($"no schedule is named \"{schedule}\"");
+        }
+        if (action is "create" or "update" or "delete" && Guard?.Invoke(action) is { } refusal)
+        {
+            return Error(refusal);
+        }
+        var outcome = action switch
+        {
+            "create" => await runtime.CreateAsync(entry!, cancellationToken).ConfigureAwait(false),
+            "update" => await runtime.UpdateAsync(entry!, cancellationToken).ConfigureAwait(false),
+            _ => await runtime.DeleteAsync(schedule!, cancellationToken).ConfigureAwait(false),
+        };
+        return Write(w =>
+        {
+            w.WriteBoolean("ok", outcome.Ok);
+            w.WriteString(outcome.Ok ? "message" : "error", UserText.Escape(outcome.Message));
+            if (outcome.Errors.Count > 0)
+            {
+                w.WriteStartArray("errors");
+                foreach (var e in outcome.Errors)
+                {
+                    w.WriteStringValue(UserText.Escape(e));
+                }
+                w.WriteEndArray();
+            }
+        });
+    }
+
+    private byte[] List()
+    {
+        if (Runtime is not { } runtime)
+        {
+            return Error(RuntimeOff);
+        }
+        var file = runtime.File;
+        var entries = runtime.Entries;
+        return Write(w =>
+        {
+            w.WriteBoolean("ok", true);
+            w.WriteString("bucket", file.RuntimeSchedules?.Bucket);
+            w.WriteStartArray("schedules");
+            foreach (var s in file.Schedules)
+            {
+                w.WriteStartObject();
+                w.WriteString("name", s.Name);
+                w.WriteString("source", "file");
+                w.WriteString("trigger", s.Trigger.Describe());
+                w.WriteEndObject();
+            }
+            foreach (var e in entries)
+            {
+                w.WriteStartObject();
+                w.WriteString("name", e.Name);
+                w.WriteString("source", "runtime");
+                if (e.Definition is { } d)
+                {
+                    w.WriteString("trigger", d.Trigger.Describe());
+                }
+                w.WriteNumber("revision", e.Revision);
+                w.WriteBoolean("loaded", e.Error is null);
+                if (e.Error is not null)
+                {
+                    w.WriteString("error", UserText.Escape(e.Error));
+                }
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        });
+    }
+
+    /// <summary>The entry as stored: as JSON when it is JSON, else (a YAML value put by hand) as text.</summary>
+    private static void WriteEntry(Utf8JsonWriter w, RuntimeEntry entry)
+    {
+        if (entry.Error is not null)
+        {
+            w.WriteString("error", UserText.Escape(entry.Error));
+        }
+        try
+        {
+            using var doc = JsonDocument.Parse(entry.Json, new JsonDocumentOptions { MaxDepth = 64 });
+            w.WritePropertyName("schedule");
+            doc.RootElement.WriteTo(w);
+        }
+        catch (JsonException)
+        {
+            w.WriteString("schedule_text", entry.Json);
+        }
+    }
+
+    /// <summary>The parsed request, or the error reply.</summary>
+    private static byte[]? Parse(ReadOnlySpan<byte> request, out (string Action, string? Schedule, string? Entry) parsed)
+    {
+        parsed = ("status", null, null);
+        if (request.Length > MaxRequestBytes)
+        {
+            return Error($"request is {request.Length} bytes; the limit is {MaxRequestBytes}");
+        }
+        if (InvalidUtf8At(request) is int at)
+        {
+            // The JSON reader checks the structure, not the bytes inside strings: the action or name would not decode.
+            return Error($"request is not UTF-8 text: byte {at + 1} (0x{request[at]:X2}) is not valid UTF-8; send JSON in UTF-8");
+        }
+        if (IsBlank(request))
+        {
+            return null;
+        }
+        try
+        {
+            using var doc = JsonDocument.Parse(request.ToArray(), new JsonDocumentOptions { MaxDepth = MaxRequestDepth });
+            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                return Error("request must be a JSON object such as {\"action\": \"status\"}");
+            }
+            if (DuplicateKey(doc.RootElement) is { } duplicate)
+            {
+                // JSON readers disagree on which of two equal keys counts (here the last would): refuse to guess.
+                return Error($"the request has the key \"{duplicate}\" twice; send each key once");
+            }
+            string action = "status";
+            if (doc.RootElement.TryGetProperty("action", out var a))
+            {
+                if (a.ValueKind != JsonValueKind.String)
+                {
+                    return Error("\"action\" must be a string: one of " + string.Join(", ", Actions));
+                }
+                action = a.GetString()!;
+            }
+            string? schedule = null;
+            string? entry = null;
+            if (doc.RootElement.TryGetProperty("schedule", out var s))
+            {
+                if (s.ValueKind == JsonValueKind.Object && action is "create" or "update")
+                {
+                    entry = s.GetRawText();
+                }
+                else if (s.ValueKind != JsonValueKind.String)
+                {
+                    return Error(action is "create" or "update"
+                        ? "\"schedule\" must be a schedule entry as a JSON object"
+                        : "\"schedule\" must be a string naming a schedule");
+                }
+                else
+                {
+                    schedule = s.GetString();
+                }
+            }
+            parsed = (action, schedule, entry);
+            return null;
+        }
+        catch (JsonException ex)
+        {
+            return Error($"request is not valid JSON {JsonErrorText.Describe(request, ex, MaxRequestDepth)}; send e.g. {{\"action\": \"status\"}}");
         }
     }
 

@@ -31,6 +31,9 @@ internal static partial class Cli
           loomsched reload   --name N [--nats-url URL]         re-read the config of a running daemon
           loomsched watch    [SUBJECT] [--nats-url URL] [--json]
                                                                print messages as they arrive (default loom.>)
+          loomsched schedule create|update FILE|- --name N     a schedule made at run time (runtime_schedules);
+          loomsched schedule delete|get S --name N             FILE holds one entry in YAML or JSON (- for stdin)
+          loomsched schedule list --name N
           loomsched --version | --help | COMMAND --help
 
         connection options: --nats-creds FILE, --nats-nkey FILE, --tls-ca FILE, --tls-cert FILE, --tls-key FILE;
@@ -147,6 +150,12 @@ internal static partial class Cli
                 stdout.Write(WatchUsage);
                 stdout.Write(ConnectionUsage);
                 break;
+            case "schedule":
+                stdout.Write(ScheduleUsage);
+                stdout.Write(ControlUsage);
+                stdout.Write(ConnectionUsage);
+                stdout.Write("exit 0 when the daemon answers ok, 1 when it refuses or none answers, 2 for a usage mistake.\n"u8);
+                break;
             case "status" or "reload" or "trigger" or "pause" or "resume":
                 stdout.Write("usage: loomsched "u8);
                 stdout.Write(System.Text.Encoding.UTF8.GetBytes(command));
@@ -192,7 +201,8 @@ internal static partial class Cli
                 "plan" => Plan(rest),
                 "status" or "trigger" or "pause" or "resume" or "reload" => Control(command, rest),
                 "watch" => Watch(rest),
-                _ => throw new UsageException($"unknown command \"{command}\"; expected run, validate, next, plan, status, trigger, pause, resume, reload, watch"),
+                "schedule" => Schedule(rest),
+                _ => throw new UsageException($"unknown command \"{command}\"; expected run, validate, next, plan, status, trigger, pause, resume, reload, watch, schedule"),
             };
         }
         catch (HelpRequest help)

@@ -2,6 +2,7 @@ using LoomSched.Config;
 using LoomSched.Control;
 using LoomSched.Daemon.Coordination;
 using LoomSched.Daemon.Nats;
+using LoomSched.Daemon.RuntimeSchedules;
 using LoomSched.Dispatch;
 using LoomSched.Expansion;
 using LoomSched.Scheduling;
@@ -27,6 +28,7 @@ internal sealed partial class SchedulerService(
     private volatile bool _stopped;
     private LastReload? _lastReload;
     private ControlHandler? _handler;
+    private RuntimeScheduleSet? _runtime;
     private long _lastBeat;
 
     /// <summary>The connection's report: publishes the server refuses are handed from it to the publisher.</summary>
@@ -61,14 +63,21 @@ internal sealed partial class SchedulerService(
             HeartbeatPeriod = Manager?.HeartbeatPeriod ?? TimeSpan.FromSeconds(5),
         });
         _engine = engine;
+        var bucket = config.RuntimeSchedules is { } runtimeOptions ? new KvScheduleBucket(connection, runtimeOptions.Bucket, _log) : null;
+        var runtime = _runtime = bucket is null ? null : new RuntimeScheduleSet(engine, config, registry, bucket) { Rejected = bucket.LogRejected };
         var handler = _handler = new ControlHandler(engine, Reload, Cli.Version, w =>
         {
             WriteHostStatus(w);
             coordinator?.WriteStatus(w);
+            if (bucket is not null)
+            {
+                bucket.WriteStatus(w, runtime!);
+            }
         })
         {
             Guard = coordinator is null ? null : coordinator.Refusal,
             Applied = coordinator is null ? null : coordinator.RecordPause,
+            Runtime = runtime,
         };
         var responder = new ControlResponder(connection, handler, Reload, _log)
         {
@@ -79,6 +88,10 @@ internal sealed partial class SchedulerService(
             Durable = coordinator is null ? null : coordinator.WhenPausesRecorded,
             ProbeToken = coordinator is null ? Guid.NewGuid().ToString("N") : null,
         };
+        // The bucket's schedules join the file's once NATS is up; the file's fire meanwhile.
+        var runtimeWatch = bucket is null
+            ? Task.CompletedTask
+            : Task.Run(() => bucket.RunAsync(runtime!, stoppingToken), CancellationToken.None);
         var coordination = coordinator is null
             ? Task.CompletedTask
             : Task.Run(() => coordinator.RunAsync(engine, stoppingToken), CancellationToken.None);
@@ -139,7 +152,7 @@ internal sealed partial class SchedulerService(
         LogStopped(port.Published, drain.Abandoned + unsent, port.Dropped, port.PublishErrors);
         try
         {
-            await Task.WhenAll(control, probe).WaitAsync(TimeSpan.FromMilliseconds(200), CancellationToken.None).ConfigureAwait(false);
+            await Task.WhenAll(control, probe, runtimeWatch).WaitAsync(TimeSpan.FromMilliseconds(200), CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is TimeoutException or OperationCanceledException or NatsException)
         {
@@ -264,7 +277,8 @@ internal sealed partial class SchedulerService(
                 LogReloadError(why);
                 return new ReloadOutcome(false, why, []);
             }
-            var summary = engine.Reload(next);
+            // The bucket's schedules stay: the set puts the new file's in force beside them.
+            var summary = _runtime is { } runtime ? runtime.ApplyFile(next) : engine.Reload(next);
             // Loading a large config leaves its parse tree and garbage in a heap that would otherwise keep the peak:
             // one compacting collection gives it back, as after the first load.
             GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
@@ -273,6 +287,7 @@ internal sealed partial class SchedulerService(
                 .. next.MaxPending != config.MaxPending ? ["max_pending"] : Array.Empty<string>(),
                 .. next.Publish != config.Publish ? ["publish"] : Array.Empty<string>(),
                 .. next.Coordination != config.Coordination ? ["coordination"] : Array.Empty<string>(),
+                .. next.RuntimeSchedules != config.RuntimeSchedules ? ["runtime_schedules"] : Array.Empty<string>(),
             ];
             string note = "";
             if (onRestart.Length > 0)

@@ -106,9 +106,9 @@ internal sealed partial class ControlResponder(INatsConnection connection, Contr
         byte[] reply;
         try
         {
-            reply = handler.Handle(msg.Data ?? []);
+            reply = await handler.HandleAsync(msg.Data ?? [], stoppingToken).ConfigureAwait(false);
         }
-        catch (Exception ex)
+        catch (Exception ex) when (!(ex is OperationCanceledException && stoppingToken.IsCancellationRequested))
         {
             // A bug of ours must not silence the control subject: answer and go on.
             reply = ControlHandler.Error($"internal error: {ex.GetType().Name}: {ex.Message}");

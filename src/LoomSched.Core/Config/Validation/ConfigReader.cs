@@ -57,6 +57,10 @@ internal static class ConfigReader
             ? OptionsReader.CatchUp(catchUpNode, map.PathOf("catch_up"), fields, CatchUpOptions.Default)
             : CatchUpOptions.Default;
 
+        var runtime = map.Value("runtime_schedules") is { } runtimeNode
+            ? OptionsReader.RuntimeSchedules(runtimeNode, map.PathOf("runtime_schedules"), fields)
+            : null;
+
         var cronSeconds = map.Value("cron_seconds") is { } secondsNode
             ? fields.Choice(secondsNode, map.PathOf("cron_seconds"), "cron_seconds", Vocabulary.CronSecondsOrders)
             : null;
@@ -67,7 +71,8 @@ internal static class ConfigReader
         var schedules = ReadSchedules(map, fields, registry, defaults);
 
         if (diagnostics.ErrorCount > 0 || name is null || zone is null || control is null || maxPending is null || publish is null
-            || wire is null || coordination is null || catchUp is null || schedules is null)
+            || wire is null || coordination is null || catchUp is null || schedules is null
+            || (runtime is null && map.Has("runtime_schedules")))
         {
             return null;
         }
@@ -83,6 +88,8 @@ internal static class ConfigReader
             Wire = wire.Value,
             Coordination = coordination,
             CatchUp = catchUp,
+            RuntimeSchedules = runtime,
+            CronSecondsDefault = cronSeconds,
             SourcePath = diagnostics.File,
         };
     }

@@ -21,7 +21,7 @@ internal static class OptionsReader
         if (actionsNode is not SequenceNode list)
         {
             fields.Diagnostics.Error(actionsNode, map.PathOf("actions"),
-                $"must be a list of control actions (status, trigger, pause, resume, reload), got {FieldReader.Actual(actionsNode)}");
+                $"must be a list of control actions (status, trigger, pause, resume, reload, create, update, delete, get, list), got {FieldReader.Actual(actionsNode)}");
             return null;
         }
         var allowed = ControlActions.None;
@@ -119,6 +119,22 @@ internal static class OptionsReader
             }
         }
         return fields.Diagnostics.ErrorCount == before ? result : null;
+    }
+
+    /// <summary><c>runtime_schedules</c>: the KV bucket that holds the schedules made at run time.</summary>
+    public static RuntimeScheduleOptions? RuntimeSchedules(YamlNode node, string path, FieldReader fields)
+    {
+        var map = StrictMap.Open(node, path, "a map such as {bucket: loomsched_schedules}", Vocabulary.RuntimeScheduleKeys, fields.Diagnostics);
+        if (map is null)
+        {
+            return null;
+        }
+        if (map.Value("bucket") is not { } bucket)
+        {
+            map.Missing("bucket", "the JetStream key-value bucket that holds the schedules made at run time", fields.Diagnostics);
+            return null;
+        }
+        return Bucket(bucket, map.PathOf("bucket"), fields) is { } name ? new RuntimeScheduleOptions(name) : null;
     }
 
     private static string? Bucket(YamlNode node, string path, FieldReader fields)

@@ -4,7 +4,7 @@ namespace LoomSched.Config.Validation;
 internal static class Vocabulary
 {
     public static readonly string[] TopLevelKeys =
-        ["name", "subject_prefix", "time_zone", "schedules", "control", "max_pending", "publish", "coordination", "catch_up", "wire", "cron_seconds"];
+        ["name", "subject_prefix", "time_zone", "schedules", "control", "max_pending", "publish", "coordination", "catch_up", "wire", "cron_seconds", "runtime_schedules"];
 
     public static readonly string[] ScheduleKeys =
     [
@@ -18,6 +18,7 @@ internal static class Vocabulary
     public static readonly string[] ControlKeys = ["actions"];
     public static readonly string[] CoordinationKeys = ["mode", "lease_bucket", "state_bucket", "lease_ttl_seconds"];
     public static readonly string[] CatchUpKeys = ["policy", "window_seconds"];
+    public static readonly string[] RuntimeScheduleKeys = ["bucket"];
 
     public static readonly Choices<DispatchType> DispatchTypes = new(("goal", DispatchType.Goal), ("task", DispatchType.Task));
 
@@ -29,7 +30,8 @@ internal static class Vocabulary
 
     public static readonly Choices<ControlActions> Actions = new(
         ("status", ControlActions.Status), ("trigger", ControlActions.Trigger), ("pause", ControlActions.Pause),
-        ("resume", ControlActions.Resume), ("reload", ControlActions.Reload));
+        ("resume", ControlActions.Resume), ("reload", ControlActions.Reload), ("create", ControlActions.Create),
+        ("update", ControlActions.Update), ("delete", ControlActions.Delete), ("get", ControlActions.Get), ("list", ControlActions.List));
 
     public static readonly Choices<CoordinationMode> CoordinationModes =
         new(("none", CoordinationMode.None), ("leader", CoordinationMode.Leader), ("state", CoordinationMode.State));
@@ -48,7 +50,7 @@ internal static class Vocabulary
         GoalKeys.Contains(key) && key != "priority" ? "under goal:"
         : TaskKeys.Contains(key) && key != "priority" ? "under task:"
         : key == "priority" ? "under goal: or task:"
-        : key is "subject_prefix" or "max_pending" or "publish" or "coordination" or "control" or "wire" ? "at the top level of the file"
+        : key is "subject_prefix" or "max_pending" or "publish" or "coordination" or "control" or "wire" or "runtime_schedules" ? "at the top level of the file"
         : null;
 
     /// <summary>Where a key of another level belongs, for a key misplaced at the top level.</summary>
