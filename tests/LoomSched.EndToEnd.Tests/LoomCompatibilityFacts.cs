@@ -44,14 +44,14 @@ public sealed class LoomCompatibilityFacts(NatsFixture nats)
             schedules:
               - name: a
                 interval_seconds: 60
-                enabled: false
+                owner: team-a
                 task: {worker_type: w}
             """);
 
         var (code, output, error) = await Loomsched.ExecAsync("run", "--config", config, "--strict", "--nats-url", nats.Server.Url);
 
         Assert.Equal(2, code);
-        Assert.Contains("scheduler.yaml:5:5: error: schedules[0].enabled: unknown key \"enabled\", ignored as Loom ignores it", output + error);
+        Assert.Contains("scheduler.yaml:5:5: error: schedules[0].owner: unknown key \"owner\"", output + error);
         Assert.Contains("(a note; an error under --strict)", output + error);
     }
 

@@ -43,7 +43,7 @@ public sealed partial class HostileInputFacts
         var (code, output, error, took) = await BoundedRun.ExecAsync(TimeSpan.FromSeconds(60), "validate", path);
 
         AssertRefused(path, code, output, error, took, FewSeconds);
-        foreach (var expected in File.ReadLines(path, Encoding.Latin1).Select(l => ExpectLine().Match(l)).Where(m => m.Success))
+        foreach (var expected in File.ReadLines(path, Encoding.UTF8).Select(l => ExpectLine().Match(l)).Where(m => m.Success))
         {
             string keyPath = expected.Groups["path"].Value;
             string located = $"{path}:{expected.Groups["at"].Value}: error: {(keyPath == "-" ? "" : keyPath + ": ")}{expected.Groups["message"].Value.Trim()}";
