@@ -3,8 +3,8 @@
 #   ./build.sh            install what is missing, restore, publish artifacts/loomsched (this host's architecture)
 #   ./build.sh dist       also cross-compile artifacts/linux-arm64/loomsched, and write the release archives
 #                         artifacts/dist/loomsched-VERSION-linux-{x64,arm64}.tar.gz and artifacts/dist/SHA256SUMS
-#   ./build.sh test       the same as dist and both image-rootfs, then every test (unit, generator, end-to-end; the
-#                         arm64 binary and image under qemu)
+#   ./build.sh test       the same as dist and both image-rootfs, a daemon with sample user functions, then every
+#                         test (unit, generator, end-to-end; the arm64 binary and image under qemu)
 #   ./build.sh run        start a loopback nats-server if none listens, run the daemon on
 #                         config/scheduler.example.yaml and print what it publishes (Ctrl-C stops)
 #   ./build.sh bench      benchmarks (measure, never fail)
@@ -79,6 +79,18 @@ publish_arm64() {
   log "artifacts/linux-arm64/loomsched: $(du -h "$ART/linux-arm64/loomsched" | cut -f1)"
 }
 
+# A daemon built the way a user builds one with functions of their own: a copy of the daemon's sources with
+# tests/user-functions/ dropped into its project (a function asking for ILogger<T>, IOptions<T> and a service of its
+# own, and the ExpansionServices.cs that registers them), published on its own in artifacts/user-sample.
+publish_user_sample() {
+  local root="$ART/user-sample"
+  log "publishing a daemon with the sample user functions (tests/user-functions) in artifacts/user-sample"
+  rm -rf "$root"; mkdir -p "$root"
+  cp -r src generators config Directory.Build.props Directory.Packages.props global.json "$root/"
+  cp tests/user-functions/*.cs "$root/src/LoomSched/"
+  dotnet publish "$root/src/LoomSched/LoomSched.csproj" -c Release -o "$root/publish" -nologo -v:q -clp:NoSummary
+}
+
 # The release archives, one per architecture: loomsched-VERSION-linux-ARCH/ with the binary, the example config, the
 # systemd units (for PREFIX /usr/local) and the README's install section, then SHA256SUMS over both. Reproducible:
 # the entries' owner, order and time are fixed (the time of the last commit), and gzip records no name or time.
@@ -108,7 +120,8 @@ dist_archives() {
 
 run_tests() {
   log "building the tests"
-  export LOOMSCHED_BINARY="$ART/loomsched" LOOMSCHED_ARM64_BINARY="$ART/linux-arm64/loomsched" LOOMSCHED_DIST="$ART/dist"
+  export LOOMSCHED_BINARY="$ART/loomsched" LOOMSCHED_ARM64_BINARY="$ART/linux-arm64/loomsched" LOOMSCHED_DIST="$ART/dist" \
+    LOOMSCHED_USER_SAMPLE_BINARY="$ART/user-sample/publish/loomsched"
   dotnet build LoomSchedAot.sln -c Release -nologo -v:q -clp:NoSummary
   local failed=0 total_passed=0 total_failed=0
   for proj in tests/*/*.Tests.csproj; do
@@ -211,7 +224,7 @@ esac
 case "$cmd" in
   build|"") ensure_tools; publish ;;
   dist) ensure_tools; publish; publish_arm64; dist_archives ;;
-  test) ensure_tools; publish; publish_arm64; dist_archives; image_rootfs; image_rootfs arm64; run_tests ;;
+  test) ensure_tools; publish; publish_arm64; dist_archives; image_rootfs; image_rootfs arm64; publish_user_sample; run_tests ;;
   run) ensure_tools; [ -x "$ART/loomsched" ] || publish; run_daemon ;;
   bench) ensure_tools; publish; run_bench ;;
   image-rootfs) ensure_tools; image_rootfs "${2:-}" ;;

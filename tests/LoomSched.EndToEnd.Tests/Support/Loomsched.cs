@@ -34,9 +34,12 @@ public sealed class Loomsched : IAsyncDisposable
     public static Loomsched Start(params string[] args) => Start(new Dictionary<string, string>(), args);
 
     /// <summary>Starts the binary with extra environment variables (NATS_CREDS, NOTIFY_SOCKET…).</summary>
-    public static Loomsched Start(IReadOnlyDictionary<string, string> env, params string[] args)
+    public static Loomsched Start(IReadOnlyDictionary<string, string> env, params string[] args) => StartBinary(Repo.Binary, env, args);
+
+    /// <summary>Starts another build of the daemon (the user-functions sample's) with extra environment variables.</summary>
+    public static Loomsched StartBinary(string binary, IReadOnlyDictionary<string, string> env, params string[] args)
     {
-        var info = new ProcessStartInfo(Repo.Binary)
+        var info = new ProcessStartInfo(binary)
         {
             RedirectStandardError = true,
             RedirectStandardOutput = true,
@@ -57,9 +60,13 @@ public sealed class Loomsched : IAsyncDisposable
     public static Task<(int Code, string Out, string Err)> ExecAsync(params string[] args) => ExecAsync(new Dictionary<string, string>(), args);
 
     /// <summary>Runs a command to completion with extra environment variables (NATS_URL, LOOMSCHED_NAME…).</summary>
-    public static async Task<(int Code, string Out, string Err)> ExecAsync(IReadOnlyDictionary<string, string> env, params string[] args)
+    public static Task<(int Code, string Out, string Err)> ExecAsync(IReadOnlyDictionary<string, string> env, params string[] args) =>
+        ExecBinaryAsync(Repo.Binary, env, args);
+
+    /// <summary>Runs a command of another build of the binary (the user-functions sample's) to completion.</summary>
+    public static async Task<(int Code, string Out, string Err)> ExecBinaryAsync(string binary, IReadOnlyDictionary<string, string> env, params string[] args)
     {
-        var info = new ProcessStartInfo(Repo.Binary) { RedirectStandardError = true, RedirectStandardOutput = true };
+        var info = new ProcessStartInfo(binary) { RedirectStandardError = true, RedirectStandardOutput = true };
         foreach (var a in args)
         {
             info.ArgumentList.Add(a);

@@ -18,6 +18,22 @@ internal static class Repo
         }
     }
 
+    /// <summary>
+    /// The daemon published with the sample user functions of tests/user-functions (<c>./build.sh test</c> puts it in
+    /// artifacts/user-sample/publish; LOOMSCHED_USER_SAMPLE_BINARY overrides).
+    /// </summary>
+    public static string UserSampleBinary
+    {
+        get
+        {
+            var path = Environment.GetEnvironmentVariable("LOOMSCHED_USER_SAMPLE_BINARY") is { Length: > 0 } env
+                ? env
+                : Path.Combine(Root, "artifacts", "user-sample", "publish", "loomsched");
+            Assert.True(File.Exists(path), $"the user-functions sample binary is missing at {path}: run ./build.sh test first");
+            return path;
+        }
+    }
+
     public static string Config(string name) => Path.Combine(Root, "config", name);
 
     public static string TestConfig(string relative) => Path.Combine(Root, "tests", "configs", relative);
