@@ -53,6 +53,13 @@ internal static partial class Cli
 
     private static int RunDaemon(IEnumerable<string> args)
     {
+        // The NATS client's first inbox name draws random bytes, whose first draw loads and initialises OpenSSL: begun
+        // now on another thread, that work overlaps the config's load and the host's build instead of following them.
+        ThreadPool.UnsafeQueueUserWorkItem(static _ =>
+        {
+            Span<byte> warm = stackalloc byte[8];
+            System.Security.Cryptography.RandomNumberGenerator.Fill(warm);
+        }, null);
         var parsed = CliArgs.Parse("run", args, [.. ConnectionFlags, "--config", "--log-format", "--log-level", "--shutdown-grace", "--strict", "--metrics-address"]);
         if (parsed.Positionals.Count > 0)
         {

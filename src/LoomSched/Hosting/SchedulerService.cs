@@ -42,6 +42,22 @@ internal sealed partial class SchedulerService(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        LogStarting(config.Name, config.Schedules.Count, options.Nats.RedactedUrl, config.ControlSubject);
+        connection.ConnectionOpened += (_, _) => { LogNats("connected", options.Nats.RedactedUrl); return ValueTask.CompletedTask; };
+        connection.ConnectionDisconnected += (_, _) =>
+        {
+            // Once stopped, nothing retries: a server that goes away with the daemon (Ctrl-C on both) is not news.
+            if (!_stopped)
+            {
+                LogNats("disconnected; retrying", options.Nats.RedactedUrl);
+            }
+            return ValueTask.CompletedTask;
+        };
+        // The first connection is made while the engine is put together, not after. The client retries a failed
+        // first attempt by itself (RetryOnInitialConnect) and the log says why; the task is only observed.
+        _ = connection.ConnectAsync().AsTask().ContinueWith(static t => _ = t.Exception, CancellationToken.None,
+            TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+
         await using var port = new NatsDispatchPort(connection, config.MaxPending, config.Publish == PublishMode.JetStream, _log);
         _port = port;
         if (Report is { } report)
@@ -102,18 +118,6 @@ internal sealed partial class SchedulerService(
                 context.Cancel = true;
                 _ = Task.Run(Reload, CancellationToken.None);
             });
-
-        LogStarting(config.Name, config.Schedules.Count, options.Nats.RedactedUrl, config.ControlSubject);
-        connection.ConnectionOpened += (_, _) => { LogNats("connected", options.Nats.RedactedUrl); return ValueTask.CompletedTask; };
-        connection.ConnectionDisconnected += (_, _) =>
-        {
-            // Once stopped, nothing retries: a server that goes away with the daemon (Ctrl-C on both) is not news.
-            if (!_stopped)
-            {
-                LogNats("disconnected; retrying", options.Nats.RedactedUrl);
-            }
-            return ValueTask.CompletedTask;
-        };
 
         // Subscribing waits for the first connection; the schedules must not, so this runs beside the loop.
         var control = Task.Run(() => responder.ServeAsync(config, stoppingToken), CancellationToken.None);
