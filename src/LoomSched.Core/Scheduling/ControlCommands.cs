@@ -227,6 +227,7 @@ internal sealed class ControlCommands(
                     NextSlot = s.NextSlot,
                     Enabled = s.Definition.Enabled,
                     Done = s.Done,
+                    LastDue = s.LastDue,
                 });
             }
             return new SchedulerStatus(table.Config.Name, startedAt, time.GetUtcNow(), list);

@@ -83,6 +83,7 @@ internal sealed class ScheduleTable
             }
             // With jitter_seconds the entry comes due after its slot: the fire is the slot's.
             var due = entry.Slot == default ? slot : entry.Slot;
+            entry.State.LastDue = due;
             Decide(entry.State, due, fires);
             decided.Add(new DueSlot(entry.State, due));
         }

@@ -45,6 +45,12 @@ public sealed record ScheduleStatus(
 
     /// <summary>No slot is left: a one-shot after its instant, a window after its end.</summary>
     public bool Done { get; init; }
+
+    /// <summary>
+    /// The last slot that came due in this process, fired or not (a follower's slots come due too): a take-over
+    /// fires a one-shot whose instant came so while nobody claimed it.
+    /// </summary>
+    public DateTimeOffset? LastDue { get; init; }
 }
 
 /// <summary>The answer to a control command.</summary>
