@@ -20,7 +20,7 @@ public sealed class OneShotFailoverFacts(NatsFixture nats, ITestOutputHelper out
 {
     private static readonly NatsRawSerializer<byte[]> Raw = NatsRawSerializer<byte[]>.Default;
 
-    /// <summary>How long before the instant the leader dies: the lease (TTL 3 s) cannot lapse before the instant.</summary>
+    /// <summary>How long before the instant the leader dies: shorter than its last renewed lease has left, so nobody leads at the instant.</summary>
     private static readonly TimeSpan KillAhead = TimeSpan.FromSeconds(1.5);
 
     private static DateTimeOffset Slot(Received m) =>
