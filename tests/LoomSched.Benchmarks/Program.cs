@@ -43,6 +43,9 @@ report.Json["settings"] = new JsonObject
     ["idle_seconds"] = settings.IdleSeconds,
     ["scale_schedules"] = settings.ScaleSchedules,
     ["scale_seconds"] = settings.ScaleSeconds,
+    ["runtime_schedules"] = settings.RuntimeSchedules,
+    ["runtime_seconds"] = settings.RuntimeSeconds,
+    ["runtime_creates"] = settings.RuntimeCreates,
 };
 Console.Error.WriteLine($"bench: {settings.Scale} run of {string.Join(", ", BenchSettings.Suites.Where(settings.Runs))} on {settings.Binary}");
 
@@ -53,6 +56,7 @@ var failures = new List<string>();
     ("fanout", FanOutBench.RunAsync),
     ("lateness", LatenessBench.RunAsync),
     ("scale", ScaleBench.RunAsync),
+    ("runtime", RuntimeBench.RunAsync),
     ("idle", IdleBench.RunAsync),
 ];
 foreach (var (name, run) in suites)

@@ -74,7 +74,8 @@ public sealed class ControlHandler
         }
         var (action, schedule, entry) = parsed;
 
-        var allowed = _engine.Config.AllowedControl;
+        // Not Config: with many schedules, making its list again after each change would cost every request.
+        var allowed = _engine.TopLevel.AllowedControl;
         ControlActions needed = action switch
         {
             "status" => ControlActions.Status,

@@ -54,7 +54,8 @@ public sealed record RuntimeOutcome(bool Ok, string Message, IReadOnlyList<strin
 /// <summary>
 /// The schedules made at run time, beside the config file's: what the bucket holds (each value validated by
 /// <see cref="EntryLoader"/>), merged with the file's schedules and put in force through
-/// <see cref="SchedulerEngine.Reload"/>, which keeps unchanged schedules' slots and counters. File schedules are
+/// <see cref="SchedulerEngine.Reload"/>, which keeps unchanged schedules' slots and counters: at start all at once,
+/// and with the file; a later value changes its own schedule alone (<see cref="SchedulerEngine.Change"/>). File schedules are
 /// read-only here, and a name may not be both a file's and a run-time schedule's: the file's wins, and the bucket's
 /// entry is reported as not loaded.
 /// </summary>
@@ -125,26 +126,35 @@ public sealed class RuntimeScheduleSet
     /// <summary>
     /// A value of the bucket (from its watch, or just written): <paramref name="json"/> null for a delete. Revisions
     /// not newer than the one held are ignored, so that a write applied at once is not applied again by the watch.
+    /// Only this schedule changes in the engine (<see cref="SchedulerEngine.Change"/>): the others are not reloaded.
     /// </summary>
     public void Apply(string key, string? json, ulong revision)
     {
         lock (_gate)
         {
             string name = NameOfKey(key);
-            if (_entries.TryGetValue(name, out var held) && held.Revision >= revision && revision != 0)
+            bool held = _entries.TryGetValue(name, out var before);
+            if (held && before!.Revision >= revision && revision != 0)
             {
                 return;
             }
             if (json is null)
             {
-                if (_entries.Remove(name))
+                // An entry not loaded is not in the engine, where its name may be the file's schedule.
+                if (_entries.Remove(name) && before!.Definition is not null)
                 {
-                    Commit();
+                    _engine.Change(name, null);
                 }
                 return;
             }
-            Load(key, json, revision);
-            Commit();
+            if (Load(key, json, revision).Definition is { } definition)
+            {
+                _engine.Change(name, definition);
+            }
+            else if (before?.Definition is not null)
+            {
+                _engine.Change(name, null);
+            }
         }
     }
 
@@ -277,7 +287,7 @@ public sealed class RuntimeScheduleSet
     }
 
     // Under _gate.
-    private void Load(string key, string json, ulong revision)
+    private RuntimeEntry Load(string key, string json, ulong revision)
     {
         string name = NameOfKey(key);
         var result = EntryLoader.Load(json, _file, _registry, $"{_file.RuntimeSchedules?.Bucket ?? "bucket"}/{key}");
@@ -294,11 +304,13 @@ public sealed class RuntimeScheduleSet
         {
             error = "the config file has a schedule of this name, which wins; delete this one or rename it";
         }
-        _entries[name] = new RuntimeEntry(name, key, json, revision, error) { Definition = error is null ? result.Definition : null };
+        var entry = new RuntimeEntry(name, key, json, revision, error) { Definition = error is null ? result.Definition : null };
+        _entries[name] = entry;
         if (error is not null)
         {
             Rejected?.Invoke(name, error);
         }
+        return entry;
     }
 
     // Under _gate.

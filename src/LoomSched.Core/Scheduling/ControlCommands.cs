@@ -210,6 +210,61 @@ internal sealed class ControlCommands(
         return summary;
     }
 
+    public ReloadSummary Change(string name, ScheduleDefinition? definition)
+    {
+        var due = new List<Fire>();
+        ReloadSummary summary;
+        lock (table.Gate)
+        {
+            var now = time.GetUtcNow();
+            // As in a reload: slots already due are the old definition's.
+            var decided = new List<DueSlot>();
+            table.DecideDue(now, due, decided, int.MaxValue);
+            table.PlanAfterDue(decided, now);
+            List<string> added = [], changed = [], removed = [];
+            bool had = table.TryGet(name, out var old);
+            if (definition is null)
+            {
+                if (had)
+                {
+                    ScheduleTable.Retire(old!);
+                    table.Remove(old!);
+                    removed.Add(name);
+                }
+            }
+            else if (had && old!.Definition.Fingerprint == definition.Fingerprint)
+            {
+                old.Definition = definition;
+                table.Redefined();
+            }
+            else
+            {
+                var state = new ScheduleState(definition, intervalAnchor ?? now);
+                if (had)
+                {
+                    ScheduleTable.Retire(old!);
+                    state.Paused = old!.Paused;
+                    table.Swap(old, state);
+                    changed.Add(name);
+                }
+                else
+                {
+                    table.Add(state);
+                    added.Add(name);
+                }
+                if (!state.Paused)
+                {
+                    table.PlanAfter(state, now, now);
+                }
+            }
+            wake();
+            summary = new ReloadSummary(added, removed, changed, []) { UnchangedCount = table.Order.Count - added.Count - changed.Count };
+            log.LogReloaded(summary.ToString());
+        }
+        runner.Launch(due);
+        return summary;
+    }
+
     public SchedulerStatus Status(DateTimeOffset startedAt)
     {
         lock (table.Gate)
@@ -227,6 +282,7 @@ internal sealed class ControlCommands(
                     NextSlot = s.NextSlot,
                     Enabled = s.Definition.Enabled,
                     Done = s.Done,
+                    LastDue = s.LastDue,
                 });
             }
             return new SchedulerStatus(table.Config.Name, startedAt, time.GetUtcNow(), list);

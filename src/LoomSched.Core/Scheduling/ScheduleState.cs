@@ -49,6 +49,9 @@ internal sealed class ScheduleState(ScheduleDefinition definition, DateTimeOffse
     /// <summary>Slots another replica owned, or that this one could not claim (a follower's slots).</summary>
     public long NotClaimed;
     public DateTimeOffset? LastSlot { get; set; }
+
+    /// <summary>The last slot that came due in this process, whatever became of it (fired, skipped, or not claimed).</summary>
+    public DateTimeOffset? LastDue { get; set; }
     public DateTimeOffset? LastFireStartedAt { get; set; }
     public TimeSpan? LastLateness { get; set; }
 

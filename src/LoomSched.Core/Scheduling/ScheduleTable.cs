@@ -21,6 +21,10 @@ internal sealed class ScheduleTable
     private readonly bool _gated;
     private Dictionary<string, ScheduleState> _states = new(StringComparer.Ordinal);
     private List<ScheduleState> _order = [];
+    private SchedulerConfig _config;
+
+    // Set by a change of one schedule: the config's list is made again from the table when next asked for.
+    private bool _configStale;
 
     /// <summary>Puts <paramref name="config"/> in force at <paramref name="now"/>, interval grids starting at <paramref name="anchor"/>.</summary>
     public ScheduleTable(SchedulerConfig config, TimeProvider time, DateTimeOffset now, DateTimeOffset anchor, bool gated, EngineLog log)
@@ -28,7 +32,7 @@ internal sealed class ScheduleTable
         _time = time;
         _log = log;
         _gated = gated;
-        Config = config;
+        _config = config;
         Builder = new MessageBuilder(config, time);
         foreach (var definition in config.Schedules)
         {
@@ -43,7 +47,25 @@ internal sealed class ScheduleTable
 
     public SlotQueue Queue { get; } = new();
 
-    public SchedulerConfig Config { get; private set; }
+    /// <summary>The top level in force, without making its list of schedules again (which may lag a change of one).</summary>
+    public SchedulerConfig TopLevel => _config;
+
+    /// <summary>The config in force: its top level, and the schedules in table order.</summary>
+    public SchedulerConfig Config
+    {
+        get
+        {
+            lock (Gate)
+            {
+                if (_configStale)
+                {
+                    _config = _config.WithSchedules([.. _order.Select(s => s.Definition)]);
+                    _configStale = false;
+                }
+                return _config;
+            }
+        }
+    }
 
     /// <summary>Builds the messages of the config in force; a new one with every reload.</summary>
     public MessageBuilder Builder { get; private set; }
@@ -57,11 +79,39 @@ internal sealed class ScheduleTable
     /// <summary>Puts a reloaded config in force, with its schedules (kept, changed or new) in config order.</summary>
     public void Replace(SchedulerConfig config, Dictionary<string, ScheduleState> states, List<ScheduleState> order)
     {
-        Config = config;
+        _config = config;
+        _configStale = false;
         Builder = new MessageBuilder(config, _time);
         _states = states;
         _order = order;
     }
+
+    /// <summary>Adds a schedule after the others (a change of one schedule; the top level is unchanged).</summary>
+    public void Add(ScheduleState state)
+    {
+        _states.Add(state.Definition.Name, state);
+        _order.Add(state);
+        _configStale = true;
+    }
+
+    /// <summary>Puts <paramref name="state"/> where <paramref name="old"/>, of the same name, was.</summary>
+    public void Swap(ScheduleState old, ScheduleState state)
+    {
+        _states[state.Definition.Name] = state;
+        _order[_order.IndexOf(old)] = state;
+        _configStale = true;
+    }
+
+    /// <summary>Takes a retired schedule out of the table.</summary>
+    public void Remove(ScheduleState old)
+    {
+        _states.Remove(old.Definition.Name);
+        _order.Remove(old);
+        _configStale = true;
+    }
+
+    /// <summary>A definition of the same fingerprint, kept in place: the config's list shows it.</summary>
+    public void Redefined() => _configStale = true;
 
     /// <summary>
     /// Takes the slots due by <paramref name="now"/> and decides each by the <see cref="SlotPolicy"/>: fires go to
@@ -83,6 +133,7 @@ internal sealed class ScheduleTable
             }
             // With jitter_seconds the entry comes due after its slot: the fire is the slot's.
             var due = entry.Slot == default ? slot : entry.Slot;
+            entry.State.LastDue = due;
             Decide(entry.State, due, fires);
             decided.Add(new DueSlot(entry.State, due));
         }
@@ -114,7 +165,7 @@ internal sealed class ScheduleTable
 
     private void Decide(ScheduleState state, DateTimeOffset slot, List<Fire> fires)
     {
-        var catchUp = state.Definition.CatchUp ?? Config.CatchUp;
+        var catchUp = state.Definition.CatchUp ?? _config.CatchUp;
         switch (SlotPolicy.Decide(state.Running, state.Claiming, state.Backlog is not null, state.BacklogPolicy?.Policy, catchUp.Policy))
         {
             case SlotDecision.Fire:

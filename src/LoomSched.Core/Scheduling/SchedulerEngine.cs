@@ -36,6 +36,9 @@ public sealed class SchedulerEngine
     /// <summary>The config in force.</summary>
     public SchedulerConfig Config => _table.Config;
 
+    /// <summary>The config's top level in force, for its keys: cheap, as its schedules may lag a <see cref="Change"/>.</summary>
+    internal SchedulerConfig TopLevel => _table.TopLevel;
+
     /// <summary>When the engine was created (interval schedules count their slots from here).</summary>
     public DateTimeOffset StartedAt { get; }
 
@@ -90,6 +93,13 @@ public sealed class SchedulerEngine
     /// from now, but a changed one that was paused stays paused.
     /// </summary>
     public ReloadSummary Reload(SchedulerConfig config) => _commands.Reload(config);
+
+    /// <summary>
+    /// Puts one schedule in force as <see cref="Reload"/> would (added, kept when its definition did not change, or
+    /// restarted when it did), or removes it when <paramref name="definition"/> is null; the others are not touched,
+    /// so the cost does not grow with their number. A new schedule comes after the others.
+    /// </summary>
+    public ReloadSummary Change(string name, ScheduleDefinition? definition) => _commands.Change(name, definition);
 
     /// <summary>A snapshot of every schedule.</summary>
     public SchedulerStatus Status() => _commands.Status(StartedAt);

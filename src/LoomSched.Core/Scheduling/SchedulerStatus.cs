@@ -45,6 +45,12 @@ public sealed record ScheduleStatus(
 
     /// <summary>No slot is left: a one-shot after its instant, a window after its end.</summary>
     public bool Done { get; init; }
+
+    /// <summary>
+    /// The last slot that came due in this process, fired or not (a follower's slots come due too): a take-over
+    /// fires a one-shot whose instant came so while nobody claimed it.
+    /// </summary>
+    public DateTimeOffset? LastDue { get; init; }
 }
 
 /// <summary>The answer to a control command.</summary>
@@ -60,13 +66,16 @@ public readonly record struct ControlResult(bool Ok, string Message)
 /// <param name="Added">Schedules that are new.</param>
 /// <param name="Removed">Schedules that are gone.</param>
 /// <param name="Changed">Schedules whose definition changed (they restart their cadence).</param>
-/// <param name="Unchanged">Schedules that kept their slots and counters.</param>
+/// <param name="Unchanged">Schedules that kept their slots and counters (a change of one schedule names none: see <see cref="UnchangedCount"/>).</param>
 public sealed record ReloadSummary(
     IReadOnlyList<string> Added, IReadOnlyList<string> Removed, IReadOnlyList<string> Changed, IReadOnlyList<string> Unchanged)
 {
+    /// <summary>How many schedules kept their slots and counters.</summary>
+    public int UnchangedCount { get; init; } = Unchanged.Count;
+
     /// <inheritdoc />
     public override string ToString() =>
-        $"{Added.Count} added, {Removed.Count} removed, {Changed.Count} changed, {Unchanged.Count} unchanged";
+        $"{Added.Count} added, {Removed.Count} removed, {Changed.Count} changed, {UnchangedCount} unchanged";
 }
 
 /// <summary>How a shutdown ended.</summary>

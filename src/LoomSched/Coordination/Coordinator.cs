@@ -168,7 +168,7 @@ internal sealed partial class Coordinator
         return true;
     }
 
-    private IReadOnlyList<(ScheduleDefinition Schedule, SlotRecord Record)> _plan = [];
+    private IReadOnlyList<(ScheduleDefinition Schedule, SlotRecord? Record)> _plan = [];
 
     /// <summary>
     /// Uses a bucket as it exists (an operator may have made it R3 on a cluster, or set other limits), and
@@ -261,9 +261,9 @@ internal sealed partial class Coordinator
     /// bucket does not answer (no stream leader, a permission refused) is tried again for <see cref="ReadBudget"/>;
     /// what is still unread then keeps its state here and catches nothing up, and the log says which schedules.
     /// </summary>
-    private async Task<IReadOnlyList<(ScheduleDefinition Schedule, SlotRecord Record)>> PlanAsync(CancellationToken stoppingToken)
+    private async Task<IReadOnlyList<(ScheduleDefinition Schedule, SlotRecord? Record)>> PlanAsync(CancellationToken stoppingToken)
     {
-        var plan = new List<(ScheduleDefinition, SlotRecord)>();
+        var plan = new List<(ScheduleDefinition, SlotRecord?)>();
         var engine = _engine!;
         var pausedHere = PausedNow();
         var reads = new TakeOverReads(this, _time.GetTimestamp() + (long)(ReadBudget.TotalSeconds * _time.TimestampFrequency), stoppingToken);
@@ -277,10 +277,10 @@ internal sealed partial class Coordinator
                 LogPauseTakenOver(schedule.Name, recorded ? "paused" : "resumed", result.Message);
             }
             SlotRecord? record = null;
-            if (await reads.ReadAsync(schedule.Name, async ct => record = await Gate.ReadAsync(schedule.Name, ct).ConfigureAwait(false)).ConfigureAwait(false)
-                && record is not null && record.Slot != DateTimeOffset.MinValue)
+            if (await reads.ReadAsync(schedule.Name, async ct => record = await Gate.ReadAsync(schedule.Name, ct).ConfigureAwait(false)).ConfigureAwait(false))
             {
-                plan.Add((schedule, record));
+                // Read and found none (or an unreadable one) is a plan too: a one-shot nobody claimed may be due.
+                plan.Add((schedule, record is null || record.Slot == DateTimeOffset.MinValue ? null : record));
             }
         }
         if (reads.Unread.Count > 0)
@@ -354,32 +354,26 @@ internal sealed partial class Coordinator
     }
 
     /// <summary>
-    /// The slots each schedule fires on taking over: the one a previous owner left claimed (re-published), and those
-    /// missed since the recorded one up to now by its <c>catch_up</c> policy — which includes any slot that came while
-    /// the take-over ran; the gate keeps it from firing twice.
+    /// The slots each schedule fires on taking over (<see cref="CatchUpPlanner.TakeOverSlots"/>): the one a previous
+    /// owner left claimed (re-published), those missed since the recorded one up to now by its <c>catch_up</c> policy
+    /// — which includes any slot that came while the take-over ran; the gate keeps it from firing twice — and a
+    /// one-shot whose instant came here while nobody led. A paused schedule misses its slots (resume does not catch
+    /// them up either); a slot its previous owner had claimed before the pause still goes out.
     /// </summary>
-    private Dictionary<string, List<DateTimeOffset>> CatchUps(IReadOnlyList<(ScheduleDefinition Schedule, SlotRecord Record)> plan)
+    private Dictionary<string, List<DateTimeOffset>> CatchUps(IReadOnlyList<(ScheduleDefinition Schedule, SlotRecord? Record)> plan)
     {
         var now = _time.GetUtcNow();
-        var paused = PausedNow();
+        var here = _engine!.Status().Schedules.ToDictionary(s => s.Name, StringComparer.Ordinal);
         var catchUps = new Dictionary<string, List<DateTimeOffset>>(StringComparer.Ordinal);
         foreach (var (schedule, record) in plan)
         {
-            var slots = new List<DateTimeOffset>();
-            if (record.Phase == SlotRecord.Claimed && record.By != InstanceId)
-            {
-                slots.Add(record.Slot);
-            }
-            // A paused schedule misses its slots (resume does not catch them up either); a slot its previous owner
-            // had claimed before the pause still goes out.
-            if (!paused.Contains(schedule.Name))
-            {
-                var policy = schedule.CatchUp ?? _config.CatchUp;
-                slots.AddRange(CatchUpPlanner.MissedSlots(schedule.Trigger, GridAnchor, record.Slot, now, policy));
-            }
+            var status = here.GetValueOrDefault(schedule.Name);
+            var slots = CatchUpPlanner.TakeOverSlots(
+                schedule.Trigger, GridAnchor, record?.Slot, record is { Phase: SlotRecord.Claimed } r && r.By != InstanceId,
+                status?.LastDue, status?.Paused == true, now, schedule.CatchUp ?? _config.CatchUp);
             if (slots.Count > 0)
             {
-                catchUps[schedule.Name] = slots;
+                catchUps[schedule.Name] = [.. slots];
             }
         }
         return catchUps;

@@ -57,7 +57,15 @@ internal sealed record BenchSettings
     public double ScaleSeconds { get; init; }
     public string ScaleLogLevel { get; init; } = "info";
 
-    public static readonly string[] Suites = ["lateness", "fanout", "startup", "idle", "scale"];
+    /// <summary>
+    /// Run-time schedules: values written to the KV bucket before the daemon starts (intervals spread over 10–100 s
+    /// as in scale), seconds their fires are measured, and the <c>create</c> actions timed.
+    /// </summary>
+    public int RuntimeSchedules { get; init; }
+    public double RuntimeSeconds { get; init; }
+    public int RuntimeCreates { get; init; }
+
+    public static readonly string[] Suites = ["lateness", "fanout", "startup", "idle", "scale", "runtime"];
 
     public static BenchSettings FromEnvironment(string root)
     {
@@ -105,6 +113,9 @@ internal sealed record BenchSettings
             ScaleSchedules = Int("BENCH_SCALE_SCHEDULES", 100_000),
             ScaleSeconds = Num("BENCH_SCALE_SECONDS", quick ? 20 : 60),
             ScaleLogLevel = Env("BENCH_SCALE_LOG_LEVEL") ?? "info",
+            RuntimeSchedules = Int("BENCH_RUNTIME_SCHEDULES", 100_000),
+            RuntimeSeconds = Num("BENCH_RUNTIME_SECONDS", quick ? 20 : 60),
+            RuntimeCreates = Int("BENCH_RUNTIME_CREATES", 50),
         };
     }
 

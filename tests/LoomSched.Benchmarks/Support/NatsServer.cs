@@ -19,11 +19,13 @@ internal sealed class NatsServer : IAsyncDisposable
     public string Url => $"nats://127.0.0.1:{Port}";
     public int Pid => _process.Id;
 
-    public static async Task<NatsServer> StartAsync(string executable)
+    /// <summary>Starts a server; with <paramref name="jetStreamDir"/>, one with JetStream storing there.</summary>
+    public static async Task<NatsServer> StartAsync(string executable, string? jetStreamDir = null)
     {
         int port = FreePort();
         var info = new ProcessStartInfo(executable) { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var a in new[] { "-a", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture) })
+        string[] jetStream = jetStreamDir is null ? [] : ["-js", "-sd", jetStreamDir];
+        foreach (var a in (string[])["-a", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), .. jetStream])
         {
             info.ArgumentList.Add(a);
         }

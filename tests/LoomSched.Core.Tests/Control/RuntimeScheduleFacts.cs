@@ -161,6 +161,46 @@ public sealed class RuntimeScheduleFacts
     }
 
     [Fact]
+    public void A_value_that_changes_after_the_load_changes_its_schedule_alone_which_comes_after_the_others()
+    {
+        _set.ApplyAll([("nightly", Nightly, 1), ("zulu", """{"name": "zulu", "interval_seconds": 9, "goal": {"instruction": "x"}}""", 2)]);
+        var before = _engine.Status().Schedules.Single(s => s.Name == "zulu");
+
+        _set.Apply("alpha", """{"name": "alpha", "interval_seconds": 5, "goal": {"instruction": "x"}}""", 3);
+        _set.Apply("nightly", """{"name": "nightly", "interval_seconds": 30, "goal": {"instruction": "x"}}""", 4);
+
+        Assert.Equal(["filed", "nightly", "zulu", "alpha"], _engine.Status().Schedules.Select(s => s.Name));
+        Assert.Equal(["filed", "nightly", "zulu", "alpha"], _engine.Config.Schedules.Select(s => s.Name));
+        Assert.Contains("30", Running()[1], StringComparison.Ordinal);
+        Assert.Equal(before.NextFire, _engine.Status().Schedules.Single(s => s.Name == "zulu").NextFire);
+    }
+
+    [Fact]
+    public void A_value_made_invalid_stops_its_schedule_and_a_valid_one_again_starts_it()
+    {
+        _set.Apply("nightly", Nightly, 1);
+        _set.Apply("nightly", """{"name": "nightly", "interval_seconds": "soon", "goal": {"instruction": "x"}}""", 2);
+        string[] invalid = Running();
+        _set.Apply("nightly", Nightly, 3);
+
+        Assert.Equal(["filed every 60 s"], invalid);
+        Assert.Equal(["filed", "nightly"], _engine.Status().Schedules.Select(s => s.Name));
+        Assert.Null(Assert.Single(_set.Entries).Error);
+    }
+
+    [Fact]
+    public void A_value_under_a_file_schedules_name_put_and_deleted_leaves_the_file_schedule_running()
+    {
+        _set.Apply("filed", """{"name": "filed", "interval_seconds": 5, "goal": {"instruction": "x"}}""", 1);
+        string[] put = Running();
+        _set.Apply("filed", null, 2);
+
+        Assert.Equal(["filed every 60 s"], put);
+        Assert.Equal(["filed every 60 s"], Running());
+        Assert.Empty(_set.Entries);
+    }
+
+    [Fact]
     public void A_value_put_by_hand_under_an_unescaped_key_is_deleted_under_that_key()
     {
         _bucket.Values["by.hand"] = Encoding.UTF8.GetBytes("""{"name": "by.hand", "interval_seconds": 9, "goal": {"instruction": "x"}}""");

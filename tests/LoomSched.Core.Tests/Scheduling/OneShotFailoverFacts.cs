@@ -8,9 +8,10 @@ namespace LoomSched.Tests.Scheduling;
 
 /// <summary>
 /// A one-shot under coordination: two engines share one record per schedule, claimed and completed by the rule of the
-/// state bucket's gate (a slot at or before a done one, or claimed by another, is not claimable). The take-over does
-/// what the coordinator does: it re-publishes a slot its previous owner left claimed, and catches up the slots after
-/// the recorded one by the catch-up policy (a one-shot has none after its instant).
+/// state bucket's gate (a slot at or before a done one, or claimed by another, is not claimable). The take-over plans
+/// as the coordinator does (<see cref="CatchUpPlanner.TakeOverSlots"/>): it re-publishes a slot its previous owner
+/// left claimed, catches up the slots after the recorded one by the catch-up policy (a one-shot has none after its
+/// instant), and fires a one-shot whose instant came due in the new owner while nobody claimed it.
 /// </summary>
 public sealed class OneShotFailoverFacts() : EngineHarness(T0)
 {
@@ -55,24 +56,28 @@ public sealed class OneShotFailoverFacts() : EngineHarness(T0)
         }
     }
 
-    private static SchedulerConfig Config() => ConfigLoader.LoadText(
-        "name: sched\ncatch_up: {policy: all, window_seconds: 86400}\nschedules:\n  - name: once\n    at: 2027-03-01T09:00:10Z\n    task: {worker_type: w}\n",
+    private static readonly DateTimeOffset At = T0.AddSeconds(10);
+
+    private static SchedulerConfig Config(string policy = "all") => ConfigLoader.LoadText(
+        $"name: sched\ncatch_up: {{policy: {policy}, window_seconds: 86400}}\nschedules:\n  - name: once\n    at: 2027-03-01T09:00:10Z\n    task: {{worker_type: w}}\n",
         "t.yaml").Config!;
 
-    /// <summary>The take-over's catch-up for the schedule, as the coordinator plans it from the record.</summary>
-    private List<DateTimeOffset> TakeOver(SchedulerConfig config, string instance)
+    /// <summary>The take-over's catch-up for the schedule, as the coordinator plans it from the record and the new owner's engine.</summary>
+    private List<DateTimeOffset> TakeOver(SchedulerConfig config, string instance, SchedulerEngine engine)
     {
         var schedule = config.Schedules[0];
-        var slots = new List<DateTimeOffset>();
-        if (_records.TryGetValue(schedule.Name, out var record))
-        {
-            if (!record.Done && record.By != instance)
-            {
-                slots.Add(record.Slot);
-            }
-            slots.AddRange(CatchUpPlanner.MissedSlots(schedule.Trigger, DateTimeOffset.UnixEpoch, record.Slot, Time.GetUtcNow(), config.CatchUp));
-        }
-        return slots;
+        var here = engine.Status().Schedules.Single(s => s.Name == schedule.Name);
+        var record = _records.TryGetValue(schedule.Name, out var r) ? r : null;
+        return [.. CatchUpPlanner.TakeOverSlots(schedule.Trigger, DateTimeOffset.UnixEpoch, record?.Slot, record is { Done: false } && record.By != instance,
+            here.LastDue, here.Paused, Time.GetUtcNow(), schedule.CatchUp ?? config.CatchUp)];
+    }
+
+    private (SharedGate Gate, RecordingPort Port, SchedulerEngine Engine, Task Loop) Replica(SchedulerConfig config, string instance)
+    {
+        var gate = new SharedGate(this, instance);
+        var port = new RecordingPort(Clock);
+        var engine = new SchedulerEngine(config, port, Time, new EngineOptions { SlotGate = gate, IntervalAnchor = DateTimeOffset.UnixEpoch });
+        return (gate, port, engine, Task.Run(() => engine.RunAsync(Stop.Token)));
     }
 
     [Fact]
@@ -92,7 +97,7 @@ public sealed class OneShotFailoverFacts() : EngineHarness(T0)
         // The leader dies; the follower takes over.
         a.Leader = false;
         b.Leader = true;
-        var catchUp = TakeOver(config, "b");
+        var catchUp = TakeOver(config, "b", engineB);
         Assert.Empty(catchUp);
         await AdvanceAsync(TimeSpan.FromDays(2), TimeSpan.FromHours(6));
 
@@ -115,7 +120,7 @@ public sealed class OneShotFailoverFacts() : EngineHarness(T0)
         Clock.Advance(TimeSpan.FromSeconds(20));
         var engine = StartWith(config, new EngineOptions { SlotGate = b, IntervalAnchor = DateTimeOffset.UnixEpoch, LoggerFactory = new RecordingLogger() });
 
-        var catchUp = TakeOver(config, "b");
+        var catchUp = TakeOver(config, "b", engine);
         Assert.Equal([T0.AddSeconds(10)], catchUp);
         Assert.True(engine.CatchUp("once", catchUp).Ok);
         await RecordingPort.Eventually(() => Port.Seen.Count == 1, "the re-published slot");
@@ -125,6 +130,73 @@ public sealed class OneShotFailoverFacts() : EngineHarness(T0)
         Assert.Equal(LoomTime.Format(T0.AddSeconds(10)), message.ScheduledFor);
         Assert.Equal($"sched/once/{LoomTime.Format(T0.AddSeconds(10))}/0", message.MessageId);
         Assert.Equal(new Record(T0.AddSeconds(10), true, "b"), _records["once"]);
-        Assert.Empty(TakeOver(config, "c"));
+        Assert.Empty(TakeOver(config, "c", engine));
+    }
+
+    [Theory]
+    [InlineData("skip")]
+    [InlineData("all")]
+    public async Task A_one_shot_whose_instant_passes_while_nobody_leads_is_fired_once_by_the_replica_that_takes_over(string policy)
+    {
+        var config = Config(policy);
+        var a = new SharedGate(this, "a") { Leader = true };
+        StartWith(config, new EngineOptions { SlotGate = a, IntervalAnchor = DateTimeOffset.UnixEpoch, LoggerFactory = new RecordingLogger() });
+        var b = Replica(config, "b");
+        await AdvanceAsync(TimeSpan.FromSeconds(8), TimeSpan.FromSeconds(1));
+
+        // The leader dies just before the instant, which passes before its lease lapses: the follower sees it due, unclaimed.
+        a.Leader = false;
+        await AdvanceAsync(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(1));
+        await RecordingPort.Eventually(() => b.Engine.Status().Schedules[0].LastDue == At, "the follower's loop past the instant");
+        Assert.Empty(Port.Seen);
+        Assert.Empty(b.Port.Seen);
+        Assert.Empty(_records);
+
+        b.Gate.Leader = true;
+        var catchUp = TakeOver(config, "b", b.Engine);
+        Assert.Equal([At], catchUp);
+        Assert.True(b.Engine.CatchUp("once", catchUp).Ok);
+        await RecordingPort.Eventually(() => b.Port.Seen.Count == 1, "the new leader's fire");
+        await AdvanceAsync(TimeSpan.FromDays(1), TimeSpan.FromHours(6));
+
+        var message = Assert.Single(b.Port.Seen).Message;
+        Assert.Equal($"sched/once/{LoomTime.Format(At)}/0", message.MessageId);
+        Assert.Empty(Port.Seen);
+        Assert.Equal(new Record(At, true, "b"), _records["once"]);
+        await RecordingPort.Eventually(() => b.Engine.Status().Schedules[0] is { Done: true, Fires: 1 }, "the new leader's done one-shot");
+        // A later take-over by another replica that saw the instant come (as b did) finds it done.
+        Assert.Empty(TakeOver(config, "c", b.Engine));
+        await Stop.CancelAsync();
+        await b.Loop.WaitAsync(TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task A_one_shot_whose_instant_passed_before_the_replica_started_is_not_fired_by_its_take_over()
+    {
+        var config = Config();
+        Clock.Advance(TimeSpan.FromSeconds(20));
+        var b = new SharedGate(this, "b") { Leader = true };
+        var engine = StartWith(config, new EngineOptions { SlotGate = b, IntervalAnchor = DateTimeOffset.UnixEpoch, LoggerFactory = new RecordingLogger() });
+        await AdvanceAsync(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(1));
+
+        Assert.Empty(TakeOver(config, "b", engine));
+        Assert.Empty(Port.Seen);
+        Assert.True(StatusOf("once").Done);
+    }
+
+    [Fact]
+    public async Task A_one_shot_paused_when_its_unclaimed_instant_passed_is_not_fired_by_the_take_over()
+    {
+        var config = Config();
+        var b = new SharedGate(this, "b");
+        var engine = StartWith(config, new EngineOptions { SlotGate = b, IntervalAnchor = DateTimeOffset.UnixEpoch, LoggerFactory = new RecordingLogger() });
+        await AdvanceAsync(TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(1));
+        Assert.Equal(At, StatusOf("once").LastDue);
+
+        // The previous leader's pause, as the take-over reads it from the state bucket.
+        Assert.True(engine.Pause("once").Ok);
+        b.Leader = true;
+        Assert.Empty(TakeOver(config, "b", engine));
+        Assert.Empty(Port.Seen);
     }
 }

@@ -571,6 +571,55 @@ public sealed class SchedulerEngineFacts() : EngineHarness(T0)
     }
 
     [Fact]
+    public async Task A_change_of_one_schedule_keeps_adds_restarts_and_removes_as_a_reload_would_leaving_the_others_alone()
+    {
+        var engine = Start(null, TestSchedules.Interval("keep", 10), TestSchedules.Interval("drop", 10), TestSchedules.Interval("change", 10));
+        await AdvanceAsync(TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(5));
+        await RecordingPort.Eventually(() => Port.Seen.Count == 3, "first round");
+
+        var kept = engine.Change("keep", TestSchedules.Interval("keep", 10));
+        var changed = engine.Change("change", TestSchedules.Interval("change", 4));
+        var added = engine.Change("new", TestSchedules.Interval("new", 4));
+        var removed = engine.Change("drop", null);
+
+        Assert.Equal(("0 added, 0 removed, 0 changed, 3 unchanged", 0), (kept.ToString(), kept.Unchanged.Count));
+        Assert.Equal(["change"], changed.Changed);
+        Assert.Equal(["new"], added.Added);
+        Assert.Equal("0 added, 1 removed, 0 changed, 3 unchanged", removed.ToString());
+        Assert.Equal(["keep", "change", "new"], engine.Status().Schedules.Select(s => s.Name));
+        Assert.Equal(["keep", "change", "new"], engine.Config.Schedules.Select(s => s.Name));
+        Assert.Equal(1, StatusOf("keep").Fires);
+        Assert.Equal(0, StatusOf("change").Fires);
+        Assert.Equal(T0.AddSeconds(20), StatusOf("keep").NextFire);
+        Assert.Equal(T0.AddSeconds(19), StatusOf("new").NextFire);
+
+        await AdvanceAsync(TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(1));
+        await RecordingPort.Eventually(() => Port.Of("keep").Count == 3, "keep stays on its grid");
+        Assert.Equal(["2026-11-27T02:59:40Z", "2026-11-27T02:59:50Z", "2026-11-27T03:00:00Z"], Slots(Port.Of("keep")));
+        Assert.Single(Port.Of("drop"));
+        Assert.Equal(["2026-11-27T02:59:49Z", "2026-11-27T02:59:53Z", "2026-11-27T02:59:57Z"], Slots(Port.Of("new")));
+        Assert.Equal(["2026-11-27T02:59:40Z", "2026-11-27T02:59:49Z", "2026-11-27T02:59:53Z", "2026-11-27T02:59:57Z"], Slots(Port.Of("change")));
+    }
+
+    [Fact]
+    public async Task A_paused_schedule_stays_paused_through_a_change_of_its_definition_until_resumed()
+    {
+        var engine = Start(null, TestSchedules.Interval("held", 10), TestSchedules.Interval("other", 10));
+        Assert.True(engine.Pause("held").Ok);
+        engine.Change("held", TestSchedules.Interval("held", 4));
+        Assert.True(StatusOf("held").Paused);
+        Assert.Null(StatusOf("held").NextFire);
+
+        await AdvanceAsync(TimeSpan.FromSeconds(12), TimeSpan.FromSeconds(1));
+        await RecordingPort.Eventually(() => Port.Of("other").Count == 1, "the other schedule fires");
+        Assert.Empty(Port.Of("held"));
+
+        Assert.True(engine.Resume("held").Ok);
+        await AdvanceAsync(TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(1));
+        await RecordingPort.Eventually(() => Port.Of("held").Count == 1, "the resumed schedule fires at its new cadence");
+    }
+
+    [Fact]
     public async Task A_paused_schedule_stays_paused_through_a_reload_that_changes_it_until_resumed()
     {
         var engine = Start(null, TestSchedules.Interval("held", 10), TestSchedules.Interval("other", 10));

@@ -21,29 +21,6 @@ public sealed class HighAvailabilityFacts(NatsFixture nats, ITestOutputHelper ou
     private static DateTimeOffset Slot(Received m) =>
         DateTimeOffset.Parse(m.Header("Loom-Scheduled-For")!, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
 
-    private static Loomsched? LeaderOf(IEnumerable<Loomsched> replicas) =>
-        replicas.Where(r => !r.HasExited)
-            .Select(r => (r, at: r.Stderr.LastOrDefault(l => l.Contains(" leader: ", StringComparison.Ordinal) || l.Contains("follower: ", StringComparison.Ordinal))))
-            .Where(x => x.at is not null && x.at.Contains(" leader: ", StringComparison.Ordinal))
-            .OrderByDescending(x => x.at, StringComparer.Ordinal)
-            .Select(x => x.r)
-            .FirstOrDefault();
-
-    private static async Task<Loomsched> WaitForLeaderAsync(IReadOnlyList<Loomsched> replicas, Loomsched? not, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (DateTime.UtcNow < deadline)
-        {
-            if (LeaderOf(replicas) is { } leader && leader != not)
-            {
-                return leader;
-            }
-            await Task.Delay(50);
-        }
-        Assert.Fail("no replica became leader in time:\n" + string.Join("\n---\n", replicas.Select(r => r.Log)));
-        return null!;
-    }
-
     [Fact]
     public async Task Three_replicas_fire_every_slot_exactly_once_through_kills_and_a_freeze()
     {
@@ -67,7 +44,7 @@ public sealed class HighAvailabilityFacts(NatsFixture nats, ITestOutputHelper ou
         await using (var set = Replicas.Start(config, nats.Server.Url, 3))
         {
             var replicas = set.All;
-            var leader = await WaitForLeaderAsync(replicas, null, TimeSpan.FromSeconds(15));
+            var leader = await Replicas.WaitForLeaderAsync(replicas, null, TimeSpan.FromSeconds(15));
             await Task.Delay(TimeSpan.FromSeconds(10));
 
             // Two leaders die hard; a fresh replica replaces each, so three stay in the race.
@@ -77,7 +54,7 @@ public sealed class HighAvailabilityFacts(NatsFixture nats, ITestOutputHelper ou
                 var killedAt = DateTimeOffset.UtcNow;
                 leader.Signal(Signals.SIGKILL);
                 set.Spawn();
-                leader = await WaitForLeaderAsync(replicas, leader, TimeSpan.FromSeconds(15));
+                leader = await Replicas.WaitForLeaderAsync(replicas, leader, TimeSpan.FromSeconds(15));
                 gaps.Add(DateTimeOffset.UtcNow - killedAt);
                 await Task.Delay(TimeSpan.FromSeconds(10));
             }
@@ -86,7 +63,7 @@ public sealed class HighAvailabilityFacts(NatsFixture nats, ITestOutputHelper ou
             var frozen = leader;
             frozen.Signal(Signals.SIGSTOP);
             var frozenAt = DateTimeOffset.UtcNow;
-            leader = await WaitForLeaderAsync(replicas, frozen, TimeSpan.FromSeconds(15));
+            leader = await Replicas.WaitForLeaderAsync(replicas, frozen, TimeSpan.FromSeconds(15));
             gaps.Add(DateTimeOffset.UtcNow - frozenAt);
             await Task.Delay(TimeSpan.FromSeconds(3));
             frozen.Signal(Signals.SIGCONT);
@@ -133,7 +110,7 @@ public sealed class HighAvailabilityFacts(NatsFixture nats, ITestOutputHelper ou
         var replicas = new List<Loomsched> { Loomsched.Run(config, nats.Server.Url), Loomsched.Run(config, nats.Server.Url) };
         try
         {
-            await WaitForLeaderAsync(replicas, null, TimeSpan.FromSeconds(15));
+            await Replicas.WaitForLeaderAsync(replicas, null, TimeSpan.FromSeconds(15));
             var roles = new HashSet<string>();
             var subject = $"{prefix}.scheduler.hac";
             // On a loaded machine the follower may subscribe its control subject, or read who holds the lease, a moment
@@ -220,11 +197,11 @@ public sealed class HighAvailabilityFacts(NatsFixture nats, ITestOutputHelper ou
         await using (var set = Replicas.Start(config, nats.Server.Url, 2))
         {
             var replicas = set.All;
-            var first = await WaitForLeaderAsync(replicas, null, TimeSpan.FromSeconds(15));
+            var first = await Replicas.WaitForLeaderAsync(replicas, null, TimeSpan.FromSeconds(15));
             await PauseTickAsync(first, control);
 
             first.Signal(Signals.SIGKILL);
-            var second = await WaitForLeaderAsync(replicas, first, TimeSpan.FromSeconds(15));
+            var second = await Replicas.WaitForLeaderAsync(replicas, first, TimeSpan.FromSeconds(15));
             int sent = captured.Messages.Count;
             await KeptPausedAsync(second, TimeSpan.FromSeconds(2));
             Assert.Equal(sent, captured.Messages.Count);
@@ -266,7 +243,7 @@ public sealed class HighAvailabilityFacts(NatsFixture nats, ITestOutputHelper ou
         await using (var set = Replicas.Start(config, nats.Server.Url, 2))
         {
             var replicas = set.All;
-            var leader = await WaitForLeaderAsync(replicas, null, TimeSpan.FromSeconds(15));
+            var leader = await Replicas.WaitForLeaderAsync(replicas, null, TimeSpan.FromSeconds(15));
             await leader.WaitForLogAsync("fired tick", TimeSpan.FromSeconds(10));
 
             // The lease bucket's stream refuses every write (the holder's name is longer than 8 bytes) until one renew

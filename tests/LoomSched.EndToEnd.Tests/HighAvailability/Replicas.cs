@@ -43,6 +43,31 @@ internal sealed class Replicas(string config, string natsUrl) : IAsyncDisposable
         }
     }
 
+    /// <summary>The replica that last logged taking the lease and has not logged losing it since, or null.</summary>
+    public static Loomsched? LeaderOf(IEnumerable<Loomsched> replicas) =>
+        replicas.Where(r => !r.HasExited)
+            .Select(r => (r, at: r.Stderr.LastOrDefault(l => l.Contains(" leader: ", StringComparison.Ordinal) || l.Contains("follower: ", StringComparison.Ordinal))))
+            .Where(x => x.at is not null && x.at.Contains(" leader: ", StringComparison.Ordinal))
+            .OrderByDescending(x => x.at, StringComparer.Ordinal)
+            .Select(x => x.r)
+            .FirstOrDefault();
+
+    /// <summary>Waits for a leader other than <paramref name="not"/>; fails the test with every replica's log when none comes.</summary>
+    public static async Task<Loomsched> WaitForLeaderAsync(IReadOnlyList<Loomsched> replicas, Loomsched? not, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (LeaderOf(replicas) is { } leader && leader != not)
+            {
+                return leader;
+            }
+            await Task.Delay(50);
+        }
+        Assert.Fail("no replica became leader in time:\n" + string.Join("\n---\n", replicas.Select(r => r.Log)));
+        return null!;
+    }
+
     /// <summary>Writes what <paramref name="r"/> logged, but its <c>fired</c> lines, to the test's output.</summary>
     public static void Print(ITestOutputHelper output, string label, Loomsched r)
     {
