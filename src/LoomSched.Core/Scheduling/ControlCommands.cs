@@ -147,122 +147,107 @@ internal sealed class ControlCommands(
         }
     }
 
-    public ReloadSummary Reload(SchedulerConfig config)
+    public ReloadSummary Reload(SchedulerConfig config) => Redefine(now =>
+    {
+        var next = new Dictionary<string, ScheduleState>(StringComparer.Ordinal);
+        var order = new List<ScheduleState>();
+        List<string> added = [], changed = [], unchanged = [], removed = [];
+        foreach (var definition in config.Schedules)
+        {
+            table.TryGet(definition.Name, out var old);
+            var state = Redefined(old, definition, now);
+            (ReferenceEquals(state, old) ? unchanged : old is null ? added : changed).Add(definition.Name);
+            next.Add(definition.Name, state);
+            order.Add(state);
+        }
+        foreach (var old in table.Order)
+        {
+            if (!next.ContainsKey(old.Definition.Name))
+            {
+                ScheduleTable.Retire(old);
+                removed.Add(old.Definition.Name);
+            }
+        }
+        table.Replace(config, next, order);
+        return new ReloadSummary(added, removed, changed, unchanged);
+    });
+
+    /// <summary>Adds, redefines or (given null) removes one schedule, as a reload would, leaving the others be.</summary>
+    public ReloadSummary Change(string name, ScheduleDefinition? definition) => Redefine(now =>
+    {
+        List<string> added = [], changed = [], removed = [];
+        bool had = table.TryGet(name, out var old);
+        if (definition is null)
+        {
+            if (had)
+            {
+                ScheduleTable.Retire(old!);
+                table.Remove(old!);
+                removed.Add(name);
+            }
+        }
+        else
+        {
+            var state = Redefined(old, definition, now);
+            if (!had)
+            {
+                table.Add(state);
+                added.Add(name);
+            }
+            else if (ReferenceEquals(state, old))
+            {
+                table.Redefined();
+            }
+            else
+            {
+                table.Swap(old!, state);
+                changed.Add(name);
+            }
+        }
+        return new ReloadSummary(added, removed, changed, []) { UnchangedCount = table.Order.Count - added.Count - changed.Count };
+    });
+
+    // A change of definitions, under the table's lock. Slots already due belong to the old definitions: they fire
+    // first, even if the loop (late on a busy host) has not got to them yet, so that a change never swallows a slot.
+    private ReloadSummary Redefine(Func<DateTimeOffset, ReloadSummary> change)
     {
         var due = new List<Fire>();
         ReloadSummary summary;
         lock (table.Gate)
         {
             var now = time.GetUtcNow();
-            // Slots already due belong to the old definitions: fire them first, even if the loop (late on a busy
-            // host) has not got to them yet, so that a reload never swallows a slot.
             var decided = new List<DueSlot>();
             table.DecideDue(now, due, decided, int.MaxValue);
             table.PlanAfterDue(decided, now);
-            var next = new Dictionary<string, ScheduleState>(StringComparer.Ordinal);
-            var order = new List<ScheduleState>();
-            List<string> added = [], changed = [], unchanged = [], removed = [];
-            foreach (var definition in config.Schedules)
-            {
-                if (table.TryGet(definition.Name, out var old) && old.Definition.Fingerprint == definition.Fingerprint)
-                {
-                    old.Definition = definition;
-                    next.Add(definition.Name, old);
-                    order.Add(old);
-                    unchanged.Add(definition.Name);
-                    continue;
-                }
-                var state = new ScheduleState(definition, intervalAnchor ?? now);
-                if (old is not null)
-                {
-                    // The old definition's fire may still run; the new one is a new schedule with the same name.
-                    ScheduleTable.Retire(old);
-                    changed.Add(definition.Name);
-                    // An operator's pause is of the name, not of a definition: it holds until a resume (as the
-                    // state bucket, which records it by name, holds it across a restart).
-                    state.Paused = old.Paused;
-                }
-                else
-                {
-                    added.Add(definition.Name);
-                }
-                next.Add(definition.Name, state);
-                order.Add(state);
-                if (!state.Paused)
-                {
-                    table.PlanAfter(state, now, now);
-                }
-            }
-            foreach (var old in table.Order)
-            {
-                if (!next.ContainsKey(old.Definition.Name))
-                {
-                    ScheduleTable.Retire(old);
-                    removed.Add(old.Definition.Name);
-                }
-            }
-            table.Replace(config, next, order);
+            summary = change(now);
             wake();
-            summary = new ReloadSummary(added, removed, changed, unchanged);
             log.LogReloaded(summary.ToString());
         }
         runner.Launch(due);
         return summary;
     }
 
-    public ReloadSummary Change(string name, ScheduleDefinition? definition)
+    // The state a definition runs with: the old one when nothing that decides its slots changed, else a new schedule of
+    // that name, planned from now. The old definition's fire may still run. An operator's pause is of the name, not of
+    // a definition: it holds until a resume (as the state bucket, which records it by name, holds it across a restart).
+    private ScheduleState Redefined(ScheduleState? old, ScheduleDefinition definition, DateTimeOffset now)
     {
-        var due = new List<Fire>();
-        ReloadSummary summary;
-        lock (table.Gate)
+        if (old is not null && old.Definition.Fingerprint == definition.Fingerprint)
         {
-            var now = time.GetUtcNow();
-            // As in a reload: slots already due are the old definition's.
-            var decided = new List<DueSlot>();
-            table.DecideDue(now, due, decided, int.MaxValue);
-            table.PlanAfterDue(decided, now);
-            List<string> added = [], changed = [], removed = [];
-            bool had = table.TryGet(name, out var old);
-            if (definition is null)
-            {
-                if (had)
-                {
-                    ScheduleTable.Retire(old!);
-                    table.Remove(old!);
-                    removed.Add(name);
-                }
-            }
-            else if (had && old!.Definition.Fingerprint == definition.Fingerprint)
-            {
-                old.Definition = definition;
-                table.Redefined();
-            }
-            else
-            {
-                var state = new ScheduleState(definition, intervalAnchor ?? now);
-                if (had)
-                {
-                    ScheduleTable.Retire(old!);
-                    state.Paused = old!.Paused;
-                    table.Swap(old, state);
-                    changed.Add(name);
-                }
-                else
-                {
-                    table.Add(state);
-                    added.Add(name);
-                }
-                if (!state.Paused)
-                {
-                    table.PlanAfter(state, now, now);
-                }
-            }
-            wake();
-            summary = new ReloadSummary(added, removed, changed, []) { UnchangedCount = table.Order.Count - added.Count - changed.Count };
-            log.LogReloaded(summary.ToString());
+            old.Definition = definition;
+            return old;
         }
-        runner.Launch(due);
-        return summary;
+        var state = new ScheduleState(definition, intervalAnchor ?? now);
+        if (old is not null)
+        {
+            ScheduleTable.Retire(old);
+            state.Paused = old.Paused;
+        }
+        if (!state.Paused)
+        {
+            table.PlanAfter(state, now, now);
+        }
+        return state;
     }
 
     public SchedulerStatus Status(DateTimeOffset startedAt)
