@@ -54,6 +54,24 @@ public sealed class UserFunctionFacts(NatsFixture nats)
     }
 
     [Fact]
+    public async Task Options_refused_by_a_users_validation_stop_the_start_with_one_line_and_exit_2()
+    {
+        var config = TempConfig.Write("""
+            name: greeter
+            schedules:
+              - name: greet
+                interval_seconds: 3600
+                task: {worker_type: w}
+                expand_from: greetings
+            """);
+        var env = new Dictionary<string, string> { ["GREETING_COUNT"] = "0" };
+        var (code, output, error) = await Loomsched.ExecBinaryAsync(Repo.UserSampleBinary, env, "run", "--config", config, "--nats-url", nats.Server.Url);
+        Assert.True(code == 2, $"exit {code}: {output}{error}");
+        var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("error Hosting failed to start (OptionsValidationException: GREETING_COUNT must be a number from 1 to 100)", line);
+    }
+
+    [Fact]
     public async Task Only_the_binary_built_with_a_function_accepts_a_config_that_names_it()
     {
         var config = TempConfig.Write("""

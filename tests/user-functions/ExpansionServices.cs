@@ -10,10 +10,13 @@ internal static class ExpansionServices
     public static void Add(IServiceCollection services, IConfiguration configuration)
     {
         services.AddSingleton<GreetingCounter>();
-        services.Configure<GreetingOptions>(o =>
-        {
-            o.Text = configuration["GREETING_TEXT"] ?? o.Text;
-            o.Count = int.TryParse(configuration["GREETING_COUNT"], out int count) ? count : o.Count;
-        });
+        services.AddOptions<GreetingOptions>()
+            .Configure(o =>
+            {
+                o.Text = configuration["GREETING_TEXT"] ?? o.Text;
+                o.Count = int.TryParse(configuration["GREETING_COUNT"], out int count) ? count : o.Count;
+            })
+            .Validate(o => o.Count is >= 1 and <= 100, "GREETING_COUNT must be a number from 1 to 100")
+            .ValidateOnStart();
     }
 }

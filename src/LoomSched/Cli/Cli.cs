@@ -62,7 +62,8 @@ internal static partial class Cli
         exit codes:
           0                      stopped by a signal
           1                      the daemon failed (an internal fault, logged with its stack trace)
-          2                      a usage or config error (every error listed; restarting cannot fix it)
+          2                      a usage or config error (every error listed; restarting cannot fix it), or
+                                 options an expansion service validates on start refused
 
         """u8;
 

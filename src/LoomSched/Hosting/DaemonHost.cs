@@ -4,8 +4,10 @@ using LoomSched.Daemon.Nats;
 using LoomSched.Expansion;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using NATS.Client.Core;
 
 namespace LoomSched.Daemon.Hosting;
@@ -28,6 +30,10 @@ internal static partial class DaemonHost
         builder.Logging.AddProvider(lines).SetMinimumLevel(options.LogLevel);
         builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.ShutdownGrace + TimeSpan.FromSeconds(1));
+        // The builder's AddMetrics starts System.Diagnostics.Metrics listeners from the options' start-up validation,
+        // whose generic types NativeAOT builds at run time: start-up time for metrics this binary never records. An
+        // expansion service's ValidateOnStart adds the validator back (README, "Services for expansion functions").
+        builder.Services.RemoveAll<IStartupValidator>();
 
         var services = builder.Services;
         services.AddSingleton(options);
@@ -74,7 +80,16 @@ internal static partial class DaemonHost
         var report = host.Services.GetRequiredService<NatsConnectionReport>();
         host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.Register(() => report.Stopping = true);
         // Runs until the lifetime stops it, then disposes the host (and the NATS connection with it).
-        await host.RunAsync().ConfigureAwait(false);
+        try
+        {
+            await host.RunAsync().ConfigureAwait(false);
+        }
+        catch (OptionsValidationException)
+        {
+            // An expansion service's ValidateOnStart refused its options: the host's line says which and why; like an
+            // invalid config, exit 2 (a restart cannot help until the settings change).
+            return 2;
+        }
         return scheduler.ExecuteTask is { IsFaulted: true } ? 1 : 0;
     }
 

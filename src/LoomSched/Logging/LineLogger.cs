@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using LoomSched.Dispatch;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace LoomSched.Daemon.Logging;
 
@@ -208,10 +209,11 @@ internal sealed class LineLoggerProvider : ILoggerProvider
 
         /// <summary>
         /// An error with an exception is a fault of loomsched's (a user's mistake is logged without one): it gets its
-        /// stack trace. The NATS client's errors (a connection refused, a socket closed) are conditions, not faults.
+        /// stack trace. The NATS client's errors (a connection refused, a socket closed) are conditions, not faults;
+        /// options an expansion service's validation refused are the operator's settings, said in their own words.
         /// </summary>
         private bool Traced(LogLevel level, Exception exception) =>
-            level >= LogLevel.Error && exception.StackTrace is not null && !_natsClient;
+            level >= LogLevel.Error && exception.StackTrace is not null && !_natsClient && exception is not OptionsValidationException;
 
         private static void Append(ArrayBufferWriter<byte> bytes, string text)
         {
