@@ -330,17 +330,19 @@ public sealed class ControlHandler
     }
 
     /// <summary>The <c>status</c> reply.</summary>
-    public byte[] Status()
+    public byte[] Status() => StatusReply(_engine.Status(), _version, _hostStatus);
+
+    /// <summary>The <c>status</c> reply of a snapshot, the host's properties written by <paramref name="hostStatus"/>.</summary>
+    internal static byte[] StatusReply(SchedulerStatus status, string version, Action<Utf8JsonWriter>? hostStatus)
     {
-        var status = _engine.Status();
         return Write(w =>
         {
             w.WriteBoolean("ok", true);
             w.WriteString("scheduler", status.Name);
-            w.WriteString("version", _version);
+            w.WriteString("version", version);
             w.WriteString("started_at", LoomTime.Format(status.StartedAt));
-            w.WriteNumber("uptime_seconds", Math.Round(status.Uptime.TotalSeconds, 3));
-            _hostStatus?.Invoke(w);
+            w.WriteNumber("uptime_seconds", StatusNumbers.Rounded(status.Uptime.TotalSeconds));
+            hostStatus?.Invoke(w);
             // The bounds of every schedule's late_ms.at_most counts, once.
             w.WriteStartArray("late_ms_bounds");
             foreach (double bound in LatenessHistogram.BoundsMs)
@@ -362,7 +364,7 @@ public sealed class ControlHandler
                 WriteTime(w, "last_fire_at", s.LastFireAt);
                 if (s.LastLatenessMs is { } late)
                 {
-                    w.WriteNumber("last_late_ms", Math.Round(late, 3));
+                    w.WriteNumber("last_late_ms", StatusNumbers.Rounded(late));
                 }
                 else
                 {
@@ -372,7 +374,7 @@ public sealed class ControlHandler
                 {
                     w.WriteStartObject("late_ms");
                     w.WriteNumber("count", lateness.Count);
-                    w.WriteNumber("sum", Math.Round(lateness.SumMs, 3));
+                    w.WriteNumber("sum", StatusNumbers.Rounded(lateness.SumMs));
                     w.WriteStartArray("at_most");
                     foreach (long n in lateness.AtMost)
                     {
