@@ -186,20 +186,7 @@ public sealed class ControlHandler
             "update" => await runtime.UpdateAsync(entry!, cancellationToken).ConfigureAwait(false),
             _ => await runtime.DeleteAsync(schedule!, cancellationToken).ConfigureAwait(false),
         };
-        return Write(w =>
-        {
-            w.WriteBoolean("ok", outcome.Ok);
-            w.WriteString(outcome.Ok ? "message" : "error", UserText.Escape(outcome.Message));
-            if (outcome.Errors.Count > 0)
-            {
-                w.WriteStartArray("errors");
-                foreach (var e in outcome.Errors)
-                {
-                    w.WriteStringValue(UserText.Escape(e));
-                }
-                w.WriteEndArray();
-            }
-        });
+        return Reply(outcome.Ok, outcome.Message, outcome.Errors);
     }
 
     private byte[] List()
@@ -406,14 +393,17 @@ public sealed class ControlHandler
     }
 
     /// <summary>The reply to a reload: ok with what changed, or the config's errors.</summary>
-    public static byte[] Reply(ReloadOutcome outcome) => Write(w =>
+    public static byte[] Reply(ReloadOutcome outcome) => Reply(outcome.Ok, outcome.Message, outcome.Errors);
+
+    /// <summary>An outcome with its sentence (<c>message</c> or <c>error</c>) and the config's errors, if any.</summary>
+    private static byte[] Reply(bool ok, string message, IReadOnlyList<string> errors) => Write(w =>
     {
-        w.WriteBoolean("ok", outcome.Ok);
-        w.WriteString(outcome.Ok ? "message" : "error", UserText.Escape(outcome.Message));
-        if (outcome.Errors.Count > 0)
+        w.WriteBoolean("ok", ok);
+        w.WriteString(ok ? "message" : "error", UserText.Escape(message));
+        if (errors.Count > 0)
         {
             w.WriteStartArray("errors");
-            foreach (var e in outcome.Errors)
+            foreach (var e in errors)
             {
                 w.WriteStringValue(UserText.Escape(e));
             }

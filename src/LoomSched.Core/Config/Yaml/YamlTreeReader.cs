@@ -217,18 +217,11 @@ internal sealed class YamlTreeReader
     {
         var frame = _stack[^1];
         _stack.RemoveAt(_stack.Count - 1);
-        if (frame.Node is MapNode map)
+        if (frame.Node is MapNode map && !ApplyMerges(frame, map))
         {
-            if (!ApplyMerges(frame, map))
-            {
-                return false;
-            }
-            map.Complete();
+            return false;
         }
-        else
-        {
-            ((SequenceNode)frame.Node).Complete();
-        }
+        ((CollectionNode)frame.Node).Complete();
         if (_stack.Count + frame.Node.Height > MaxDepth)
         {
             return Fatal(frame.Node.Start, frame.Path, $"nesting is deeper than {MaxDepth} levels; flatten the structure");
