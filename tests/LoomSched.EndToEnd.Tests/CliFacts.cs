@@ -55,57 +55,30 @@ public sealed class CliFacts
         Assert.DoesNotContain("   at ", output + error);
     }
 
-    [Fact]
-    public async Task Validate_accepts_a_cron_that_never_fires_with_a_note_saying_so()
+    [Theory]
+    // an entry's keys → validate's exit code and what it says, at the key's line and column
+    [InlineData( // a cron that never fires loads, as in Loom, with a note
+        "cron: \"0 0 30 2 *\"", 0,
+        "scheduler.yaml:4:11: note: schedules[0].cron: \"0 0 30 2 *\" never fires: no date matches its day-of-month, month and day-of-week fields together; the schedule loads (as in Loom) but sends nothing")]
+    [InlineData( // an expand_args key the built-in does not read is a note naming the ones it does
+        "interval_seconds: 60\nexpand_from: lines_file\nexpand_args: {path: /etc/hosts, keys: host}", 0,
+        "scheduler.yaml:6:37: note: schedules[0].expand_args.keys: 'keys' is ignored: lines_file reads only 'path', 'key' (did you mean 'key'?)")]
+    [InlineData( // @reboot is refused: a scheduler has no boot
+        "cron: \"@reboot\"", 2,
+        "scheduler.yaml:4:11: error: schedules[0].cron: \"@reboot\" is not supported: it means once at boot, and a scheduler has no boot to fire at;")]
+    public async Task Validate_says_what_it_notes_or_refuses_in_an_entry_at_the_key(string keys, int exit, string says)
     {
-        var config = TempConfig.Write("""
-            name: leap
+        var config = TempConfig.Write($$"""
+            name: entry
             schedules:
-              - name: thirtieth_of_february
-                cron: "0 0 30 2 *"
+              - name: s
+            {{string.Join('\n', keys.Split('\n').Select(k => "    " + k))}}
                 task: {worker_type: w}
             """);
         var (code, output, _) = await Loomsched.ExecAsync("validate", config);
-        Assert.True(code == 0, output);
-        Assert.Contains(
-            "scheduler.yaml:4:11: note: schedules[0].cron: \"0 0 30 2 *\" never fires: no date matches its day-of-month, month and day-of-week fields together; the schedule loads (as in Loom) but sends nothing",
-            output);
-        Assert.Contains("valid, 1 schedule(s)", output);
-    }
-
-    [Fact]
-    public async Task Validate_accepts_an_expand_args_key_the_built_in_does_not_read_with_a_note_naming_the_ones_it_does()
-    {
-        var config = TempConfig.Write("""
-            name: hosts
-            schedules:
-              - name: ping_each_host
-                interval_seconds: 60
-                task: {worker_type: pinger}
-                expand_from: lines_file
-                expand_args: {path: /etc/hosts, keys: host}
-            """);
-        var (code, output, _) = await Loomsched.ExecAsync("validate", config);
-        Assert.True(code == 0, output);
-        Assert.Contains(
-            "scheduler.yaml:7:37: note: schedules[0].expand_args.keys: 'keys' is ignored: lines_file reads only 'path', 'key' (did you mean 'key'?)",
-            output);
-        Assert.Contains("valid, 1 schedule(s)", output);
-    }
-
-    [Fact]
-    public async Task Validate_refuses_reboot_saying_a_scheduler_has_no_boot()
-    {
-        var config = TempConfig.Write("""
-            name: boot
-            schedules:
-              - name: at_boot
-                cron: "@reboot"
-                task: {worker_type: w}
-            """);
-        var (code, output, _) = await Loomsched.ExecAsync("validate", config);
-        Assert.Equal(2, code);
-        Assert.Contains("scheduler.yaml:4:11: error: schedules[0].cron: \"@reboot\" is not supported: it means once at boot, and a scheduler has no boot to fire at;", output);
+        Assert.True(code == exit, output);
+        Assert.Contains(says, output);
+        Assert.Contains(exit == 0 ? "valid, 1 schedule(s)" : "invalid, 1 error(s)", output);
     }
 
     [Fact]

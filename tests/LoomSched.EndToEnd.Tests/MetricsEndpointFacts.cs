@@ -23,6 +23,15 @@ public sealed class MetricsEndpointFacts(NatsFixture nats)
             task: {worker_type: w}
         """);
 
+    private static string YearlyConfig(string name) => TempConfig.Write($$"""
+        name: {{name}}
+        subject_prefix: metrics
+        schedules:
+          - name: yearly
+            cron: "0 0 1 1 *"
+            task: {worker_type: w}
+        """);
+
     [Fact]
     public async Task Metrics_serves_the_counters_and_a_lateness_histogram_of_every_scheduled_fire()
     {
@@ -62,14 +71,7 @@ public sealed class MetricsEndpointFacts(NatsFixture nats)
     public async Task A_triggered_fire_is_not_counted_as_late()
     {
         int port = NatsServer.FreePort();
-        var config = TempConfig.Write("""
-            name: triggered_http
-            subject_prefix: metrics
-            schedules:
-              - name: yearly
-                cron: "0 0 1 1 *"
-                task: {worker_type: w}
-            """);
+        var config = YearlyConfig("triggered_http");
         await using var daemon = Loomsched.Run(config, nats.Server.Url, "--metrics-address", $"127.0.0.1:{port}");
         await daemon.WaitForLogAsync("nats connected");
         var (code, _, error) = await Loomsched.ExecAsync("trigger", "yearly", "--name", "triggered_http", "--subject-prefix", "metrics",
@@ -113,6 +115,24 @@ public sealed class MetricsEndpointFacts(NatsFixture nats)
         using var again = await Http.GetAsync(new Uri($"http://127.0.0.1:{port}/healthz"));
         Assert.Equal(HttpStatusCode.OK, again.StatusCode);
         Assert.False(daemon.HasExited, daemon.Log);
+    }
+
+    [Fact]
+    public async Task Healthz_judges_an_idle_timer_loop_without_waking_it()
+    {
+        int port = NatsServer.FreePort();
+        var config = YearlyConfig("idle_http");
+        await using var daemon = Loomsched.Run(config, nats.Server.Url, "--metrics-address", $"127.0.0.1:{port}");
+        await daemon.WaitForLogAsync($"metrics on http://127.0.0.1:{port}/metrics");
+        await Task.Delay(TimeSpan.FromSeconds(4));
+
+        using var health = await Http.GetAsync(new Uri($"http://127.0.0.1:{port}/healthz"));
+        string text = await health.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        // The loop last ran when it went to sleep at start: neither the probe nor a heartbeat has woken it since.
+        var ran = System.Text.RegularExpressions.Regex.Match(text, @"^ok: the timer loop ran (\d+\.\d) s ago; NATS connected\n$");
+        Assert.True(ran.Success, text);
+        Assert.True(double.Parse(ran.Groups[1].Value, CultureInfo.InvariantCulture) >= 3.5, text);
     }
 
     [Fact]

@@ -186,20 +186,7 @@ public sealed class ControlHandler
             "update" => await runtime.UpdateAsync(entry!, cancellationToken).ConfigureAwait(false),
             _ => await runtime.DeleteAsync(schedule!, cancellationToken).ConfigureAwait(false),
         };
-        return Write(w =>
-        {
-            w.WriteBoolean("ok", outcome.Ok);
-            w.WriteString(outcome.Ok ? "message" : "error", UserText.Escape(outcome.Message));
-            if (outcome.Errors.Count > 0)
-            {
-                w.WriteStartArray("errors");
-                foreach (var e in outcome.Errors)
-                {
-                    w.WriteStringValue(UserText.Escape(e));
-                }
-                w.WriteEndArray();
-            }
-        });
+        return Reply(outcome.Ok, outcome.Message, outcome.Errors);
     }
 
     private byte[] List()
@@ -330,17 +317,19 @@ public sealed class ControlHandler
     }
 
     /// <summary>The <c>status</c> reply.</summary>
-    public byte[] Status()
+    public byte[] Status() => StatusReply(_engine.Status(), _version, _hostStatus);
+
+    /// <summary>The <c>status</c> reply of a snapshot, the host's properties written by <paramref name="hostStatus"/>.</summary>
+    internal static byte[] StatusReply(SchedulerStatus status, string version, Action<Utf8JsonWriter>? hostStatus)
     {
-        var status = _engine.Status();
         return Write(w =>
         {
             w.WriteBoolean("ok", true);
             w.WriteString("scheduler", status.Name);
-            w.WriteString("version", _version);
+            w.WriteString("version", version);
             w.WriteString("started_at", LoomTime.Format(status.StartedAt));
-            w.WriteNumber("uptime_seconds", Math.Round(status.Uptime.TotalSeconds, 3));
-            _hostStatus?.Invoke(w);
+            w.WriteNumber("uptime_seconds", StatusNumbers.Rounded(status.Uptime.TotalSeconds));
+            hostStatus?.Invoke(w);
             // The bounds of every schedule's late_ms.at_most counts, once.
             w.WriteStartArray("late_ms_bounds");
             foreach (double bound in LatenessHistogram.BoundsMs)
@@ -362,7 +351,7 @@ public sealed class ControlHandler
                 WriteTime(w, "last_fire_at", s.LastFireAt);
                 if (s.LastLatenessMs is { } late)
                 {
-                    w.WriteNumber("last_late_ms", Math.Round(late, 3));
+                    w.WriteNumber("last_late_ms", StatusNumbers.Rounded(late));
                 }
                 else
                 {
@@ -372,7 +361,7 @@ public sealed class ControlHandler
                 {
                     w.WriteStartObject("late_ms");
                     w.WriteNumber("count", lateness.Count);
-                    w.WriteNumber("sum", Math.Round(lateness.SumMs, 3));
+                    w.WriteNumber("sum", StatusNumbers.Rounded(lateness.SumMs));
                     w.WriteStartArray("at_most");
                     foreach (long n in lateness.AtMost)
                     {
@@ -404,14 +393,17 @@ public sealed class ControlHandler
     }
 
     /// <summary>The reply to a reload: ok with what changed, or the config's errors.</summary>
-    public static byte[] Reply(ReloadOutcome outcome) => Write(w =>
+    public static byte[] Reply(ReloadOutcome outcome) => Reply(outcome.Ok, outcome.Message, outcome.Errors);
+
+    /// <summary>An outcome with its sentence (<c>message</c> or <c>error</c>) and the config's errors, if any.</summary>
+    private static byte[] Reply(bool ok, string message, IReadOnlyList<string> errors) => Write(w =>
     {
-        w.WriteBoolean("ok", outcome.Ok);
-        w.WriteString(outcome.Ok ? "message" : "error", UserText.Escape(outcome.Message));
-        if (outcome.Errors.Count > 0)
+        w.WriteBoolean("ok", ok);
+        w.WriteString(ok ? "message" : "error", UserText.Escape(message));
+        if (errors.Count > 0)
         {
             w.WriteStartArray("errors");
-            foreach (var e in outcome.Errors)
+            foreach (var e in errors)
             {
                 w.WriteStringValue(UserText.Escape(e));
             }

@@ -1,12 +1,14 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using LoomSched.Scheduling;
 
 namespace LoomSched.Control;
 
 /// <summary>
-/// A <c>status</c> reply in the Prometheus text exposition format (version 0.0.4), for node_exporter's textfile
-/// collector (<c>loomsched status --format prometheus</c>): per schedule its counters, per daemon its publisher's.
+/// A <c>status</c> in the Prometheus text exposition format (version 0.0.4): per schedule its counters, per daemon its
+/// publisher's. One writer over <see cref="StatusNumbers"/> serves the daemon's <c>/metrics</c> (from the engine) and
+/// <c>loomsched status --format prometheus</c> (from a reply, for node_exporter's textfile collector).
 /// </summary>
 public static class StatusMetrics
 {
@@ -33,79 +35,78 @@ public static class StatusMetrics
     ];
 
     /// <summary>The metrics of an answered <c>status</c> reply.</summary>
-    public static string Of(JsonElement status)
+    public static string Of(JsonElement status) => Of(StatusNumbers.Read(status));
+
+    /// <summary>The metrics of the engine's snapshot and the publisher's counters (the daemon's <c>/metrics</c>).</summary>
+    public static string Of(SchedulerStatus status, PublishCounters? publisher) => Of(StatusNumbers.Of(status, publisher));
+
+    /// <summary>The metrics of a status's numbers.</summary>
+    public static string Of(StatusNumbers status)
     {
-        string scheduler = status.TryGetProperty("scheduler", out var name) && name.ValueKind == JsonValueKind.String ? name.GetString()! : "";
         var text = new StringBuilder();
+        string scheduler = Labels(("scheduler", status.Scheduler));
         Family(text, "loomsched_up", "gauge", "1 when the daemon answered status.");
-        Sample(text, "loomsched_up", Labels(("scheduler", scheduler)), 1);
+        Sample(text, "loomsched_up", scheduler, 1);
         foreach (var (field, metric, type, help) in PublisherMetrics)
         {
-            if (status.TryGetProperty(field, out var value) && value.ValueKind == JsonValueKind.Number)
+            if (status.Daemon.TryGetValue(field, out double value))
             {
                 Family(text, metric, type, help);
-                Sample(text, metric, Labels(("scheduler", scheduler)), value.GetDouble());
+                Sample(text, metric, scheduler, value);
             }
         }
-        var schedules = status.TryGetProperty("schedules", out var list) && list.ValueKind == JsonValueKind.Array
-            ? [.. list.EnumerateArray()] : new List<JsonElement>();
+        var labels = status.Schedules.Select(s => Labels(("scheduler", status.Scheduler), ("schedule", s.Name))).ToList();
         foreach (var (field, metric, type, help) in ScheduleMetrics)
         {
             Family(text, metric, type, help);
-            foreach (var s in schedules)
+            for (int i = 0; i < labels.Count; i++)
             {
-                if (s.TryGetProperty(field, out var value) && value.ValueKind == JsonValueKind.Number)
+                if (status.Schedules[i].Counters.TryGetValue(field, out double value))
                 {
-                    Sample(text, metric, Labels(("scheduler", scheduler), ("schedule", s.GetProperty("name").GetString()!)), value.GetDouble());
+                    Sample(text, metric, labels[i], value);
                 }
             }
         }
-        Histograms(text, status, scheduler, schedules);
+        Histograms(text, status);
         Family(text, "loomsched_schedule_paused", "gauge", "1 while the schedule is paused.");
-        foreach (var s in schedules)
+        for (int i = 0; i < labels.Count; i++)
         {
-            Sample(text, "loomsched_schedule_paused", Labels(("scheduler", scheduler), ("schedule", s.GetProperty("name").GetString()!)),
-                s.TryGetProperty("paused", out var paused) && paused.ValueKind == JsonValueKind.True ? 1 : 0);
+            Sample(text, "loomsched_schedule_paused", labels[i], status.Schedules[i].Paused ? 1 : 0);
         }
         Family(text, "loomsched_schedule_next_fire_timestamp_seconds", "gauge", "When the schedule fires next (absent while it has no next slot).");
-        foreach (var s in schedules)
+        for (int i = 0; i < labels.Count; i++)
         {
-            if (s.TryGetProperty("next_fire", out var next) && next.ValueKind == JsonValueKind.String
-                && DateTimeOffset.TryParse(next.GetString(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at))
+            if (status.Schedules[i].NextFire is { } at)
             {
-                Sample(text, "loomsched_schedule_next_fire_timestamp_seconds",
-                    Labels(("scheduler", scheduler), ("schedule", s.GetProperty("name").GetString()!)), at.ToUnixTimeMilliseconds() / 1000.0);
+                Sample(text, "loomsched_schedule_next_fire_timestamp_seconds", labels[i], at.ToUnixTimeMilliseconds() / 1000.0);
             }
         }
         return text.ToString();
     }
 
-    /// <summary>Each schedule's <c>late_ms</c> as a histogram: a bucket per bound of <c>late_ms_bounds</c>, +Inf, sum and count.</summary>
-    private static void Histograms(StringBuilder text, JsonElement status, string scheduler, List<JsonElement> schedules)
+    /// <summary>Each schedule's lateness as a histogram: a bucket per bound, +Inf, sum and count.</summary>
+    private static void Histograms(StringBuilder text, StatusNumbers status)
     {
         const string Metric = "loomsched_schedule_late_milliseconds";
-        if (!status.TryGetProperty("late_ms_bounds", out var boundList) || boundList.ValueKind != JsonValueKind.Array)
+        if (status.LateBoundsMs is not { } boundsMs)
         {
             return;
         }
-        string[] bounds = [.. boundList.EnumerateArray().Select(b => b.GetDouble().ToString("R", CultureInfo.InvariantCulture))];
+        string[] bounds = [.. boundsMs.Select(b => b.ToString("R", CultureInfo.InvariantCulture))];
         Family(text, Metric, "histogram", "How late the scheduled fires started after their slots.");
-        foreach (var s in schedules)
+        foreach (var s in status.Schedules)
         {
-            if (!s.TryGetProperty("late_ms", out var late) || late.ValueKind != JsonValueKind.Object)
+            if (s.Lateness is not { } late)
             {
                 continue;
             }
-            string name = s.GetProperty("name").GetString()!;
-            int i = 0;
-            foreach (var atMost in late.GetProperty("at_most").EnumerateArray())
+            for (int i = 0; i < late.AtMost.Count; i++)
             {
-                Sample(text, Metric + "_bucket", Labels(("scheduler", scheduler), ("schedule", name), ("le", bounds[i++])), atMost.GetDouble());
+                Sample(text, Metric + "_bucket", Labels(("scheduler", status.Scheduler), ("schedule", s.Name), ("le", bounds[i])), late.AtMost[i]);
             }
-            double count = late.GetProperty("count").GetDouble();
-            Sample(text, Metric + "_bucket", Labels(("scheduler", scheduler), ("schedule", name), ("le", "+Inf")), count);
-            Sample(text, Metric + "_sum", Labels(("scheduler", scheduler), ("schedule", name)), late.GetProperty("sum").GetDouble());
-            Sample(text, Metric + "_count", Labels(("scheduler", scheduler), ("schedule", name)), count);
+            Sample(text, Metric + "_bucket", Labels(("scheduler", status.Scheduler), ("schedule", s.Name), ("le", "+Inf")), late.Count);
+            Sample(text, Metric + "_sum", Labels(("scheduler", status.Scheduler), ("schedule", s.Name)), late.SumMs);
+            Sample(text, Metric + "_count", Labels(("scheduler", status.Scheduler), ("schedule", s.Name)), late.Count);
         }
     }
 

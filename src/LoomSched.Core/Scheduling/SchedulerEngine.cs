@@ -103,4 +103,7 @@ public sealed class SchedulerEngine
 
     /// <summary>A snapshot of every schedule.</summary>
     public SchedulerStatus Status() => _commands.Status(StartedAt);
+
+    /// <summary>Where the timer loop stands against its own plan, for a liveness probe (it does not wake the loop).</summary>
+    public LoopProgress LoopProgress() => _loop.Progress();
 }

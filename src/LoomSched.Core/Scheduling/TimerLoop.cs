@@ -37,6 +37,8 @@ internal sealed class TimerLoop
     private long _sleepingUntilTicks;
     private long _sleeps;
     private long _lastBeat;
+    private long _lastRan; // when the loop last woke or went to sleep (a timestamp of _time); 0 before its first pass
+    private long _dueBy; // when it plans to run again (a timestamp); long.MaxValue while it waits for a command alone
 
     public TimerLoop(ScheduleTable table, FireRunner runner, FiredLines lines, IDispatchPort port, TimeProvider time, EngineOptions options, EngineLog log)
     {
@@ -59,6 +61,19 @@ internal sealed class TimerLoop
     /// <summary>How many times the loop has gone to sleep: tests on a fake clock wait for it after waking the loop.</summary>
     public long Sleeps => Volatile.Read(ref _sleeps);
 
+    /// <summary>Where the loop stands against its own plan (for a liveness probe, which need not wake it).</summary>
+    public LoopProgress Progress()
+    {
+        long ran = Volatile.Read(ref _lastRan);
+        long due = Volatile.Read(ref _dueBy);
+        if (ran == 0)
+        {
+            return default;
+        }
+        long now = _time.GetTimestamp();
+        return new LoopProgress(_time.GetElapsedTime(ran, now), due == long.MaxValue ? null : _time.GetElapsedTime(due, now));
+    }
+
     /// <summary>The longest the loop may sleep: an hour, or half the heartbeat's period.</summary>
     private TimeSpan LongestSleep => _options.Heartbeat is null ? MaxSleep : TimeSpan.FromTicks(Math.Min(MaxSleep.Ticks, _options.HeartbeatPeriod.Ticks / 2));
 
@@ -79,6 +94,7 @@ internal sealed class TimerLoop
                 wake = _wake.Task;
             }
             DateTimeOffset? until;
+            Ran(TimeSpan.Zero);
             try
             {
                 until = Pass();
@@ -186,7 +202,7 @@ internal sealed class TimerLoop
     {
         if (until is null)
         {
-            Asleep(DateTimeOffset.MaxValue.UtcTicks);
+            Asleep(DateTimeOffset.MaxValue.UtcTicks, _options.Heartbeat is null ? null : LongestSleep);
             try
             {
                 // Nothing to wait for but a command (and the heartbeat, if there is one).
@@ -207,7 +223,7 @@ internal sealed class TimerLoop
         {
             // The last stretch: a sleep of this thread beats the coarse timer queue. Thread.Sleep truncates to whole
             // milliseconds, and Sleep(0) is a bare yield the loop would spin on: round up (at most 1 ms late).
-            Asleep(until.Value.UtcTicks);
+            Asleep(until.Value.UtcTicks, delay);
             if (_options.PreciseSleep is { } sleep)
             {
                 sleep(delay);
@@ -229,16 +245,28 @@ internal sealed class TimerLoop
         }
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         var timer = Task.Delay(delay, _time, cancel.Token);
-        Asleep(until.Value.UtcTicks);
+        Asleep(until.Value.UtcTicks, delay);
         await Task.WhenAny(timer, wake).ConfigureAwait(false);
         await cancel.CancelAsync().ConfigureAwait(false);
     }
 
-    /// <summary>The loop goes to sleep until <paramref name="untilTicks"/> (UTC ticks): what tests on a fake clock wait for.</summary>
-    private void Asleep(long untilTicks)
+    /// <summary>
+    /// The loop goes to sleep until <paramref name="untilTicks"/> (UTC ticks): what tests on a fake clock wait for.
+    /// It plans to wake within <paramref name="wakeWithin"/> (null: only a command wakes it).
+    /// </summary>
+    private void Asleep(long untilTicks, TimeSpan? wakeWithin)
     {
+        Ran(wakeWithin);
         Volatile.Write(ref _sleepingUntilTicks, untilTicks);
         Interlocked.Increment(ref _sleeps);
+    }
+
+    /// <summary>Marks progress: the loop plans to run again within <paramref name="within"/> (at once, in a pass).</summary>
+    private void Ran(TimeSpan? within)
+    {
+        long now = _time.GetTimestamp();
+        Volatile.Write(ref _dueBy, within is { } w ? now + (long)(w.TotalSeconds * _time.TimestampFrequency) : long.MaxValue);
+        Volatile.Write(ref _lastRan, now);
     }
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
-using System.Text.Json;
 using LoomSched.Control;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -15,7 +14,7 @@ namespace LoomSched.Daemon.Hosting;
 internal sealed partial class MetricsEndpoint(MetricsAddress address, SchedulerService scheduler, ILogger<MetricsEndpoint> log)
     : BackgroundService
 {
-    /// <summary>A loop silent for this long is stuck: it beats at least every few seconds.</summary>
+    /// <summary>A loop this late for the time it planned to run again is stuck (the probe never wakes it).</summary>
     public static readonly TimeSpan Stale = TimeSpan.FromSeconds(15);
 
     private readonly HttpListener _listener = new() { IgnoreWriteExceptions = true };
@@ -108,26 +107,20 @@ internal sealed partial class MetricsEndpoint(MetricsAddress address, SchedulerS
         }
     }
 
-    private (int, string, string) Metrics()
-    {
-        if (scheduler.StatusReply() is not { } reply)
-        {
-            return (503, "text/plain; charset=utf-8", "the scheduler is starting\n");
-        }
-        using var status = JsonDocument.Parse(reply);
-        return (200, "text/plain; version=0.0.4; charset=utf-8", StatusMetrics.Of(status.RootElement));
-    }
+    private (int, string, string) Metrics() => scheduler.Numbers() is { } status
+        ? (200, "text/plain; version=0.0.4; charset=utf-8", StatusMetrics.Of(status))
+        : (503, "text/plain; charset=utf-8", "the scheduler is starting\n");
 
     private (int, string, string) Health()
     {
         const string Text = "text/plain; charset=utf-8";
-        return scheduler.SinceLoopRan switch
+        return scheduler.LoopProgress switch
         {
-            null => (503, Text, "starting: the timer loop has not run yet\n"),
-            var since when since > Stale => (503, Text, string.Create(CultureInfo.InvariantCulture,
-                $"unhealthy: the timer loop has not run for {since.Value.TotalSeconds:0.0} s\n")),
-            var since => (200, Text, string.Create(CultureInfo.InvariantCulture,
-                $"ok: the timer loop ran {since.Value.TotalSeconds:0.0} s ago; {scheduler.NatsState}\n")),
+            null or { SinceRan: null } => (503, Text, "starting: the timer loop has not run yet\n"),
+            { Overdue: { } late, SinceRan: { } since } when late > Stale => (503, Text, string.Create(CultureInfo.InvariantCulture,
+                $"unhealthy: the timer loop is {late.TotalSeconds:0.0} s late to run again (it last ran {since.TotalSeconds:0.0} s ago)\n")),
+            { SinceRan: { } since } => (200, Text, string.Create(CultureInfo.InvariantCulture,
+                $"ok: the timer loop ran {since.TotalSeconds:0.0} s ago; {scheduler.NatsState}\n")),
         };
     }
 

@@ -29,7 +29,6 @@ internal sealed partial class SchedulerService(
     private LastReload? _lastReload;
     private ControlHandler? _handler;
     private RuntimeScheduleSet? _runtime;
-    private long _lastBeat;
 
     /// <summary>The connection's report: publishes the server refuses are handed from it to the publisher.</summary>
     public NatsConnectionReport? Report { get; init; }
@@ -75,7 +74,7 @@ internal sealed partial class SchedulerService(
             PreciseSleep = PreciseSleep.Sleep,
             SlotGate = coordinator?.Gate,
             IntervalAnchor = coordinator is null ? null : Coordinator.GridAnchor,
-            Heartbeat = Manager is { Enabled: true } || options.MetricsAddress is not null ? Beat : null,
+            Heartbeat = Manager is { Enabled: true } ? Beat : null,
             HeartbeatPeriod = Manager?.HeartbeatPeriod ?? TimeSpan.FromSeconds(5),
         });
         _engine = engine;
@@ -163,20 +162,21 @@ internal sealed partial class SchedulerService(
         }
     }
 
-    /// <summary>The <c>status</c> reply (JSON), or null while the service starts.</summary>
-    public byte[]? StatusReply() => Volatile.Read(ref _handler)?.Status();
+    /// <summary>The status as numbers for <c>/metrics</c>, from the engine and the port; null while the service starts.</summary>
+    public StatusNumbers? Numbers() => Volatile.Read(ref _handler) is null
+        ? null
+        : StatusNumbers.Of(_engine!.Status(), _port?.Counters);
 
-    /// <summary>How long ago the timer loop last ran (for <c>/healthz</c>); null before its first pass.</summary>
-    public TimeSpan? SinceLoopRan => Volatile.Read(ref _lastBeat) is var beat and not 0 ? time.GetElapsedTime(beat) : null;
+    /// <summary>Where the timer loop stands against its plan (for <c>/healthz</c>); null while the service starts.</summary>
+    public LoopProgress? LoopProgress => Volatile.Read(ref _engine)?.LoopProgress();
 
     /// <summary>Whether NATS is reached, in words (for <c>/healthz</c>).</summary>
     public string NatsState => connection.ConnectionState == NatsConnectionState.Open
         ? "NATS connected" : "NATS not connected (messages wait in the buffer)";
 
-    /// <summary>The loop's heartbeat: systemd's watchdog and STATUS line, and the liveness /healthz reports.</summary>
+    /// <summary>The loop's heartbeat: systemd's watchdog and STATUS line.</summary>
     private void Beat()
     {
-        Volatile.Write(ref _lastBeat, time.GetTimestamp());
         if (Manager is { Enabled: true } manager)
         {
             manager.Beat(StatusLine());
@@ -371,12 +371,7 @@ internal sealed partial class SchedulerService(
         if (_port is { } port)
         {
             w.WriteString("publish", port.StreamAcknowledged ? "jetstream" : "core");
-            w.WriteNumber("published", port.Published);
-            w.WriteNumber("pending", port.Pending);
-            w.WriteNumber("max_pending", port.Capacity);
-            w.WriteNumber("dropped", port.Dropped);
-            w.WriteNumber("publish_errors", port.PublishErrors);
-            w.WriteNumber("resent", port.Resent);
+            port.Counters.WriteTo(w);
         }
     }
 

@@ -1,3 +1,4 @@
+using LoomSched.Control;
 using LoomSched.Dispatch;
 using LoomSched.Publishing;
 using Microsoft.Extensions.Logging;
@@ -51,6 +52,9 @@ internal sealed class NatsDispatchPort : IDispatchPort, IAsyncDisposable
 
     /// <summary>Messages accepted and not yet confirmed, refused or abandoned.</summary>
     public int Pending => _buffer.Pending;
+
+    /// <summary>The counters above, as <c>status</c> and <c>/metrics</c> report them.</summary>
+    public PublishCounters Counters => new(Published, Pending, Capacity, Dropped, PublishErrors, Resent);
 
     public ValueTask PublishAsync(DispatchMessage message, CancellationToken cancellationToken) =>
         _buffer.AcceptAsync(message, cancellationToken);

@@ -1,9 +1,11 @@
 using System.Text.Json;
+using CsCheck;
 using LoomSched.Control;
+using LoomSched.Scheduling;
 
 namespace LoomSched.Tests.Control;
 
-/// <summary>A status reply as Prometheus text (<c>loomsched status --format prometheus</c>).</summary>
+/// <summary>A status as Prometheus text: from a reply (<c>status --format prometheus</c>) and from the engine (<c>/metrics</c>).</summary>
 public sealed class StatusMetricsFacts
 {
     private const string Status = """
@@ -59,5 +61,62 @@ public sealed class StatusMetricsFacts
     {
         Assert.Equal("# HELP loomsched_up 1 when the daemon answered status.\n# TYPE loomsched_up gauge\nloomsched_up{scheduler=\"edge\"} 0\n",
             StatusMetrics.Down("edge"));
+    }
+
+    // --- the engine's status, written directly and through its reply ---
+
+    private static readonly DateTimeOffset Started = new(2026, 12, 7, 9, 0, 0, TimeSpan.Zero);
+
+    private static readonly Gen<string> Names = Gen.OneOf("poll", "", "say \"hi\"\nnow", "back\\slash", "ünïcode ☃", "edge");
+
+    private static ScheduleStatus Schedule(string name, bool paused = false, string? error = null, LatenessSnapshot? lateness = null) =>
+        new(name, "every 30 s", paused ? null : Started.AddTicks(301_234_567), Started, Started.AddTicks(4_321), 0.123456,
+            Fires: 41, Dispatched: 40, Errors: error is null ? 0 : 1, Skipped: 2, Missed: 3, Paused: paused, Running: false,
+            LastError: error, NotClaimed: 5, Lateness: lateness);
+
+    public static TheoryData<string, SchedulerStatus, PublishCounters?> Statuses() => new()
+    {
+        { "no schedules, publisher starting", new SchedulerStatus("edge", Started, Started.AddTicks(12_345_678), []), null },
+        { "with a lateness histogram", new SchedulerStatus("edge", Started, Started.AddSeconds(90.5), [
+            Schedule("poll", lateness: new LatenessSnapshot([.. LatenessHistogram.BoundsMs.Select((_, i) => (long)(i * 3))], 40, 21.50049))]),
+            new PublishCounters(40, 2, 10_000, 0, 1, 0) },
+        { "paused, without a histogram", new SchedulerStatus("edge", Started, Started.AddSeconds(1), [Schedule("say \"hi\"\nnow", paused: true)]),
+            new PublishCounters(0, 0, 10, 0, 0, 0) },
+        { "with an error and no lateness yet", new SchedulerStatus("edge", Started, Started.AddDays(3), [
+            Schedule("a", error: "expansion failed"), Schedule("b") with { LastLatenessMs = null, NextFire = null },
+            Schedule("c", lateness: LatenessSnapshot.None)]), new PublishCounters(long.MaxValue, 7, 8, 9, 10, 11) },
+    };
+
+    [Theory]
+    [MemberData(nameof(Statuses))]
+    public void The_engine_status_reads_the_same_written_directly_as_through_its_reply(string what, SchedulerStatus status, PublishCounters? publisher)
+    {
+        _ = what;
+        Assert.Equal(ThroughReply(status, publisher), StatusMetrics.Of(status, publisher));
+    }
+
+    [Fact]
+    public void Any_engine_status_reads_the_same_written_directly_as_through_its_reply()
+    {
+        var time = Gen.Long[0, TimeSpan.TicksPerDay * 3650].Select(t => Started.AddTicks(t));
+        var maybeTime = Gen.Select(Gen.Bool, time, (has, t) => has ? t : (DateTimeOffset?)null);
+        var count = Gen.Frequency((3, Gen.Long[0, 1000]), (1, Gen.Long[0, long.MaxValue]));
+        var lateness = Gen.Select(Gen.Bool, count.Array[LatenessHistogram.BoundsMs.Count], count, Gen.Double[0, 1e9],
+            (has, atMost, n, sum) => has ? new LatenessSnapshot([.. atMost.Order()], n, sum) : null);
+        var schedule = Gen.Select(Names, maybeTime, maybeTime, Gen.Select(Gen.Bool, Gen.Double[-5, 1e7], (has, ms) => has ? ms : (double?)null),
+            count.Array[6], Gen.Bool, lateness, Gen.Select(Gen.Bool, Names, (has, e) => has ? e : null),
+            (name, next, last, late, counters, paused, histogram, error) => new ScheduleStatus(name, "cron \"0 * * * *\" (UTC)", next, last, last,
+                late, counters[0], counters[1], counters[2], counters[3], counters[4], paused, Running: false, error, counters[5], histogram));
+        var publisher = Gen.Select(Gen.Bool, count.Array[6], (has, c) => has ? new PublishCounters(c[0], c[1], c[2], c[3], c[4], c[5]) : (PublishCounters?)null);
+        var gen = Gen.Select(Names, Gen.Long[0, TimeSpan.TicksPerDay * 400], schedule.Array[0, 6], publisher,
+            (name, uptime, schedules, counters) => (new SchedulerStatus(name, Started, Started.AddTicks(uptime), schedules), counters));
+
+        gen.Sample(c => Assert.Equal(ThroughReply(c.Item1, c.Item2), StatusMetrics.Of(c.Item1, c.Item2)), iter: 2000, threads: 1);
+    }
+
+    private static string ThroughReply(SchedulerStatus status, PublishCounters? publisher)
+    {
+        byte[] reply = ControlHandler.StatusReply(status, "1.0.0", w => publisher?.WriteTo(w));
+        return StatusMetrics.Of(JsonDocument.Parse(reply).RootElement);
     }
 }

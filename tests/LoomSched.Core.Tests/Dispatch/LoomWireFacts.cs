@@ -74,121 +74,28 @@ public sealed class LoomWireFacts
     [Theory]
     [MemberData(nameof(Tasks))]
     public void A_task_is_written_byte_for_byte_as_the_source_generated_serializer_writes_it(
-        string word, Priority priority, ModelTier tier, bool expanded, int time)
-    {
-        var task = new TaskTemplate(word, Config, tier, priority);
-        var created = Times[time];
-        var slot = Times[^(time + 1)];
-        string name = "sched_" + word;
-
-        var reference = Serialize(w => JsonSerializer.Serialize(w, new TaskMessage
-        {
-            TaskId = Id,
-            WorkerType = task.WorkerType,
-            Payload = Payload(task.Payload, expanded),
-            ModelTier = WireNames.Of(tier),
-            Priority = WireNames.Of(priority),
-            CreatedAt = LoomTime.Format(created),
-            Metadata = new TaskMetadata { ScheduledBy = name, ScheduledFor = LoomTime.Format(slot) },
-        }, LoomJsonContext.Default.TaskMessage));
-        var direct = Direct(task, name, WireFormat.Bare, expanded, created, slot);
-        var framed = Framed(task, name, WireFormat.Bare, expanded, created, slot);
-
-        Assert.Equal(reference, direct);
-        Assert.Equal(reference, framed);
-    }
+        string word, Priority priority, ModelTier tier, bool expanded, int time) =>
+        AssertTaskWritten(WireFormat.Bare, word, priority, tier, expanded, time);
 
     [Theory]
     [MemberData(nameof(Goals))]
     public void A_goal_is_written_byte_for_byte_as_the_source_generated_serializer_writes_it(
-        string word, Priority priority, bool expanded, int time)
-    {
-        var goal = new GoalTemplate(word, Config, priority);
-        var created = Times[time];
-
-        var reference = Serialize(w => JsonSerializer.Serialize(w, new OrchestratorGoal
-        {
-            GoalId = Id,
-            Instruction = goal.Instruction,
-            Context = Payload(goal.Context, expanded),
-            Priority = WireNames.Of(priority),
-            CreatedAt = LoomTime.Format(created),
-        }, LoomJsonContext.Default.OrchestratorGoal));
-        var direct = Direct(goal, "sched", WireFormat.Bare, expanded, created, created);
-        var framed = Framed(goal, "sched", WireFormat.Bare, expanded, created, created);
-
-        Assert.Equal(reference, direct);
-        Assert.Equal(reference, framed);
-    }
+        string word, Priority priority, bool expanded, int time) =>
+        AssertGoalWritten(WireFormat.Bare, word, priority, expanded, time);
 
     // --- the envelope (wire: envelope) ---
 
     [Theory]
     [MemberData(nameof(Tasks))]
     public void An_enveloped_task_is_written_byte_for_byte_as_the_source_generated_serializer_writes_it(
-        string word, Priority priority, ModelTier tier, bool expanded, int time)
-    {
-        var task = new TaskTemplate(word, Config, tier, priority);
-        var recorded = Times[time];
-        var slot = Times[^(time + 1)];
-        string name = "sched_" + word;
-
-        var reference = Serialize(w => JsonSerializer.Serialize(w, new WireEnvelope<HeddleTask>
-        {
-            MessageId = MessageId,
-            PayloadType = "core.TaskMessage",
-            Payload = new HeddleTask
-            {
-                TaskId = Id,
-                WorkerType = task.WorkerType,
-                Input = Payload(task.Payload, expanded),
-                ModelTier = WireNames.Of(tier),
-                Priority = WireNames.Of(priority),
-                Metadata = new TaskMetadata { ScheduledBy = name, ScheduledFor = LoomTime.Format(slot) },
-            },
-            Origin = Origin,
-            OccurredAt = LoomTime.Format(slot),
-            RecordedAt = LoomTime.Format(recorded),
-        }, LoomJsonContext.Default.WireEnvelopeHeddleTask));
-        var direct = Direct(task, name, WireFormat.Envelope, expanded, recorded, slot);
-        var framed = Framed(task, name, WireFormat.Envelope, expanded, recorded, slot);
-
-        Assert.Equal(reference, direct);
-        Assert.Equal(reference, framed);
-        Assert.Empty(HeddleConsumer.Problems(Encoding.UTF8.GetBytes(framed)));
-    }
+        string word, Priority priority, ModelTier tier, bool expanded, int time) =>
+        AssertTaskWritten(WireFormat.Envelope, word, priority, tier, expanded, time);
 
     [Theory]
     [MemberData(nameof(Goals))]
     public void An_enveloped_goal_is_written_byte_for_byte_as_the_source_generated_serializer_writes_it(
-        string word, Priority priority, bool expanded, int time)
-    {
-        var goal = new GoalTemplate(word, Config, priority);
-        var recorded = Times[time];
-        var slot = Times[^(time + 1)];
-
-        var reference = Serialize(w => JsonSerializer.Serialize(w, new WireEnvelope<HeddleGoal>
-        {
-            MessageId = MessageId,
-            PayloadType = "core.OrchestratorGoal",
-            Payload = new HeddleGoal
-            {
-                GoalId = Id,
-                Instruction = goal.Instruction,
-                Context = Payload(goal.Context, expanded),
-                Priority = WireNames.Of(priority),
-            },
-            Origin = Origin,
-            OccurredAt = LoomTime.Format(slot),
-            RecordedAt = LoomTime.Format(recorded),
-        }, LoomJsonContext.Default.WireEnvelopeHeddleGoal));
-        var direct = Direct(goal, "sched", WireFormat.Envelope, expanded, recorded, slot);
-        var framed = Framed(goal, "sched", WireFormat.Envelope, expanded, recorded, slot);
-
-        Assert.Equal(reference, direct);
-        Assert.Equal(reference, framed);
-        Assert.Empty(HeddleConsumer.Problems(Encoding.UTF8.GetBytes(framed)));
-    }
+        string word, Priority priority, bool expanded, int time) =>
+        AssertGoalWritten(WireFormat.Envelope, word, priority, expanded, time);
 
     [Theory]
     [MemberData(nameof(FanOutMaps))]
@@ -196,34 +103,10 @@ public sealed class LoomWireFacts
         string what, KeyValuePair<string, object?>[] overlay, bool direct)
     {
         _ = (what, direct);
-        var task = new TaskTemplate("worker", Config, ModelTier.Standard, Priority.Normal);
-        var recorded = Times[1];
-        var slot = Times[0];
+        var (task, created, slot) = FanOutTask();
 
-        var reference = Serialize(w => JsonSerializer.Serialize(w, new WireEnvelope<HeddleTask>
-        {
-            MessageId = MessageId,
-            PayloadType = "core.TaskMessage",
-            Payload = new HeddleTask
-            {
-                TaskId = Id,
-                WorkerType = task.WorkerType,
-                Input = new MergedMap(task.Payload, overlay),
-                ModelTier = WireNames.Of(task.ModelTier),
-                Priority = WireNames.Of(task.Priority),
-                Metadata = new TaskMetadata { ScheduledBy = "fan", ScheduledFor = LoomTime.Format(slot) },
-            },
-            Origin = Origin,
-            OccurredAt = LoomTime.Format(slot),
-            RecordedAt = LoomTime.Format(recorded),
-        }, LoomJsonContext.Default.WireEnvelopeHeddleTask));
-        var arena = new BodyArena();
-        using var writer = new Utf8JsonWriter(arena);
-        WireFrame.Of(task, "fan", WireFormat.Envelope, Origin).Write(
-            arena, writer, new BodyValues(QuotedId(), QuotedMessageId(), Quoted(recorded), Quoted(slot), overlay));
-        var framed = Encoding.UTF8.GetString(arena.Commit().Span);
-
-        Assert.Equal(reference, framed);
+        Assert.Equal(TaskReference(task, "fan", WireFormat.Envelope, new MergedMap(task.Payload, overlay), created, slot),
+            Framed(task, "fan", WireFormat.Envelope, Values(WireFormat.Envelope, overlay, created, slot)));
     }
 
     [Fact]
@@ -277,27 +160,10 @@ public sealed class LoomWireFacts
     public void A_fan_out_map_is_written_byte_for_byte_as_the_serializer_writes_it_with_or_without_the_JSON_writer(
         string what, KeyValuePair<string, object?>[] overlay, bool direct)
     {
-        var task = new TaskTemplate("worker", Config, ModelTier.Standard, Priority.Normal);
-        var created = Times[1];
-        var slot = Times[0];
+        var (task, created, slot) = FanOutTask();
 
-        var reference = Serialize(w => JsonSerializer.Serialize(w, new TaskMessage
-        {
-            TaskId = Id,
-            WorkerType = task.WorkerType,
-            Payload = new MergedMap(task.Payload, overlay),
-            ModelTier = WireNames.Of(task.ModelTier),
-            Priority = WireNames.Of(task.Priority),
-            CreatedAt = LoomTime.Format(created),
-            Metadata = new TaskMetadata { ScheduledBy = "fan", ScheduledFor = LoomTime.Format(slot) },
-        }, LoomJsonContext.Default.TaskMessage));
-        var arena = new BodyArena();
-        using var writer = new Utf8JsonWriter(arena);
-        WireFrame.Of(task, "fan", WireFormat.Bare, Origin).Write(
-            arena, writer, new BodyValues(QuotedId(), default, Quoted(created), Quoted(slot), overlay));
-        var framed = Encoding.UTF8.GetString(arena.Commit().Span);
-
-        Assert.Equal(reference, framed);
+        Assert.Equal(TaskReference(task, "fan", WireFormat.Bare, new MergedMap(task.Payload, overlay), created, slot),
+            Framed(task, "fan", WireFormat.Bare, Values(WireFormat.Bare, overlay, created, slot)));
         Assert.True(
             MergedMap.TryWriteDirect(new BodyArena(), EncodedMap.Of(Config), overlay) == direct,
             $"{what}: expected to be written {(direct ? "directly" : "by the JSON writer")}");
@@ -328,24 +194,111 @@ public sealed class LoomWireFacts
         return into[..BodyValues.QuotedTime(instant, into)];
     }
 
-    private static BodyValues Values(WireFormat wire, bool expanded, DateTimeOffset created, DateTimeOffset slot) =>
-        new(QuotedId(), wire == WireFormat.Envelope ? QuotedMessageId() : default, Quoted(created), Quoted(slot), expanded ? Overlay : null);
+    /// <summary>A task on <paramref name="wire"/>: the reference, then each writer, must give the same bytes.</summary>
+    private static void AssertTaskWritten(WireFormat wire, string word, Priority priority, ModelTier tier, bool expanded, int time)
+    {
+        var task = new TaskTemplate(word, Config, tier, priority);
+        var (created, slot) = (Times[time], Times[^(time + 1)]);
+        string name = "sched_" + word;
+        AssertWrittenAs(TaskReference(task, name, wire, Payload(task.Payload, expanded), created, slot),
+            task, name, wire, Values(wire, expanded ? Overlay : null, created, slot));
+    }
 
-    private static string Direct(
-        MessageTemplate template, string scheduledBy, WireFormat wire, bool expanded, DateTimeOffset created, DateTimeOffset slot)
+    /// <summary>A goal on <paramref name="wire"/>: the reference, then each writer, must give the same bytes.</summary>
+    private static void AssertGoalWritten(WireFormat wire, string word, Priority priority, bool expanded, int time)
+    {
+        var goal = new GoalTemplate(word, Config, priority);
+        // A bare goal has no slot in its body: the envelope's occurred_at shows it.
+        var (created, slot) = wire == WireFormat.Bare ? (Times[time], Times[time]) : (Times[time], Times[^(time + 1)]);
+        AssertWrittenAs(GoalReference(goal, wire, Payload(goal.Context, expanded), created, slot),
+            goal, "sched", wire, Values(wire, expanded ? Overlay : null, created, slot));
+    }
+
+    private static void AssertWrittenAs(string reference, MessageTemplate template, string scheduledBy, WireFormat wire, BodyValues values)
+    {
+        Assert.Equal(reference, Direct(template, scheduledBy, wire, values));
+        string framed = Framed(template, scheduledBy, wire, values);
+        Assert.Equal(reference, framed);
+        if (wire == WireFormat.Envelope)
+        {
+            Assert.Empty(HeddleConsumer.Problems(Encoding.UTF8.GetBytes(framed)));
+        }
+    }
+
+    /// <summary>The source-generated serializer's task: the contract's reference bytes.</summary>
+    private static string TaskReference(TaskTemplate task, string scheduledBy, WireFormat wire, MergedMap payload, DateTimeOffset created, DateTimeOffset slot)
+    {
+        var metadata = new TaskMetadata { ScheduledBy = scheduledBy, ScheduledFor = LoomTime.Format(slot) };
+        return wire == WireFormat.Bare
+            ? Serialize(w => JsonSerializer.Serialize(w, new TaskMessage
+            {
+                TaskId = Id,
+                WorkerType = task.WorkerType,
+                Payload = payload,
+                ModelTier = WireNames.Of(task.ModelTier),
+                Priority = WireNames.Of(task.Priority),
+                CreatedAt = LoomTime.Format(created),
+                Metadata = metadata,
+            }, LoomJsonContext.Default.TaskMessage))
+            : Serialize(w => JsonSerializer.Serialize(w, Envelope("core.TaskMessage", new HeddleTask
+            {
+                TaskId = Id,
+                WorkerType = task.WorkerType,
+                Input = payload,
+                ModelTier = WireNames.Of(task.ModelTier),
+                Priority = WireNames.Of(task.Priority),
+                Metadata = metadata,
+            }, created, slot), LoomJsonContext.Default.WireEnvelopeHeddleTask));
+    }
+
+    /// <summary>The source-generated serializer's goal: the contract's reference bytes.</summary>
+    private static string GoalReference(GoalTemplate goal, WireFormat wire, MergedMap context, DateTimeOffset created, DateTimeOffset slot) =>
+        wire == WireFormat.Bare
+            ? Serialize(w => JsonSerializer.Serialize(w, new OrchestratorGoal
+            {
+                GoalId = Id,
+                Instruction = goal.Instruction,
+                Context = context,
+                Priority = WireNames.Of(goal.Priority),
+                CreatedAt = LoomTime.Format(created),
+            }, LoomJsonContext.Default.OrchestratorGoal))
+            : Serialize(w => JsonSerializer.Serialize(w, Envelope("core.OrchestratorGoal", new HeddleGoal
+            {
+                GoalId = Id,
+                Instruction = goal.Instruction,
+                Context = context,
+                Priority = WireNames.Of(goal.Priority),
+            }, created, slot), LoomJsonContext.Default.WireEnvelopeHeddleGoal));
+
+    private static WireEnvelope<T> Envelope<T>(string payloadType, T payload, DateTimeOffset recorded, DateTimeOffset slot) => new()
+    {
+        MessageId = MessageId,
+        PayloadType = payloadType,
+        Payload = payload,
+        Origin = Origin,
+        OccurredAt = LoomTime.Format(slot),
+        RecordedAt = LoomTime.Format(recorded),
+    };
+
+    private static (TaskTemplate Task, DateTimeOffset Created, DateTimeOffset Slot) FanOutTask() =>
+        (new TaskTemplate("worker", Config, ModelTier.Standard, Priority.Normal), Times[1], Times[0]);
+
+    private static BodyValues Values(WireFormat wire, KeyValuePair<string, object?>[]? overlay, DateTimeOffset created, DateTimeOffset slot) =>
+        new(QuotedId(), wire == WireFormat.Envelope ? QuotedMessageId() : default, Quoted(created), Quoted(slot), overlay);
+
+    private static string Direct(MessageTemplate template, string scheduledBy, WireFormat wire, BodyValues values)
     {
         var arena = new BodyArena();
         using var writer = new Utf8JsonWriter(arena);
-        DirectBody.Write(arena, writer, template, scheduledBy, wire, Origin, Values(wire, expanded, created, slot));
+        DirectBody.Write(arena, writer, template, scheduledBy, wire, Origin, values);
         return Encoding.UTF8.GetString(arena.Commit().Span);
     }
 
-    private static string Framed(
-        MessageTemplate template, string scheduledBy, WireFormat wire, bool expanded, DateTimeOffset created, DateTimeOffset slot)
+    private static string Framed(MessageTemplate template, string scheduledBy, WireFormat wire, BodyValues values)
     {
         var arena = new BodyArena();
         using var writer = new Utf8JsonWriter(arena);
-        WireFrame.Of(template, scheduledBy, wire, Origin).Write(arena, writer, Values(wire, expanded, created, slot));
+        WireFrame.Of(template, scheduledBy, wire, Origin).Write(arena, writer, values);
         return Encoding.UTF8.GetString(arena.Commit().Span);
     }
 

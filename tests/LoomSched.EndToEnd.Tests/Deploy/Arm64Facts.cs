@@ -89,7 +89,7 @@ public sealed partial class Arm64Facts(ITestOutputHelper output)
                 expand_args: {count: 3}
             """);
 
-        await using var daemon = new EmulatedDaemon("run", "--config", config, "--nats-url", server.Url);
+        await using var daemon = Qemu.Start("run", "--config", config, "--nats-url", server.Url);
         await daemon.WaitForLogAsync("nats connected", TimeSpan.FromSeconds(30));
         var tasks = await seen.WaitForAsync(6, TimeSpan.FromSeconds(15));
         Assert.All(tasks, t => Assert.Equal("arm64_worker", t.Body.GetProperty("worker_type").GetString()));
@@ -104,7 +104,7 @@ public sealed partial class Arm64Facts(ITestOutputHelper output)
             Assert.Equal(name, reply.RootElement.GetProperty("scheduler").GetString());
         }
 
-        Assert.Equal(0, await daemon.TerminateAsync(TimeSpan.FromSeconds(15)));
+        Assert.Equal(0, (await daemon.TerminateAsync(TimeSpan.FromSeconds(15))).Code);
         Assert.Contains("stopped: published=", daemon.Log);
         output.WriteLine(daemon.Log);
     }
@@ -125,10 +125,10 @@ public sealed partial class Arm64Facts(ITestOutputHelper output)
                     cron: "0 * * * *"
                     goal: {instruction: hourly}
                 """);
-            await using var daemon = new EmulatedDaemon("run", "--config", config,
+            await using var daemon = Qemu.Start("run", "--config", config,
                 "--nats-url", $"tls://127.0.0.1:{server.Port}", "--tls-ca", Path.Combine(tls, "ca.pem"));
             await daemon.WaitForLogAsync("nats connected", TimeSpan.FromSeconds(30));
-            Assert.Equal(0, await daemon.TerminateAsync(TimeSpan.FromSeconds(15)));
+            Assert.Equal(0, (await daemon.TerminateAsync(TimeSpan.FromSeconds(15))).Code);
         }
         finally
         {

@@ -74,7 +74,7 @@ public sealed class Arm64ImageFacts(ITestOutputHelper output)
         Assert.Equal("tick from the arm64 image", goal.Body.GetProperty("instruction").GetString());
         (code, stdout, stderr) = await container.ExecAsync(env, [.. container.Image.Healthcheck]);
         Assert.True(code == 0, $"the HEALTHCHECK command in the arm64 image exited {code}: {stdout}{stderr}");
-        Assert.Equal(0, await daemon.TerminateAsync(TimeSpan.FromSeconds(15)));
+        Assert.Equal(0, (await daemon.TerminateAsync(TimeSpan.FromSeconds(15))).Code);
         Assert.Contains("stopped: published=", daemon.Log);
     }
 
@@ -99,7 +99,7 @@ public sealed class Arm64ImageFacts(ITestOutputHelper output)
             await using var daemon = container.Start(new Dictionary<string, string>(),
                 "/loomsched", "run", "--config", config, "--nats-url", $"tls://127.0.0.1:{server.Port}", "--tls-ca", ca);
             await daemon.WaitForLogAsync("nats connected", TimeSpan.FromSeconds(30));
-            Assert.Equal(0, await daemon.TerminateAsync(TimeSpan.FromSeconds(15)));
+            Assert.Equal(0, (await daemon.TerminateAsync(TimeSpan.FromSeconds(15))).Code);
         }
         finally
         {

@@ -289,22 +289,11 @@ public sealed partial class EdgeHostFacts(ITestOutputHelper output)
         return pairs.ToLookup(p => p.Key, p => p.Value);
     }
 
-    private static async Task<(int Code, string Out, string Err)> ShAsync(string cwd, Dictionary<string, string>? env, string file, params string[] args)
+    private static Task<(int Code, string Out, string Err)> ShAsync(string cwd, Dictionary<string, string>? env, string file, params string[] args)
     {
-        var info = new ProcessStartInfo(file) { RedirectStandardError = true, RedirectStandardOutput = true, WorkingDirectory = cwd };
-        foreach (var a in args)
-        {
-            info.ArgumentList.Add(a);
-        }
-        foreach (var (k, v) in env ?? [])
-        {
-            info.Environment[k] = v;
-        }
-        using var p = Process.Start(info)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(5));
-        return (p.ExitCode, await stdout, await stderr);
+        var info = ChildProcess.Info(file, args, env);
+        info.WorkingDirectory = cwd;
+        return ChildProcess.RunAsync(info, TimeSpan.FromMinutes(5));
     }
 
     private static async Task WaitForAsync(Func<bool> condition, TimeSpan timeout, Func<string> describe)

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using LoomSched.EndToEnd.Tests.Support;
@@ -102,35 +101,19 @@ public sealed partial class ImageContainer : IDisposable
 
     public string HostPath(string pathInside) => Path.Combine(Root, pathInside.TrimStart('/'));
 
-    /// <summary>Starts a command in the container, as the image's user.</summary>
-    public ContainerProcess Start(IReadOnlyDictionary<string, string> env, params string[] command) =>
-        new(Process.Start(StartInfo(env, command))!);
+    /// <summary>Starts loomsched in the container, as the image's user (chroot execs the command: this is loomsched itself).</summary>
+    public Loomsched Start(IReadOnlyDictionary<string, string> env, params string[] command) => Loomsched.Start(StartInfo(env, command));
 
     /// <summary>Runs a command in the container to completion: exit code, stdout, stderr.</summary>
-    public async Task<(int Code, string Out, string Err)> ExecAsync(IReadOnlyDictionary<string, string> env, params string[] command)
-    {
-        using var p = Process.Start(StartInfo(env, command))!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
-        return (p.ExitCode, await stdout, await stderr);
-    }
+    public Task<(int Code, string Out, string Err)> ExecAsync(IReadOnlyDictionary<string, string> env, params string[] command) =>
+        ChildProcess.RunAsync(StartInfo(env, command), TimeSpan.FromSeconds(30));
 
     public Task<(int Code, string Out, string Err)> ExecAsync(params string[] command) =>
         ExecAsync(new Dictionary<string, string>(), command);
 
     private ProcessStartInfo StartInfo(IReadOnlyDictionary<string, string> env, string[] command)
     {
-        var info = new ProcessStartInfo("chroot")
-        {
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-            RedirectStandardInput = true,
-        };
-        foreach (var a in new[] { $"--userspec={Image.User}", Root }.Concat(_emulator is null ? [] : [_emulator]).Concat(command))
-        {
-            info.ArgumentList.Add(a);
-        }
+        var info = ChildProcess.Info("chroot", [$"--userspec={Image.User}", Root, .. _emulator is null ? [] : new[] { _emulator }, .. command]);
         info.Environment.Clear();
         info.Environment["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
         info.Environment["HOME"] = "/";
@@ -143,26 +126,14 @@ public sealed partial class ImageContainer : IDisposable
 
     private static string WhichEmulator()
     {
-        var path = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Where(dir => dir.Length > 0)
-            .Select(dir => Path.Combine(dir, Qemu.Emulator)).FirstOrDefault(File.Exists);
+        var path = Qemu.EmulatorPath;
         Assert.True(path is not null, $"{Qemu.Emulator} is not on PATH: install qemu-user-static (./build.sh test does)");
         return path;
     }
 
-    internal static async Task<string> RunAsync(string file, params string[] args)
-    {
-        var info = new ProcessStartInfo(file) { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var a in args)
-        {
-            info.ArgumentList.Add(a);
-        }
-        using var p = Process.Start(info)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
-        Assert.True(p.ExitCode == 0, $"{file} {string.Join(' ', args)} exited {p.ExitCode}: {await stderr}{await stdout}");
-        return await stdout;
-    }
+    /// <summary>Runs a command on the host that must succeed; returns its stdout.</summary>
+    internal static Task<string> RunAsync(string file, params string[] args) =>
+        ChildProcess.RunCheckedAsync(ChildProcess.Info(file, args), TimeSpan.FromSeconds(60));
 
     public void Dispose()
     {
@@ -177,54 +148,4 @@ public sealed partial class ImageContainer : IDisposable
 
     [LibraryImport("libc")]
     private static partial uint geteuid();
-}
-
-/// <summary>A process running in an <see cref="ImageContainer"/>; chroot execs the command, so this is loomsched itself.</summary>
-public sealed partial class ContainerProcess : IAsyncDisposable
-{
-    private readonly Process _process;
-    private readonly ConcurrentQueue<string> _stderr = new();
-
-    internal ContainerProcess(Process process)
-    {
-        _process = process;
-        _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) _stderr.Enqueue(e.Data); };
-        _process.OutputDataReceived += (_, _) => { };
-        _process.BeginErrorReadLine();
-        _process.BeginOutputReadLine();
-    }
-
-    public string Log => string.Join('\n', _stderr);
-
-    public async Task WaitForLogAsync(string fragment, TimeSpan timeout)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (!_stderr.Any(l => l.Contains(fragment, StringComparison.Ordinal)))
-        {
-            Assert.False(_process.HasExited, $"loomsched exited ({(_process.HasExited ? _process.ExitCode : 0)}) before logging \"{fragment}\"; its log:\n{Log}");
-            Assert.True(deadline.Elapsed < timeout, $"loomsched did not log \"{fragment}\" within {timeout.TotalSeconds} s; its log:\n{Log}");
-            await Task.Delay(20);
-        }
-    }
-
-    /// <summary>Sends SIGTERM (what docker stop sends) and returns the exit code.</summary>
-    public async Task<int> TerminateAsync(TimeSpan timeout)
-    {
-        Assert.Equal(0, kill(_process.Id, Signals.SIGTERM));
-        await _process.WaitForExitAsync().WaitAsync(timeout);
-        return _process.ExitCode;
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync();
-        }
-        _process.Dispose();
-    }
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int kill(int pid, int sig);
 }

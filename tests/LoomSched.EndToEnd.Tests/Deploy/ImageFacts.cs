@@ -198,7 +198,7 @@ public sealed class ImageFacts(ITestOutputHelper output)
         Assert.Contains("LOOMSCHED_NAME", stderr);
 
         // docker stop: SIGTERM, a clean exit.
-        Assert.Equal(0, await daemon.TerminateAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(0, (await daemon.TerminateAsync(TimeSpan.FromSeconds(10))).Code);
         Assert.Contains("stopped: published=", daemon.Log);
     }
 

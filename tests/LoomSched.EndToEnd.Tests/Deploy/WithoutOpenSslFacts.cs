@@ -39,7 +39,7 @@ public sealed class WithoutOpenSslFacts(ITestOutputHelper output)
         var (code, stdout, stderr) = await host.ExecAsync(env, "/loomsched", "status");
         Assert.True(code == 0, $"status without libssl exited {code}: {stdout}{stderr}");
 
-        Assert.Equal(0, await daemon.TerminateAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(0, (await daemon.TerminateAsync(TimeSpan.FromSeconds(10))).Code);
         Assert.Contains("stopped: published=", daemon.Log);
         Assert.DoesNotContain("libssl", daemon.Log);
     }
@@ -87,7 +87,7 @@ public sealed class WithoutOpenSslFacts(ITestOutputHelper output)
             await using var daemon = host.Start(new Dictionary<string, string>(), "/loomsched", "run", "--config", config, "--nats-url", $"nats://127.0.0.1:{server.Port}");
             await daemon.WaitForLogAsync("failed (attempt 1): the server requires TLS; TLS needs OpenSSL", TimeSpan.FromSeconds(10));
             Assert.Contains("install libssl3 (Debian, Ubuntu) or openssl-libs (RHEL, Fedora)", daemon.Log);
-            Assert.Equal(0, await daemon.TerminateAsync(TimeSpan.FromSeconds(10)));
+            Assert.Equal(0, (await daemon.TerminateAsync(TimeSpan.FromSeconds(10))).Code);
         }
         finally
         {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using LoomSched.EndToEnd.Tests.Support;
@@ -67,32 +66,11 @@ public sealed class MutationFuzzFacts : IDisposable
     private static IEnumerable<string> Lines(string output) => output.Split('\n').Where(l => l.Length > 0);
 
     /// <summary>Runs the binary to its end, or kills it when it outlives <see cref="ProcessTimeout"/> (a hang fails).</summary>
-    private static async Task<(int Code, string Out, string Err)> ExecAsync(params string[] args)
+    private static Task<(int Code, string Out, string Err)> ExecAsync(params string[] args)
     {
-        var info = new ProcessStartInfo(Repo.Binary)
-        {
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-            StandardOutputEncoding = Encoding.UTF8,
-            StandardErrorEncoding = Encoding.UTF8,
-        };
-        foreach (string a in args)
-        {
-            info.ArgumentList.Add(a);
-        }
-        using var p = Process.Start(info)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(ProcessTimeout);
-        try
-        {
-            await p.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            p.Kill(entireProcessTree: true);
-            Assert.Fail($"loomsched {string.Join(' ', args)} did not end within {ProcessTimeout.TotalSeconds} s");
-        }
-        return (p.ExitCode, await stdout, await stderr);
+        var info = ChildProcess.Info(Repo.Binary, args);
+        info.StandardOutputEncoding = Encoding.UTF8;
+        info.StandardErrorEncoding = Encoding.UTF8;
+        return ChildProcess.RunAsync(info, ProcessTimeout);
     }
 }

@@ -4,7 +4,10 @@ using System.Runtime.InteropServices;
 
 namespace LoomSched.EndToEnd.Tests.Support;
 
-/// <summary>The published binary, run as a child process, its stderr lines collected.</summary>
+/// <summary>
+/// loomsched running as a child process, its output lines collected: the published binary, the arm64 one under qemu
+/// (<see cref="Qemu"/>), or the image's in a container (<see cref="Deploy.ImageContainer"/>).
+/// </summary>
 public sealed class Loomsched : IAsyncDisposable
 {
     private readonly Process _process;
@@ -37,22 +40,13 @@ public sealed class Loomsched : IAsyncDisposable
     public static Loomsched Start(IReadOnlyDictionary<string, string> env, params string[] args) => StartBinary(Repo.Binary, env, args);
 
     /// <summary>Starts another build of the daemon (the user-functions sample's) with extra environment variables.</summary>
-    public static Loomsched StartBinary(string binary, IReadOnlyDictionary<string, string> env, params string[] args)
+    public static Loomsched StartBinary(string binary, IReadOnlyDictionary<string, string> env, params string[] args) =>
+        Start(ChildProcess.Info(binary, args, env));
+
+    /// <summary>Starts loomsched as <paramref name="info"/> says (under qemu, in a container); its stdin is a pipe of its own.</summary>
+    internal static Loomsched Start(ProcessStartInfo info)
     {
-        var info = new ProcessStartInfo(binary)
-        {
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-            RedirectStandardInput = true,
-        };
-        foreach (var a in args)
-        {
-            info.ArgumentList.Add(a);
-        }
-        foreach (var (name, value) in env)
-        {
-            info.Environment[name] = value;
-        }
+        info.RedirectStandardInput = true;
         return new Loomsched(Process.Start(info)!);
     }
 
@@ -64,23 +58,8 @@ public sealed class Loomsched : IAsyncDisposable
         ExecBinaryAsync(Repo.Binary, env, args);
 
     /// <summary>Runs a command of another build of the binary (the user-functions sample's) to completion.</summary>
-    public static async Task<(int Code, string Out, string Err)> ExecBinaryAsync(string binary, IReadOnlyDictionary<string, string> env, params string[] args)
-    {
-        var info = new ProcessStartInfo(binary) { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var a in args)
-        {
-            info.ArgumentList.Add(a);
-        }
-        foreach (var (name, value) in env)
-        {
-            info.Environment[name] = value;
-        }
-        using var p = Process.Start(info)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
-        return (p.ExitCode, await stdout, await stderr);
-    }
+    public static Task<(int Code, string Out, string Err)> ExecBinaryAsync(string binary, IReadOnlyDictionary<string, string> env, params string[] args) =>
+        ChildProcess.RunAsync(ChildProcess.Info(binary, args, env), TimeSpan.FromSeconds(60));
 
     public async Task WaitForLogAsync(string fragment, TimeSpan? timeout = null)
     {

@@ -61,12 +61,11 @@ internal sealed class ScalarNode : YamlNode
 
 internal sealed record MapEntry(YamlNode Key, YamlNode Value, string? KeyText);
 
-internal sealed class MapNode(TextPosition start) : YamlNode(start)
+/// <summary>A map or a list: its counts are taken once, when the parser reaches its end.</summary>
+internal abstract class CollectionNode(TextPosition start) : YamlNode(start)
 {
     private int _height;
     private long _size = 1, _chars;
-
-    public List<MapEntry> Entries { get; } = [];
 
     public override int Height => _height;
 
@@ -76,18 +75,24 @@ internal sealed class MapNode(TextPosition start) : YamlNode(start)
 
     public void Complete()
     {
-        int height = 0;
-        long size = 1, chars = 0;
-        foreach (var e in Entries)
-        {
-            height = Math.Max(height, Math.Max(e.Key.Height, e.Value.Height));
-            size = Saturating.Add(size, Saturating.Add(e.Key.ExpandedSize, e.Value.ExpandedSize));
-            chars = Saturating.Add(chars, Saturating.Add(e.Key.ExpandedChars, e.Value.ExpandedChars));
-        }
-        _height = height + 1;
-        _size = size;
-        _chars = chars;
+        (_height, _size, _chars) = (1, 1, 0);
+        CountChildren();
     }
+
+    /// <summary>Calls <see cref="Count"/> for every child.</summary>
+    protected abstract void CountChildren();
+
+    protected void Count(YamlNode child)
+    {
+        _height = Math.Max(_height, child.Height + 1);
+        _size = Saturating.Add(_size, child.ExpandedSize);
+        _chars = Saturating.Add(_chars, child.ExpandedChars);
+    }
+}
+
+internal sealed class MapNode(TextPosition start) : CollectionNode(start)
+{
+    public List<MapEntry> Entries { get; } = [];
 
     public MapEntry? Find(string key)
     {
@@ -100,34 +105,27 @@ internal sealed class MapNode(TextPosition start) : YamlNode(start)
         }
         return null;
     }
+
+    protected override void CountChildren()
+    {
+        foreach (var e in Entries)
+        {
+            Count(e.Key);
+            Count(e.Value);
+        }
+    }
 }
 
-internal sealed class SequenceNode(TextPosition start) : YamlNode(start)
+internal sealed class SequenceNode(TextPosition start) : CollectionNode(start)
 {
-    private int _height;
-    private long _size = 1, _chars;
-
     public List<YamlNode> Items { get; } = [];
 
-    public override int Height => _height;
-
-    public override long ExpandedSize => _size;
-
-    public override long ExpandedChars => _chars;
-
-    public void Complete()
+    protected override void CountChildren()
     {
-        int height = 0;
-        long size = 1, chars = 0;
         foreach (var item in Items)
         {
-            height = Math.Max(height, item.Height);
-            size = Saturating.Add(size, item.ExpandedSize);
-            chars = Saturating.Add(chars, item.ExpandedChars);
+            Count(item);
         }
-        _height = height + 1;
-        _size = size;
-        _chars = chars;
     }
 }
 

@@ -44,6 +44,7 @@ internal sealed class YamlTreeReader
     private long _chars;
     private YamlNode? _root;
     private TextPosition _lastPosition = new(1, 1);
+    private Scanner? _scanner;
 
     private YamlTreeReader(Diagnostics diagnostics) => _diagnostics = diagnostics;
 
@@ -55,7 +56,8 @@ internal sealed class YamlTreeReader
         int documents = 0;
         try
         {
-            var parser = new Parser(new StringReader(text));
+            _scanner = new Scanner(new StringReader(text));
+            var parser = new Parser(_scanner);
             while (parser.MoveNext())
             {
                 var current = parser.Current!;
@@ -123,13 +125,21 @@ internal sealed class YamlTreeReader
         // A tagged scalar counts as plain only for the non-specific "!" (a string, as in PyYAML).
         string? tag = e.Tag.IsEmpty ? null : e.Tag.Value;
         bool isPlain = e.Style == ScalarStyle.Plain && tag is null;
-        var node = new ScalarNode(At(e.Start), Shared(e.Value), isPlain, tag);
+        var node = new ScalarNode(EmptyKeyColon(e) ?? At(e.Start), Shared(e.Value), isPlain, tag);
         if (!e.Anchor.IsEmpty)
         {
             DefineAnchor(e.Anchor.Value, node);
         }
         return CountWritten(node.ExpandedChars, node.Start) && Attach(node);
     }
+
+    /// <summary>
+    /// An empty key (<c>: value</c>) stands where its colon is: the parser gives its empty scalar a mark left over
+    /// from an earlier token, but leaves the colon as the token it looks at next.
+    /// </summary>
+    private TextPosition? EmptyKeyColon(Scalar e) =>
+        e.Value.Length == 0 && e.Style == ScalarStyle.Plain && e.Start.Equals(e.End)
+        && _scanner?.Current is YamlDotNet.Core.Tokens.Value colon ? At(colon.Start) : null;
 
     /// <summary>
     /// One string for each short text that repeats: keys, and values such as a worker type, come once per schedule,
@@ -207,18 +217,11 @@ internal sealed class YamlTreeReader
     {
         var frame = _stack[^1];
         _stack.RemoveAt(_stack.Count - 1);
-        if (frame.Node is MapNode map)
+        if (frame.Node is MapNode map && !ApplyMerges(frame, map))
         {
-            if (!ApplyMerges(frame, map))
-            {
-                return false;
-            }
-            map.Complete();
+            return false;
         }
-        else
-        {
-            ((SequenceNode)frame.Node).Complete();
-        }
+        ((CollectionNode)frame.Node).Complete();
         if (_stack.Count + frame.Node.Height > MaxDepth)
         {
             return Fatal(frame.Node.Start, frame.Path, $"nesting is deeper than {MaxDepth} levels; flatten the structure");

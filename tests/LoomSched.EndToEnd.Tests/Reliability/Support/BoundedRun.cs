@@ -13,25 +13,10 @@ public static class BoundedRun
 
     public static async Task<(int Code, string Out, string Err, TimeSpan Took)> ExecAsync(TimeSpan timeout, params string[] args)
     {
-        var info = new ProcessStartInfo(Repo.Binary) { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var a in args)
-        {
-            info.ArgumentList.Add(a);
-        }
-        info.Environment["DOTNET_GCHeapHardLimit"] = HeapLimitBytes.ToString("X"); // hexadecimal, as the runtime reads it
+        // The limit in hexadecimal, as the runtime reads it.
+        var info = ChildProcess.Info(Repo.Binary, args, new Dictionary<string, string> { ["DOTNET_GCHeapHardLimit"] = HeapLimitBytes.ToString("X") });
         var watch = Stopwatch.StartNew();
-        using var p = Process.Start(info)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        try
-        {
-            await p.WaitForExitAsync().WaitAsync(timeout);
-        }
-        catch (TimeoutException)
-        {
-            p.Kill(entireProcessTree: true);
-            Assert.Fail($"loomsched {string.Join(' ', args.Select(a => a.Length > 80 ? a[..80] + "…" : a))} did not finish within {timeout.TotalSeconds} s");
-        }
-        return (p.ExitCode, await stdout, await stderr, watch.Elapsed);
+        var (code, stdout, stderr) = await ChildProcess.RunAsync(info, timeout);
+        return (code, stdout, stderr, watch.Elapsed);
     }
 }

@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using System.Text;
+using LoomSched.EndToEnd.Tests.Support;
 using NATS.NKeys;
 
 namespace LoomSched.EndToEnd.Tests.Reliability.Support;
@@ -127,15 +127,8 @@ public sealed class Pki
 
     private static async Task OpensslAsync(string dir, params string[] args)
     {
-        var info = new ProcessStartInfo("openssl") { WorkingDirectory = dir, RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var a in args)
-        {
-            info.ArgumentList.Add(a);
-        }
-        using var p = Process.Start(info)!;
-        var err = p.StandardError.ReadToEndAsync();
-        await p.StandardOutput.ReadToEndAsync();
-        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
-        Assert.True(p.ExitCode == 0, $"openssl {string.Join(' ', args)} failed: {await err}");
+        var info = ChildProcess.Info("openssl", args);
+        info.WorkingDirectory = dir;
+        await ChildProcess.RunCheckedAsync(info, TimeSpan.FromSeconds(60));
     }
 }

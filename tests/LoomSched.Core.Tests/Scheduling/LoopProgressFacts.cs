@@ -1,0 +1,64 @@
+using LoomSched.Expansion;
+using LoomSched.Scheduling;
+using LoomSched.Tests.Support;
+
+namespace LoomSched.Tests.Scheduling;
+
+/// <summary>The timer loop against its own plan, read without waking it: what <c>/healthz</c> judges liveness by.</summary>
+public sealed class LoopProgressFacts() : EngineHarness(T0)
+{
+    private static readonly DateTimeOffset T0 = DateTimeOffset.Parse("2026-11-27T03:00:00Z");
+
+    [Fact]
+    public async Task An_idle_loop_reads_as_ahead_of_its_plan_without_being_woken()
+    {
+        var engine = Start(null, TestSchedules.Cron("yearly", "0 0 1 1 *"));
+        await Settle();
+        long sleeps = engine.Sleeps;
+
+        Clock.Advance(TimeSpan.FromMinutes(59));
+        var progress = engine.LoopProgress();
+
+        Assert.Equal(sleeps, engine.Sleeps);
+        Assert.Equal(TimeSpan.FromMinutes(59), progress.SinceRan);
+        Assert.Equal(TimeSpan.FromMinutes(-1), progress.Overdue); // it sleeps an hour at most
+    }
+
+    [Fact]
+    public async Task A_loop_stuck_in_a_pass_reads_as_late_by_the_time_the_pass_has_taken()
+    {
+        bool stick = false;
+        using var stuck = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var engine = StartWith(new EngineOptions
+        {
+            Registry = ExpansionRegistry.Empty,
+            HeartbeatPeriod = TimeSpan.FromSeconds(10),
+            Heartbeat = () =>
+            {
+                if (Volatile.Read(ref stick))
+                {
+                    stuck.Set();
+                    release.Wait();
+                }
+            },
+        }, TestSchedules.Cron("yearly", "0 0 1 1 *"));
+        await Settle();
+        Assert.True(engine.LoopProgress().Overdue < TimeSpan.Zero);
+
+        Volatile.Write(ref stick, true);
+        Clock.Advance(TimeSpan.FromSeconds(5)); // the heartbeat's wake, which sticks in the heartbeat
+        Assert.True(stuck.Wait(TimeSpan.FromSeconds(5)), "the loop did not wake for its heartbeat");
+        Clock.Advance(TimeSpan.FromSeconds(20));
+
+        Assert.Equal(new LoopProgress(TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(20)), engine.LoopProgress());
+        Volatile.Write(ref stick, false);
+        release.Set();
+        await Settle();
+        Assert.True(engine.LoopProgress().Overdue < TimeSpan.Zero);
+    }
+
+    [Fact]
+    public void A_loop_that_has_not_run_has_no_progress() =>
+        Assert.Equal(default, new SchedulerEngine(TestSchedules.Config(TestSchedules.Cron("yearly", "0 0 1 1 *")), Port, Time).LoopProgress());
+}
