@@ -56,14 +56,7 @@ public sealed class UserFunctionFacts(NatsFixture nats)
     [Fact]
     public async Task Options_refused_by_a_users_validation_stop_the_start_with_one_line_and_exit_2()
     {
-        var config = TempConfig.Write("""
-            name: greeter
-            schedules:
-              - name: greet
-                interval_seconds: 3600
-                task: {worker_type: w}
-                expand_from: greetings
-            """);
+        var config = GreeterConfig();
         var env = new Dictionary<string, string> { ["GREETING_COUNT"] = "0" };
         var (code, output, error) = await Loomsched.ExecBinaryAsync(Repo.UserSampleBinary, env, "run", "--config", config, "--nats-url", nats.Server.Url);
         Assert.True(code == 2, $"exit {code}: {output}{error}");
@@ -74,14 +67,7 @@ public sealed class UserFunctionFacts(NatsFixture nats)
     [Fact]
     public async Task Only_the_binary_built_with_a_function_accepts_a_config_that_names_it()
     {
-        var config = TempConfig.Write("""
-            name: greeter
-            schedules:
-              - name: greet
-                interval_seconds: 3600
-                task: {worker_type: w}
-                expand_from: greetings
-            """);
+        var config = GreeterConfig();
         var (code, output, error) = await Loomsched.ExecAsync("validate", config);
         Assert.Equal(2, code);
         Assert.Contains("greetings", output + error);
@@ -89,4 +75,14 @@ public sealed class UserFunctionFacts(NatsFixture nats)
         (code, output, error) = await Loomsched.ExecBinaryAsync(Repo.UserSampleBinary, new Dictionary<string, string>(), "validate", config);
         Assert.True(code == 0, output + error);
     }
+
+    /// <summary>One schedule, <c>greet</c>, expanding through the sample's <c>greetings</c> function.</summary>
+    private static string GreeterConfig() => TempConfig.Write("""
+        name: greeter
+        schedules:
+          - name: greet
+            interval_seconds: 3600
+            task: {worker_type: w}
+            expand_from: greetings
+        """);
 }
