@@ -55,4 +55,10 @@ public sealed record EngineOptions
 
     /// <summary>How often <see cref="Heartbeat"/> is called at least.</summary>
     public TimeSpan HeartbeatPeriod { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Whether the loop wakes for <see cref="Heartbeat"/>, as a watchdog needs. False calls it only on passes the loop
+    /// makes anyway (at most every half period): an idle loop then sleeps until its next slot.
+    /// </summary>
+    public bool HeartbeatWakes { get; init; } = true;
 }

@@ -74,8 +74,11 @@ internal sealed class TimerLoop
         return new LoopProgress(_time.GetElapsedTime(ran, now), due == long.MaxValue ? null : _time.GetElapsedTime(due, now));
     }
 
-    /// <summary>The longest the loop may sleep: an hour, or half the heartbeat's period.</summary>
-    private TimeSpan LongestSleep => _options.Heartbeat is null ? MaxSleep : TimeSpan.FromTicks(Math.Min(MaxSleep.Ticks, _options.HeartbeatPeriod.Ticks / 2));
+    /// <summary>Whether the loop wakes for its heartbeat (see <see cref="EngineOptions.HeartbeatWakes"/>).</summary>
+    private bool WakesForHeartbeat => _options.Heartbeat is not null && _options.HeartbeatWakes;
+
+    /// <summary>The longest the loop may sleep: an hour, or half the heartbeat's period when it wakes for it.</summary>
+    private TimeSpan LongestSleep => WakesForHeartbeat ? TimeSpan.FromTicks(Math.Min(MaxSleep.Ticks, _options.HeartbeatPeriod.Ticks / 2)) : MaxSleep;
 
     /// <summary>Wakes the loop to look at the table again (a command moved a slot); call under the lock.</summary>
     public void Wake() => _wake.TrySetResult();
@@ -202,11 +205,11 @@ internal sealed class TimerLoop
     {
         if (until is null)
         {
-            Asleep(DateTimeOffset.MaxValue.UtcTicks, _options.Heartbeat is null ? null : LongestSleep);
+            Asleep(DateTimeOffset.MaxValue.UtcTicks, WakesForHeartbeat ? LongestSleep : null);
             try
             {
-                // Nothing to wait for but a command (and the heartbeat, if there is one).
-                await (_options.Heartbeat is null ? wake.WaitAsync(stoppingToken) : wake.WaitAsync(LongestSleep, _time, stoppingToken)).ConfigureAwait(false);
+                // Nothing to wait for but a command (and the heartbeat, if the loop wakes for it).
+                await (WakesForHeartbeat ? wake.WaitAsync(LongestSleep, _time, stoppingToken) : wake.WaitAsync(stoppingToken)).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is OperationCanceledException or TimeoutException)
             {

@@ -76,6 +76,8 @@ internal sealed partial class SchedulerService(
             IntervalAnchor = coordinator is null ? null : Coordinator.GridAnchor,
             Heartbeat = Manager is { Enabled: true } ? Beat : null,
             HeartbeatPeriod = Manager?.HeartbeatPeriod ?? TimeSpan.FromSeconds(5),
+            // Without a watchdog the STATUS line is refreshed on the loop's own passes: an idle daemon never wakes.
+            HeartbeatWakes = Manager is { HasWatchdog: true },
         });
         _engine = engine;
         var bucket = config.RuntimeSchedules is { } runtimeOptions ? new KvScheduleBucket(connection, runtimeOptions.Bucket, _log) : null;

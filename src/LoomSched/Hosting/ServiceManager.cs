@@ -28,7 +28,13 @@ internal sealed class ServiceManager(ISystemdNotifier notifier, TimeSpan? watchd
     /// <summary>True under a service manager that listens (Type=notify).</summary>
     public bool Enabled => notifier.IsEnabled;
 
-    /// <summary>How often the timer loop beats: half the watchdog's timeout, or every 5 s for the STATUS line.</summary>
+    /// <summary>The unit sets <c>WatchdogSec=</c>: the timer loop must wake to say WATCHDOG=1 even when idle.</summary>
+    public bool HasWatchdog => watchdog is not null;
+
+    /// <summary>
+    /// How often the timer loop beats: half the watchdog's timeout (at most 5 s), or, without one, at most every 5 s
+    /// for the STATUS line, on passes the loop makes anyway.
+    /// </summary>
     public TimeSpan HeartbeatPeriod => watchdog is { } w ? TimeSpan.FromTicks(Math.Min(w.Ticks / 2, TimeSpan.FromSeconds(5).Ticks)) : TimeSpan.FromSeconds(5);
 
     public void Ready(string status) => Send($"READY=1\nSTATUS={OneLine(status)}");

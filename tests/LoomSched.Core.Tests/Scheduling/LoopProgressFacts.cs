@@ -59,6 +59,33 @@ public sealed class LoopProgressFacts() : EngineHarness(T0)
     }
 
     [Fact]
+    public async Task A_heartbeat_that_does_not_wake_the_loop_comes_only_with_its_passes()
+    {
+        int beats = 0;
+        var engine = StartWith(new EngineOptions
+        {
+            Registry = ExpansionRegistry.Empty,
+            HeartbeatPeriod = TimeSpan.FromSeconds(5),
+            HeartbeatWakes = false,
+            Heartbeat = () => Interlocked.Increment(ref beats),
+        }, TestSchedules.Interval("hourly", 3600));
+        await Settle();
+        int first = Volatile.Read(ref beats);
+        long sleeps = engine.Sleeps;
+
+        // Idle for most of an hour: no wake for the heartbeat, so no beat.
+        Clock.Advance(TimeSpan.FromMinutes(59));
+        await Settle();
+        Assert.Equal(sleeps, engine.Sleeps);
+        Assert.Equal(first, Volatile.Read(ref beats));
+
+        // The slot's pass beats once.
+        Clock.Advance(TimeSpan.FromMinutes(1));
+        await RecordingPort.Eventually(() => Port.Of("hourly").Count == 1, "the hourly schedule fires");
+        await RecordingPort.Eventually(() => Volatile.Read(ref beats) == first + 1, "the pass beats");
+    }
+
+    [Fact]
     public void A_loop_that_has_not_run_has_no_progress() =>
         Assert.Equal(default, new SchedulerEngine(TestSchedules.Config(TestSchedules.Cron("yearly", "0 0 1 1 *")), Port, Time).LoopProgress());
 }
