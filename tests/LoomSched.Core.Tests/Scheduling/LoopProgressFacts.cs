@@ -47,13 +47,26 @@ public sealed class LoopProgressFacts() : EngineHarness(T0)
         Assert.True(engine.LoopProgress().Overdue < TimeSpan.Zero);
 
         Volatile.Write(ref stick, true);
-        Clock.Advance(TimeSpan.FromSeconds(5)); // the heartbeat's wake, which sticks in the heartbeat
-        Assert.True(stuck.Wait(TimeSpan.FromSeconds(5)), "the loop did not wake for its heartbeat");
-        Clock.Advance(TimeSpan.FromSeconds(20));
+        try
+        {
+            // The heartbeat's wake (half its period), which sticks in the heartbeat. The loop arms that wait a moment
+            // after it reads as asleep: if it armed it late, the clock moves on a second at a time until the wake.
+            Clock.Advance(TimeSpan.FromSeconds(5));
+            for (int step = 0; step < 10 && !stuck.Wait(TimeSpan.FromSeconds(2)); step++)
+            {
+                Clock.Advance(TimeSpan.FromSeconds(1));
+            }
+            Assert.True(stuck.IsSet, "the loop did not wake for its heartbeat");
+            Clock.Advance(TimeSpan.FromSeconds(20));
 
-        Assert.Equal(new LoopProgress(TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(20)), engine.LoopProgress());
-        Volatile.Write(ref stick, false);
-        release.Set();
+            Assert.Equal(new LoopProgress(TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(20)), engine.LoopProgress());
+        }
+        finally
+        {
+            // Never leave the loop stuck: a failed assertion must not hang the engine's disposal.
+            Volatile.Write(ref stick, false);
+            release.Set();
+        }
         await Settle();
         Assert.True(engine.LoopProgress().Overdue < TimeSpan.Zero);
     }
@@ -70,6 +83,8 @@ public sealed class LoopProgressFacts() : EngineHarness(T0)
             Heartbeat = () => Interlocked.Increment(ref beats),
         }, TestSchedules.Interval("hourly", 3600));
         await Settle();
+        // The loop arms its timer a moment after it reads as asleep: the clock jumps only once it has.
+        await Task.Delay(TimeSpan.FromMilliseconds(200));
         int first = Volatile.Read(ref beats);
         long sleeps = engine.Sleeps;
 
