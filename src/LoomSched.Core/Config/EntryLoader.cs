@@ -71,7 +71,7 @@ public static class EntryLoader
         var buffer = new ArrayBufferWriter<byte>(512);
         using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
-            Write(writer, value, 0);
+            Dispatch.JsonValueWriter.WriteYamlReadable(writer, value);
         }
         return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
@@ -115,48 +115,4 @@ public static class EntryLoader
         [.. diagnostics.Select(d => d.Path.Length > 0
             ? $"{d.Path}: {d.Message}{suffix}"
             : d.Location.Line > 0 ? $"line {d.Location.Line}, column {d.Location.Column}: {d.Message}{suffix}" : d.Message + suffix)];
-
-    // JsonValueWriter writes 1e-05 as 1E-05, which YAML 1.1 (and so the entry reader) takes for a string: a float
-    // is written with a fraction, so that it reads back as a float.
-    private static void Write(Utf8JsonWriter writer, object? value, int depth)
-    {
-        switch (value)
-        {
-            case double d:
-                string text = d.ToString("R", CultureInfo.InvariantCulture);
-                int e = text.AsSpan().IndexOfAny('E', 'e');
-                string mantissa = e < 0 ? text : text[..e];
-                string exponent = e < 0 ? "" : text[e..];
-                if (!mantissa.Contains('.', StringComparison.Ordinal))
-                {
-                    mantissa += ".0";
-                }
-                if (exponent.Length > 1 && exponent[1] is not ('+' or '-'))
-                {
-                    exponent = "e+" + exponent[1..];
-                }
-                writer.WriteRawValue(mantissa + exponent, skipInputValidation: false);
-                break;
-            case IReadOnlyDictionary<string, object?> map:
-                writer.WriteStartObject();
-                foreach (var (k, v) in map)
-                {
-                    writer.WritePropertyName(k);
-                    Write(writer, v, depth + 1);
-                }
-                writer.WriteEndObject();
-                break;
-            case List<object?> list:
-                writer.WriteStartArray();
-                foreach (var item in list)
-                {
-                    Write(writer, item, depth + 1);
-                }
-                writer.WriteEndArray();
-                break;
-            default:
-                Dispatch.JsonValueWriter.Write(writer, value);
-                break;
-        }
-    }
 }

@@ -18,9 +18,17 @@ public static class JsonValueWriter
 
     /// <summary>Writes one value.</summary>
     /// <exception cref="UnserializableValueException">The value (or one inside it) has no JSON form.</exception>
-    public static void Write(Utf8JsonWriter writer, object? value) => Write(writer, value, 0);
+    public static void Write(Utf8JsonWriter writer, object? value) => Write(writer, value, 0, yamlFloats: false);
 
-    private static void Write(Utf8JsonWriter writer, object? value, int depth)
+    /// <summary>
+    /// Writes one value as <see cref="Write(Utf8JsonWriter, object?)"/> does, but each float with a fraction and a signed
+    /// exponent (<c>1.0e-05</c>, where .NET writes <c>1E-05</c>): YAML 1.1 reads only that as a float, and a config
+    /// entry written as JSON is read back by the YAML reader.
+    /// </summary>
+    /// <exception cref="UnserializableValueException">The value (or one inside it) has no JSON form.</exception>
+    public static void WriteYamlReadable(Utf8JsonWriter writer, object? value) => Write(writer, value, 0, yamlFloats: true);
+
+    private static void Write(Utf8JsonWriter writer, object? value, int depth, bool yamlFloats)
     {
         if (depth > MaxDepth)
         {
@@ -33,8 +41,8 @@ public static class JsonValueWriter
             case bool b: writer.WriteBooleanValue(b); break;
             case long l: writer.WriteNumberValue(l); break;
             case int i: writer.WriteNumberValue(i); break;
-            case double d: WriteFinite(writer, d); break;
-            case float f: WriteFinite(writer, f); break;
+            case double d: WriteFinite(writer, d, yamlFloats); break;
+            case float f: WriteFinite(writer, f, yamlFloats); break;
             case decimal m: writer.WriteNumberValue(m); break;
             case short or sbyte or byte or ushort or uint: writer.WriteNumberValue(Convert.ToInt64(value, CultureInfo.InvariantCulture)); break;
             case ulong ul: writer.WriteNumberValue(ul); break;
@@ -48,7 +56,7 @@ public static class JsonValueWriter
                 foreach (var (k, v) in map)
                 {
                     writer.WritePropertyName(k);
-                    Write(writer, v, depth + 1);
+                    Write(writer, v, depth + 1, yamlFloats);
                 }
                 writer.WriteEndObject();
                 break;
@@ -61,7 +69,7 @@ public static class JsonValueWriter
                         throw new UnserializableValueException($"a map key of type {entry.Key.GetType().Name} is not a string");
                     }
                     writer.WritePropertyName(key);
-                    Write(writer, entry.Value, depth + 1);
+                    Write(writer, entry.Value, depth + 1, yamlFloats);
                 }
                 writer.WriteEndObject();
                 break;
@@ -69,7 +77,7 @@ public static class JsonValueWriter
                 writer.WriteStartArray();
                 foreach (var item in sequence)
                 {
-                    Write(writer, item, depth + 1);
+                    Write(writer, item, depth + 1, yamlFloats);
                 }
                 writer.WriteEndArray();
                 break;
@@ -78,7 +86,7 @@ public static class JsonValueWriter
         }
     }
 
-    private static void WriteFinite(Utf8JsonWriter writer, double d)
+    private static void WriteFinite(Utf8JsonWriter writer, double d, bool yamlFloats)
     {
         if (!double.IsFinite(d))
         {
@@ -86,7 +94,14 @@ public static class JsonValueWriter
         }
         // Python writes a float that happens to be whole as "1.0"; Loom's consumers then read a float, not an int.
         string text = d.ToString("R", CultureInfo.InvariantCulture);
-        if (text.AsSpan().IndexOfAny('.', 'E', 'e') < 0)
+        int e = text.AsSpan().IndexOfAny('E', 'e');
+        if (yamlFloats && e >= 0)
+        {
+            string mantissa = text[..e].Contains('.', StringComparison.Ordinal) ? text[..e] : text[..e] + ".0";
+            string exponent = text[e + 1] is '+' or '-' ? text[(e + 1)..] : "+" + text[(e + 1)..];
+            writer.WriteRawValue(mantissa + "e" + exponent, skipInputValidation: true);
+        }
+        else if (e < 0 && !text.Contains('.', StringComparison.Ordinal))
         {
             writer.WriteRawValue(text + ".0", skipInputValidation: true);
         }

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using LoomSched.Config;
+using LoomSched.Control;
 using LoomSched.Dispatch;
 using LoomSched.Scheduling;
 using Microsoft.Extensions.Logging;
@@ -381,23 +382,8 @@ internal sealed partial class KvSlotGate(Task<INatsKVStore> store, LeaderLease? 
 
     internal static string PauseKeyOf(string schedule) => KeyOf(schedule, "paused.");
 
-    /// <summary>KV keys allow letters, digits and <c>-_=./</c>: anything else in a name is written as <c>=XX</c> bytes.</summary>
-    internal static string KeyOf(string schedule, string prefix = "schedule.")
-    {
-        var key = new StringBuilder(prefix, schedule.Length + 16);
-        foreach (byte b in Encoding.UTF8.GetBytes(schedule))
-        {
-            if (char.IsAsciiLetterOrDigit((char)b) || b is (byte)'-' or (byte)'_')
-            {
-                key.Append((char)b);
-            }
-            else
-            {
-                key.Append('=').Append(b.ToString("X2", CultureInfo.InvariantCulture));
-            }
-        }
-        return key.ToString();
-    }
+    /// <summary>A schedule's key: the prefix, then the name escaped as run-time schedules' keys are (<see cref="RuntimeScheduleSet.KeyOf"/>).</summary>
+    internal static string KeyOf(string schedule, string prefix = "schedule.") => prefix + RuntimeScheduleSet.KeyOf(schedule);
 
     [LoggerMessage(EventId = 70, Level = LogLevel.Information, Message = "slot {Schedule} {Slot} belongs to another replica (compare-and-set lost)")]
     private partial void LogClaimLost(string schedule, string slot);

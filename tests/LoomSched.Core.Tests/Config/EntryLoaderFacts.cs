@@ -91,7 +91,7 @@ public sealed class EntryLoaderFacts
             interval_seconds: 0.5
             task:
               worker_type: poller
-              payload: {tiny: 1.0e-5, whole: 2.0, text: "30", flag: yes, list: [1, two], none: ~}
+              payload: {tiny: 1.0e-5, big: 1.5e+20, whole: 2.0, text: "30", flag: yes, list: [1, two, {deep: 3.0e-7}], none: ~}
             """;
         string json = EntryLoader.ToJson(yaml, out var errors)!;
 
