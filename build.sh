@@ -10,7 +10,8 @@
 #   ./build.sh bench      benchmarks (measure, never fail)
 #   ./build.sh image-rootfs           the FROM-scratch image's file system in artifacts/rootfs (no Docker)
 #   ./build.sh image-rootfs arm64     the same for linux-arm64 (cross-built) in artifacts/rootfs-arm64
-#   ./build.sh install PREFIX         binary, example config and systemd units under PREFIX (DESTDIR honoured)
+#   ./build.sh install PREFIX         binary, example config and systemd units under PREFIX (DESTDIR honoured; the units
+#                                     suit this host's systemd, or SYSTEMD_VERSION when staging for another)
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$(pwd)
@@ -92,9 +93,34 @@ publish_user_sample() {
 }
 
 # The release archives, one per architecture: loomsched-VERSION-linux-ARCH/ with the binary, the example config, the
-# systemd units (for PREFIX /usr/local) and the README's install section, then SHA256SUMS over both. Reproducible:
+# systemd units (for PREFIX /usr/local; before-253/ holds loomsched.service for an older systemd) and the README's
+# install section, then SHA256SUMS over both. Reproducible:
 # the entries' owner, order and time are fixed (the time of the last commit), and gzip records no name or time.
 UNITS=(loomsched.service loomsched-health.service loomsched-health.timer)
+
+# A unit with its paths under PREFIX, for a given systemd version. loomsched.service is written for systemd 253 or
+# newer (Type=notify-reload); for an older one (Debian 12 and RHEL 9 have 252) it becomes Type=notify, with SIGHUP
+# sent by an ExecReload line after the validating one.
+render_unit() {
+  local unit=$1 prefix=$2 systemd=$3
+  local edits=(-e "s|@BINDIR@|$prefix/bin|g" -e "s|@CONFDIR@|$prefix/etc/loomsched|g")
+  if [ "$unit" = loomsched.service ] && [ "$systemd" -lt 253 ]; then
+    edits+=(-e 's|^Type=notify-reload$|Type=notify|' -e '/^ExecReload=.* validate /a ExecReload=/bin/kill -HUP $MAINPID')
+  fi
+  sed "${edits[@]}" "packaging/systemd/$unit"
+}
+
+# The systemd version the installed units are for: SYSTEMD_VERSION if set (staging for another host), else this
+# host's, else (no systemctl here) a current one.
+target_systemd() {
+  local version="${SYSTEMD_VERSION:-}"
+  [ -n "$version" ] || version=$(systemctl --version 2>/dev/null | awk 'NR == 1 { print $2 }') || true
+  case "$version" in
+    '' ) echo 999 ;;
+    *[!0-9]*) echo "SYSTEMD_VERSION must be a number such as 252, not '$version'" >&2; exit 2 ;;
+    *) echo "$version" ;;
+  esac
+}
 dist_archives() {
   local version epoch out="$ART/dist" arch name stage unit
   version=$(sed -n 's:.*<Version>\(.*\)</Version>.*:\1:p' Directory.Build.props)
@@ -106,9 +132,12 @@ dist_archives() {
     if [ "$arch" = x64 ]; then install -m 0755 "$ART/loomsched" "$stage/loomsched"; else install -m 0755 "$ART/linux-arm64/loomsched" "$stage/loomsched"; fi
     install -m 0644 config/scheduler.example.yaml "$stage/scheduler.example.yaml"
     for unit in "${UNITS[@]}"; do
-      sed -e "s|@BINDIR@|/usr/local/bin|g" -e "s|@CONFDIR@|/usr/local/etc/loomsched|g" "packaging/systemd/$unit" >"$stage/systemd/$unit"
+      render_unit "$unit" /usr/local 999 >"$stage/systemd/$unit"
       chmod 0644 "$stage/systemd/$unit"
     done
+    mkdir -p "$stage/systemd/before-253"
+    render_unit loomsched.service /usr/local 252 >"$stage/systemd/before-253/loomsched.service"
+    chmod 0644 "$stage/systemd/before-253/loomsched.service"
     { printf '# loomsched %s for linux-%s\n\n' "$version" "$arch"
       sed -n '/^<!-- dist-readme:begin -->$/,/^<!-- dist-readme:end -->$/p' README.md | sed -e '1d;$d' -e 's/^### /## /'; } >"$stage/README.md"
     tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$epoch" -C "$out" -cf - "$name" | gzip -9n >"$out/$name.tar.gz"
@@ -165,14 +194,14 @@ install_to() {
     /*) prefix="${prefix%/}" ;;
     *) echo "usage: ./build.sh install PREFIX   (an absolute path, e.g. /usr/local)" >&2; exit 2 ;;
   esac
-  local root="${DESTDIR:-}$prefix" unit
-  log "installing loomsched into ${DESTDIR:+$DESTDIR:}${prefix:-/}"
+  local root="${DESTDIR:-}$prefix" unit systemd
+  systemd=$(target_systemd)
+  log "installing loomsched into ${DESTDIR:+$DESTDIR:}${prefix:-/} (units for systemd $systemd)"
   install -D -m 0755 "$ART/loomsched" "$root/bin/loomsched"
   install -D -m 0644 config/scheduler.example.yaml "$root/etc/loomsched/scheduler.example.yaml"
+  mkdir -p "$root/lib/systemd/system"
   for unit in "${UNITS[@]}"; do
-    mkdir -p "$root/lib/systemd/system"
-    sed -e "s|@BINDIR@|$prefix/bin|g" -e "s|@CONFDIR@|$prefix/etc/loomsched|g" "packaging/systemd/$unit" \
-      >"$root/lib/systemd/system/$unit"
+    render_unit "$unit" "$prefix" "$systemd" >"$root/lib/systemd/system/$unit"
     chmod 0644 "$root/lib/systemd/system/$unit"
   done
 }

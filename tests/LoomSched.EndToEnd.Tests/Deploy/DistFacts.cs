@@ -48,7 +48,7 @@ public sealed class DistFacts(ITestOutputHelper output)
                 output.WriteLine(listing);
                 var entries = listing.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToList();
                 Assert.Equal(
-                    new[] { "", "README.md", "loomsched", "scheduler.example.yaml", "systemd/", "systemd/loomsched-health.service", "systemd/loomsched-health.timer", "systemd/loomsched.service" }
+                    new[] { "", "README.md", "loomsched", "scheduler.example.yaml", "systemd/", "systemd/before-253/", "systemd/before-253/loomsched.service", "systemd/loomsched-health.service", "systemd/loomsched-health.timer", "systemd/loomsched.service" }
                         .Select(e => $"{name}/{e}"),
                     entries.Select(e => e[^1]));
                 Assert.All(entries, e => Assert.Equal("0/0", e[1]));
@@ -63,6 +63,10 @@ public sealed class DistFacts(ITestOutputHelper output)
                 var unit = File.ReadAllText(Path.Combine(root, "systemd", "loomsched.service"));
                 Assert.Contains("\nExecStart=/usr/local/bin/loomsched run\n", unit);
                 Assert.DoesNotMatch("@(BINDIR|CONFDIR)@", unit);
+                Assert.Contains("\nType=notify-reload\n", unit);
+                var older = File.ReadAllText(Path.Combine(root, "systemd", "before-253", "loomsched.service"));
+                Assert.Contains("\nType=notify\n", older);
+                Assert.Contains("\nExecReload=/usr/local/bin/loomsched validate ${LOOMSCHED_CONFIG}\nExecReload=/bin/kill -HUP $MAINPID\n", older);
                 var readme = File.ReadAllText(Path.Combine(root, "README.md"));
                 Assert.StartsWith($"# loomsched {version} for linux-{name.Split('-')[^1]}\n", readme);
                 Assert.Contains("## Host requirements", readme);

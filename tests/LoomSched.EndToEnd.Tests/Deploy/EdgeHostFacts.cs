@@ -43,9 +43,16 @@ public sealed partial class EdgeHostFacts(ITestOutputHelper output)
 
             var service = Settings(File.ReadAllText(Path.Combine(unitDir, "loomsched.service")), "Service");
             Assert.Equal([$"{prefix}/bin/loomsched run"], service["ExecStart"]);
-            // systemd runs the ExecReload lines in order and fails the reload at the first that fails: a config that
-            // does not validate fails `systemctl reload` and never reaches the daemon.
-            Assert.Equal([$"{prefix}/bin/loomsched validate ${{LOOMSCHED_CONFIG}}", "/bin/kill -HUP $MAINPID"], service["ExecReload"]);
+            // The unit suits this host's systemd (Type=notify-reload needs 253). systemd runs the ExecReload lines in
+            // order and fails the reload at the first that fails: a config that does not validate fails `systemctl
+            // reload`; before 253 the SIGHUP is the second line, from 253 systemd sends it itself.
+            int? hostSystemd = await HostSystemdAsync();
+            output.WriteLine($"this host's systemd: {hostSystemd?.ToString() ?? "none"}");
+            bool notifyReload = hostSystemd is null or >= 253;
+            Assert.Equal([notifyReload ? "notify-reload" : "notify"], service["Type"]);
+            Assert.Equal(notifyReload
+                ? [$"{prefix}/bin/loomsched validate ${{LOOMSCHED_CONFIG}}"]
+                : [$"{prefix}/bin/loomsched validate ${{LOOMSCHED_CONFIG}}", "/bin/kill -HUP $MAINPID"], service["ExecReload"]);
             string validate = service["ExecReload"].First().Split(' ')[0];
             (code, stdout, _) = await ShAsync(prefix, null, validate, "validate", example);
             Assert.True(code == 0, stdout);
@@ -78,6 +85,44 @@ public sealed partial class EdgeHostFacts(ITestOutputHelper output)
         {
             Directory.Delete(prefix, recursive: true);
         }
+    }
+
+    [Theory]
+    [InlineData("252", "notify", true)]
+    [InlineData("253", "notify-reload", false)]
+    [InlineData("257", "notify-reload", false)]
+    public async Task Install_writes_a_notify_reload_unit_from_systemd_253_and_a_notify_unit_that_sends_SIGHUP_before(
+        string systemd, string type, bool sighupLine)
+    {
+        var stage = Directory.CreateTempSubdirectory("loomsched-stage-").FullName;
+        try
+        {
+            var (code, stdout, stderr) = await ShAsync(Repo.Root, new() { ["DESTDIR"] = stage, ["SYSTEMD_VERSION"] = systemd },
+                BuildSh, "install", "/usr/local");
+            Assert.True(code == 0, $"SYSTEMD_VERSION={systemd} ./build.sh install exited {code}: {stdout}{stderr}");
+            string unit = File.ReadAllText(Path.Combine(stage, "usr/local/lib/systemd/system/loomsched.service"));
+            var service = Settings(unit, "Service");
+            Assert.Equal([type], service["Type"]);
+            Assert.Equal(sighupLine
+                ? ["/usr/local/bin/loomsched validate ${LOOMSCHED_CONFIG}", "/bin/kill -HUP $MAINPID"]
+                : ["/usr/local/bin/loomsched validate ${LOOMSCHED_CONFIG}"], service["ExecReload"]);
+            // Nothing else differs: the sandbox and the rest are the same lines.
+            string other = File.ReadAllText(Path.Combine(Repo.Root, "packaging", "systemd", "loomsched.service"))
+                .Replace("@BINDIR@", "/usr/local/bin").Replace("@CONFDIR@", "/usr/local/etc/loomsched");
+            Assert.Equal(Lines(other).Where(l => !l.StartsWith("Type=", StringComparison.Ordinal)),
+                Lines(unit).Where(l => !l.StartsWith("Type=", StringComparison.Ordinal) && l != "ExecReload=/bin/kill -HUP $MAINPID"));
+
+            (code, _, stderr) = await ShAsync(Repo.Root, new() { ["DESTDIR"] = stage, ["SYSTEMD_VERSION"] = "latest" },
+                BuildSh, "install", "/usr/local");
+            Assert.Equal(2, code);
+            Assert.Contains("SYSTEMD_VERSION must be a number such as 252, not 'latest'", stderr);
+        }
+        finally
+        {
+            Directory.Delete(stage, recursive: true);
+        }
+
+        static IEnumerable<string> Lines(string unit) => unit.Split('\n');
     }
 
     [Fact]
@@ -231,6 +276,14 @@ public sealed partial class EdgeHostFacts(ITestOutputHelper output)
     }
 
     /// <summary>Null when <paramref name="command"/> is there (installing <paramref name="package"/> if needed), else why not.</summary>
+    /// <summary>This host's systemd version from <c>systemctl --version</c>, or null without systemctl.</summary>
+    private static async Task<int?> HostSystemdAsync()
+    {
+        var (code, stdout, _) = await ShAsync("/", null, "sh", "-c", "systemctl --version 2>/dev/null | head -n1");
+        var words = stdout.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return code == 0 && words.Length > 1 && int.TryParse(words[1], out int version) ? version : null;
+    }
+
     private async Task<string?> ToolOrWhyNotAsync(string command, string package)
     {
         if ((await ShAsync("/", null, "sh", "-c", $"command -v {command}")).Code == 0)

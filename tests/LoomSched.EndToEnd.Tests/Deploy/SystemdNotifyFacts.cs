@@ -117,11 +117,14 @@ public sealed class SystemdNotifyFacts(NatsFixture nats)
         Assert.All(beats.Zip(beats.Skip(1)), pair => Assert.True(Stopwatch.GetElapsedTime(pair.First, pair.Second) < TimeSpan.FromSeconds(1.9),
             $"a gap of {Stopwatch.GetElapsedTime(pair.First, pair.Second).TotalMilliseconds} ms between watchdog beats"));
 
-        // SIGHUP: RELOADING=1 with the monotonic time, then READY=1.
+        // SIGHUP: RELOADING=1 with the monotonic time, then READY=1. Type=notify-reload counts the reload done only
+        // if MONOTONIC_USEC is CLOCK_MONOTONIC in microseconds, no earlier than its own request.
         before = notify.Seen.Count;
+        long askedUs = MonotonicMicroseconds();
         daemon.Signal(Signals.SIGHUP);
         string reloading = await notify.WaitForAsync("RELOADING=1", before);
-        Assert.Matches(@"MONOTONIC_USEC=\d+", reloading);
+        long reloadingUs = long.Parse(Assert.Single(reloading.Split('\n'), l => l.StartsWith("MONOTONIC_USEC=", StringComparison.Ordinal))["MONOTONIC_USEC=".Length..]);
+        Assert.InRange(reloadingUs, askedUs, MonotonicMicroseconds());
         Assert.Contains("STATUS=1 schedule(s)", await notify.WaitForAsync("READY=1", before));
 
         // A refused config: still READY=1 (the old schedules run), and STATUS says why.
@@ -205,4 +208,16 @@ public sealed class SystemdNotifyFacts(NatsFixture nats)
         Assert.Equal(2, code);
         Assert.DoesNotContain("<3>", error);
     }
+
+    /// <summary>CLOCK_MONOTONIC in microseconds, read from the C library as systemd reads it.</summary>
+    private static long MonotonicMicroseconds()
+    {
+        Assert.Equal(0, clock_gettime(1 /* CLOCK_MONOTONIC */, out var now));
+        return now.Seconds * 1_000_000 + now.Nanoseconds / 1_000;
+    }
+
+    private readonly record struct Timespec(long Seconds, long Nanoseconds);
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    private static extern int clock_gettime(int clock, out Timespec time);
 }
