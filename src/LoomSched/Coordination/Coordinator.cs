@@ -260,38 +260,56 @@ internal sealed partial class Coordinator
     /// by a previous leader (or before a restart) stays paused, one resumed meanwhile is resumed here. A read the
     /// bucket does not answer (no stream leader, a permission refused) is tried again for <see cref="ReadBudget"/>;
     /// what is still unread then keeps its state here and catches nothing up, and the log says which schedules.
+    /// Schedules are read <see cref="ConcurrentReads"/> at a time, so that thousands fit in the budget.
     /// </summary>
     private async Task<IReadOnlyList<(ScheduleDefinition Schedule, SlotRecord? Record)>> PlanAsync(CancellationToken stoppingToken)
     {
-        var plan = new List<(ScheduleDefinition, SlotRecord?)>();
         var engine = _engine!;
+        var schedules = engine.Config.Schedules;
         var pausedHere = PausedNow();
         var reads = new TakeOverReads(this, _time.GetTimestamp() + (long)(ReadBudget.TotalSeconds * _time.TimestampFrequency), stoppingToken);
-        foreach (var schedule in engine.Config.Schedules)
+        long began = _time.GetTimestamp();
+        var records = new (bool Read, SlotRecord? Record)[schedules.Count];
+        var options = new ParallelOptions { MaxDegreeOfParallelism = ConcurrentReads, CancellationToken = stoppingToken };
+        await Parallel.ForEachAsync(Enumerable.Range(0, schedules.Count), options, async (i, _) =>
         {
+            var schedule = schedules[i];
             bool recorded = false;
-            if (await reads.ReadAsync(schedule.Name, async ct => recorded = await Gate.IsPausedAsync(schedule.Name, ct).ConfigureAwait(false)).ConfigureAwait(false)
+            if (await reads.ReadAsync(i, async ct => recorded = await Gate.IsPausedAsync(schedule.Name, ct).ConfigureAwait(false)).ConfigureAwait(false)
                 && recorded != pausedHere.Contains(schedule.Name))
             {
                 var result = recorded ? engine.Pause(schedule.Name) : engine.Resume(schedule.Name);
                 LogPauseTakenOver(schedule.Name, recorded ? "paused" : "resumed", result.Message);
             }
             SlotRecord? record = null;
-            if (await reads.ReadAsync(schedule.Name, async ct => record = await Gate.ReadAsync(schedule.Name, ct).ConfigureAwait(false)).ConfigureAwait(false))
+            if (await reads.ReadAsync(i, async ct => record = await Gate.ReadAsync(schedule.Name, ct).ConfigureAwait(false)).ConfigureAwait(false))
             {
                 // Read and found none (or an unreadable one) is a plan too: a one-shot nobody claimed may be due.
-                plan.Add((schedule, record is null || record.Slot == DateTimeOffset.MinValue ? null : record));
+                records[i] = (true, record is null || record.Slot == DateTimeOffset.MinValue ? null : record);
             }
-        }
-        if (reads.Unread.Count > 0)
+        }).ConfigureAwait(false);
+
+        var unread = reads.Unread(schedules);
+        LogStateRead(schedules.Count - unread.Count, _time.GetElapsedTime(began).TotalMilliseconds);
+        if (unread.Count > 0)
         {
             const int Named = 10;
-            string names = string.Join(", ", reads.Unread.Take(Named))
-                + (reads.Unread.Count > Named ? $" and {reads.Unread.Count - Named} more" : "");
-            LogStateNotRead(_options.StateBucket, Seconds(ReadBudget), reads.LastError, $"{reads.Unread.Count} schedule(s) take over without it (paused or not as here, no catch-up): {names}");
+            string names = string.Join(", ", unread.Take(Named)) + (unread.Count > Named ? $" and {unread.Count - Named} more" : "");
+            LogStateNotRead(_options.StateBucket, Seconds(ReadBudget), reads.LastError, $"{unread.Count} schedule(s) take over without it (paused or not as here, no catch-up): {names}");
+        }
+        var plan = new List<(ScheduleDefinition, SlotRecord?)>();
+        for (int i = 0; i < schedules.Count; i++)
+        {
+            if (records[i].Read)
+            {
+                plan.Add((schedules[i], records[i].Record));
+            }
         }
         return plan;
     }
+
+    /// <summary>State reads in flight at a take-over: each is a round trip, and a KV get costs the server little.</summary>
+    private const int ConcurrentReads = 32;
 
     /// <summary>
     /// How long a take-over tries to read the state bucket. A leader reads within the campaign round it won the lease
@@ -302,22 +320,31 @@ internal sealed partial class Coordinator
 
     private static string Seconds(TimeSpan span) => span.TotalSeconds.ToString("0.#", System.Globalization.CultureInfo.InvariantCulture);
 
-    /// <summary>The take-over's reads of the state bucket, retried until a shared deadline; once it passes, none is tried.</summary>
+    /// <summary>
+    /// The take-over's reads of the state bucket, from several tasks at once, each retried until a shared deadline;
+    /// once one has run out of it, none is tried.
+    /// </summary>
     private sealed class TakeOverReads(Coordinator owner, long deadline, CancellationToken stoppingToken)
     {
         private static readonly TimeSpan AttemptTimeout = TimeSpan.FromSeconds(2);
         private static readonly TimeSpan RetryPause = TimeSpan.FromMilliseconds(250);
-        private bool _spent;
+        /// <summary>Failed schedules named one by one before the summary: an outage fails every read in flight.</summary>
+        private const int FailuresSaid = 3;
+        private volatile bool _spent;
+        private volatile string _lastError = "";
+        private int _failuresSaid;
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<int, bool> _unread = new();
+
+        public string LastError => _lastError;
 
         /// <summary>The schedules with a record left unread, in config order.</summary>
-        public List<string> Unread { get; } = [];
-
-        public string LastError { get; private set; } = "";
+        public List<string> Unread(IReadOnlyList<ScheduleDefinition> schedules) =>
+            [.. _unread.Keys.Order().Select(i => schedules[i].Name)];
 
         private TimeSpan Left() => owner._time.GetElapsedTime(owner._time.GetTimestamp(), deadline);
 
-        /// <summary>True once <paramref name="read"/> has completed; false when the budget ran out first.</summary>
-        public async Task<bool> ReadAsync(string schedule, Func<CancellationToken, Task> read)
+        /// <summary>True once <paramref name="read"/> of the schedule at <paramref name="index"/> has completed; false when the budget ran out first.</summary>
+        public async Task<bool> ReadAsync(int index, Func<CancellationToken, Task> read)
         {
             for (int attempt = 0; !_spent && Left() is var left && left > TimeSpan.Zero; attempt++)
             {
@@ -331,12 +358,12 @@ internal sealed partial class Coordinator
                     }
                     catch (Exception ex) when (ex is NatsException or OperationCanceledException && !stoppingToken.IsCancellationRequested)
                     {
-                        LastError = ex is OperationCanceledException ? "no answer" : ex.Message;
+                        _lastError = ex is OperationCanceledException ? "no answer" : ex.Message;
                     }
                 }
-                if (attempt == 0)
+                if (attempt == 0 && Interlocked.Increment(ref _failuresSaid) <= FailuresSaid)
                 {
-                    owner.LogStateReadFailed(schedule, LastError, Seconds(owner.ReadBudget));
+                    owner.LogStateReadFailed(owner._engine!.Config.Schedules[index].Name, _lastError, Seconds(owner.ReadBudget));
                 }
                 if (Left() <= RetryPause)
                 {
@@ -345,10 +372,7 @@ internal sealed partial class Coordinator
                 await Task.Delay(RetryPause, owner._time, stoppingToken).ConfigureAwait(false);
             }
             _spent = true;
-            if (Unread.Count == 0 || Unread[^1] != schedule)
-            {
-                Unread.Add(schedule);
-            }
+            _unread.TryAdd(index, true);
             return false;
         }
     }
@@ -450,6 +474,9 @@ internal sealed partial class Coordinator
     [LoggerMessage(EventId = 84, Level = LogLevel.Warning,
         Message = "coordination: the state bucket {Bucket} could not be read within {Budget} s ({Reason}); {Schedules}")]
     private partial void LogStateNotRead(string bucket, string budget, string reason, string schedules);
+
+    [LoggerMessage(EventId = 85, Level = LogLevel.Debug, Message = "coordination: the state of {Count} schedule(s) read in {Ms:0.#} ms")]
+    private partial void LogStateRead(int count, double ms);
 
     [LoggerMessage(EventId = 82, Level = LogLevel.Information, Message = "coordination: {Schedule} is {State} as the state bucket records ({Result})")]
     private partial void LogPauseTakenOver(string schedule, string state, string result);

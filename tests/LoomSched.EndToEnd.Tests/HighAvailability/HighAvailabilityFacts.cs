@@ -233,6 +233,46 @@ public sealed class HighAvailabilityFacts(NatsFixture nats, ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task A_new_leader_of_two_thousand_schedules_reads_the_state_of_every_one_within_its_budget()
+    {
+        // A 3 s lease leaves a take-over half a second to read the state bucket: two reads for each of 2,000
+        // schedules, one after the other, did not fit in it, and the last schedules took over without their pause.
+        const int Count = 2000;
+        var prefix = TempConfig.UniqueName("hm");
+        var yaml = new System.Text.StringBuilder($$"""
+            name: hm
+            subject_prefix: {{prefix}}
+            coordination: {mode: leader, lease_bucket: {{prefix}}_lease, state_bucket: {{prefix}}_state, lease_ttl_seconds: 3}
+            schedules:
+
+            """);
+        for (int i = 0; i < Count; i++)
+        {
+            yaml.Append(CultureInfo.InvariantCulture, $"  - {{name: s{i}, interval_seconds: 3600, task: {{worker_type: w}}}}\n");
+        }
+        var config = TempConfig.Write(yaml.ToString());
+        string last = $"s{Count - 1}";
+        string[] control = ["--name", "hm", "--subject-prefix", prefix, "--nats-url", nats.Server.Url];
+        await using (var first = Loomsched.Run(config, nats.Server.Url))
+        {
+            await first.WaitForLogAsync("leader: ", TimeSpan.FromSeconds(20));
+            var (code, text, error) = await Loomsched.ExecAsync(["pause", last, .. control]);
+            Assert.True(code == 0, text + error);
+            Assert.Equal(0, (await first.TerminateAsync(TimeSpan.FromSeconds(10))).Code);
+        }
+
+        await using var second = Loomsched.Run(config, nats.Server.Url, "--log-level", "debug");
+        await second.WaitForLogAsync($"coordination: {last} is paused as the state bucket records", TimeSpan.FromSeconds(20));
+        await second.WaitForLogAsync($"coordination: the state of {Count} schedule(s) read in ", TimeSpan.FromSeconds(5));
+        foreach (var line in second.Stderr.Where(l => l.Contains("coordination: the state", StringComparison.Ordinal)))
+        {
+            output.WriteLine(line);
+        }
+        Assert.DoesNotContain(second.Stderr, l => l.Contains("take over without it", StringComparison.Ordinal));
+        Assert.Equal(0, (await second.TerminateAsync(TimeSpan.FromSeconds(10))).Code);
+    }
+
+    [Fact]
     public async Task A_leader_whose_renew_the_lease_bucket_does_not_take_leads_on_and_renews_once_it_takes_writes_again()
     {
         var prefix = TempConfig.UniqueName("lr");
