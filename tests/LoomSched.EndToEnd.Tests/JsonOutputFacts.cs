@@ -101,6 +101,10 @@ public sealed class JsonOutputFacts(NatsFixture nats)
         Assert.Equal(["2027-03-27T12:01:30+00:00", "2027-03-27T12:03:00+00:00"],
             schedules[2].GetProperty("slots").EnumerateArray().Select(s => s.GetString()));
         Assert.All(schedules, s => Assert.True(s.GetProperty("more").GetBoolean()));
+        // Written for a terminal as well as for jq: an offset and a quote read as themselves.
+        Assert.Contains("\"2027-03-28T03:00:00+02:00\"", output);
+        Assert.Contains("\"trigger\": \"cron \\\"0 0 29 2 *\\\" (UTC)\"", output);
+        Assert.DoesNotContain("\\u00", output);
 
         string never = TempConfig.Write("""
             name: never

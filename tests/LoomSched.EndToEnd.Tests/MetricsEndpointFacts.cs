@@ -148,11 +148,24 @@ public sealed class MetricsEndpointFacts(NatsFixture nats)
         Assert.DoesNotContain("   at ", error);
     }
 
+    [Fact]
+    public async Task A_metrics_address_whose_name_does_not_resolve_stops_the_start_saying_so()
+    {
+        var (code, _, error) = await Loomsched.ExecAsync("run", "--config", TickConfig("unresolved_http"), "--nats-url", nats.Server.Url,
+            "--metrics-address", "no-such-host.invalid:9464");
+        Assert.Equal(1, code);
+        Assert.Contains("fatal --metrics-address no-such-host.invalid:9464: cannot listen: the name no-such-host.invalid does not resolve "
+            + "to an address; give one of this host's IPv4 addresses, such as 127.0.0.1:9464, or :9464 for every interface; not started", error);
+        Assert.DoesNotContain("   at ", error);
+    }
+
     [Theory]
     [InlineData("9464", "--metrics-address must be HOST:PORT, such as 127.0.0.1:9464 or :9464 (every interface), got \"9464\"")]
     [InlineData("127.0.0.1:0", "--metrics-address must be HOST:PORT, such as 127.0.0.1:9464 or :9464 (every interface), got \"127.0.0.1:0\"")]
     [InlineData("127.0.0.1:70000", "--metrics-address must be HOST:PORT, such as 127.0.0.1:9464 or :9464 (every interface), got \"127.0.0.1:70000\"")]
     [InlineData("[::1]:9464", "--metrics-address takes an IPv4 address or a host name (HttpListener reads no IPv6 address), got \"[::1]:9464\"")]
+    [InlineData("999.1.1.1:9464", "--metrics-address: \"999.1.1.1\" is not an IPv4 address (four numbers from 0 to 255, such as 127.0.0.1), got \"999.1.1.1:9464\"")]
+    [InlineData("127.1:9464", "--metrics-address: \"127.1\" is not an IPv4 address (four numbers from 0 to 255, such as 127.0.0.1), got \"127.1:9464\"")]
     public async Task A_malformed_metrics_address_is_a_usage_error_naming_the_form(string address, string message)
     {
         var (code, _, error) = await Loomsched.ExecAsync("run", "--config", TickConfig("malformed_http"), "--metrics-address", address);

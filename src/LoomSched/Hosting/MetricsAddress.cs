@@ -12,6 +12,9 @@ internal sealed record MetricsAddress(string Host, int Port)
     /// <summary>True when every interface is meant.</summary>
     public bool AnyInterface => Host.Length == 0;
 
+    /// <summary>True when the host is a name, which HttpListener resolves as it starts.</summary>
+    public bool IsName => !AnyInterface && !IPAddress.TryParse(Host, out _);
+
     /// <summary>The address as the log says it: <c>127.0.0.1:9464</c>, <c>0.0.0.0:9464</c>.</summary>
     public override string ToString() => (AnyInterface ? "0.0.0.0" : Host) + ":" + Port.ToString(CultureInfo.InvariantCulture);
 
@@ -45,6 +48,12 @@ internal sealed record MetricsAddress(string Host, int Port)
         }
         if (host.Contains('/', StringComparison.Ordinal) || host.Any(char.IsWhiteSpace))
         {
+            return null;
+        }
+        if (host.Length > 0 && host.All(c => char.IsAsciiDigit(c) || c == '.')
+            && !(host.Count(c => c == '.') == 3 && IPAddress.TryParse(host, out _)))
+        {
+            problem = $"--metrics-address: \"{host}\" is not an IPv4 address (four numbers from 0 to 255, such as 127.0.0.1), got \"{text}\"";
             return null;
         }
         problem = null;

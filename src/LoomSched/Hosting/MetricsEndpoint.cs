@@ -18,6 +18,7 @@ internal sealed partial class MetricsEndpoint(MetricsAddress address, SchedulerS
     public static readonly TimeSpan Stale = TimeSpan.FromSeconds(15);
 
     private readonly HttpListener _listener = new() { IgnoreWriteExceptions = true };
+    private const int NotSupported = 50; // ERROR_NOT_SUPPORTED, as HttpListener reports a name it cannot resolve
 
     /// <summary>Binds the address before the daemon starts; a port in use or a name that does not resolve is the reason.</summary>
     public bool TryListen(out string? problem)
@@ -31,6 +32,13 @@ internal sealed partial class MetricsEndpoint(MetricsAddress address, SchedulerS
             _listener.Start();
             problem = null;
             return true;
+        }
+        catch (HttpListenerException ex) when (ex.ErrorCode == NotSupported && address.IsName)
+        {
+            // HttpListener's own words for a name it cannot resolve are "The request is not supported".
+            problem = $"--metrics-address {address}: cannot listen: the name {address.Host} does not resolve to an address; "
+                + $"give one of this host's IPv4 addresses, such as 127.0.0.1:{address.Port}, or :{address.Port} for every interface";
+            return false;
         }
         catch (Exception ex) when (ex is HttpListenerException or System.Net.Sockets.SocketException)
         {
