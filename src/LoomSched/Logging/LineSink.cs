@@ -25,8 +25,9 @@ internal sealed class LineSink : IDisposable
     private readonly Stream _out;
     private readonly object _sync = new();
     private readonly Thread _writer;
-    private ArrayBufferWriter<byte> _pending = new(1 << 16);
-    private ArrayBufferWriter<byte> _writing = new(1 << 16);
+    // Small at start (a page each, not 64 KB): they grow to the largest burst and keep that size.
+    private ArrayBufferWriter<byte> _pending = new(1 << 12);
+    private ArrayBufferWriter<byte> _writing = new(1 << 12);
     private long _appended;
     private long _written;
     private bool _stopping;
