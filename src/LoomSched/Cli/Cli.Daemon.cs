@@ -106,9 +106,7 @@ internal static partial class Cli
         {
             return 2;
         }
-        // Loading builds and drops several times what the config keeps (the YAML tree, the parser's garbage): left
-        // alone the heap stays at that peak. One compacting collection, before anything fires, hands it back.
-        GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        LoadGarbage.Release();
         // On a two-core host the pool starts with two workers and adds one per half second when they are busy:
         // a brief blocking call (the loop's precise wake, a slow expansion) must not delay the next fire by that.
         ThreadPool.GetMinThreads(out int workers, out int io);

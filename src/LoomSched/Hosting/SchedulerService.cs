@@ -285,9 +285,7 @@ internal sealed partial class SchedulerService(
             }
             // The bucket's schedules stay: the set puts the new file's in force beside them.
             var summary = _runtime is { } runtime ? runtime.ApplyFile(next) : engine.Reload(next);
-            // Loading a large config leaves its parse tree and garbage in a heap that would otherwise keep the peak:
-            // one compacting collection gives it back, as after the first load.
-            GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+            LoadGarbage.Release();
             // The buffer, the publish mode and the coordination are set up once: say so rather than ignore a change.
             string[] onRestart = [
                 .. next.MaxPending != config.MaxPending ? ["max_pending"] : Array.Empty<string>(),
