@@ -24,7 +24,8 @@ internal static partial class DaemonHost
     {
         // Outlives the host, so that the host's own last lines (and a failure's stack trace) are written.
         using var lines = new LineLoggerProvider(options.LogFormat, options.LogLevel, TimeProvider.System);
-        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { Args = [] });
+        // Named here, the host does not read the entry assembly's name through reflection metadata at every start.
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { Args = [], ApplicationName = "loomsched" });
         // Environment variables are the configuration an expansion function's options bind from (IOptions<T>).
         builder.Configuration.AddEnvironmentVariables();
         // The host's own settings and logging, registered as they are: resolved through the open generic options
