@@ -140,8 +140,9 @@ internal static class ConfigSource
     private static byte[] ReadAtMost(Stream stream, int limit)
     {
         using var memory = new MemoryStream();
-        // A file says its length: a chunk of that size (and one byte to see it end) reads it in one go.
-        byte[] chunk = new byte[stream.CanSeek ? (int)Math.Clamp(stream.Length + 1, 1, 81920) : 81920];
+        // A regular file says its length: a chunk of that size (and one byte to see it end) reads it in one go.
+        // A device, a pipe or /proc says 0, however much it holds: those get the full chunk.
+        byte[] chunk = new byte[stream.CanSeek && stream.Length > 0 ? (int)Math.Min(stream.Length + 1, 81920) : 81920];
         int n;
         while (memory.Length < limit && (n = stream.Read(chunk, 0, (int)Math.Min(chunk.Length, limit - memory.Length))) > 0)
         {
