@@ -370,12 +370,10 @@ public sealed class ControlHandler
                     w.WriteEndArray();
                     w.WriteEndObject();
                 }
-                w.WriteNumber("fires", s.Fires);
-                w.WriteNumber("dispatched", s.Dispatched);
-                w.WriteNumber("errors", s.Errors);
-                w.WriteNumber("skipped", s.Skipped);
-                w.WriteNumber("missed", s.Missed);
-                w.WriteNumber("not_claimed", s.NotClaimed);
+                foreach (var (field, value) in StatusNumbers.Counters(s))
+                {
+                    w.WriteNumber(field, value);
+                }
                 w.WriteBoolean("paused", s.Paused);
                 w.WriteBoolean("running", s.Running);
                 if (s.LastError is null)

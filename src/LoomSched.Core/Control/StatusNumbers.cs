@@ -23,28 +23,19 @@ public sealed record StatusNumbers(
     public static StatusNumbers Of(SchedulerStatus status, PublishCounters? publisher)
     {
         var daemon = new Dictionary<string, double>(StringComparer.Ordinal);
-        if (publisher is { } p)
+        foreach (var (field, value) in publisher?.Fields() ?? [])
         {
-            daemon["published"] = p.Published;
-            daemon["pending"] = p.Pending;
-            daemon["max_pending"] = p.MaxPending;
-            daemon["dropped"] = p.Dropped;
-            daemon["publish_errors"] = p.PublishErrors;
-            daemon["resent"] = p.Resent;
+            daemon[field] = value;
         }
         daemon["uptime_seconds"] = Rounded(status.Uptime.TotalSeconds);
         var schedules = new List<ScheduleNumbers>(status.Schedules.Count);
         foreach (var s in status.Schedules)
         {
-            var counters = new Dictionary<string, double>(StringComparer.Ordinal)
+            var counters = new Dictionary<string, double>(StringComparer.Ordinal);
+            foreach (var (field, value) in Counters(s))
             {
-                ["fires"] = s.Fires,
-                ["dispatched"] = s.Dispatched,
-                ["errors"] = s.Errors,
-                ["skipped"] = s.Skipped,
-                ["missed"] = s.Missed,
-                ["not_claimed"] = s.NotClaimed,
-            };
+                counters[field] = value;
+            }
             if (s.LastLatenessMs is { } late)
             {
                 counters["last_late_ms"] = Rounded(late);
@@ -54,6 +45,13 @@ public sealed record StatusNumbers(
         }
         return new StatusNumbers(status.Name, daemon, LatenessHistogram.BoundsMs, schedules);
     }
+
+    /// <summary>A schedule's counters, by the fields the <c>status</c> reply writes them under, in its order.</summary>
+    public static (string Field, long Value)[] Counters(ScheduleStatus s) =>
+    [
+        ("fires", s.Fires), ("dispatched", s.Dispatched), ("errors", s.Errors),
+        ("skipped", s.Skipped), ("missed", s.Missed), ("not_claimed", s.NotClaimed),
+    ];
 
     /// <summary>The numbers of an answered <c>status</c> reply; what it lacks is absent.</summary>
     public static StatusNumbers Read(JsonElement reply)
@@ -122,14 +120,19 @@ public sealed record LatenessNumbers(IReadOnlyList<double> AtMost, double Count,
 /// <param name="Resent">Messages sent again after a reconnect.</param>
 public readonly record struct PublishCounters(long Published, long Pending, long MaxPending, long Dropped, long PublishErrors, long Resent)
 {
+    /// <summary>The counters, by the fields the <c>status</c> reply writes them under, in its order.</summary>
+    public (string Field, long Value)[] Fields() =>
+    [
+        ("published", Published), ("pending", Pending), ("max_pending", MaxPending),
+        ("dropped", Dropped), ("publish_errors", PublishErrors), ("resent", Resent),
+    ];
+
     /// <summary>Writes the counters as the <c>status</c> reply's properties.</summary>
     public void WriteTo(Utf8JsonWriter w)
     {
-        w.WriteNumber("published", Published);
-        w.WriteNumber("pending", Pending);
-        w.WriteNumber("max_pending", MaxPending);
-        w.WriteNumber("dropped", Dropped);
-        w.WriteNumber("publish_errors", PublishErrors);
-        w.WriteNumber("resent", Resent);
+        foreach (var (field, value) in Fields())
+        {
+            w.WriteNumber(field, value);
+        }
     }
 }
