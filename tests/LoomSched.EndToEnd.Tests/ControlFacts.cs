@@ -10,14 +10,7 @@ namespace LoomSched.EndToEnd.Tests;
 [Collection("nats")]
 public sealed class ControlFacts(NatsFixture nats)
 {
-    private static readonly NatsRawSerializer<byte[]> Raw = NatsRawSerializer<byte[]>.Default;
-
-    private async Task<JsonElement> RequestAsync(string subject, string body)
-    {
-        var reply = await nats.Client.RequestAsync(subject, Encoding.UTF8.GetBytes(body), requestSerializer: Raw, replySerializer: Raw,
-            replyOpts: new NatsSubOpts { Timeout = TimeSpan.FromSeconds(5) });
-        return JsonDocument.Parse(reply.Data!).RootElement.Clone();
-    }
+    private Task<JsonElement> RequestAsync(string subject, string body) => ControlRequest.SendAsync(nats.Client, subject, body);
 
     private static string Config(string prefix, string extra = "") => TempConfig.Write($$"""
         name: ctl

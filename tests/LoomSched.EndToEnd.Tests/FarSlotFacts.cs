@@ -14,15 +14,9 @@ public sealed class FarSlotCollection : ICollectionFixture<NatsFixture>;
 [Collection("far-slots")]
 public sealed class FarSlotFacts(NatsFixture nats)
 {
-    private static readonly NatsRawSerializer<byte[]> Raw = NatsRawSerializer<byte[]>.Default;
     private static readonly TimeSpan StayUp = TimeSpan.FromMinutes(2);
 
-    private async Task<JsonElement> RequestAsync(string subject, string body)
-    {
-        var reply = await nats.Client.RequestAsync(subject, System.Text.Encoding.UTF8.GetBytes(body), requestSerializer: Raw, replySerializer: Raw,
-            replyOpts: new NatsSubOpts { Timeout = TimeSpan.FromSeconds(5) });
-        return JsonDocument.Parse(reply.Data!).RootElement.Clone();
-    }
+    private Task<JsonElement> RequestAsync(string subject, string body) => ControlRequest.SendAsync(nats.Client, subject, body);
 
     private static string NextFireOf(JsonElement status, string schedule) =>
         status.GetProperty("schedules").EnumerateArray().Single(s => s.GetProperty("name").GetString() == schedule)

@@ -10,14 +10,7 @@ namespace LoomSched.EndToEnd.Tests;
 [Collection("nats")]
 public sealed class LifecycleFacts(NatsFixture nats)
 {
-    private static readonly NatsRawSerializer<byte[]> Raw = NatsRawSerializer<byte[]>.Default;
-
-    private async Task<JsonElement> StatusAsync(string subject)
-    {
-        var reply = await nats.Client.RequestAsync(subject, "{}"u8.ToArray(), requestSerializer: Raw, replySerializer: Raw,
-            replyOpts: new NatsSubOpts { Timeout = TimeSpan.FromSeconds(5) });
-        return JsonDocument.Parse(reply.Data!).RootElement.Clone();
-    }
+    private Task<JsonElement> StatusAsync(string subject) => ControlRequest.SendAsync(nats.Client, subject, "{}");
 
     [Fact]
     public async Task Sigterm_stops_an_idle_daemon_with_exit_code_zero_within_two_seconds()
