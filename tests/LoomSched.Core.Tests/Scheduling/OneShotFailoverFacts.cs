@@ -93,6 +93,7 @@ public sealed class OneShotFailoverFacts() : EngineHarness(T0)
 
         await AdvanceAsync(TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(1));
         await RecordingPort.Eventually(() => Port.Seen.Count == 1, "the leader's fire");
+        await RecordingPort.Eventually(() => _records.TryGetValue("once", out var r) && r.Done, "the leader's record completed");
 
         // The leader dies; the follower takes over.
         a.Leader = false;
@@ -129,6 +130,7 @@ public sealed class OneShotFailoverFacts() : EngineHarness(T0)
         var message = Assert.Single(Port.Seen).Message;
         Assert.Equal(LoomTime.Format(T0.AddSeconds(10)), message.ScheduledFor);
         Assert.Equal($"sched/once/{LoomTime.Format(T0.AddSeconds(10))}/0", message.MessageId);
+        await RecordingPort.Eventually(() => _records["once"].Done, "the record completed after the send");
         Assert.Equal(new Record(T0.AddSeconds(10), true, "b"), _records["once"]);
         Assert.Empty(TakeOver(config, "c", engine));
     }
@@ -162,6 +164,8 @@ public sealed class OneShotFailoverFacts() : EngineHarness(T0)
         var message = Assert.Single(b.Port.Seen).Message;
         Assert.Equal($"sched/once/{LoomTime.Format(At)}/0", message.MessageId);
         Assert.Empty(Port.Seen);
+        // The record is completed once the send is confirmed, on the fire's own thread.
+        await RecordingPort.Eventually(() => _records["once"].Done, "the record completed after the send");
         Assert.Equal(new Record(At, true, "b"), _records["once"]);
         await RecordingPort.Eventually(() => b.Engine.Status().Schedules[0] is { Done: true, Fires: 1 }, "the new leader's done one-shot");
         // A later take-over by another replica that saw the instant come (as b did) finds it done.

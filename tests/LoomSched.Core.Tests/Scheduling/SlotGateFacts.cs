@@ -98,7 +98,7 @@ public sealed class SlotGateFacts() : EngineHarness(T0)
     {
         StartGated(null, TestSchedules.Interval("grid", 1));
         await AdvanceAsync(TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(500));
-        await RecordingPort.Eventually(() => Port.Seen.Count == 2, "two fires");
+        await RecordingPort.Eventually(() => Port.Seen.Count == 2 && _gate.Done.Count == 2, "two fires, each completed after its send");
         // Started at :58.5: the epoch grid puts the slots on whole seconds, not half past.
         Assert.Equal(["2026-11-27T02:59:59Z", "2026-11-27T03:00:00Z"], Port.Seen.Select(s => s.Message.ScheduledFor));
         Assert.Equal(["2026-11-27T02:59:59Z", "2026-11-27T03:00:00Z"], _gate.Done);
