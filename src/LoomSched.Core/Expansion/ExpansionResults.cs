@@ -143,9 +143,8 @@ public static class ExpansionResults
     }
 
     // A map whose size is known (a dictionary, a list, an array) is boxed into an array at once: one allocation, which
-    // the message's merge then uses as it is (MergedMap), where a lazy view cost an iterator, an enumeration through it
-    // and a copy (about a fifth of a big fan-out's build, profiled). Either way the map is read when the function hands
-    // it over, before it is asked for the next.
+    // the message's merge then uses as it is (MergedMap), where a lazy view costs an iterator, an enumeration through
+    // it and a copy. Either way the map is read when the function hands it over, before it is asked for the next.
     private static IEnumerable<KeyValuePair<string, object?>> BoxValues<TMap, TValue>(TMap map)
         where TMap : IEnumerable<KeyValuePair<string, TValue>>
     {

@@ -29,8 +29,8 @@ internal static partial class DaemonHost
         // Environment variables are the configuration an expansion function's options bind from (IOptions<T>).
         builder.Configuration.AddEnvironmentVariables();
         // The host's own settings and logging, registered as they are: resolved through the open generic options
-        // services, their types are built by NativeAOT at run time, which costs every start milliseconds and about
-        // 2 MiB of resident memory. The log is the line logger alone, at the level of --log-level.
+        // services, their types are built by NativeAOT at run time, at every start, in time and resident memory.
+        // The log is the line logger alone, at the level of --log-level.
         builder.Services.AddSingleton<ILoggerFactory>(new LoggerFactory([lines], new LoggerFilterOptions { MinLevel = options.LogLevel }));
         builder.Services.AddSingleton(Options.Create(new ConsoleLifetimeOptions { SuppressStatusMessages = true }));
         builder.Services.AddSingleton(Options.Create(new HostOptions { ShutdownTimeout = options.ShutdownGrace + TimeSpan.FromSeconds(1) }));

@@ -5,7 +5,7 @@ namespace LoomSched.Daemon.Logging;
 /// <summary>
 /// Where log lines go: a buffer that one background thread writes to stderr, many lines per write. Loggers only
 /// copy bytes under a short lock, so a fire never waits for a system call or another thread's line; a thousand fires
-/// in the same second cost one write, not a thousand (measured: see tests/LoomSched.Benchmarks). Lines keep the order
+/// in the same second cost one write, not a thousand. Lines keep the order
 /// in which they were logged. Errors are written before <see cref="Append"/> returns, at once rather than after the
 /// gather, so that a crash right after cannot lose them; past <see cref="MaxPendingBytes"/> of unwritten lines, loggers wait for stderr as a direct write
 /// would. The thread sleeps until a line comes: an idle daemon does not wake up for its logs.
@@ -16,9 +16,8 @@ internal sealed class LineSink : IDisposable
     public const int MaxPendingBytes = 4 << 20;
 
     /// <summary>
-    /// How long the writer lets lines gather after the first one arrives. Without it, fires spread over time (100,000
-    /// staggered schedules: one every millisecond or so) woke the writer once per line, and that thread's wake-ups
-    /// and writes were a third of the daemon's CPU (profiled); a line waits at most this long to reach stderr.
+    /// How long the writer lets lines gather after the first one arrives: without it, fires spread over time (many
+    /// staggered schedules) wake the writer once per line. A line waits at most this long to reach stderr.
     /// </summary>
     public static readonly TimeSpan GatherDelay = TimeSpan.FromMilliseconds(5);
 

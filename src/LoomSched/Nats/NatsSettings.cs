@@ -27,9 +27,8 @@ internal sealed record NatsSettings
     public string RedactedUrl => Redact(Url);
 
     /// <summary>
-    /// The client's write buffer: a burst goes into it whole. At the client's default (64 KiB, about 150 task
-    /// messages) every publish after the first 150 of a burst waited for the socket to drain, each wait a timer and a
-    /// thread hop (profiled: most of the publisher's time in a burst of 1,000).
+    /// The client's write buffer: a burst goes into it whole. At the client's default (64 KiB) a burst's later
+    /// publishes each waited for the socket to drain, a timer and a thread hop apiece.
     /// </summary>
     internal const int WriterBufferSize = 1 << 20;
 
