@@ -126,6 +126,32 @@ public sealed class RuntimeScheduleFacts(NatsFixture nats)
     }
 
     [Fact]
+    public async Task Status_still_answers_with_many_huge_invalid_values_in_the_bucket_each_said_in_a_short_line()
+    {
+        var prefix = TempConfig.UniqueName("rh");
+        string bucket = $"{prefix}_s";
+        await using var daemon = Loomsched.Run(Config(prefix, bucket, ""), nats.Server.Url);
+        await daemon.WaitForLogAsync("runtime schedules: loaded bucket");
+        var kv = await new NatsKVContext(new NatsJSContext(nats.Client)).GetStoreAsync(bucket);
+
+        // Each just under the 64 KiB an entry may have; whole in their errors, 25 of them were a status of 1.5 MB.
+        string huge = "0." + new string('9', 60_000);
+        for (int i = 0; i < 25; i++)
+        {
+            await kv.PutAsync($"big{i}", Encoding.UTF8.GetBytes($$$"""{"name": "big{{{i}}}", "interval_seconds": "{{{huge}}}x", "task": {"worker_type": "w"}}"""), Raw);
+        }
+        await daemon.WaitForLogAsync("runtime schedule big24 not loaded: invalid (1 error(s)): interval_seconds: ");
+
+        var status = await Loomsched.ExecAsync("status", "--name", "rt", "--subject-prefix", prefix, "--nats-url", nats.Server.Url);
+        Assert.True(status.Code == 0, status.Err + status.Out[..Math.Min(status.Out.Length, 500)]);
+        var invalid = JsonDocument.Parse(status.Out).RootElement.GetProperty("runtime_schedules").GetProperty("invalid").EnumerateArray().ToList();
+        Assert.Equal(25, invalid.Count);
+        Assert.All(invalid, e => Assert.Contains("characters left out", e.GetProperty("error").GetString(), StringComparison.Ordinal));
+        Assert.All(invalid, e => Assert.InRange(e.GetProperty("error").GetString()!.Length, 1, 1000));
+        Assert.All(daemon.Stderr, line => Assert.InRange(line.Length, 0, 2000));
+    }
+
+    [Fact]
     public async Task Writes_are_refused_unless_control_actions_lists_them_and_file_schedules_are_read_only()
     {
         var prefix = TempConfig.UniqueName("rr");

@@ -4,7 +4,8 @@ using System.Text;
 namespace LoomSched.Config;
 
 /// <summary>
-/// User text as a message may quote it: one line, nothing that moves the cursor or flips the direction of what follows.
+/// User text as a message may quote it: one line of a bounded length, nothing that moves the cursor or flips the
+/// direction of what follows.
 /// Applied where messages leave (config diagnostics, CLI messages, control replies), so every quoted value is covered
 /// whoever wrote the sentence around it. Only such characters change: a message without one is returned as it is.
 /// </summary>
@@ -39,6 +40,25 @@ public static class UserText
             };
         }
         return sb.ToString();
+    }
+
+    /// <summary>
+    /// <paramref name="text"/> when it has at most <paramref name="max"/> characters; else its start and its end, with
+    /// how many characters were left out between them. A value of 60,000 characters quoted in a message still makes
+    /// one readable line, and a status that carries such messages still fits in a NATS message.
+    /// </summary>
+    public static string Elide(string text, int max)
+    {
+        if (text.Length <= max)
+        {
+            return text;
+        }
+        int head = max * 3 / 5, tail = max / 4;
+        // Never between the halves of a surrogate pair.
+        head -= char.IsHighSurrogate(text[head - 1]) ? 1 : 0;
+        tail -= char.IsLowSurrogate(text[^tail]) ? 1 : 0;
+        int left = text.Length - head - tail;
+        return string.Concat(text.AsSpan(0, head), $" … ({left.ToString("N0", CultureInfo.InvariantCulture)} characters left out) … ", text.AsSpan(text.Length - tail));
     }
 
     /// <summary>True when <see cref="Escape"/> would change <paramref name="text"/>.</summary>

@@ -61,6 +61,9 @@ public sealed record RuntimeOutcome(bool Ok, string Message, IReadOnlyList<strin
 /// </summary>
 public sealed class RuntimeScheduleSet
 {
+    /// <summary>How many of an invalid entry's errors its one-line reason names.</summary>
+    private const int ErrorsShown = 3;
+
     private readonly Lock _gate = new();
     private readonly SchedulerEngine _engine;
     private readonly IExpansionRegistry? _registry;
@@ -235,7 +238,7 @@ public sealed class RuntimeScheduleSet
             string? named = EntryLoader.NameOf(json);
             string which = named is null ? "the schedule" : $"schedule \"{named}\"";
             return RuntimeOutcome.Refused(
-                $"{which} is invalid ({result.Errors.Count} error(s)): {string.Join("; ", result.Errors)}", result.Errors);
+                $"{which} is {Invalid(result.Errors)}", result.Errors);
         }
         string name = result.Definition!.Name;
         string action = create ? "create" : "update";
@@ -286,6 +289,14 @@ public sealed class RuntimeScheduleSet
             : $"no run-time schedule is named \"{name}\"; run-time schedules: {string.Join(", ", names)}";
     }
 
+    /// <summary>
+    /// Why an entry is invalid, in one line: its first errors and how many more. The status carries this line for every
+    /// entry not loaded, and a few lines each must not add up past a NATS message.
+    /// </summary>
+    private static string Invalid(IReadOnlyList<string> errors) =>
+        $"invalid ({errors.Count} error(s)): {string.Join("; ", errors.Take(ErrorsShown))}"
+        + (errors.Count > ErrorsShown ? $"; and {errors.Count - ErrorsShown} more" : "");
+
     // Under _gate.
     private RuntimeEntry Load(string key, string json, ulong revision)
     {
@@ -294,7 +305,7 @@ public sealed class RuntimeScheduleSet
         string? error = null;
         if (!result.Success)
         {
-            error = $"invalid ({result.Errors.Count} error(s)): {string.Join("; ", result.Errors)}";
+            error = Invalid(result.Errors);
         }
         else if (result.Definition!.Name != name)
         {

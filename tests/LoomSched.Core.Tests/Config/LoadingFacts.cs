@@ -21,6 +21,24 @@ public sealed class LoadingFacts : IDisposable
     }
 
     [Fact]
+    public void A_diagnostic_quoting_a_huge_value_or_key_shows_its_start_and_end_in_a_line_of_bounded_length()
+    {
+        string value = "0." + new string('9', 60_000);
+        string key = string.Concat(Enumerable.Repeat("interval_seconds", 60)); // YAML takes a plain key of up to 1,024 characters
+        var result = ConfigLoader.LoadText(
+            $"name: t\ncoordination:\n  {key}: 1\nschedules:\n  - name: a\n    interval_seconds: \"{value}x\"\n    task: {{worker_type: w}}\n", "t.yaml");
+
+        Assert.Equal(2, result.Errors.Count);
+        Assert.All(result.Errors, e => Assert.InRange(e.Path.Length + e.Message.Length, 1, 2 * 450));
+        var interval = Assert.Single(result.Errors, e => e.Path == "schedules[0].interval_seconds");
+        Assert.StartsWith("must be a number greater than 0 (seconds), got \"0.999", interval.Message, StringComparison.Ordinal);
+        Assert.Contains("characters left out) … 999", interval.Message, StringComparison.Ordinal);
+        Assert.EndsWith("999x\"", interval.Message, StringComparison.Ordinal);
+        Assert.Contains(result.Errors, e => e.Path.StartsWith("coordination.interval_secondsinterval_seconds", StringComparison.Ordinal)
+            && e.Path.Contains("characters left out", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Missing_file_is_an_error_naming_the_file()
     {
         string path = Path.Combine(_dir, "nope.yaml");

@@ -32,6 +32,44 @@ public sealed class UserTextFacts
         Assert.False(UserText.NeedsEscape(text));
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(400)]
+    [InlineData(401)]
+    [InlineData(60_000)]
+    public void Text_over_its_limit_keeps_its_start_and_end_and_says_how_much_was_left_out(int length)
+    {
+        string text = string.Concat(Enumerable.Range(0, length).Select(i => (char)('a' + (i % 26))));
+
+        string shown = UserText.Elide(text, 400);
+
+        if (length <= 400)
+        {
+            Assert.Same(text, shown);
+            return;
+        }
+        Assert.InRange(shown.Length, 300, 450);
+        Assert.StartsWith(text[..240], shown, StringComparison.Ordinal);
+        Assert.EndsWith(text[^100..], shown, StringComparison.Ordinal);
+        Assert.Contains($" … ({length - 340:N0} characters left out) … ", shown, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("", 400)]
+    [InlineData("x", 400)]
+    [InlineData("", 403)]
+    [InlineData("x", 403)]
+    public void Eliding_never_splits_a_character_outside_the_basic_plane(string before, int max)
+    {
+        string text = before + string.Concat(Enumerable.Repeat("🙂", 1000)); // each a surrogate pair
+
+        string shown = UserText.Elide(text, max);
+
+        // A lone half of a pair does not survive UTF-8: it comes back as U+FFFD.
+        Assert.DoesNotContain('\ufffd', System.Text.Encoding.UTF8.GetString(System.Text.Encoding.UTF8.GetBytes(shown)));
+        Assert.Contains("characters left out", shown, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Every_diagnostic_quoting_a_line_break_or_escape_stays_one_line()
     {

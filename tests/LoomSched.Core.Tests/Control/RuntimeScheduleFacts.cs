@@ -141,6 +141,20 @@ public sealed class RuntimeScheduleFacts
     }
 
     [Fact]
+    public void A_value_with_many_errors_is_listed_with_its_first_three_and_how_many_more()
+    {
+        var set = new RuntimeScheduleSet(_engine, _file, null, _bucket);
+        string keys = string.Join(", ", Enumerable.Range(0, 500).Select(i => $"\"extra{i}\": {i}"));
+
+        set.ApplyAll([("many", $$"""{"name": "many", "interval_seconds": 1, "goal": {"instruction": "x"}, {{keys}}}""", 3)]);
+
+        var entry = Assert.Single(set.Entries);
+        Assert.StartsWith("invalid (500 error(s)): extra0: unknown key", entry.Error, StringComparison.Ordinal);
+        Assert.EndsWith("; and 497 more", entry.Error, StringComparison.Ordinal);
+        Assert.Equal(3, entry.Error!.Split("unknown key").Length - 1);
+    }
+
+    [Fact]
     public void A_value_whose_key_is_not_its_name_is_not_run()
     {
         _set.ApplyAll([("other", Nightly, 1)]);

@@ -12,10 +12,13 @@ internal sealed class Diagnostics(string file)
 
     public int ErrorCount => _errors.Count;
 
+    /// <summary>The longest key path or message shown whole; a longer one (a huge value or key quoted) is cut in the middle.</summary>
+    public const int LongestShown = 400;
+
     // Messages quote what the file says (names, keys, values): escaped here, where every one is made, a quoted line
     // break cannot split a diagnostic in two (and forge a second one).
     public void Error(TextPosition at, string path, string message) =>
-        _errors.Add(new ConfigDiagnostic(Locate(at), UserText.Escape(path), UserText.Escape(message)));
+        _errors.Add(new ConfigDiagnostic(Locate(at), Shown(path), Shown(message)));
 
     public void Error(YamlNode at, string path, string message)
     {
@@ -26,10 +29,10 @@ internal sealed class Diagnostics(string file)
     }
 
     public void Note(YamlNode at, string path, string message) =>
-        _notes.Add(new ConfigDiagnostic(Locate(at.Start), UserText.Escape(path), UserText.Escape(message)));
+        _notes.Add(new ConfigDiagnostic(Locate(at.Start), Shown(path), Shown(message)));
 
     /// <summary>For problems of the file as a whole (unreadable, too large): no line to point at.</summary>
-    public void FileError(string message) => _errors.Add(new ConfigDiagnostic(new SourceLocation(File, 0, 0), "", UserText.Escape(message)));
+    public void FileError(string message) => _errors.Add(new ConfigDiagnostic(new SourceLocation(File, 0, 0), "", Shown(message)));
 
     /// <summary>Errors in file order; the walk reports some (missing keys, duplicates) after later ones.</summary>
     public IReadOnlyList<ConfigDiagnostic> SortedErrors() => Sort(_errors);
@@ -37,6 +40,8 @@ internal sealed class Diagnostics(string file)
     public IReadOnlyList<ConfigDiagnostic> SortedNotes() => Sort(_notes);
 
     private SourceLocation Locate(TextPosition at) => new(File, at.Line, at.Column);
+
+    private static string Shown(string text) => UserText.Escape(UserText.Elide(text, LongestShown));
 
     private static ConfigDiagnostic[] Sort(List<ConfigDiagnostic> list) =>
         // OrderBy is stable: diagnostics at one node keep the order they were found in.
