@@ -136,6 +136,36 @@ public sealed class LifecycleFacts(NatsFixture nats)
     }
 
     [Fact]
+    public async Task A_reload_refused_for_thousands_of_errors_lists_the_first_twenty_in_its_reply_and_the_status()
+    {
+        var prefix = TempConfig.UniqueName("rl");
+        string Yaml(int broken) => $"name: many\nsubject_prefix: {prefix}\nschedules:\n  - name: kept\n    interval_seconds: 3600\n    task: {{worker_type: w}}\n"
+            + string.Concat(Enumerable.Range(0, broken).Select(i => $"  - name: s{i}\n    interval_seconds: -1\n    task: {{worker_type: w}}\n"));
+        var config = TempConfig.Write(Yaml(0));
+        await using var daemon = Loomsched.Run(config, nats.Server.Url);
+        await daemon.WaitForLogAsync("nats connected");
+        string subject = $"{prefix}.scheduler.many";
+
+        // Every error whole, each about a hundred bytes, made a reply and a status over NATS's megabyte: neither went.
+        await File.WriteAllTextAsync(config, Yaml(12_000));
+        var reply = await ControlRequest.SendAsync(nats.Client, subject, """{"action":"reload"}""");
+        var status = await StatusAsync(subject);
+
+        Assert.False(reply.GetProperty("ok").GetBoolean());
+        Assert.Contains("has 12000 error(s)", reply.GetProperty("error").GetString(), StringComparison.Ordinal);
+        foreach (var errors in new[] { reply.GetProperty("errors"), status.GetProperty("last_reload").GetProperty("errors") })
+        {
+            var listed = errors.EnumerateArray().Select(e => e.GetString()!).ToList();
+            Assert.Equal(21, listed.Count);
+            Assert.Contains("schedules[1].interval_seconds", listed[0], StringComparison.Ordinal);
+            Assert.Equal("and 11,980 more", listed[^1]);
+        }
+        Assert.Equal(["kept"], status.GetProperty("schedules").EnumerateArray().Select(s => s.GetProperty("name").GetString()));
+        await daemon.WaitForLogAsync("reload rejected");
+        Assert.Equal(12_000, daemon.Stderr.Count(l => l.Contains("error reload: ", StringComparison.Ordinal))); // the log has them all
+    }
+
+    [Fact]
     public async Task Daemon_started_before_nats_waits_then_fires_once_a_server_appears()
     {
         await using var late = await NatsServer.StartAsync();

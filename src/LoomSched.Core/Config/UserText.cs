@@ -61,6 +61,13 @@ public static class UserText
         return string.Concat(text.AsSpan(0, head), $" … ({left.ToString("N0", CultureInfo.InvariantCulture)} characters left out) … ", text.AsSpan(text.Length - tail));
     }
 
+    /// <summary>
+    /// The first <paramref name="shown"/> of <paramref name="items"/>, and then how many more when there are more: what a
+    /// reply or a status lists of a config's errors (a file may have thousands; a NATS message holds about a megabyte).
+    /// </summary>
+    public static IReadOnlyList<string> Shortlist(IReadOnlyList<string> items, int shown) =>
+        items.Count <= shown ? items : [.. items.Take(shown), $"and {(items.Count - shown).ToString("N0", CultureInfo.InvariantCulture)} more"];
+
     /// <summary>True when <see cref="Escape"/> would change <paramref name="text"/>.</summary>
     public static bool NeedsEscape(string text) => IndexOfUnsafe(text) >= 0;
 

@@ -294,8 +294,7 @@ public sealed class RuntimeScheduleSet
     /// entry not loaded, and a few lines each must not add up past a NATS message.
     /// </summary>
     private static string Invalid(IReadOnlyList<string> errors) =>
-        $"invalid ({errors.Count} error(s)): {string.Join("; ", errors.Take(ErrorsShown))}"
-        + (errors.Count > ErrorsShown ? $"; and {errors.Count - ErrorsShown} more" : "");
+        $"invalid ({errors.Count} error(s)): {string.Join("; ", UserText.Shortlist(errors, ErrorsShown))}";
 
     // Under _gate.
     private RuntimeEntry Load(string key, string json, ulong revision)

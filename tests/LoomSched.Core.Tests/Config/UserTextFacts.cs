@@ -55,6 +55,18 @@ public sealed class UserTextFacts
     }
 
     [Theory]
+    [InlineData(0, new string[0])]
+    [InlineData(3, new[] { "e0", "e1", "e2" })]
+    [InlineData(4, new[] { "e0", "e1", "e2", "and 1 more" })]
+    [InlineData(2003, new[] { "e0", "e1", "e2", "and 2,000 more" })]
+    public void A_shortlist_names_the_first_items_and_how_many_more(int count, string[] expected)
+    {
+        var items = Enumerable.Range(0, count).Select(i => $"e{i}").ToList();
+
+        Assert.Equal(expected, UserText.Shortlist(items, 3));
+    }
+
+    [Theory]
     [InlineData("", 400)]
     [InlineData("x", 400)]
     [InlineData("", 403)]
