@@ -112,6 +112,22 @@ public sealed class FireRunnerFacts
         Assert.Equal("TimeoutException: NATS is away", state.LastError);
     }
 
+    [Fact]
+    public async Task A_failure_with_a_huge_message_is_kept_as_its_start_and_end()
+    {
+        var runner = Runner();
+        var (state, fire, _) = Decided(TestSchedules.Interval("a", 10));
+        _port.Failures["a"] = new TimeoutException("refused: " + new string('x', 1_000_000) + " (the end)");
+
+        runner.Launch(fire);
+        await RecordingPort.Eventually(() => runner.InFlight == 0 && !state.Running, "the fire to end");
+
+        Assert.Equal(1, state.Errors);
+        Assert.StartsWith("TimeoutException: refused: xxx", state.LastError, StringComparison.Ordinal);
+        Assert.EndsWith("xxx (the end)", state.LastError, StringComparison.Ordinal);
+        Assert.InRange(state.LastError!.Length, 300, 450);
+    }
+
     private sealed class RefusingGate : ISlotGate
     {
         public bool MayPublish => true;
