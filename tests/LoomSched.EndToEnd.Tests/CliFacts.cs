@@ -408,10 +408,27 @@ public sealed class WatchCliFacts
         Assert.DoesNotContain("   at ", watch.Log);
     }
 
-    private static async Task PublishUntilSeenAsync(NATS.Client.Core.NatsConnection client, Loomsched watch, string subject, string body)
+    [Fact]
+    public async Task Watch_escapes_what_a_publisher_wrote_so_that_a_message_cannot_restyle_the_terminal_or_span_lines()
+    {
+        await using var server = await NatsServer.StartAsync();
+        await using var client = new NATS.Client.Core.NatsConnection(NATS.Client.Core.NatsOpts.Default with { Url = server.Url });
+        await using var watch = Loomsched.Start("watch", "w.>", "--nats-url", server.Url);
+        await watch.WaitForLogAsync($"watching w.> on {server.Url}");
+
+        await PublishUntilSeenAsync(client, watch, "w.evil",
+            shown: @"clear\u001b[2J title\u001b]0;title\u0007 two\nlines", body: "clear\u001b[2J title\u001b]0;title\u0007 two\nlines");
+
+        Assert.DoesNotContain(watch.Stdout, line => line.Any(char.IsControl));
+    }
+
+    private static Task PublishUntilSeenAsync(NATS.Client.Core.NatsConnection client, Loomsched watch, string subject, string body) =>
+        PublishUntilSeenAsync(client, watch, subject, body, body);
+
+    private static async Task PublishUntilSeenAsync(NATS.Client.Core.NatsConnection client, Loomsched watch, string subject, string shown, string body)
     {
         var deadline = System.Diagnostics.Stopwatch.StartNew();
-        while (!watch.Stdout.Contains($"{subject} schedule=- slot=- {body}"))
+        while (!watch.Stdout.Contains($"{subject} schedule=- slot=- {shown}"))
         {
             Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(15), $"watch did not print {subject}; stdout: {string.Join('\n', watch.Stdout)}; stderr: {watch.Log}");
             try

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using LoomSched.Config;
 using LoomSched.Control;
 using LoomSched.Daemon.Nats;
 using NATS.Client.Core;
@@ -229,7 +230,8 @@ internal static partial class Cli
                 }
                 string schedule = msg.Headers?.TryGetValue("Loom-Schedule", out var s) == true ? s.ToString() : "-";
                 string slot = msg.Headers?.TryGetValue("Loom-Scheduled-For", out var f) == true ? f.ToString() : "-";
-                Console.Out.WriteLine($"{msg.Subject} schedule={schedule} slot={slot} {Encoding.UTF8.GetString(msg.Data ?? [])}");
+                // Anyone who may publish on the subject writes this line: escaped, it cannot restyle the terminal or span lines.
+                Console.Out.WriteLine(UserText.Escape($"{msg.Subject} schedule={schedule} slot={slot} {Encoding.UTF8.GetString(msg.Data ?? [])}"));
             }
         }
         catch (OperationCanceledException) when (refusal.IsCancellationRequested)
