@@ -197,6 +197,26 @@ public sealed class ControlFacts(NatsFixture nats)
     }
 
     [Fact]
+    public async Task A_reply_that_is_not_a_daemons_is_printed_escaped_and_exits_1()
+    {
+        var prefix = TempConfig.UniqueName("i");
+        await using var impostor = await nats.Client.SubscribeCoreAsync<byte[]>($"{prefix}.scheduler.impostor");
+        _ = Task.Run(async () =>
+        {
+            await foreach (var request in impostor.Msgs.ReadAllAsync())
+            {
+                await request.ReplyAsync("\u001b[2Jnot json\nsecond line"u8.ToArray());
+            }
+        });
+        await nats.Client.PingAsync();
+
+        var (code, output, _) = await Loomsched.ExecAsync("status", "--name", "impostor", "--subject-prefix", prefix, "--nats-url", nats.Server.Url);
+
+        Assert.Equal(1, code);
+        Assert.Equal(@"\u001b[2Jnot json\nsecond line", output.TrimEnd('\n'));
+    }
+
+    [Fact]
     public async Task Status_of_a_frozen_daemon_exits_1_saying_no_scheduler_answered_in_time()
     {
         var prefix = TempConfig.UniqueName("f");

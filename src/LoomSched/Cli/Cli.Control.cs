@@ -182,7 +182,7 @@ internal static partial class Cli
         }
         catch (JsonException)
         {
-            return Encoding.UTF8.GetString(json);
+            return UserText.Escape(Encoding.UTF8.GetString(json)); // not a daemon's reply: whoever answered wrote it
         }
     }
 
