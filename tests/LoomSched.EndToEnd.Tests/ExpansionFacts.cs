@@ -173,6 +173,11 @@ public sealed class ExpansionFacts(NatsFixture nats)
                 task: {worker_type: w}
                 expand_from: nats_kv_keys
                 expand_args: {bucket: no_such_bucket}
+              - name: line_break
+                interval_seconds: 3600
+                task: {worker_type: w}
+                expand_from: json_file
+                expand_args: {path: "/nonexistent\n2026-12-07T00:00:00Z info a forged line"}
             """);
         var expected = new Dictionary<string, string>
         {
@@ -181,6 +186,8 @@ public sealed class ExpansionFacts(NatsFixture nats)
             ["a_directory"] = $"expansion \"json_file\" failed: cannot read '{dir}': it is a directory, not a file",
             ["broken_json"] = $"expansion \"json_file\" failed: '{broken}' is not valid JSON at line 1, column 2 (unexpected 'n'; text goes in double quotes)",
             ["no_bucket"] = "expansion \"nats_kv_keys\" failed: there is no KV bucket named 'no_such_bucket'",
+            // The log writes the line break as \n: one event stays one line.
+            ["line_break"] = @"expansion ""json_file"" failed: cannot read '/nonexistent\n2026-12-07T00:00:00Z info a forged line': no such file or directory",
         };
         await using var daemon = Loomsched.Run(config, nats.Server.Url);
         await daemon.WaitForLogAsync("nats connected");
@@ -196,9 +203,10 @@ public sealed class ExpansionFacts(NatsFixture nats)
         {
             var name = schedule.GetProperty("name").GetString()!;
             Assert.Equal(1, schedule.GetProperty("errors").GetInt32());
-            Assert.Equal(expected[name], schedule.GetProperty("last_error").GetString());
+            Assert.Equal(expected[name], schedule.GetProperty("last_error").GetString()!.Replace("\n", "\\n", StringComparison.Ordinal));
             Assert.Contains(daemon.Stderr, l => l.Contains($"fire failed {name} ", StringComparison.Ordinal) && l.EndsWith(expected[name], StringComparison.Ordinal));
         }
+        Assert.DoesNotContain(daemon.Stderr, l => l.Contains("a forged line", StringComparison.Ordinal) && !l.Contains("fire failed", StringComparison.Ordinal));
         Assert.False(daemon.HasExited);
         Directory.Delete(dir, recursive: true);
     }

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json;
+using LoomSched.Config;
 using LoomSched.Dispatch;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -192,10 +193,11 @@ internal sealed class LineLoggerProvider : ILoggerProvider
                 Append(line.Bytes, " ");
                 Append(line.Bytes, LevelName(logLevel));
                 Append(line.Bytes, " ");
-                Append(line.Bytes, message);
+                // One event, one line: a line break in a message (an expansion's, a server's) cannot forge another.
+                Append(line.Bytes, UserText.Escape(message));
                 if (exception is not null)
                 {
-                    Append(line.Bytes, $" ({exception.GetType().Name}: {exception.Message})");
+                    Append(line.Bytes, $" ({exception.GetType().Name}: {UserText.Escape(exception.Message)})");
                     if (Traced(logLevel, exception))
                     {
                         // An internal failure: the lines that follow say where, for whoever fixes it.
