@@ -289,9 +289,16 @@ public sealed class ExpansionFacts(NatsFixture nats)
               - name: quick
                 interval_seconds: 0.3
                 task: {worker_type: w}
+              - name: failing
+                interval_seconds: 0.3
+                task: {worker_type: w}
+                expand_from: json_file
+                expand_args: {path: /nonexistent.json}
             """);
         await using var daemon = Loomsched.Run(config, nats.Server.Url, "--log-format", "json");
         await daemon.WaitForLogAsync("\"fired quick");
+        // Quotes read as quotes (JSON's \"), not \u0022, and an apostrophe as itself.
+        await daemon.WaitForLogAsync(@"sent=0: expansion \""json_file\"" failed: cannot read '/nonexistent.json': no such file or directory""");
         var (code, _) = await daemon.TerminateAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(0, code);
         var lines = daemon.Stderr.Where(l => l.Length > 0).ToList();

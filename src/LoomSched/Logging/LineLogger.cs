@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using LoomSched.Config;
 using LoomSched.Dispatch;
@@ -111,7 +112,8 @@ internal sealed class LineLoggerProvider : ILoggerProvider
         public readonly ArrayBufferWriter<byte> Bytes = new(512);
         public readonly Utf8JsonWriter Json;
 
-        public LineBuffer() => Json = new Utf8JsonWriter(Bytes);
+        // For people reading the journal as much as for tools: quotes stay quotes (\") rather than \u0022.
+        public LineBuffer() => Json = new Utf8JsonWriter(Bytes, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
     }
 
     private sealed class LineLogger(LineLoggerProvider owner, string category) : ILogger
