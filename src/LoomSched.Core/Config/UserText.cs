@@ -42,6 +42,9 @@ public static class UserText
         return sb.ToString();
     }
 
+    /// <summary>The longest text a message shows whole (a key path, a diagnostic, a schedule's last error).</summary>
+    public const int LongestShown = 400;
+
     /// <summary>
     /// <paramref name="text"/> when it has at most <paramref name="max"/> characters; else its start and its end, with
     /// how many characters were left out between them. A value of 60,000 characters quoted in a message still makes

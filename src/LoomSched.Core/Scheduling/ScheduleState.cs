@@ -58,7 +58,7 @@ internal sealed class ScheduleState(ScheduleDefinition definition, DateTimeOffse
     /// <summary>Every scheduled fire's lateness, in buckets; made at the first, so a schedule that never fired holds none.</summary>
     public LatenessHistogram? Lateness { get; set; }
     public TimeSpan? LastDuration { get; set; }
-    /// <summary>Why the last fire failed, cut in the middle past 400 characters: the status carries one per schedule.</summary>
-    public string? LastError { get; set => field = value is null ? null : UserText.Elide(value, 400); }
+    /// <summary>Why the last fire failed, cut in the middle when long: the status carries one per schedule.</summary>
+    public string? LastError { get; set => field = value is null ? null : UserText.Elide(value, UserText.LongestShown); }
     public DateTimeOffset? LastErrorAt { get; set; }
 }

@@ -12,9 +12,6 @@ internal sealed class Diagnostics(string file)
 
     public int ErrorCount => _errors.Count;
 
-    /// <summary>The longest key path or message shown whole; a longer one (a huge value or key quoted) is cut in the middle.</summary>
-    public const int LongestShown = 400;
-
     // Messages quote what the file says (names, keys, values): escaped here, where every one is made, a quoted line
     // break cannot split a diagnostic in two (and forge a second one).
     public void Error(TextPosition at, string path, string message) =>
@@ -41,7 +38,8 @@ internal sealed class Diagnostics(string file)
 
     private SourceLocation Locate(TextPosition at) => new(File, at.Line, at.Column);
 
-    private static string Shown(string text) => UserText.Escape(UserText.Elide(text, LongestShown));
+    // A key path or message over the limit (a huge value or key quoted) is cut in the middle.
+    private static string Shown(string text) => UserText.Escape(UserText.Elide(text, UserText.LongestShown));
 
     private static ConfigDiagnostic[] Sort(List<ConfigDiagnostic> list) =>
         // OrderBy is stable: diagnostics at one node keep the order they were found in.
