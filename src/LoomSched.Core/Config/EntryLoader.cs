@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Globalization;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using LoomSched.Config.Validation;
 using LoomSched.Config.Yaml;
@@ -69,7 +68,7 @@ public static class EntryLoader
             return null;
         }
         var buffer = new ArrayBufferWriter<byte>(512);
-        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        using (var writer = new Utf8JsonWriter(buffer, ReadableJson.OneLine))
         {
             Dispatch.JsonValueWriter.WriteYamlReadable(writer, value);
         }

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using LoomSched.Config;
 using LoomSched.Control;
@@ -169,12 +168,7 @@ internal static partial class Cli
         {
             using var doc = JsonDocument.Parse(json);
             var stream = new MemoryStream();
-            using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions
-                   {
-                       Indented = true,
-                       // For a terminal, not a web page: a quote in a message reads \" rather than \u0022.
-                       Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-                   }))
+            using (var w = new Utf8JsonWriter(stream, ReadableJson.Indented))
             {
                 doc.WriteTo(w);
             }

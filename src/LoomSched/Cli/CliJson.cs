@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using LoomSched.Config;
 using LoomSched.Dispatch;
@@ -11,15 +10,11 @@ namespace LoomSched.Daemon;
 /// <summary>The <c>--json</c> forms of <c>validate</c>, <c>next</c> and <c>watch</c>, written without reflection.</summary>
 internal static class CliJson
 {
-    // For a terminal, not a web page: a quote reads \" and an offset +01:00, not \u0022 and \u002B01:00.
-    private static readonly JsonWriterOptions Indented = new() { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-    private static readonly JsonWriterOptions OneLine = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-
     /// <summary>Writes one JSON document (indented, for people and jq alike) and a newline on stdout.</summary>
-    public static void Print(Action<Utf8JsonWriter> write) => Print(write, Indented);
+    public static void Print(Action<Utf8JsonWriter> write) => Print(write, ReadableJson.Indented);
 
     /// <summary>Writes one JSON line on stdout (for a stream of them: <c>watch --json</c>).</summary>
-    public static void PrintLine(Action<Utf8JsonWriter> write) => Print(write, OneLine);
+    public static void PrintLine(Action<Utf8JsonWriter> write) => Print(write, ReadableJson.OneLine);
 
     private static void Print(Action<Utf8JsonWriter> write, JsonWriterOptions options)
     {

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.Text;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using LoomSched.Config;
 using LoomSched.Dispatch;
@@ -112,8 +111,7 @@ internal sealed class LineLoggerProvider : ILoggerProvider
         public readonly ArrayBufferWriter<byte> Bytes = new(512);
         public readonly Utf8JsonWriter Json;
 
-        // For people reading the journal as much as for tools: quotes stay quotes (\") rather than \u0022.
-        public LineBuffer() => Json = new Utf8JsonWriter(Bytes, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        public LineBuffer() => Json = new Utf8JsonWriter(Bytes, ReadableJson.OneLine);
     }
 
     private sealed class LineLogger(LineLoggerProvider owner, string category) : ILogger
