@@ -230,8 +230,11 @@ public sealed class PublishBufferFacts : IDisposable
     }
 
     internal static DispatchMessage[] Messages(int count, string schedule = "nightly") =>
-        [.. Enumerable.Range(0, count).Select(i => new DispatchMessage(
-            "loom.goals.incoming", Encoding.UTF8.GetBytes($"{{\"n\":{i}}}"), schedule, "2026-12-07T06:00:00Z", $"loomsched/{schedule}/2026-12-07T06:00:00Z/{i}"))];
+        [.. Enumerable.Range(0, count).Select(i => Message(i, schedule))];
+
+    /// <summary>Message <paramref name="i"/> of a fire of <paramref name="schedule"/>.</summary>
+    internal static DispatchMessage Message(int i, string schedule) => new(
+        "loom.goals.incoming", Encoding.UTF8.GetBytes($"{{\"n\":{i}}}"), schedule, "2026-12-07T06:00:00Z", $"loomsched/{schedule}/2026-12-07T06:00:00Z/{i}");
 
     /// <summary>Repeats <paramref name="nudge"/> (e.g. moving the fake clock) until <paramref name="done"/>, in real time.</summary>
     internal static async Task WhenWaiting(Func<bool> done, Action nudge)

@@ -1,4 +1,3 @@
-using System.Text;
 using System.Threading.Channels;
 using CsCheck;
 using LoomSched.Dispatch;
@@ -175,7 +174,7 @@ public sealed class PublisherPropertyFacts(ITestOutputHelper output)
             switch (step)
             {
                 case Step.HandOver(var count, var refusedEvery):
-                    var messages = Enumerable.Range(_handed.Count, count).Select(i => Message(i, refusedEvery > 0 && i % refusedEvery == 0)).ToArray();
+                    var messages = Enumerable.Range(_handed.Count, count).Select(i => PublishBufferFacts.Message(i, refusedEvery > 0 && i % refusedEvery == 0 ? TooLarge : "nightly")).ToArray();
                     _handed.AddRange(messages);
                     _handOvers.Writer.TryWrite(messages);
                     break;
@@ -248,13 +247,6 @@ public sealed class PublisherPropertyFacts(ITestOutputHelper output)
             }
             // A message goes again only when it was not confirmed, and then counts as resent.
             Assert.InRange(sent.Count - distinct.Count, 0, _buffer.Resent);
-        }
-
-        private static DispatchMessage Message(int i, bool tooLarge)
-        {
-            string schedule = tooLarge ? TooLarge : "nightly";
-            return new DispatchMessage("loom.goals.incoming", Encoding.UTF8.GetBytes($"{{\"n\":{i}}}"), schedule,
-                "2026-12-07T06:00:00Z", $"loomsched/{schedule}/2026-12-07T06:00:00Z/{i}");
         }
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 using LoomSched.EndToEnd.Tests.Support;
 
@@ -92,21 +91,8 @@ public sealed partial class GeneratedArgumentsFacts
     {
         var info = ChildProcess.Info(Repo.Binary, args, new Dictionary<string, string> { ["NATS_URL"] = "nats://127.0.0.1:1", ["LOOMSCHED_NAME"] = "sched" });
         info.WorkingDirectory = dir;
-        info.RedirectStandardInput = true;
-        using var process = Process.Start(info)!;
-        process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        try
-        {
-            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
-        }
-        catch (TimeoutException)
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail($"loomsched {string.Join(' ', args)} did not end within 30 s");
-        }
-        return (process.ExitCode, await stdout + await stderr);
+        var (code, stdout, stderr) = await ChildProcess.RunAsync(info, TimeSpan.FromSeconds(30));
+        return (code, stdout + stderr);
     }
 
     [GeneratedRegex(@"^\s+at \S+\(", RegexOptions.Multiline)]

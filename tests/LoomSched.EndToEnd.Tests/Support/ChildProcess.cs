@@ -23,10 +23,15 @@ internal static class ChildProcess
         return info;
     }
 
-    /// <summary>Runs a command to its end: exit code, stdout, stderr. One that outlives the timeout is killed: a hang fails.</summary>
+    /// <summary>
+    /// Runs a command to its end with nothing on its stdin: exit code, stdout, stderr. One that outlives the timeout is
+    /// killed: a hang fails.
+    /// </summary>
     public static async Task<(int Code, string Out, string Err)> RunAsync(ProcessStartInfo info, TimeSpan timeout)
     {
+        info.RedirectStandardInput = true; // never the test runner's: a command that reads it meets its end at once
         using var p = Process.Start(info)!;
+        p.StandardInput.Close();
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
         try
