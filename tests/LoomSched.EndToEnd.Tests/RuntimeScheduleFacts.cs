@@ -152,6 +152,35 @@ public sealed class RuntimeScheduleFacts(NatsFixture nats)
     }
 
     [Fact]
+    public async Task Status_lists_the_first_hundred_values_not_loaded_and_counts_them_all()
+    {
+        var prefix = TempConfig.UniqueName("rc");
+        string bucket = $"{prefix}_s";
+        await using var daemon = Loomsched.Run(Config(prefix, bucket, ""), nats.Server.Url);
+        await daemon.WaitForLogAsync("runtime schedules: loaded bucket");
+        var kv = await new NatsKVContext(new NatsJSContext(nats.Client)).GetStoreAsync(bucket);
+
+        // Four values of 600 characters, each quoted in its error: a reason of about 1.4 KB, and 900 of them were a
+        // status over the 1 MB a NATS message may have.
+        string z = new('z', 600);
+        for (int i = 0; i < 900; i++)
+        {
+            await kv.PutAsync($"bad{i}", Encoding.UTF8.GetBytes(
+                $$$"""{"name": "bad{{{i}}}", "interval_seconds": "{{{z}}}", "dispatch_type": "{{{z}}}", "enabled": "{{{z}}}", "task": {"worker_type": "w", "priority": "{{{z}}}"}}"""), Raw);
+        }
+        await daemon.WaitForLogAsync("runtime schedule bad899 not loaded: invalid (4 error(s)): ");
+
+        var status = await Loomsched.ExecAsync("status", "--name", "rt", "--subject-prefix", prefix, "--nats-url", nats.Server.Url);
+        Assert.True(status.Code == 0, status.Err + status.Out[..Math.Min(status.Out.Length, 500)]);
+        var runtime = JsonDocument.Parse(status.Out).RootElement.GetProperty("runtime_schedules");
+        Assert.Equal(900, runtime.GetProperty("invalid_count").GetInt32());
+        var listed = runtime.GetProperty("invalid").EnumerateArray().ToList();
+        Assert.Equal(100, listed.Count);
+        Assert.Equal("bad0", listed[0].GetProperty("name").GetString());
+        Assert.All(listed, e => Assert.StartsWith("invalid (4 error(s)): ", e.GetProperty("error").GetString(), StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Writes_are_refused_unless_control_actions_lists_them_and_file_schedules_are_read_only()
     {
         var prefix = TempConfig.UniqueName("rr");

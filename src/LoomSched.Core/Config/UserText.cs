@@ -64,6 +64,9 @@ public static class UserText
         return string.Concat(text.AsSpan(0, head), $" … ({left.ToString("N0", CultureInfo.InvariantCulture)} characters left out) … ", text.AsSpan(text.Length - tail));
     }
 
+    /// <summary>How many of a config's or an entry's errors a reply or a status lists (the log has every one).</summary>
+    public const int ErrorsListed = 20;
+
     /// <summary>
     /// The first <paramref name="shown"/> of <paramref name="items"/>, and then how many more when there are more: what a
     /// reply or a status lists of a config's errors (a file may have thousands; a NATS message holds about a megabyte).

@@ -237,8 +237,9 @@ public sealed class RuntimeScheduleSet
         {
             string? named = EntryLoader.NameOf(json);
             string which = named is null ? "the schedule" : $"schedule \"{named}\"";
+            // The reply is one NATS message: an entry of thousands of errors lists the first ones.
             return RuntimeOutcome.Refused(
-                $"{which} is {Invalid(result.Errors)}", result.Errors);
+                $"{which} is {Invalid(result.Errors)}", UserText.Shortlist(result.Errors, UserText.ErrorsListed));
         }
         string name = result.Definition!.Name;
         string action = create ? "create" : "update";

@@ -21,9 +21,6 @@ internal sealed partial class SchedulerService(
     DaemonOptions options, SchedulerConfig config, IExpansionRegistry registry, NatsConnection connection,
     IServiceProvider services, ILoggerFactory loggers, TimeProvider time) : BackgroundService
 {
-    /// <summary>How many of a rejected reload's errors its reply and the status list.</summary>
-    private const int ReloadErrorsShown = 20;
-
     private readonly ILogger _log = loggers.CreateLogger("loomsched");
     private readonly Lock _reloadGate = new();
     private SchedulerEngine? _engine;
@@ -278,7 +275,7 @@ internal sealed partial class SchedulerService(
                 LogReloadRejected(options.ConfigPath, errors.Count);
                 // The log has every error; the reply and the status, each one NATS message, the first ones.
                 return new ReloadOutcome(false, $"{options.ConfigPath} has {errors.Count} error(s); the running schedules are unchanged",
-                    UserText.Shortlist(errors, ReloadErrorsShown));
+                    UserText.Shortlist(errors, UserText.ErrorsListed));
             }
             var next = result.Config!;
             if (next.Name != engine.Config.Name || next.SubjectPrefix != engine.Config.SubjectPrefix)

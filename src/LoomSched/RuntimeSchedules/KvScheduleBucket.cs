@@ -149,6 +149,9 @@ internal sealed partial class KvScheduleBucket(INatsConnection connection, strin
         }
     }
 
+    /// <summary>How many of the values not loaded <c>status</c> lists.</summary>
+    private const int InvalidListed = 100;
+
     /// <summary>Said in <c>status</c>: the bucket, whether its content is loaded, and the values not loaded with why.</summary>
     public void WriteStatus(Utf8JsonWriter w, RuntimeScheduleSet set)
     {
@@ -157,8 +160,11 @@ internal sealed partial class KvScheduleBucket(INatsConnection connection, strin
         w.WriteString("bucket", Bucket);
         w.WriteBoolean("loaded", _loaded);
         w.WriteNumber("schedules", entries.Count(e => e.Error is null));
+        // The status is one NATS message: a bucket of thousands of bad values lists the first ones, and says how many.
+        var invalid = entries.Where(e => e.Error is not null).ToList();
+        w.WriteNumber("invalid_count", invalid.Count);
         w.WriteStartArray("invalid");
-        foreach (var e in entries.Where(e => e.Error is not null))
+        foreach (var e in invalid.Take(InvalidListed))
         {
             w.WriteStartObject();
             w.WriteString("name", e.Name);

@@ -83,6 +83,21 @@ public sealed class RuntimeScheduleFacts
         Assert.Empty(_bucket.Values);
     }
 
+    [Fact]
+    public void An_entry_of_hundreds_of_errors_is_refused_with_the_first_twenty_and_how_many_more()
+    {
+        string keys = string.Join(", ", Enumerable.Range(0, 500).Select(i => $"\"extra{i}\": {i}"));
+
+        var reply = Send(Create($$"""{"name": "many", "interval_seconds": 1, "goal": {"instruction": "x"}, {{keys}}}"""));
+
+        var errors = reply.GetProperty("errors").EnumerateArray().Select(e => e.GetString()!).ToList();
+        Assert.False(reply.GetProperty("ok").GetBoolean());
+        Assert.Equal(21, errors.Count);
+        Assert.StartsWith("extra0: unknown key", errors[0], StringComparison.Ordinal);
+        Assert.StartsWith("extra19: unknown key", errors[19], StringComparison.Ordinal);
+        Assert.Equal("and 480 more", errors[20]);
+    }
+
     [Theory]
     [InlineData("""{"action":"update","schedule":{"name": "filed", "interval_seconds": 5, "goal": {"instruction": "x"}}}""", "read-only")]
     [InlineData("""{"action":"delete","schedule":"filed"}""", "read-only")]
