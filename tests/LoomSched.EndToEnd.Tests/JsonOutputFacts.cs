@@ -122,6 +122,21 @@ public sealed class JsonOutputFacts(NatsFixture nats)
     }
 
     [Fact]
+    public async Task Next_json_on_an_invalid_config_prints_what_validate_json_prints_and_exits_2()
+    {
+        string invalid = Repo.TestConfig("invalid/both-cron-and-interval.yaml");
+
+        var next = await Loomsched.ExecAsync("next", invalid, "--json");
+        var validate = await Loomsched.ExecAsync("validate", invalid, "--json");
+
+        Assert.Equal(2, next.Code);
+        Assert.Equal("", next.Err);
+        Assert.Equal(validate.Out, next.Out);
+        var file = Assert.Single(JsonDocument.Parse(next.Out).RootElement.GetProperty("files").EnumerateArray());
+        Assert.Equal("schedules[0].interval_seconds", file.GetProperty("diagnostics")[0].GetProperty("key").GetString());
+    }
+
+    [Fact]
     public async Task Watch_json_prints_one_json_line_per_message_with_its_headers_and_body()
     {
         await using var watch = Loomsched.Start("watch", "jw.>", "--json", "--nats-url", nats.Server.Url);

@@ -23,33 +23,7 @@ internal static partial class Cli
         bool allValid = results.All(r => r.Result.Success);
         if (json)
         {
-            CliJson.Print(w =>
-            {
-                w.WriteStartObject();
-                w.WriteBoolean("valid", allValid);
-                w.WriteStartArray("files");
-                foreach (var (path, result) in results)
-                {
-                    w.WriteStartObject();
-                    w.WriteString("path", path);
-                    w.WriteBoolean("valid", result.Success);
-                    w.WriteNumber("schedules", result.Config?.Schedules.Count ?? 0);
-                    w.WriteNumber("errors", result.Errors.Count);
-                    w.WriteStartArray("diagnostics");
-                    foreach (var error in result.Errors)
-                    {
-                        CliJson.Diagnostic(w, error, "error");
-                    }
-                    foreach (var note in result.Notes)
-                    {
-                        CliJson.Diagnostic(w, note, "note");
-                    }
-                    w.WriteEndArray();
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
-                w.WriteEndObject();
-            });
+            PrintValidation(results);
             return allValid ? 0 : 2;
         }
         foreach (var (path, result) in results)
@@ -69,6 +43,35 @@ internal static partial class Cli
         return allValid ? 0 : 2;
     }
 
+    /// <summary><c>validate --json</c>: whether all are valid, and each file's diagnostics.</summary>
+    private static void PrintValidation(IReadOnlyList<(string Path, ConfigLoadResult Result)> results) => CliJson.Print(w =>
+    {
+        w.WriteStartObject();
+        w.WriteBoolean("valid", results.All(r => r.Result.Success));
+        w.WriteStartArray("files");
+        foreach (var (path, result) in results)
+        {
+            w.WriteStartObject();
+            w.WriteString("path", path);
+            w.WriteBoolean("valid", result.Success);
+            w.WriteNumber("schedules", result.Config?.Schedules.Count ?? 0);
+            w.WriteNumber("errors", result.Errors.Count);
+            w.WriteStartArray("diagnostics");
+            foreach (var error in result.Errors)
+            {
+                CliJson.Diagnostic(w, error, "error");
+            }
+            foreach (var note in result.Notes)
+            {
+                CliJson.Diagnostic(w, note, "note");
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteEndObject();
+    });
+
     private static int Next(IEnumerable<string> args)
     {
         var parsed = CliArgs.Parse("next", args, "--count", "--schedule", "--from", "--json");
@@ -81,7 +84,7 @@ internal static partial class Cli
         bool json = parsed.Has("--json");
         // Interval schedules count from when the daemon starts: here, from now or --from.
         var from = parsed.Get("--from") is { } text ? ParseFrom("next", text) : TimeProvider.System.GetUtcNow();
-        var config = LoadOrReport(parsed.Positionals[0]);
+        var config = LoadOrReport(parsed.Positionals[0], json: json);
         if (config is null)
         {
             return 2;

@@ -232,14 +232,20 @@ internal static partial class Cli
 
     /// <summary>
     /// Loads a config for a command, reporting every note and error on stderr, as plain lines or, given a
-    /// <paramref name="log"/> (the daemon's JSON log), as log lines; null when invalid.
+    /// <paramref name="log"/> (the daemon's JSON log), as log lines; null when invalid. With <paramref name="json"/>,
+    /// an invalid config is reported on stdout as <c>validate --json</c> reports it.
     /// </summary>
-    private static SchedulerConfig? LoadOrReport(string path, ILogger? log = null, bool strict = false)
+    private static SchedulerConfig? LoadOrReport(string path, ILogger? log = null, bool strict = false, bool json = false)
     {
         var result = ConfigLoader.LoadFile(path, Registry());
         if (strict)
         {
             result = result.Strict();
+        }
+        if (json && !result.Success)
+        {
+            PrintValidation([(path, result)]);
+            return null;
         }
         foreach (var note in result.Notes)
         {
