@@ -126,6 +126,24 @@ public sealed class RuntimeScheduleFacts(NatsFixture nats)
     }
 
     [Fact]
+    public async Task A_value_with_a_jenkins_hash_in_its_cron_is_reported_and_the_values_after_it_still_load()
+    {
+        var prefix = TempConfig.UniqueName("rj");
+        string bucket = $"{prefix}_s";
+        await using var seen = await Captured.StartAsync(nats.Client, $"{prefix}.tasks.incoming");
+        await using var daemon = Loomsched.Run(Config(prefix, bucket, ""), nats.Server.Url);
+        await daemon.WaitForLogAsync("runtime schedules: loaded bucket");
+        var kv = await new NatsKVContext(new NatsJSContext(nats.Client)).GetStoreAsync(bucket);
+
+        // Cronos threw at H: the watch of the bucket ended without a word, and no later value loaded.
+        await kv.PutAsync("hashed", Encoding.UTF8.GetBytes("""{"name": "hashed", "cron": "H 2 * * *", "task": {"worker_type": "rt_probe"}}"""), Raw);
+        await kv.PutAsync("after", Encoding.UTF8.GetBytes("""{"name": "after", "interval_seconds": 0.3, "task": {"worker_type": "rt_probe"}}"""), Raw);
+
+        await daemon.WaitForLogAsync("runtime schedule hashed not loaded: invalid (1 error(s)): cron: \"H 2 * * *\" uses H, a hashed value");
+        await seen.WaitForAsync(2, TimeSpan.FromSeconds(5), m => m.Header("Loom-Schedule") == "after");
+    }
+
+    [Fact]
     public async Task Status_still_answers_with_many_huge_invalid_values_in_the_bucket_each_said_in_a_short_line()
     {
         var prefix = TempConfig.UniqueName("rh");

@@ -35,6 +35,10 @@ internal static class CronText
         return $"\"{first}\" is not a cron macro; the macros are {Macros}";
     }
 
+    /// <summary>Why an expression with H (Jenkins's hashed value, which Cronos reads only with a seed) is refused.</summary>
+    public static string HashProblem(string text) =>
+        $"\"{text}\" uses H, a hashed value as Jenkins writes it, which is not supported: write the number itself, such as 7 in place of H, and spread schedules due at once with jitter_seconds";
+
     /// <summary>Why the fields of <paramref name="text"/> (5, or 6 with seconds first) are not valid, as closely as is cheap to tell.</summary>
     public static string FieldProblem(string text, bool hasSeconds)
     {

@@ -63,6 +63,12 @@ public sealed class CronTrigger : ITrigger
             error = null;
             return true;
         }
+        catch (MissingSeedException)
+        {
+            // Cronos reads H only with a seed, which a config has no place for.
+            error = CronText.HashProblem(trimmed);
+            return false;
+        }
         catch (CronFormatException)
         {
             // Cronos's text says where its parser stopped; ours says which field is wrong and what it takes.

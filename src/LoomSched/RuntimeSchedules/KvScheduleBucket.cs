@@ -62,13 +62,14 @@ internal sealed partial class KvScheduleBucket(INatsConnection connection, strin
                 // The watch ends only when its consumer does: start it again, but not in a hot loop.
                 await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is NatsException or NatsJSException && !stoppingToken.IsCancellationRequested)
-            {
-                LogWatchFailed(Bucket, ex.Message);
-                await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken).ConfigureAwait(false);
-            }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                // Whatever ends the watch is said, and the watch starts again: a bucket never goes quietly deaf.
+                LogWatchFailed(Bucket, ex is NatsException or NatsJSException ? ex.Message : $"{ex.GetType().Name}: {ex.Message}");
+                await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken).ConfigureAwait(false);
             }
         }
     }

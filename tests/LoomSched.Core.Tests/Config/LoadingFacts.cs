@@ -21,6 +21,29 @@ public sealed class LoadingFacts : IDisposable
     }
 
     [Fact]
+    public void An_entry_the_reader_fails_on_is_refused_at_its_place_and_the_other_entries_are_still_checked()
+    {
+        var result = ConfigLoader.LoadText(
+            "name: t\nschedules:\n  - {name: a, interval_seconds: 5, expand_from: f, task: {worker_type: w}}\n  - {name: b, interval_seconds: 0, task: {worker_type: w}}\n",
+            "t.yaml", new BrokenRegistry());
+
+        Assert.Equal(2, result.Errors.Count);
+        Assert.Equal((3, 5), (result.Errors[0].Location.Line, result.Errors[0].Location.Column));
+        Assert.Equal("schedules[0]", result.Errors[0].Path);
+        Assert.Equal("could not be read: InvalidOperationException: the registry broke (a fault of loomsched: please report it with this entry)", result.Errors[0].Message);
+        Assert.Equal("schedules[1].interval_seconds", result.Errors[1].Path);
+    }
+
+    /// <summary>A registry with a fault of its own: it throws where it is asked for a function.</summary>
+    private sealed class BrokenRegistry : LoomSched.Expansion.IExpansionRegistry
+    {
+        public IReadOnlyCollection<string> Names => ["f"];
+
+        public bool TryGet(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out LoomSched.Expansion.ExpansionFunction? function) =>
+            throw new InvalidOperationException("the registry broke");
+    }
+
+    [Fact]
     public void A_diagnostic_quoting_a_huge_value_or_key_shows_its_start_and_end_in_a_line_of_bounded_length()
     {
         string value = "0." + new string('9', 60_000);

@@ -19,6 +19,21 @@ internal sealed class ScheduleReader(FieldReader fields, IExpansionRegistry? reg
     /// </summary>
     public ScheduleDefinition? Read(YamlNode node, string path, string? identity = null)
     {
+        try
+        {
+            return ReadFields(node, path, identity);
+        }
+        catch (Exception ex)
+        {
+            // A fault here (a library throwing what it was not known to) refuses this entry, at its place, instead of
+            // ending the command, the daemon or the watch of a run-time bucket.
+            Diagnostics.Error(node, path, $"could not be read: {ex.GetType().Name}: {ex.Message} (a fault of loomsched: please report it with this entry)");
+            return null;
+        }
+    }
+
+    private ScheduleDefinition? ReadFields(YamlNode node, string path, string? identity)
+    {
         int before = Diagnostics.ErrorCount;
         var map = StrictMap.Open(node, path, "a map (a schedule entry with name, cron or interval_seconds, and goal or task)",
             Vocabulary.ScheduleKeys, Diagnostics, Vocabulary.PlacementInSchedule, loomIgnoresUnknown: true);
