@@ -189,6 +189,16 @@ public sealed class LoadingFacts : IDisposable
             Assert.Single(result.Errors).ToString());
     }
 
+    [Theory]
+    [InlineData("NaN")]
+    [InlineData("Infinity")]
+    [InlineData("-Infinity")]
+    public void A_word_that_dotnet_reads_as_a_number_is_no_number_of_seconds_and_gets_no_exponent_hint(string word)
+    {
+        var result = ConfigLoader.LoadText($"name: t\nschedules:\n  - name: a\n    interval_seconds: {word}\n    task: {{worker_type: w}}\n", "cfg.yaml");
+
+        Assert.Equal($"must be a number greater than 0 (seconds), got \"{word}\"", Assert.Single(result.Errors).Message);
+    }
 
     [Fact]
     public void A_cron_no_date_matches_loads_with_a_note_that_it_never_fires()

@@ -196,8 +196,9 @@ internal sealed class FieldReader(Diagnostics diagnostics)
     private static string Shown(ScalarNode scalar, object? value) =>
         value is null && scalar.Value.Length == 0 && scalar.IsPlain ? "an empty value" : $"\"{scalar.Value}\"";
 
+    // With a digit: .NET also reads "NaN" and "Infinity", which no one writes as a number of seconds.
     private static bool LooksNumeric(string s) =>
-        double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out _);
+        s.AsSpan().ContainsAnyInRange('0', '9') && double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out _);
 
     private (bool Ok, object? Value) Resolve(ScalarNode scalar, string path)
     {
