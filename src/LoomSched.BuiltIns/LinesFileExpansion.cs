@@ -21,16 +21,7 @@ internal static class LinesFileExpansion
         ExpansionArgs.ThrowIfInvalid(keyError, Name);
         key ??= DefaultKey;
 
-        StreamReader reader;
-        try
-        {
-            reader = new StreamReader(path, detectEncodingFromByteOrderMarks: true);
-        }
-        catch (Exception e) when (FileErrors.IsReadFailure(e))
-        {
-            throw FileErrors.CannotRead(Name, path, e);
-        }
-        using (reader)
+        using (var reader = BoundedFile.LineReader(Name, path, BoundedFile.Open(Name, path)))
         {
             // A failure once the file is open (an I/O error) is rare, and its text is the system's own: left as it is.
             while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)

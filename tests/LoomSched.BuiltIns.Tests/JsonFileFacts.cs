@@ -46,6 +46,28 @@ public sealed class JsonFileFacts : IDisposable
     }
 
     [Fact]
+    public async Task A_file_over_256_MiB_fails_the_fire_before_it_is_read()
+    {
+        var path = System.IO.Path.Combine(_dir.Path, "huge.json");
+        using (var file = File.Create(path))
+        {
+            file.SetLength((256L << 20) + 1); // sparse: nothing is written
+        }
+
+        var error = await Assert.ThrowsAsync<ExpansionException>(() => Expand("json_file", Args(("path", path))));
+
+        Assert.Equal($"json_file: '{path}' is larger than 256 MiB, which it reads whole at every fire: is it the file meant?", error.Message);
+    }
+
+    [Fact]
+    public async Task A_device_that_never_ends_fails_the_fire_at_256_MiB()
+    {
+        var error = await Assert.ThrowsAsync<ExpansionException>(() => Expand("json_file", Args(("path", "/dev/zero"))));
+
+        Assert.Equal("json_file: '/dev/zero' is larger than 256 MiB, which it reads whole at every fire: is it the file meant?", error.Message);
+    }
+
+    [Fact]
     public async Task An_empty_array_gives_no_maps() =>
         Assert.Empty(await Expand("json_file", Args(("path", _dir.File("empty.json", "[]")))));
 

@@ -54,6 +54,34 @@ public sealed class LinesFileFacts : IDisposable
         Assert.Equal($"lines_file: cannot read '{_dir.Path}': it is a directory, not a file", error.Message);
     }
 
+    [Fact]
+    public async Task A_line_of_more_than_a_mebibyte_fails_the_fire_naming_the_line()
+    {
+        var path = _dir.File("one-long-line.txt", "alpha\r\nbeta\n" + new string('x', (1 << 20) + 1) + "\n");
+
+        var error = await Assert.ThrowsAsync<ExpansionException>(() => Expand("lines_file", Args(("path", path))));
+
+        Assert.Equal($"lines_file: line 3 of '{path}' is longer than 1 MiB, more than a message may carry: is it a text file of one item per line?", error.Message);
+    }
+
+    [Fact]
+    public async Task A_line_of_exactly_a_mebibyte_is_read()
+    {
+        var path = _dir.File("long-line.txt", "alpha\n" + new string('x', 1 << 20) + "\nomega");
+
+        var maps = await Expand("lines_file", Args(("path", path)));
+
+        Assert.Equal([5, 1 << 20, 5], maps.Select(m => ((string)m["item"]!).Length));
+    }
+
+    [Fact]
+    public async Task A_device_without_line_breaks_fails_the_fire_instead_of_filling_the_memory()
+    {
+        var error = await Assert.ThrowsAsync<ExpansionException>(() => Expand("lines_file", Args(("path", "/dev/zero"))));
+
+        Assert.StartsWith("lines_file: line 1 of '/dev/zero' is longer than 1 MiB", error.Message, StringComparison.Ordinal);
+    }
+
     // Validation of expand_args
     [Fact]
     public void A_missing_path_and_a_bad_key_are_both_reported() =>
