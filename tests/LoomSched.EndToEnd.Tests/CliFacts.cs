@@ -349,6 +349,29 @@ public sealed class CliFacts
         Assert.Equal(2, code);
         Assert.Equal($"loomsched: error: {args[0]}: NATS_URL \"http://***@example\" is not a NATS URL such as nats://127.0.0.1:4222\n", error);
     }
+
+    [Theory]
+    [InlineData("--nats-url", "")]
+    [InlineData("--nats-url", " , ")]
+    [InlineData("NATS_URL", " ")]
+    public async Task A_blank_nats_url_is_a_usage_error_not_a_connection_to_nowhere(string source, string url)
+    {
+        var env = new Dictionary<string, string>();
+        string[] args = ["status", "--name", "ctl"];
+        if (source == "NATS_URL")
+        {
+            env["NATS_URL"] = url;
+        }
+        else
+        {
+            args = [.. args, source, url];
+        }
+
+        var (code, _, error) = await Loomsched.ExecAsync(env, args);
+
+        Assert.Equal(2, code);
+        Assert.Equal($"loomsched: error: status: {source} is empty; name a server such as nats://127.0.0.1:4222\n", error);
+    }
 }
 
 /// <summary><c>loomsched watch</c> against servers that cannot be reached, refuse it, or go away and come back.</summary>

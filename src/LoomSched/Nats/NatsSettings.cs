@@ -98,7 +98,12 @@ internal sealed record NatsSettings
     /// <summary>Checks the URL before anything connects; null when it is usable.</summary>
     public string? Problem()
     {
-        foreach (var part in Url.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        var parts = Url.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (parts.Length == 0)
+        {
+            return $"{UrlSource} is empty; name a server such as nats://127.0.0.1:4222";
+        }
+        foreach (var part in parts)
         {
             if (!Uri.TryCreate(part.Contains("://", StringComparison.Ordinal) ? part : "nats://" + part, UriKind.Absolute, out var uri)
                 || uri.Scheme is not ("nats" or "tls" or "ws" or "wss"))
