@@ -16,6 +16,7 @@ public static class StatusMetrics
     [
         ("fires", "loomsched_schedule_fires_total", "counter", "Fires started, scheduled and triggered."),
         ("dispatched", "loomsched_schedule_dispatched_total", "counter", "Messages handed to the publisher."),
+        ("dropped", "loomsched_schedule_dropped_total", "counter", "Of those, messages dropped: NATS was away and max_pending reached."),
         ("errors", "loomsched_schedule_errors_total", "counter", "Fires that failed (expansion, values, publish)."),
         ("skipped", "loomsched_schedule_skipped_total", "counter", "Slots skipped while the previous fire still ran."),
         ("missed", "loomsched_schedule_missed_total", "counter", "Slots passed over after a stall (the schedule fired once for them)."),

@@ -49,7 +49,7 @@ public sealed record StatusNumbers(
     /// <summary>A schedule's counters, by the fields the <c>status</c> reply writes them under, in its order.</summary>
     public static (string Field, long Value)[] Counters(ScheduleStatus s) =>
     [
-        ("fires", s.Fires), ("dispatched", s.Dispatched), ("errors", s.Errors),
+        ("fires", s.Fires), ("dispatched", s.Dispatched), ("dropped", s.Dropped), ("errors", s.Errors),
         ("skipped", s.Skipped), ("missed", s.Missed), ("not_claimed", s.NotClaimed),
     ];
 

@@ -56,6 +56,12 @@ public sealed class DispatchMessage
     /// <summary>Header <c>Loom-Scheduled-For</c> (the slot, ISO).</summary>
     public string ScheduledFor { get; }
 
+    /// <summary>
+    /// Set by the port when it dropped the message (NATS away and its buffer full), before the hand-over returns: the
+    /// fire counts it for its schedule.
+    /// </summary>
+    public bool Dropped { get; internal set; }
+
     /// <summary>Header <c>Nats-Msg-Id</c>: <c>{scheduler}/{schedule}/{slot ISO}/{expansion index}</c>.</summary>
     /// <remarks>
     /// A fan-out's ids are spelled each time they are read (once, when the message is sent), not kept: a hundred

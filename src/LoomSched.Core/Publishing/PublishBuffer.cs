@@ -198,6 +198,7 @@ public sealed partial class PublishBuffer : IDisposable
         for (; taken < count; taken++)
         {
             var message = one ?? many[taken];
+            message.Dropped = true;
             long dropped = Interlocked.Increment(ref _dropped);
             // One line per power of two keeps a long outage from flooding the log while still saying how bad it is.
             if ((dropped & (dropped - 1)) == 0)

@@ -264,6 +264,7 @@ internal sealed class ControlCommands(
                     s.SkippedOverlap, s.MissedSlots, s.Paused, s.Running, s.LastError, s.NotClaimed,
                     s.Lateness?.Snapshot() ?? LatenessSnapshot.None)
                 {
+                    Dropped = Interlocked.Read(ref s.Dropped),
                     NextSlot = s.NextSlot,
                     Enabled = s.Definition.Enabled,
                     Done = s.Done,

@@ -230,10 +230,11 @@ internal sealed class FireRunner(
             {
                 token.ThrowIfCancellationRequested();
                 ThrowUnlessMayPublish();
-                await port.PublishAsync(ready?.Message ?? slotMessages.Message(bodies![0], 0), token).ConfigureAwait(false);
+                var message = ready?.Message ?? slotMessages.Message(bodies![0], 0);
+                await port.PublishAsync(message, token).ConfigureAwait(false);
                 sent = 1;
                 fire.Remaining = 0;
-                Dispatched(state, 1);
+                Dispatched(state, 1, message.Dropped ? 1 : 0);
             }
             else
             {
@@ -252,7 +253,7 @@ internal sealed class FireRunner(
                     int taken = await port.PublishAsync(new ArraySegment<DispatchMessage>(chunk, 0, count), token).ConfigureAwait(false);
                     sent += taken;
                     fire.Remaining -= taken;
-                    Dispatched(state, taken);
+                    Dispatched(state, taken, CountDropped(chunk.AsSpan(0, taken)));
                 }
                 Array.Clear(chunk);
             }
@@ -326,10 +327,24 @@ internal sealed class FireRunner(
         return claimed;
     }
 
-    private void Dispatched(ScheduleState state, int count)
+    private static int CountDropped(ReadOnlySpan<DispatchMessage> handed)
+    {
+        int dropped = 0;
+        foreach (var message in handed)
+        {
+            dropped += message.Dropped ? 1 : 0;
+        }
+        return dropped;
+    }
+
+    private void Dispatched(ScheduleState state, int count, int dropped = 0)
     {
         Interlocked.Add(ref state.Dispatched, count);
         Interlocked.Add(ref _dispatchedTotal, count);
+        if (dropped > 0)
+        {
+            Interlocked.Add(ref state.Dropped, dropped);
+        }
     }
 
     private void ThrowUnlessMayPublish()

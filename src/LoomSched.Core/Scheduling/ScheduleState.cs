@@ -4,7 +4,8 @@ namespace LoomSched.Scheduling;
 
 /// <summary>
 /// The live state of one schedule inside the engine. Guarded by the engine's lock (<see cref="ScheduleTable.Gate"/>);
-/// <see cref="Dispatched"/> alone is counted with <see cref="Interlocked"/>, by fires between two messages.
+/// <see cref="Dispatched"/> and <see cref="Dropped"/> alone are counted with <see cref="Interlocked"/>, by fires between two
+/// messages.
 /// </summary>
 internal sealed class ScheduleState(ScheduleDefinition definition, DateTimeOffset anchor)
 {
@@ -42,6 +43,9 @@ internal sealed class ScheduleState(ScheduleDefinition definition, DateTimeOffse
 
     public long Fires;
     public long Dispatched;
+
+    /// <summary>Of the dispatched, those the port dropped (NATS away and <c>max_pending</c> reached).</summary>
+    public long Dropped;
     public long Errors;
     public long SkippedOverlap;
     public long MissedSlots;

@@ -37,6 +37,9 @@ public sealed record ScheduleStatus(
     double? LastLatenessMs, long Fires, long Dispatched, long Errors, long Skipped, long Missed,
     bool Paused, bool Running, string? LastError, long NotClaimed = 0, LatenessSnapshot? Lateness = null)
 {
+    /// <summary>Of <see cref="Dispatched"/>, the messages the port dropped (NATS away and <c>max_pending</c> reached).</summary>
+    public long Dropped { get; init; }
+
     /// <summary>The next slot itself (<c>scheduled_for</c>); <see cref="NextFire"/> is when it fires.</summary>
     public DateTimeOffset? NextSlot { get; init; }
 

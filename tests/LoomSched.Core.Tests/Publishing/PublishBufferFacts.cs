@@ -61,11 +61,14 @@ public sealed class PublishBufferFacts : IDisposable
         _open = false;
         var buffer = Buffer(maxPending: 2);
 
-        int taken = await buffer.AcceptAsync(new ArraySegment<DispatchMessage>(Messages(7)), default);
+        var messages = Messages(7);
+        int taken = await buffer.AcceptAsync(new ArraySegment<DispatchMessage>(messages), default);
 
         Assert.Equal(7, taken); // taken in: accepted or dropped, none left for the caller
         Assert.Equal(2, buffer.Pending);
         Assert.Equal(5, buffer.Dropped);
+        // Marked, for the fire to count them for its schedule.
+        Assert.Equal([false, false, true, true, true, true, true], messages.Select(m => m.Dropped));
         var dropLines = _log.Lines.Where(l => l.EventId == 20).Select(l => l.Text).ToList();
         Assert.Equal(3, dropLines.Count); // the 1st, 2nd and 4th drop
         Assert.EndsWith("dropped so far: 4", dropLines[^1]);
@@ -108,6 +111,7 @@ public sealed class PublishBufferFacts : IDisposable
         await second;
         Assert.Equal(1, buffer.Dropped);
         Assert.Equal(1, buffer.Pending);
+        Assert.Equal([false, true], messages.Select(m => m.Dropped));
     }
 
     [Fact]

@@ -127,8 +127,9 @@ public sealed partial class OutageFacts
             $"after the gap every slot must be stored: {Slots.Describe(indexes)}");
         Assert.True(gap >= Outage / Tick - 12, $"a six-second outage at 200 ms overflows a buffer of ten by about twenty; the gap is {gap}: {Slots.Describe(indexes)}");
 
-        // The drops are exactly the gap: in status, in the final count and in the log.
+        // The drops are exactly the gap: in status (the publisher's and the schedule's), in the final count and in the log.
         Assert.Equal(gap, status.GetProperty("dropped").GetInt64());
+        Assert.Equal(gap, Assert.Single(status.GetProperty("schedules").EnumerateArray()).GetProperty("dropped").GetInt64());
         Assert.Equal(10, status.GetProperty("max_pending").GetInt64());
         var stopped = Control.Stopped(daemon);
         Assert.Equal((indexes.Count, 0L, gap, 0L), stopped);
@@ -246,6 +247,7 @@ public sealed partial class OutageFacts
         var outage = stored.Where(m => m.SlotTime == slot + TimeSpan.FromSeconds(4)).Select(m => m.Index).ToList();
         Assert.Equal(Enumerable.Range(0, 300), outage);
         Assert.Equal(700, status.GetProperty("dropped").GetInt64());
+        Assert.Equal(700, status.GetProperty("schedules").EnumerateArray().Single(s => s.GetProperty("name").GetString() == "burst").GetProperty("dropped").GetInt64());
         Assert.Contains(daemon.Stderr, l => l.Contains("dropped burst slot=", StringComparison.Ordinal)
             && l.Contains("buffer of 300 messages (max_pending) is full; dropped so far: 512", StringComparison.Ordinal));
         Assert.DoesNotContain(daemon.Stderr, l => l.Contains("dropped so far: 1024", StringComparison.Ordinal));
