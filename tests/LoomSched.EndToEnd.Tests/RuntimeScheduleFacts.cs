@@ -96,15 +96,29 @@ public sealed class RuntimeScheduleFacts(NatsFixture nats)
         }
     }
 
+    /// <summary>A daemon on a bucket of its own, its content loaded, and the bucket, to put values into by hand.</summary>
+    private async Task<(string Prefix, Loomsched Daemon, INatsKVStore Kv)> DaemonOnABucketOfItsOwnAsync(string tag)
+    {
+        var prefix = TempConfig.UniqueName(tag);
+        var daemon = Loomsched.Run(Config(prefix, $"{prefix}_s", ""), nats.Server.Url);
+        try
+        {
+            await daemon.WaitForLogAsync("runtime schedules: loaded bucket");
+            return (prefix, daemon, await new NatsKVContext(new NatsJSContext(nats.Client)).GetStoreAsync($"{prefix}_s"));
+        }
+        catch
+        {
+            await daemon.DisposeAsync();
+            throw;
+        }
+    }
+
     [Fact]
     public async Task A_value_put_into_the_bucket_by_hand_runs_an_invalid_one_is_reported_and_a_delete_stops_it()
     {
-        var prefix = TempConfig.UniqueName("rk");
-        string bucket = $"{prefix}_s";
+        var (prefix, daemon, kv) = await DaemonOnABucketOfItsOwnAsync("rk");
+        await using var _ = daemon;
         await using var seen = await Captured.StartAsync(nats.Client, $"{prefix}.tasks.incoming");
-        await using var daemon = Loomsched.Run(Config(prefix, bucket, ""), nats.Server.Url);
-        await daemon.WaitForLogAsync("runtime schedules: loaded bucket");
-        var kv = await new NatsKVContext(new NatsJSContext(nats.Client)).GetStoreAsync(bucket);
 
         await kv.PutAsync("by=2Ehand", Encoding.UTF8.GetBytes("""{"name": "by.hand", "interval_seconds": 0.3, "task": {"worker_type": "rt_probe"}}"""), Raw);
         await kv.PutAsync("broken", Encoding.UTF8.GetBytes("""{"name": "broken", "interval_seconds": "soon", "task": {"worker_type": "rt_probe"}}"""), Raw);
@@ -128,12 +142,9 @@ public sealed class RuntimeScheduleFacts(NatsFixture nats)
     [Fact]
     public async Task A_value_with_a_jenkins_hash_in_its_cron_is_reported_and_the_values_after_it_still_load()
     {
-        var prefix = TempConfig.UniqueName("rj");
-        string bucket = $"{prefix}_s";
+        var (prefix, daemon, kv) = await DaemonOnABucketOfItsOwnAsync("rj");
+        await using var _ = daemon;
         await using var seen = await Captured.StartAsync(nats.Client, $"{prefix}.tasks.incoming");
-        await using var daemon = Loomsched.Run(Config(prefix, bucket, ""), nats.Server.Url);
-        await daemon.WaitForLogAsync("runtime schedules: loaded bucket");
-        var kv = await new NatsKVContext(new NatsJSContext(nats.Client)).GetStoreAsync(bucket);
 
         // Cronos threw at H: the watch of the bucket ended without a word, and no later value loaded.
         await kv.PutAsync("hashed", Encoding.UTF8.GetBytes("""{"name": "hashed", "cron": "H 2 * * *", "task": {"worker_type": "rt_probe"}}"""), Raw);
@@ -146,11 +157,8 @@ public sealed class RuntimeScheduleFacts(NatsFixture nats)
     [Fact]
     public async Task Status_still_answers_with_many_huge_invalid_values_in_the_bucket_each_said_in_a_short_line()
     {
-        var prefix = TempConfig.UniqueName("rh");
-        string bucket = $"{prefix}_s";
-        await using var daemon = Loomsched.Run(Config(prefix, bucket, ""), nats.Server.Url);
-        await daemon.WaitForLogAsync("runtime schedules: loaded bucket");
-        var kv = await new NatsKVContext(new NatsJSContext(nats.Client)).GetStoreAsync(bucket);
+        var (prefix, daemon, kv) = await DaemonOnABucketOfItsOwnAsync("rh");
+        await using var _ = daemon;
 
         // Each just under the 64 KiB an entry may have; whole in their errors, 25 of them were a status of 1.5 MB.
         string huge = "0." + new string('9', 60_000);
@@ -172,11 +180,8 @@ public sealed class RuntimeScheduleFacts(NatsFixture nats)
     [Fact]
     public async Task Status_lists_the_first_hundred_values_not_loaded_and_counts_them_all()
     {
-        var prefix = TempConfig.UniqueName("rc");
-        string bucket = $"{prefix}_s";
-        await using var daemon = Loomsched.Run(Config(prefix, bucket, ""), nats.Server.Url);
-        await daemon.WaitForLogAsync("runtime schedules: loaded bucket");
-        var kv = await new NatsKVContext(new NatsJSContext(nats.Client)).GetStoreAsync(bucket);
+        var (prefix, daemon, kv) = await DaemonOnABucketOfItsOwnAsync("rc");
+        await using var _ = daemon;
 
         // Four values of 600 characters, each quoted in its error: a reason of about 1.4 KB, and 900 of them were a
         // status over the 1 MB a NATS message may have.
