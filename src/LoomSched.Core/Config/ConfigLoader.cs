@@ -42,7 +42,7 @@ public static class ConfigLoader
 
     private static ConfigLoadResult Load(string text, Diagnostics diagnostics, IExpansionRegistry? registry)
     {
-        var root = YamlTreeReader.Read(text, diagnostics);
+        var root = YamlTreeReader.Read(text, diagnostics, "the file is empty; expected a map with name and schedules");
         var config = root is null ? null : ConfigReader.Read(root, diagnostics, registry);
         return Result(diagnostics, diagnostics.ErrorCount == 0 ? config : null);
     }

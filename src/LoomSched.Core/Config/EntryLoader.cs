@@ -85,6 +85,8 @@ public static class EntryLoader
             : null;
     }
 
+    private const string Empty = "the entry is empty; give a map with name, cron or interval_seconds, and goal or task";
+
     private static YamlNode? Parse(string text, Diagnostics diagnostics)
     {
         if (System.Text.Encoding.UTF8.GetByteCount(text) > MaxBytes)
@@ -98,10 +100,10 @@ public static class EntryLoader
         }
         if (string.IsNullOrWhiteSpace(text))
         {
-            diagnostics.FileError("the entry is empty; give a map with name, cron or interval_seconds, and goal or task");
+            diagnostics.FileError(Empty);
             return null;
         }
-        var root = YamlTreeReader.Read(text, diagnostics);
+        var root = YamlTreeReader.Read(text, diagnostics, Empty);
         if (root is not null and not MapNode)
         {
             diagnostics.FileError($"an entry must be a map (name, cron or interval_seconds, and goal or task), got {FieldReader.Actual(root)}");

@@ -60,6 +60,8 @@ public sealed class EntryLoaderFacts
     [Theory]
     [InlineData("[1, 2]", "an entry must be a map (name, cron or interval_seconds, and goal or task), got a list")]
     [InlineData("  ", "the entry is empty; give a map with name, cron or interval_seconds, and goal or task")]
+    [InlineData("---\n...\n", "line 1, column 1: the entry is empty; give a map with name, cron or interval_seconds, and goal or task")]
+    [InlineData("null", "line 1, column 1: the entry is empty; give a map with name, cron or interval_seconds, and goal or task")]
     public void What_is_not_a_map_is_refused_in_one_sentence(string body, string expected)
     {
         Assert.Equal(expected, Assert.Single(EntryLoader.Load(body, Top, null, "request").Errors));

@@ -44,12 +44,20 @@ internal sealed class YamlTreeReader
     private long _chars;
     private YamlNode? _root;
     private TextPosition _lastPosition = new(1, 1);
+    private readonly string _empty;
     private Scanner? _scanner;
 
-    private YamlTreeReader(Diagnostics diagnostics) => _diagnostics = diagnostics;
+    private YamlTreeReader(Diagnostics diagnostics, string empty)
+    {
+        _diagnostics = diagnostics;
+        _empty = empty;
+    }
 
-    /// <summary>The document's root node, or null when the file cannot be read as one YAML document.</summary>
-    public static YamlNode? Read(string text, Diagnostics diagnostics) => new YamlTreeReader(diagnostics).ReadDocument(text);
+    /// <summary>
+    /// The document's root node, or null when the file cannot be read as one YAML document; <paramref name="empty"/> is
+    /// the error for a document that holds nothing (what was expected there).
+    /// </summary>
+    public static YamlNode? Read(string text, Diagnostics diagnostics, string empty) => new YamlTreeReader(diagnostics, empty).ReadDocument(text);
 
     private YamlNode? ReadDocument(string text)
     {
@@ -114,7 +122,7 @@ internal sealed class YamlTreeReader
 
         if (_root is null || _root is ScalarNode { IsPlain: true, Tag: null } s && ScalarTyping.TryResolve(s, out object? v, out _) && v is null)
         {
-            _diagnostics.Error(new TextPosition(1, 1), "", "the file is empty; expected a map with name and schedules");
+            _diagnostics.Error(new TextPosition(1, 1), "", _empty);
             return null;
         }
         return _root;
