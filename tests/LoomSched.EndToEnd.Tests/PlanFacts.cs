@@ -59,5 +59,10 @@ public sealed class PlanFacts
         (code, _, error) = await Loomsched.ExecAsync("plan", yearly, "--hours", "200");
         Assert.Equal(2, code);
         Assert.Equal("loomsched: error: plan: --hours must be a whole number from 1 to 168, got \"200\"\n", error);
+
+        string folder = Path.GetDirectoryName(yearly)!;
+        (code, _, error) = await Loomsched.ExecAsync("plan", yearly, "--svg", folder);
+        Assert.Equal(2, code);
+        Assert.Equal($"loomsched: error: plan: --svg {folder} is a directory; name the file to write\n", error);
     }
 }

@@ -70,6 +70,10 @@ internal static partial class Cli
         }
         if (parsed.Get("--svg") is { } svg)
         {
+            if (Directory.Exists(svg))
+            {
+                throw new UsageException($"plan: --svg {svg} is a directory; name the file to write");
+            }
             try
             {
                 File.WriteAllText(svg, Svg(config.Name, plan));
