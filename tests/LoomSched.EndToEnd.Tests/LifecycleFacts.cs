@@ -136,6 +136,33 @@ public sealed class LifecycleFacts(NatsFixture nats)
     }
 
     [Fact]
+    public async Task A_config_that_became_a_fifo_refuses_its_reload_and_later_reloads_and_the_stop_still_work()
+    {
+        var prefix = TempConfig.UniqueName("ff");
+        string Yaml(string name) => $"name: fifo\nsubject_prefix: {prefix}\nschedules:\n  - name: {name}\n    interval_seconds: 3600\n    task: {{worker_type: w}}\n";
+        var config = TempConfig.Write(Yaml("first"));
+        await using var daemon = Loomsched.Run(config, nats.Server.Url);
+        await daemon.WaitForLogAsync("nats connected");
+
+        // Opening a FIFO with no writer never returns: it held this reload, every later one and the stop for good.
+        File.Delete(config);
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", config))
+        {
+            await mkfifo.WaitForExitAsync();
+        }
+        daemon.Signal(Signals.SIGHUP);
+        await daemon.WaitForLogAsync("could not be read within 10 s", TimeSpan.FromSeconds(30));
+
+        File.Delete(config);
+        await File.WriteAllTextAsync(config, Yaml("second"));
+        daemon.Signal(Signals.SIGHUP);
+        await daemon.WaitForLogAsync("reloaded: 1 added, 1 removed");
+        var (code, took) = await daemon.TerminateAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal(0, code);
+        Assert.InRange(took.TotalSeconds, 0, 10);
+    }
+
+    [Fact]
     public async Task A_reload_refused_for_thousands_of_errors_lists_the_first_twenty_in_its_reply_and_the_status()
     {
         var prefix = TempConfig.UniqueName("rl");

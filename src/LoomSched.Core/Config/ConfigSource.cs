@@ -12,6 +12,9 @@ internal static class ConfigSource
     /// <summary>The largest config accepted; far above any real schedule file, small enough to bound a load.</summary>
     public const int MaxBytes = 8 * 1024 * 1024;
 
+    /// <summary>How long opening and reading the file may take (a sane disk reads 8 MiB in well under a second).</summary>
+    public static readonly TimeSpan ReadWait = TimeSpan.FromSeconds(10);
+
     public static string? ReadFile(string path, Diagnostics diagnostics)
     {
         if (path.Length == 0)
@@ -24,32 +27,22 @@ internal static class ConfigSource
             diagnostics.FileError("this is a directory; name the config file itself");
             return null;
         }
-        byte[] bytes;
-        try
+        // On a thread of its own: an open or a read that never returns (a FIFO without a writer, a network file system
+        // that stopped answering) fails this load instead of holding the reload, every later one and the stop.
+        (byte[]? Bytes, string? Error) read = default;
+        var reader = new Thread(() => read = ReadBytes(path)) { IsBackground = true, Name = "config read" };
+        reader.Start();
+        if (!reader.Join(ReadWait))
         {
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.SequentialScan);
-            // Checked before reading so that a huge file is refused at once; the bounded read below covers a
-            // file that grows meanwhile (or a device without a length).
-            if (stream.CanSeek && stream.Length > MaxBytes)
-            {
-                diagnostics.FileError(TooLarge(stream.Length));
-                return null;
-            }
-            bytes = ReadAtMost(stream, MaxBytes + 1);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-        {
-            diagnostics.FileError(ex switch
-            {
-                FileNotFoundException or DirectoryNotFoundException => "the config file does not exist; check the path",
-                UnauthorizedAccessException => "the config file cannot be read: permission denied",
-                // The runtime's own messages for these are bare resource keys in the published binary: said here.
-                PathTooLongException => "the path is too long for the file system; check the path",
-                ArgumentException or NotSupportedException => "the path is not valid; check the path",
-                _ => $"the config file cannot be read: {ex.Message}",
-            });
+            diagnostics.FileError($"the config file could not be read within {ReadWait.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s: is it a FIFO or a device waiting for input, or on a file system that does not answer?");
             return null;
         }
+        if (read.Error is not null)
+        {
+            diagnostics.FileError(read.Error);
+            return null;
+        }
+        var bytes = read.Bytes!;
         if (bytes.Length > MaxBytes)
         {
             diagnostics.FileError(TooLarge(bytes.Length));
@@ -135,6 +128,32 @@ internal static class ConfigSource
             }
         }
         return true;
+    }
+
+    /// <summary>The file's bytes (up to one over <see cref="MaxBytes"/>), or why it cannot be read.</summary>
+    private static (byte[]? Bytes, string? Error) ReadBytes(string path)
+    {
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.SequentialScan);
+            // Checked before reading so that a huge file is refused at once; the bounded read below covers a
+            // file that grows meanwhile (or a device without a length).
+            return stream.CanSeek && stream.Length > MaxBytes
+                ? (null, TooLarge(stream.Length))
+                : (ReadAtMost(stream, MaxBytes + 1), null);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            return (null, ex switch
+            {
+                FileNotFoundException or DirectoryNotFoundException => "the config file does not exist; check the path",
+                UnauthorizedAccessException => "the config file cannot be read: permission denied",
+                // The runtime's own messages for these are bare resource keys in the published binary: said here.
+                PathTooLongException => "the path is too long for the file system; check the path",
+                ArgumentException or NotSupportedException => "the path is not valid; check the path",
+                _ => $"the config file cannot be read: {ex.Message}",
+            });
+        }
     }
 
     private static byte[] ReadAtMost(Stream stream, int limit)

@@ -21,6 +21,27 @@ public sealed class LoadingFacts : IDisposable
     }
 
     [Fact]
+    public void A_fifo_nobody_writes_to_fails_the_load_after_ten_seconds_instead_of_hanging()
+    {
+        string path = Path.Combine(_dir, "scheduler.yaml");
+        using (var mkfifo = Process.Start("mkfifo", path))
+        {
+            mkfifo.WaitForExit();
+        }
+        var watch = Stopwatch.StartNew();
+
+        var result = ConfigLoader.LoadFile(path);
+
+        Assert.InRange(watch.Elapsed.TotalSeconds, 9.5, 60);
+        Assert.Equal("the config file could not be read within 10 s: is it a FIFO or a device waiting for input, or on a file system that does not answer?",
+            Assert.Single(result.Errors).Message);
+        // Lets the abandoned read end: it gets the writer it waited for, and the end of the file.
+        using (File.OpenWrite(path))
+        {
+        }
+    }
+
+    [Fact]
     public void An_entry_the_reader_fails_on_is_refused_at_its_place_and_the_other_entries_are_still_checked()
     {
         var result = ConfigLoader.LoadText(
