@@ -4,60 +4,99 @@ using LoomSched.Expansion;
 namespace LoomSched.BuiltIns;
 
 /// <summary>
-/// The built-ins' reads of a file, with bounds: a path to the wrong file (a device such as <c>/dev/zero</c>, a log of
-/// gigabytes) fails the fire with what is wrong instead of filling the memory until <c>expand_timeout_seconds</c>.
+/// The built-ins' reads of a file, with bounds. A path to the wrong file (a device such as <c>/dev/zero</c>, a log of
+/// gigabytes) fails the fire with what is wrong instead of filling the memory. A read that never returns (a FIFO without
+/// a writer, a network file system that stopped answering) holds one thread of its own, whatever the number of fires:
+/// never a pool thread that the schedules need.
 /// </summary>
 internal static class BoundedFile
 {
-    /// <summary>The largest file <c>json_file</c> reads: it holds the maps of one fire, read whole at every fire.</summary>
-    public const int MaxJsonBytes = 256 << 20;
+    /// <summary>The largest file a built-in reads: it holds the maps of one fire, read whole at every fire.</summary>
+    public const int MaxFileBytes = 256 << 20;
 
     /// <summary>The longest line <c>lines_file</c> reads: more than a NATS message may carry (1 MiB by default).</summary>
     public const int MaxLineBytes = 1 << 20;
 
-    /// <summary>Opens <paramref name="path"/> to read, or fails the fire saying why it cannot be read.</summary>
-    public static FileStream Open(string function, string path)
+    /// <summary>The read of each path under way: a fire waits for the earlier one instead of starting a second.</summary>
+    private static readonly Dictionary<string, Task> Reading = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The whole file, or a failure of the fire when it cannot be read, has more than <see cref="MaxFileBytes"/> bytes or
+    /// (with <paramref name="lines"/>) a line of more than <see cref="MaxLineBytes"/>.
+    /// </summary>
+    public static async Task<byte[]> ReadAllBytesAsync(string function, string path, bool lines, CancellationToken cancellationToken)
     {
-        try
+        var read = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+        while (true)
         {
-            return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 0, useAsync: true);
+            Task? earlier;
+            lock (Reading)
+            {
+                if (!Reading.TryGetValue(path, out earlier))
+                {
+                    Reading.Add(path, read.Task);
+                    break;
+                }
+            }
+            // An earlier fire's read of this path has not returned: wait for it (as long as the expansion may).
+            await Task.WhenAny(earlier).WaitAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (FileErrors.IsReadFailure(e))
+        var thread = new Thread(() =>
         {
-            throw FileErrors.CannotRead(function, path, e);
-        }
+            byte[]? bytes = null;
+            Exception? failure = null;
+            try
+            {
+                bytes = Read(function, path, lines);
+            }
+            catch (Exception e)
+            {
+                failure = FileErrors.IsReadFailure(e) ? FileErrors.CannotRead(function, path, e) : e;
+            }
+            lock (Reading)
+            {
+                Reading.Remove(path);
+            }
+            if (failure is null)
+            {
+                read.SetResult(bytes!);
+            }
+            else
+            {
+                read.SetException(failure);
+            }
+        })
+        { IsBackground = true, Name = $"{function} read" };
+        thread.Start();
+        return await read.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>The whole file, or a failure of the fire when it has more than <paramref name="max"/> bytes.</summary>
-    public static async Task<byte[]> ReadAllBytesAsync(string function, string path, int max, CancellationToken cancellationToken)
+    private static byte[] Read(string function, string path, bool lines)
     {
-        using var stream = Open(function, path);
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 0);
         // A regular file says its length; a device or a pipe says 0 and is read until its end or the bound.
-        long length = stream.CanSeek ? stream.Length : 0;
-        if (length > max)
+        long length = file.CanSeek ? file.Length : 0;
+        if (length > MaxFileBytes)
         {
-            throw TooLarge(function, path, max);
+            throw TooLarge(function, path);
         }
+        Stream stream = lines ? new LineBound(function, path, file) : file;
         using var bytes = new MemoryStream(length > 0 ? (int)length : 0);
         var chunk = new byte[81920];
-        int read;
-        while ((read = await stream.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
+        int n;
+        while ((n = stream.Read(chunk, 0, chunk.Length)) > 0)
         {
-            if (bytes.Length + read > max)
+            if (bytes.Length + n > MaxFileBytes)
             {
-                throw TooLarge(function, path, max);
+                throw TooLarge(function, path);
             }
-            bytes.Write(chunk, 0, read);
+            bytes.Write(chunk, 0, n);
         }
         return bytes.ToArray();
     }
 
-    private static ExpansionException TooLarge(string function, string path, int max) =>
-        new($"{function}: '{path}' is larger than {Size(max)}, which it reads whole at every fire: is it the file meant?");
-
-    /// <summary>A reader of <paramref name="stream"/>'s lines that fails the fire at a line of more than <see cref="MaxLineBytes"/>.</summary>
-    public static StreamReader LineReader(string function, string path, Stream stream) =>
-        new(new LineBound(function, path, stream), detectEncodingFromByteOrderMarks: true);
+    private static ExpansionException TooLarge(string function, string path) =>
+        new($"{function}: '{path}' is larger than {Size(MaxFileBytes)}, which it reads whole at every fire: is it the file meant?");
 
     private static string Size(int bytes) => (bytes >> 20).ToString(CultureInfo.InvariantCulture) + " MiB";
 
@@ -73,24 +112,14 @@ internal static class BoundedFile
         public override long Length => throw new NotSupportedException();
         public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
-        public override int Read(byte[] buffer, int offset, int count) => Check(buffer.AsSpan(offset, inner.Read(buffer, offset, count)));
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        public override int Read(byte[] buffer, int offset, int count)
         {
-            int read = await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
-            return Check(buffer.Span[..read]);
-        }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        private int Check(ReadOnlySpan<byte> read)
-        {
-            int length = read.Length;
+            int read = inner.Read(buffer, offset, count);
+            var rest = buffer.AsSpan(offset, read);
             while (true)
             {
-                int end = read.IndexOfAny((byte)'\n', (byte)'\r');
-                _run += end < 0 ? read.Length : end;
+                int end = rest.IndexOfAny((byte)'\n', (byte)'\r');
+                _run += end < 0 ? rest.Length : end;
                 if (_run > MaxLineBytes)
                 {
                     throw new ExpansionException(
@@ -98,11 +127,11 @@ internal static class BoundedFile
                 }
                 if (end < 0)
                 {
-                    return length;
+                    return read;
                 }
-                _line += read[end] == '\n' ? 1 : 0;
+                _line += rest[end] == '\n' ? 1 : 0;
                 _run = 0;
-                read = read[(end + 1)..];
+                rest = rest[(end + 1)..];
             }
         }
 
@@ -115,14 +144,5 @@ internal static class BoundedFile
         public override void SetLength(long value) => throw new NotSupportedException();
 
         public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                inner.Dispose();
-            }
-            base.Dispose(disposing);
-        }
     }
 }

@@ -15,7 +15,7 @@ internal static class JsonFileExpansion
     internal static async Task<List<OrderedDictionary<string, object?>>> Expand(ExpansionContext context, CancellationToken cancellationToken)
     {
         var path = ExpansionArgs.Require(ExpansionArgs.String(context.Args, "path", required: true, out var error), error, Name);
-        byte[] bytes = await BoundedFile.ReadAllBytesAsync(Name, path, BoundedFile.MaxJsonBytes, cancellationToken).ConfigureAwait(false);
+        byte[] bytes = await BoundedFile.ReadAllBytesAsync(Name, path, lines: false, cancellationToken).ConfigureAwait(false);
 
         // A byte order mark (some Windows editors write one) is not JSON, and JsonDocument does not skip it.
         var json = bytes.AsMemory();

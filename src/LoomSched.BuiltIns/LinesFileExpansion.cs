@@ -21,10 +21,10 @@ internal static class LinesFileExpansion
         ExpansionArgs.ThrowIfInvalid(keyError, Name);
         key ??= DefaultKey;
 
-        using (var reader = BoundedFile.LineReader(Name, path, BoundedFile.Open(Name, path)))
+        var bytes = await BoundedFile.ReadAllBytesAsync(Name, path, lines: true, cancellationToken).ConfigureAwait(false);
+        using (var reader = new StreamReader(new MemoryStream(bytes, writable: false), detectEncodingFromByteOrderMarks: true))
         {
-            // A failure once the file is open (an I/O error) is rare, and its text is the system's own: left as it is.
-            while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
+            while (reader.ReadLine() is { } line)
             {
                 var item = line.Trim();
                 if (item.Length > 0)

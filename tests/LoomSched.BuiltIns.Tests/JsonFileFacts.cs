@@ -68,6 +68,51 @@ public sealed class JsonFileFacts : IDisposable
     }
 
     [Fact]
+    public async Task Fires_on_a_fifo_without_a_writer_wait_for_one_read_of_it_instead_of_each_holding_a_thread()
+    {
+        var path = System.IO.Path.Combine(_dir.Path, "feed.json");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", path))
+        {
+            await mkfifo.WaitForExitAsync();
+        }
+        Assert.True(Registry.TryGet("json_file", out var function));
+        var context = new ExpansionContext { ScheduleName = "s", ScheduledFor = DateTimeOffset.UnixEpoch, Args = Args(("path", path)) };
+
+        // Five fires, each cut by its expand_timeout_seconds while the open waits for a writer.
+        for (int i = 0; i < 5; i++)
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await function.Invoke(context, timeout.Token));
+        }
+        Assert.Equal(1, Readers());
+
+        // A writer comes: the one read gets what it wrote, and ends.
+        using (var writer = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite))
+        {
+            await writer.WriteAsync("""[{"v": 1}]"""u8.ToArray());
+        }
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (Readers() > 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+        Assert.Equal(0, Readers());
+
+        // The process's threads by name; one that ends meanwhile is no reader.
+        static int Readers() => Directory.GetDirectories("/proc/self/task").Count(task =>
+        {
+            try
+            {
+                return File.ReadAllText(System.IO.Path.Combine(task, "comm")).TrimEnd() == "json_file read";
+            }
+            catch (IOException)
+            {
+                return false;
+            }
+        });
+    }
+
+    [Fact]
     public async Task An_empty_array_gives_no_maps() =>
         Assert.Empty(await Expand("json_file", Args(("path", _dir.File("empty.json", "[]")))));
 

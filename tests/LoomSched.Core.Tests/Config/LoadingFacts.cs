@@ -35,8 +35,9 @@ public sealed class LoadingFacts : IDisposable
         Assert.InRange(watch.Elapsed.TotalSeconds, 9.5, 60);
         Assert.Equal("the config file could not be read within 10 s: is it a FIFO or a device waiting for input, or on a file system that does not answer?",
             Assert.Single(result.Errors).Message);
-        // Lets the abandoned read end: it gets the writer it waited for, and the end of the file.
-        using (File.OpenWrite(path))
+        // Lets the abandoned read end: it gets the writer it waited for, and the end of the file. Shared, as the
+        // reader's open is: File.OpenWrite's exclusive lock could meet it.
+        using (new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite))
         {
         }
     }
