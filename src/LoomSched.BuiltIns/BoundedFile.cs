@@ -1,5 +1,6 @@
 using System.Globalization;
 using LoomSched.Expansion;
+using LoomSched.Files;
 
 namespace LoomSched.BuiltIns;
 
@@ -7,7 +8,7 @@ namespace LoomSched.BuiltIns;
 /// The built-ins' reads of a file, with bounds. A path to the wrong file (a device such as <c>/dev/zero</c>, a log of
 /// gigabytes) fails the fire with what is wrong instead of filling the memory. A read that never returns (a FIFO without
 /// a writer, a network file system that stopped answering) holds one thread of its own, whatever the number of fires:
-/// never a pool thread that the schedules need.
+/// never a pool thread that the schedules need (<see cref="BoundedRead"/>).
 /// </summary>
 internal static class BoundedFile
 {
@@ -17,83 +18,20 @@ internal static class BoundedFile
     /// <summary>The longest line <c>lines_file</c> reads: more than a NATS message may carry (1 MiB by default).</summary>
     public const int MaxLineBytes = 1 << 20;
 
-    /// <summary>The read of each path under way: a fire waits for the earlier one instead of starting a second.</summary>
-    private static readonly Dictionary<string, Task> Reading = new(StringComparer.Ordinal);
-
     /// <summary>
     /// The whole file, or a failure of the fire when it cannot be read, has more than <see cref="MaxFileBytes"/> bytes or
-    /// (with <paramref name="lines"/>) a line of more than <see cref="MaxLineBytes"/>.
+    /// (with <paramref name="lines"/>) a line of more than <see cref="MaxLineBytes"/>. A fire that finds the file's
+    /// earlier read still under way waits for it (as long as the expansion may), then reads the file again.
     /// </summary>
-    public static async Task<byte[]> ReadAllBytesAsync(string function, string path, bool lines, CancellationToken cancellationToken)
-    {
-        var read = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
-        while (true)
-        {
-            Task? earlier;
-            lock (Reading)
+    public static Task<byte[]> ReadAllBytesAsync(string function, string path, bool lines, CancellationToken cancellationToken) =>
+        BoundedRead.ReadAsync(path, MaxFileBytes, $"{function} read", lines ? file => new LineBound(function, path, file) : null,
+            error => error switch
             {
-                if (!Reading.TryGetValue(path, out earlier))
-                {
-                    Reading.Add(path, read.Task);
-                    break;
-                }
-            }
-            // An earlier fire's read of this path has not returned: wait for it (as long as the expansion may).
-            await Task.WhenAny(earlier).WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        var thread = new Thread(() =>
-        {
-            byte[]? bytes = null;
-            Exception? failure = null;
-            try
-            {
-                bytes = Read(function, path, lines);
-            }
-            catch (Exception e)
-            {
-                failure = FileErrors.IsReadFailure(e) ? FileErrors.CannotRead(function, path, e) : e;
-            }
-            lock (Reading)
-            {
-                Reading.Remove(path);
-            }
-            if (failure is null)
-            {
-                read.SetResult(bytes!);
-            }
-            else
-            {
-                read.SetException(failure);
-            }
-        })
-        { IsBackground = true, Name = $"{function} read" };
-        thread.Start();
-        return await read.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    private static byte[] Read(string function, string path, bool lines)
-    {
-        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 0);
-        // A regular file says its length; a device or a pipe says 0 and is read until its end or the bound.
-        long length = file.CanSeek ? file.Length : 0;
-        if (length > MaxFileBytes)
-        {
-            throw TooLarge(function, path);
-        }
-        Stream stream = lines ? new LineBound(function, path, file) : file;
-        using var bytes = new MemoryStream(length > 0 ? (int)length : 0);
-        var chunk = new byte[81920];
-        int n;
-        while ((n = stream.Read(chunk, 0, chunk.Length)) > 0)
-        {
-            if (bytes.Length + n > MaxFileBytes)
-            {
-                throw TooLarge(function, path);
-            }
-            bytes.Write(chunk, 0, n);
-        }
-        return bytes.ToArray();
-    }
+                FileTooLargeException => TooLarge(function, path),
+                _ when FileErrors.IsReadFailure(error) => FileErrors.CannotRead(function, path, error),
+                _ => error,
+            },
+            cancellationToken);
 
     private static ExpansionException TooLarge(string function, string path) =>
         new($"{function}: '{path}' is larger than {Size(MaxFileBytes)}, which it reads whole at every fire: is it the file meant?");

@@ -113,6 +113,31 @@ public sealed class JsonFileFacts : IDisposable
     }
 
     [Fact]
+    public async Task A_fifo_replaced_by_a_file_is_read_at_the_next_fire_though_the_fifos_read_still_waits()
+    {
+        var path = System.IO.Path.Combine(_dir.Path, "feed.json");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", path))
+        {
+            await mkfifo.WaitForExitAsync();
+        }
+        Assert.True(Registry.TryGet("json_file", out var function));
+        var context = new ExpansionContext { ScheduleName = "s", ScheduledFor = DateTimeOffset.UnixEpoch, Args = Args(("path", path)) };
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(100)))
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await function.Invoke(context, timeout.Token));
+        }
+
+        // Renamed rather than deleted, so that the waiting read can be given a writer at the end.
+        File.Move(path, path + ".fifo");
+        File.WriteAllText(path, """[{"v": 2}]""");
+
+        Assert.Equal(2L, Assert.Single(await Expand("json_file", Args(("path", path))).WaitAsync(TimeSpan.FromSeconds(10)))["v"]);
+        using (var writer = new FileStream(path + ".fifo", FileMode.Open, FileAccess.Write, FileShare.ReadWrite))
+        {
+        }
+    }
+
+    [Fact]
     public async Task An_empty_array_gives_no_maps() =>
         Assert.Empty(await Expand("json_file", Args(("path", _dir.File("empty.json", "[]")))));
 

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Unicode;
 using LoomSched.Config.Validation;
+using LoomSched.Files;
 
 namespace LoomSched.Config;
 
@@ -28,25 +29,30 @@ internal static class ConfigSource
             return null;
         }
         // On a thread of its own: an open or a read that never returns (a FIFO without a writer, a network file system
-        // that stopped answering) fails this load instead of holding the reload, every later one and the stop.
-        (byte[]? Bytes, string? Error) read = default;
-        var reader = new Thread(() => read = ReadBytes(path)) { IsBackground = true, Name = "config read" };
-        reader.Start();
-        if (!reader.Join(ReadWait))
+        // that stopped answering) fails this load instead of holding the reload, every later one and the stop; the
+        // next load waits for that read instead of starting one more.
+        byte[] bytes;
+        using (var timeout = new CancellationTokenSource(ReadWait))
         {
-            diagnostics.FileError($"the config file could not be read within {ReadWait.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s: is it a FIFO or a device waiting for input, or on a file system that does not answer?");
-            return null;
-        }
-        if (read.Error is not null)
-        {
-            diagnostics.FileError(read.Error);
-            return null;
-        }
-        var bytes = read.Bytes!;
-        if (bytes.Length > MaxBytes)
-        {
-            diagnostics.FileError(TooLarge(bytes.Length));
-            return null;
+            try
+            {
+                bytes = BoundedRead.ReadAsync(path, MaxBytes, "config read", wrap: null, fail: null, timeout.Token).GetAwaiter().GetResult();
+            }
+            catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+            {
+                diagnostics.FileError($"the config file could not be read within {ReadWait.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s: is it a FIFO or a device waiting for input, or on a file system that does not answer?");
+                return null;
+            }
+            catch (FileTooLargeException e)
+            {
+                diagnostics.FileError(TooLarge(e.Size));
+                return null;
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+            {
+                diagnostics.FileError(CannotRead(ex));
+                return null;
+            }
         }
         return Decode(bytes, diagnostics);
     }
@@ -130,45 +136,15 @@ internal static class ConfigSource
         return true;
     }
 
-    /// <summary>The file's bytes (up to one over <see cref="MaxBytes"/>), or why it cannot be read.</summary>
-    private static (byte[]? Bytes, string? Error) ReadBytes(string path)
+    private static string CannotRead(Exception ex) => ex switch
     {
-        try
-        {
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.SequentialScan);
-            // Checked before reading so that a huge file is refused at once; the bounded read below covers a
-            // file that grows meanwhile (or a device without a length).
-            return stream.CanSeek && stream.Length > MaxBytes
-                ? (null, TooLarge(stream.Length))
-                : (ReadAtMost(stream, MaxBytes + 1), null);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-        {
-            return (null, ex switch
-            {
-                FileNotFoundException or DirectoryNotFoundException => "the config file does not exist; check the path",
-                UnauthorizedAccessException => "the config file cannot be read: permission denied",
-                // The runtime's own messages for these are bare resource keys in the published binary: said here.
-                PathTooLongException => "the path is too long for the file system; check the path",
-                ArgumentException or NotSupportedException => "the path is not valid; check the path",
-                _ => $"the config file cannot be read: {ex.Message}",
-            });
-        }
-    }
-
-    private static byte[] ReadAtMost(Stream stream, int limit)
-    {
-        using var memory = new MemoryStream();
-        // A regular file says its length: a chunk of that size (and one byte to see it end) reads it in one go.
-        // A device, a pipe or /proc says 0, however much it holds: those get the full chunk.
-        byte[] chunk = new byte[stream.CanSeek && stream.Length > 0 ? (int)Math.Min(stream.Length + 1, 81920) : 81920];
-        int n;
-        while (memory.Length < limit && (n = stream.Read(chunk, 0, (int)Math.Min(chunk.Length, limit - memory.Length))) > 0)
-        {
-            memory.Write(chunk, 0, n);
-        }
-        return memory.ToArray();
-    }
+        FileNotFoundException or DirectoryNotFoundException => "the config file does not exist; check the path",
+        UnauthorizedAccessException => "the config file cannot be read: permission denied",
+        // The runtime's own messages for these are bare resource keys in the published binary: said here.
+        PathTooLongException => "the path is too long for the file system; check the path",
+        ArgumentException or NotSupportedException => "the path is not valid; check the path",
+        _ => $"the config file cannot be read: {ex.Message}",
+    };
 
     private static string TooLarge(long size) =>
         $"the file is {size.ToString("N0", CultureInfo.InvariantCulture)} bytes, over the limit of {MaxBytes.ToString("N0", CultureInfo.InvariantCulture)} bytes (8 MiB); a scheduler config should be far smaller";

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using LoomSched.Config;
+using LoomSched.Tests.Support;
 
 namespace LoomSched.Core.Tests.Config;
 
@@ -40,6 +41,30 @@ public sealed class LoadingFacts : IDisposable
         using (new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite))
         {
         }
+    }
+
+    [Fact]
+    public async Task A_fifo_config_loaded_five_times_holds_one_reading_thread()
+    {
+        string path = Path.Combine(_dir, "scheduler.yaml");
+        Fifos.Make(path);
+
+        // The first load's read waits for a writer; four more loads come meanwhile, and each waits for that read.
+        var loads = new List<Task<ConfigLoadResult>> { Load() };
+        Assert.Equal(1, await Fifos.ThreadsSettleAsync("config read", 1));
+        loads.AddRange(Enumerable.Range(0, 4).Select(_ => Load()));
+        foreach (var result in await Task.WhenAll(loads))
+        {
+            Assert.StartsWith("the config file could not be read within 10 s", Assert.Single(result.Errors).Message, StringComparison.Ordinal);
+        }
+        Assert.Equal(1, await Fifos.ThreadsSettleAsync("config read", 1));
+
+        // A writer comes: the one read ends, and none of the loads that gave up starts another.
+        await Fifos.WriteAsync(path, []);
+        Assert.Equal(0, await Fifos.ThreadsSettleAsync("config read", 0));
+
+        Task<ConfigLoadResult> Load() => Task.Factory.StartNew(() => ConfigLoader.LoadFile(path), CancellationToken.None,
+            TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
     [Fact]
