@@ -63,6 +63,44 @@ public sealed partial class FiringFacts(NatsFixture nats, Xunit.Abstractions.ITe
     }
 
     [Fact]
+    public async Task Schedule_names_beyond_ascii_go_into_the_headers_as_utf8_so_their_message_ids_differ()
+    {
+        var prefix = TempConfig.UniqueName("u");
+        var config = TempConfig.Write($$"""
+            name: unicode
+            subject_prefix: {{prefix}}
+            schedules:
+              - name: café
+                interval_seconds: 86400
+                goal: {instruction: a}
+              - name: cafè
+                interval_seconds: 86400
+                goal: {instruction: b}
+            """);
+        // A consumer that reads headers as UTF-8, as nats-py and nats.go do.
+        await using var client = new NATS.Client.Core.NatsConnection(NATS.Client.Core.NatsOpts.Default with
+        {
+            Url = nats.Server.Url,
+            HeaderEncoding = System.Text.Encoding.UTF8,
+        });
+        await using var seen = await Captured.StartAsync(client, $"{prefix}.goals.>");
+        await using var daemon = Loomsched.Run(config, nats.Server.Url);
+        await daemon.WaitForLogAsync("nats connected");
+        foreach (var schedule in new[] { "café", "cafè" })
+        {
+            var (code, stdout, stderr) = await Loomsched.ExecAsync("trigger", schedule, "--name", "unicode", "--subject-prefix", prefix, "--nats-url", nats.Server.Url);
+            Assert.True(code == 0, stdout + stderr);
+        }
+
+        var messages = await seen.WaitForAsync(2, TimeSpan.FromSeconds(10));
+        Assert.Equal(["cafè", "café"], messages.Select(m => m.Header("Loom-Schedule")).Order(StringComparer.Ordinal)); // U+00E8 before U+00E9
+        foreach (var m in messages)
+        {
+            Assert.Equal($"unicode/{m.Header("Loom-Schedule")}/{m.Header("Loom-Scheduled-For")}/0", m.Header("Nats-Msg-Id"));
+        }
+    }
+
+    [Fact]
     public async Task Loom_example_config_publishes_the_goal_and_task_Loom_expects()
     {
         await using var seen = await Captured.StartAsync(nats.Client, "loom.>");

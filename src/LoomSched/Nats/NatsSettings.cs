@@ -1,3 +1,4 @@
+using System.Text;
 using NATS.Client.Core;
 
 namespace LoomSched.Daemon.Nats;
@@ -93,6 +94,9 @@ internal sealed record NatsSettings
             ReconnectJitter = TimeSpan.FromMilliseconds(100),
             ConnectTimeout = TimeSpan.FromSeconds(2),
             WriterBufferSize = WriterBufferSize,
+            // Schedule names go into headers: in ASCII a non-ASCII letter became '?', so "café" and "cafè" shared a
+            // Nats-Msg-Id and a stream dropped one as a duplicate. UTF-8, as nats-py and nats.go write them.
+            HeaderEncoding = Encoding.UTF8,
         };
     }
 
