@@ -68,6 +68,7 @@ public sealed class RuntimeScheduleSet
     private readonly SchedulerEngine _engine;
     private readonly IExpansionRegistry? _registry;
     private readonly IScheduleBucket _bucket;
+    // By key, not name: two keys can stand for one name (one written by hand, not escaped), and neither may hide the other.
     private readonly SortedDictionary<string, RuntimeEntry> _entries = new(StringComparer.Ordinal);
     private SchedulerConfig _file;
 
@@ -94,7 +95,7 @@ public sealed class RuntimeScheduleSet
         {
             lock (_gate)
             {
-                return [.. _entries.Values];
+                return [.. _entries.Values.OrderBy(e => e.Name, StringComparer.Ordinal)];
             }
         }
     }
@@ -136,7 +137,7 @@ public sealed class RuntimeScheduleSet
         lock (_gate)
         {
             string name = NameOfKey(key);
-            bool held = _entries.TryGetValue(name, out var before);
+            bool held = _entries.TryGetValue(key, out var before);
             if (held && before!.Revision >= revision && revision != 0)
             {
                 return;
@@ -144,7 +145,7 @@ public sealed class RuntimeScheduleSet
             if (json is null)
             {
                 // An entry not loaded is not in the engine, where its name may be the file's schedule.
-                if (_entries.Remove(name) && before!.Definition is not null)
+                if (_entries.Remove(key) && before!.Definition is not null)
                 {
                     _engine.Change(name, null);
                 }
@@ -185,29 +186,32 @@ public sealed class RuntimeScheduleSet
     /// <summary><c>update</c>: a run-time schedule replaced (its cadence restarts if it changed).</summary>
     public ValueTask<RuntimeOutcome> UpdateAsync(string json, CancellationToken cancellationToken) => WriteAsync(json, create: false, cancellationToken);
 
-    /// <summary><c>delete</c>: a run-time schedule removed.</summary>
+    /// <summary><c>delete</c>: a run-time schedule removed, under every key that stands for its name.</summary>
     public async ValueTask<RuntimeOutcome> DeleteAsync(string name, CancellationToken cancellationToken)
     {
         if (Refusal(name, "delete") is { } refusal)
         {
             return refusal;
         }
-        string key;
+        List<string> keys;
         lock (_gate)
         {
-            if (!_entries.TryGetValue(name, out var held))
-            {
-                return RuntimeOutcome.Refused(NoSuch(name));
-            }
-            // The key it was found under: a value put by hand may be under a key not escaped as KeyOf writes it.
-            key = held.Key;
+            // A value put by hand under a key not escaped (not loaded, but listed) goes too: left, it would be read again.
+            keys = [.. _entries.Values.Where(e => e.Name == name).Select(e => e.Key)];
         }
-        var write = await _bucket.DeleteAsync(key, cancellationToken).ConfigureAwait(false);
-        if (!write.Ok)
+        if (keys.Count == 0)
         {
-            return RuntimeOutcome.Refused($"schedule \"{name}\" was not deleted: {write.Error}");
+            return RuntimeOutcome.Refused(NoSuch(name));
         }
-        Apply(key, null, write.Revision);
+        foreach (var key in keys)
+        {
+            var write = await _bucket.DeleteAsync(key, cancellationToken).ConfigureAwait(false);
+            if (!write.Ok)
+            {
+                return RuntimeOutcome.Refused($"schedule \"{name}\" was not deleted: {write.Error}");
+            }
+            Apply(key, null, write.Revision);
+        }
         return RuntimeOutcome.Done($"deleted schedule \"{name}\"");
     }
 
@@ -216,7 +220,7 @@ public sealed class RuntimeScheduleSet
     {
         lock (_gate)
         {
-            return _entries.GetValueOrDefault(name);
+            return _entries.GetValueOrDefault(KeyOf(name));
         }
     }
 
@@ -250,7 +254,7 @@ public sealed class RuntimeScheduleSet
         string key = KeyOf(name);
         lock (_gate)
         {
-            bool exists = _entries.TryGetValue(name, out var held);
+            bool exists = _entries.ContainsKey(key);
             if (create && exists)
             {
                 return RuntimeOutcome.Refused($"a run-time schedule named \"{name}\" exists; use update to change it");
@@ -259,7 +263,6 @@ public sealed class RuntimeScheduleSet
             {
                 return RuntimeOutcome.Refused(NoSuch(name) + "; use create to make it");
             }
-            key = held?.Key ?? key;
         }
         byte[] value = Encoding.UTF8.GetBytes(json);
         var write = create
@@ -284,7 +287,7 @@ public sealed class RuntimeScheduleSet
 
     private string NoSuch(string name)
     {
-        var names = _entries.Keys.ToList();
+        var names = _entries.Values.Select(e => e.Name).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
         return names.Count == 0
             ? $"no run-time schedule is named \"{name}\" (there are none)"
             : $"no run-time schedule is named \"{name}\"; run-time schedules: {string.Join(", ", names)}";
@@ -303,7 +306,11 @@ public sealed class RuntimeScheduleSet
         string name = NameOfKey(key);
         var result = EntryLoader.Load(json, _file, _registry, $"{_file.RuntimeSchedules?.Bucket ?? "bucket"}/{key}");
         string? error = null;
-        if (!result.Success)
+        if (KeyOf(name) != key)
+        {
+            error = $"its key \"{key}\" is not the escaped name; the value of \"{name}\" goes under the key \"{KeyOf(name)}\"";
+        }
+        else if (!result.Success)
         {
             error = Invalid(result.Errors);
         }
@@ -316,7 +323,7 @@ public sealed class RuntimeScheduleSet
             error = "the config file has a schedule of this name, which wins; delete this one or rename it";
         }
         var entry = new RuntimeEntry(name, key, json, revision, error) { Definition = error is null ? result.Definition : null };
-        _entries[name] = entry;
+        _entries[key] = entry;
         if (error is not null)
         {
             Rejected?.Invoke(name, error);

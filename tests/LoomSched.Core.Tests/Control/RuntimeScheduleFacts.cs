@@ -177,6 +177,39 @@ public sealed class RuntimeScheduleFacts
         Assert.Contains("its key says \"other\" but its entry's name is \"nightly\"", Assert.Single(_set.Entries).Error, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("d.e", "d=2Ee")]
+    [InlineData("a=ZZ", "a=3DZZ")]
+    [InlineData("café", "caf=C3=A9")]
+    public void A_value_under_a_key_that_is_not_its_escaped_name_is_not_run_and_says_the_key_to_use(string key, string escaped)
+    {
+        _set.ApplyAll([(key, $$$"""{"name": "{{{key}}}", "interval_seconds": 60, "goal": {"instruction": "x"}}""", 1)]);
+
+        var entry = Assert.Single(_set.Entries);
+        Assert.Equal($"its key \"{key}\" is not the escaped name; the value of \"{key}\" goes under the key \"{escaped}\"", entry.Error);
+        Assert.Equal(["filed"], _engine.Status().Schedules.Select(s => s.Name));
+    }
+
+    [Fact]
+    public async Task Of_two_keys_of_one_name_the_escaped_one_runs_the_other_is_listed_and_a_delete_of_the_name_removes_both()
+    {
+        string Entry(int seconds) => $$$"""{"name": "d.e", "interval_seconds": {{{seconds}}}, "goal": {"instruction": "x"}}""";
+        var byHand = await _bucket.PutAsync("d.e", Encoding.UTF8.GetBytes(Entry(3600)), default);
+        var escaped = await _bucket.PutAsync("d=2Ee", Encoding.UTF8.GetBytes(Entry(7200)), default);
+        _set.ApplyAll([("d.e", Entry(3600), byHand.Revision), ("d=2Ee", Entry(7200), escaped.Revision)]);
+        string[] running = Running();
+        string[] listed = [.. _set.Entries.Select(e => $"{e.Key} {(e.Error is null ? "loaded" : "not loaded")}")];
+
+        var deleted = Send("""{"action":"delete","schedule":"d.e"}""");
+
+        Assert.Equal(["filed every 60 s", "d.e every 7200 s"], running);
+        Assert.Equal(["d.e not loaded", "d=2Ee loaded"], listed);
+        Assert.True(deleted.GetProperty("ok").GetBoolean(), deleted.ToString());
+        Assert.Equal(["filed"], _engine.Status().Schedules.Select(s => s.Name));
+        Assert.Empty(_bucket.Values); // nothing left for a restart to load
+        Assert.Empty(_set.Entries);
+    }
+
     [Fact]
     public void A_delete_from_the_bucket_removes_the_schedule_and_an_older_revision_is_ignored()
     {
