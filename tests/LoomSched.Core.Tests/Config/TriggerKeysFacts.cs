@@ -80,7 +80,7 @@ public sealed class TriggerKeysFacts
     [InlineData("    start_at: 2027-03-01T09:00:00Z\n", "2027-03-01T09:00:00Z", null)]
     [InlineData("    end_at: 2999-03-01T09:00:00Z\n", null, "2999-03-01T09:00:00Z")]
     [InlineData("    start_at: 2027-03-01\n    end_at: 2999-04-01\n", "2027-03-01T00:00:00Z", "2999-04-01T00:00:00Z")]
-    [InlineData("    start_at: 2027-03-01T09:00:00Z\n    end_at: 2027-03-01T09:00:00Z\n", "2027-03-01T09:00:00Z", "2027-03-01T09:00:00Z")]
+    [InlineData("    start_at: 2027-03-01T09:00:00Z\n    end_at: 2027-03-01T09:00:01Z\n", "2027-03-01T09:00:00Z", "2027-03-01T09:00:01Z")]
     public void Start_at_and_end_at_bound_the_schedule_in_a_window(string keys, string? start, string? end)
     {
         var schedule = Loaded($"    interval_seconds: 60\n{keys}");
@@ -103,6 +103,31 @@ public sealed class TriggerKeysFacts
         Assert.Equal((5, 13), (note.Location.Line, note.Location.Column));
         Assert.Equal("schedules[0].end_at", note.Path);
         Assert.Equal("end_at (2001-01-01T00:00:00Z) has passed: the schedule loads but never fires; remove it, or move end_at", note.Message);
+    }
+
+    [Theory]
+    [InlineData("0 0 1 1 *", "2030-01-02T00:00:00Z", "2030-12-31T00:00:00Z", "2031-01-01T00:00:00Z")]
+    [InlineData("30 9 * * 1-5", "2030-01-05T00:00:00Z", "2030-01-07T00:00:00Z", "2030-01-07T09:30:00Z")]
+    [InlineData("0 12 * * *", "2030-01-01T12:00:01Z", "2030-01-02T12:00:00Z", "2030-01-02T12:00:00Z")]
+    public void A_cron_with_no_slot_inside_its_window_loads_with_a_note_that_it_never_fires(string cron, string start, string end, string first)
+    {
+        var result = Load($"    cron: \"{cron}\"\n    start_at: {start}\n    end_at: {end}\n");
+
+        Assert.True(result.Success);
+        var note = Assert.Single(result.Notes);
+        Assert.Equal("schedules[0].end_at", note.Path);
+        Assert.Equal($"no slot of \"{cron}\" falls between start_at and end_at (the first after start_at is {first}): the schedule loads but never fires", note.Message);
+    }
+
+    [Theory]
+    [InlineData("0 12 * * *", "2030-01-01T12:00:00Z", "2030-01-01T12:00:01Z")]
+    [InlineData("0 0 1 1 *", "2030-01-01T00:00:00Z", "2030-01-01T00:00:01Z")]
+    public void A_cron_with_a_slot_inside_its_window_loads_without_a_note(string cron, string start, string end)
+    {
+        var result = Load($"    cron: \"{cron}\"\n    start_at: {start}\n    end_at: {end}\n");
+
+        Assert.True(result.Success);
+        Assert.Empty(result.Notes);
     }
 
     [Theory]

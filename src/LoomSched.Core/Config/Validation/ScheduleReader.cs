@@ -62,6 +62,13 @@ internal sealed class ScheduleReader(FieldReader fields, IExpansionRegistry? reg
         var trigger = activity.Start is null && activity.End is null
             ? timing.Trigger
             : new WindowedTrigger(timing.Trigger, activity.Start, activity.End);
+        // A cron that matches some date but none inside its window (an interval always fires at start_at).
+        if (timing.Cron is not null && activity is { Start: { } from, End: { } until } && until > defaults.Now
+            && timing.Trigger.NextAfter(from - TimeSpan.FromTicks(1), from) is { } first && first >= until)
+        {
+            Diagnostics.Note(map.Entry("end_at")!.Value, map.PathOf("end_at"),
+                $"no slot of \"{timing.Cron}\" falls between start_at and end_at (the first after start_at is {LoomTime.Format(first)}): the schedule loads but never fires");
+        }
         return new ScheduleDefinition
         {
             Name = identity ?? name,
@@ -225,10 +232,11 @@ internal sealed class ScheduleReader(FieldReader fields, IExpansionRegistry? reg
         var start = startEntry is null ? null : InstantReading.Read(fields, startEntry.Value, map.PathOf("start_at"), zone);
         var end = endEntry is null ? null : InstantReading.Read(fields, endEntry.Value, map.PathOf("end_at"), zone);
         ok &= (startEntry is null || start is not null) && (endEntry is null || end is not null);
-        if (start is { } s && end is { } e && e < s)
+        if (start is { } s && end is { } e && e <= s)
         {
-            Diagnostics.Error(endEntry!.Value, map.PathOf("end_at"),
-                $"end_at ({LoomTime.Format(e)}) comes before start_at ({LoomTime.Format(s)}); the schedule would never be active");
+            Diagnostics.Error(endEntry!.Value, map.PathOf("end_at"), e < s
+                ? $"end_at ({LoomTime.Format(e)}) comes before start_at ({LoomTime.Format(s)}); the schedule would never be active"
+                : $"end_at is start_at ({LoomTime.Format(s)}), and the window ends before end_at: the schedule would never be active");
             ok = false;
         }
         else if (end is { } past && past <= defaults.Now)
