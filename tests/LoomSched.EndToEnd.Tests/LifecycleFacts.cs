@@ -79,6 +79,30 @@ public sealed class LifecycleFacts(NatsFixture nats)
     }
 
     [Fact]
+    public async Task The_json_log_of_a_second_daemon_of_the_same_name_gives_the_first_ones_start_as_a_field()
+    {
+        var prefix = TempConfig.UniqueName("twicej");
+        var config = TempConfig.Write($$"""
+            name: twice
+            subject_prefix: {{prefix}}
+            schedules:
+              - name: a
+                interval_seconds: 3600
+                task: {worker_type: w}
+            """);
+        await using var first = Loomsched.Run(config, nats.Server.Url);
+        await first.WaitForLogAsync("nats connected");
+        await StatusAsync($"{prefix}.scheduler.twice");
+
+        await using var second = Loomsched.Run(config, nats.Server.Url, "--log-format", "json");
+        await second.WaitForLogAsync("another scheduler named twice");
+        using var line = System.Text.Json.JsonDocument.Parse(second.Stderr.First(l => l.Contains("another scheduler named twice", StringComparison.Ordinal)));
+
+        Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$", line.RootElement.GetProperty("started").GetString());
+        Assert.Equal($"{prefix}.scheduler.twice", line.RootElement.GetProperty("subject").GetString());
+    }
+
+    [Fact]
     public async Task Sighup_applies_a_valid_config_and_keeps_the_old_one_when_the_new_is_invalid()
     {
         var prefix = TempConfig.UniqueName("r");

@@ -325,21 +325,29 @@ internal sealed partial class SchedulerService(
                 requestSerializer: NatsRawSerializer<byte[]>.Default, replySerializer: NatsRawSerializer<byte[]>.Default,
                 replyOpts: new NatsSubOpts { Timeout = TimeSpan.FromMilliseconds(500) },
                 cancellationToken: stoppingToken).ConfigureAwait(false);
-            string since = "";
+            string? started = null;
             try
             {
                 using var status = System.Text.Json.JsonDocument.Parse(reply.Data ?? []);
                 if (status.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object
-                    && status.RootElement.TryGetProperty("started_at", out var started)
-                    && started.ValueKind == System.Text.Json.JsonValueKind.String)
+                    && status.RootElement.TryGetProperty("started_at", out var startedAt)
+                    && startedAt.ValueKind == System.Text.Json.JsonValueKind.String)
                 {
-                    since = $", started {started.GetString()}";
+                    started = startedAt.GetString();
                 }
             }
             catch (System.Text.Json.JsonException)
             {
             }
-            LogNameTaken(config.Name, config.ControlSubject, since);
+            // Two lines, not one with an optional part: a JSON log gets the start time as a field of its own.
+            if (started is null)
+            {
+                LogNameTaken(config.Name, config.ControlSubject);
+            }
+            else
+            {
+                LogNameTakenSince(config.Name, config.ControlSubject, started);
+            }
         }
         catch (Exception ex) when (ex is NatsException or OperationCanceledException or TimeoutException)
         {
@@ -382,8 +390,12 @@ internal sealed partial class SchedulerService(
     private partial void LogStarting(string scheduler, int count, string url, string subject);
 
     [LoggerMessage(EventId = 46, Level = LogLevel.Warning,
-        Message = "another scheduler named {Scheduler} answers on {Subject}{Since}: both fire every schedule; give each its own name, or run them as replicas with coordination mode leader or state")]
-    private partial void LogNameTaken(string scheduler, string subject, string since);
+        Message = "another scheduler named {Scheduler} answers on {Subject}: both fire every schedule; give each its own name, or run them as replicas with coordination mode leader or state")]
+    private partial void LogNameTaken(string scheduler, string subject);
+
+    [LoggerMessage(EventId = 49, Level = LogLevel.Warning,
+        Message = "another scheduler named {Scheduler} answers on {Subject}, started {Started}: both fire every schedule; give each its own name, or run them as replicas with coordination mode leader or state")]
+    private partial void LogNameTakenSince(string scheduler, string subject, string started);
 
     [LoggerMessage(EventId = 41, Level = LogLevel.Information, Message = "nats {State} ({Url})")]
     private partial void LogNats(string state, string url);
