@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using LoomSched.Config;
@@ -84,45 +85,39 @@ internal static partial class Cli
     /// <summary>The entry of FILE (or stdin) as JSON; a file that cannot be read, or is no YAML or JSON map, is a usage error.</summary>
     private static string EntryJson(string command, string path)
     {
+        string source = path == "-" ? "stdin" : path;
+        var utf8 = new UTF8Encoding(false, throwOnInvalidBytes: true);
         string text;
         try
         {
             if (path == "-")
             {
                 using var stdin = Console.OpenStandardInput();
-                using var reader = new StreamReader(stdin, new UTF8Encoding(false, throwOnInvalidBytes: true));
+                using var reader = new StreamReader(stdin, utf8);
                 var buffer = new char[EntryLoader.MaxBytes + 1];
                 int read = reader.ReadBlock(buffer, 0, buffer.Length);
                 text = new string(buffer, 0, read);
             }
             else
             {
-                if (Directory.Exists(path))
-                {
-                    throw new UsageException($"{command}: {path} is a directory; name the file holding the entry");
-                }
-                var info = new FileInfo(path);
-                if (info.Exists && info.Length > EntryLoader.MaxBytes)
-                {
-                    throw new UsageException($"{command}: {path} is {info.Length} bytes, over the {EntryLoader.MaxBytes} an entry may have");
-                }
-                text = File.ReadAllText(path, new UTF8Encoding(false, throwOnInvalidBytes: true));
+                // Worded as stdin's entry over the limit is (EntryLoader.ToJson), the file's path in place of "stdin".
+                string tooLarge = $"the entry is over {EntryLoader.MaxBytes.ToString("N0", CultureInfo.InvariantCulture)} bytes; a schedule entry should be far smaller";
+                var bytes = CliFile.Read(path, EntryLoader.MaxBytes, "entry read", tooLarge, out string? problem)
+                    ?? throw new UsageException($"{command}: {path}: {problem}");
+                // As File.ReadAllText did: a UTF-8 byte order mark is not part of the text.
+                text = utf8.GetString(bytes.AsSpan().StartsWith("\uFEFF"u8) ? bytes.AsSpan(3) : bytes);
             }
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or DecoderFallbackException)
         {
-            string source = path == "-" ? "stdin" : path;
             throw new UsageException(ex switch
             {
-                FileNotFoundException or DirectoryNotFoundException => $"{command}: {source} does not exist; check the path",
-                UnauthorizedAccessException => $"{command}: {source} cannot be read: permission denied",
                 DecoderFallbackException => $"{command}: {source} is not UTF-8 text",
                 _ => $"{command}: {source} cannot be read: {ex.Message}",
             });
         }
         if (EntryLoader.ToJson(text, out var errors) is not { } json)
         {
-            string source = path == "-" ? "stdin" : path;
             throw new UsageException($"{command}: {source}: {string.Join("; ", errors)}");
         }
         return json;

@@ -100,7 +100,15 @@ internal sealed record NatsSettings
         };
     }
 
-    /// <summary>Checks the URL before anything connects; null when it is usable.</summary>
+    /// <summary>
+    /// The largest creds, nkey or PEM file read: such a file is a few KB, a CA bundle a few hundred; more is the wrong
+    /// file (a device, a log), refused before it fills the memory.
+    /// </summary>
+    private const int MaxFileBytes = 1 << 20;
+
+    private const string TooLarge = "the file is over 1 MiB; a creds, nkey or certificate file is a few KB: check the path";
+
+    /// <summary>Checks the URL and reads the connection files before anything connects; null when they are usable.</summary>
     public string? Problem()
     {
         var parts = Url.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -120,12 +128,23 @@ internal sealed record NatsSettings
                 return $"{UrlSource} \"{Redact(part)}\" names no host; e.g. nats://127.0.0.1:4222";
             }
         }
+        // Each file read once, bounded, before anything connects: a device, a FIFO or a directory is named here.
+        var texts = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (flag, path) in new[] { ("--nats-creds", CredsFile), ("--nats-nkey", NKeyFile), ("--tls-ca", TlsCa), ("--tls-cert", TlsCert), ("--tls-key", TlsKey) })
         {
-            if (path is not null && !File.Exists(path))
+            if (path is null)
             {
-                return $"{SourceOf(flag)} {path}: no such file";
+                continue;
             }
+            if (path.Length == 0)
+            {
+                return $"{SourceOf(flag)} is empty; name the file";
+            }
+            if (CliFile.Read(path, MaxFileBytes, "nats file read", TooLarge, out string? problem) is not { } bytes)
+            {
+                return $"{SourceOf(flag)} {path}: {problem}";
+            }
+            texts[flag] = Encoding.UTF8.GetString(bytes.AsSpan().StartsWith("\uFEFF"u8) ? bytes.AsSpan(3) : bytes);
         }
         if ((TlsCert is null) != (TlsKey is null))
         {
@@ -133,16 +152,16 @@ internal sealed record NatsSettings
         }
         foreach (var (flag, path, block) in new[] { ("--tls-ca", TlsCa, "CERTIFICATE"), ("--tls-cert", TlsCert, "CERTIFICATE"), ("--tls-key", TlsKey, "PRIVATE KEY") })
         {
-            if (path is not null && PemProblem(path, block) is { } pem)
+            if (path is not null && PemProblem(texts[flag], block) is { } pem)
             {
                 return $"{SourceOf(flag)} {path}: {pem}";
             }
         }
-        if (NKeyFile is not null && NKeyProblem(NKeyFile) is { } nkey)
+        if (NKeyFile is not null && NKeyProblem(texts["--nats-nkey"]) is { } nkey)
         {
             return $"{SourceOf("--nats-nkey")} {NKeyFile}: {nkey}";
         }
-        if (CredsFile is not null && !CredsLookRight(CredsFile))
+        if (CredsFile is not null && !CredsLookRight(texts["--nats-creds"]))
         {
             return $"{SourceOf("--nats-creds")} {CredsFile}: not a creds file; it must hold a \"BEGIN NATS USER JWT\" block and a \"BEGIN USER NKEY SEED\" block, as nsc writes it";
         }
@@ -166,24 +185,17 @@ internal sealed record NatsSettings
     /// Why a TLS file is not what its option takes: a PEM file with a <c>-----BEGIN … BLOCK-----</c> line (a key may be
     /// <c>RSA PRIVATE KEY</c>, <c>EC PRIVATE KEY</c> or <c>PRIVATE KEY</c>); null when it is.
     /// </summary>
-    private static string? PemProblem(string path, string block)
+    private static string? PemProblem(string text, string block)
     {
-        try
+        foreach (var line in Lines(text))
         {
-            foreach (var line in File.ReadLines(path))
+            var trimmed = line.AsSpan().Trim();
+            if (trimmed.StartsWith("-----BEGIN ") && trimmed.EndsWith(block + "-----"))
             {
-                var text = line.AsSpan().Trim();
-                if (text.StartsWith("-----BEGIN ") && text.EndsWith(block + "-----"))
-                {
-                    return null;
-                }
+                return null;
             }
-            return $"not a PEM file with a \"-----BEGIN {block}-----\" block";
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            return ex is UnauthorizedAccessException ? "permission denied" : "cannot be read";
-        }
+        return $"not a PEM file with a \"-----BEGIN {block}-----\" block";
     }
 
     /// <summary>The user seed in an nkey file: the first line starting with SU.</summary>
@@ -191,7 +203,7 @@ internal sealed record NatsSettings
     {
         try
         {
-            return File.ReadLines(path).Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith("SU", StringComparison.Ordinal));
+            return SeedIn(File.ReadLines(path));
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -199,10 +211,13 @@ internal sealed record NatsSettings
         }
     }
 
+    private static string? SeedIn(IEnumerable<string> lines) =>
+        lines.Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith("SU", StringComparison.Ordinal));
+
     // Never quotes the file: it holds a secret.
-    private static string? NKeyProblem(string path)
+    private static string? NKeyProblem(string text)
     {
-        if (ReadSeed(path) is not { } seed)
+        if (SeedIn(Lines(text)) is not { } seed)
         {
             return "no user seed in the file (a line starting with SU, as `nk -gen user` writes it)";
         }
@@ -217,17 +232,17 @@ internal sealed record NatsSettings
         }
     }
 
-    private static bool CredsLookRight(string path)
+    private static bool CredsLookRight(string text) =>
+        text.Contains("-----BEGIN NATS USER JWT-----", StringComparison.Ordinal)
+        && text.Contains("-----BEGIN USER NKEY SEED-----", StringComparison.Ordinal);
+
+    /// <summary>The lines of a file's text, as <see cref="File.ReadLines(string)"/> splits them.</summary>
+    private static IEnumerable<string> Lines(string text)
     {
-        try
+        using var reader = new StringReader(text);
+        while (reader.ReadLine() is { } line)
         {
-            string text = File.ReadAllText(path);
-            return text.Contains("-----BEGIN NATS USER JWT-----", StringComparison.Ordinal)
-                && text.Contains("-----BEGIN USER NKEY SEED-----", StringComparison.Ordinal);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            return false;
+            yield return line;
         }
     }
 

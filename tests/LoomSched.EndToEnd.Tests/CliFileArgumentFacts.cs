@@ -1,0 +1,89 @@
+using System.Diagnostics;
+using LoomSched.EndToEnd.Tests.Support;
+
+namespace LoomSched.EndToEnd.Tests;
+
+/// <summary>
+/// The files named on the command line (a schedule entry, a creds, nkey or certificate file) are read with a bound on
+/// their size and on the wait: a device, a directory or a FIFO without a writer is one line and exit 2, not a process
+/// that fills the memory, dies with a stack trace or never ends.
+/// </summary>
+public sealed class CliFileArgumentFacts
+{
+    // Nothing listens there: every refusal below comes before a connection is tried.
+    private const string Nowhere = "nats://127.0.0.1:1";
+
+    private static string Folder() => Directory.CreateTempSubdirectory("loomsched-files-").FullName;
+
+    private static string Fifo()
+    {
+        string path = Path.Combine(Folder(), "no-writer.fifo");
+        var made = Process.Start("mkfifo", [path]);
+        made.WaitForExit();
+        Assert.Equal(0, made.ExitCode);
+        return path;
+    }
+
+    private static async Task AssertRefusedAsync(string[] args, string message, TimeSpan within)
+    {
+        var took = Stopwatch.StartNew();
+        var (code, output, error) = await Loomsched.ExecAsync(args);
+        Assert.True(took.Elapsed < within, $"took {took.Elapsed}");
+        Assert.Equal(2, code);
+        Assert.Empty(output);
+        Assert.Equal($"loomsched: error: {message}\n", error);
+    }
+
+    [Theory]
+    [InlineData("create")]
+    [InlineData("update")]
+    public async Task A_schedule_file_over_the_entry_limit_is_refused_in_the_words_stdin_gets(string verb)
+    {
+        string big = Path.Combine(Folder(), "big.yaml");
+        await File.WriteAllTextAsync(big, "name: big\ncron: \"@daily\"\ngoal: {instruction: " + new string('x', 65_536) + "}\n");
+        foreach (string path in (string[])[big, "/dev/zero"])
+        {
+            await AssertRefusedAsync(["schedule", verb, path, "--name", "rt", "--nats-url", Nowhere],
+                $"schedule {verb}: {path}: the entry is over 65,536 bytes; a schedule entry should be far smaller", TimeSpan.FromSeconds(10));
+        }
+    }
+
+    [Fact]
+    public async Task A_schedule_file_that_is_a_fifo_without_a_writer_is_refused_after_the_configs_wait()
+    {
+        string fifo = Fifo();
+        await AssertRefusedAsync(["schedule", "create", fifo, "--name", "rt", "--nats-url", Nowhere],
+            $"schedule create: {fifo}: could not be read within 10 s: is it a FIFO or a device waiting for input, or on a file system that does not answer?",
+            TimeSpan.FromSeconds(20));
+    }
+
+    [Theory]
+    [InlineData("--nats-creds")]
+    [InlineData("--nats-nkey")]
+    [InlineData("--tls-ca")]
+    [InlineData("--tls-cert")]
+    [InlineData("--tls-key")]
+    public async Task A_connection_file_that_is_a_device_or_a_directory_is_refused_before_connecting(string option)
+    {
+        string folder = Folder();
+        string config = Repo.Config("scheduler.example.yaml");
+        foreach (string[] command in (string[][])[["status", "--name", "s"], ["run", "--config", config], ["watch"], ["schedule", "list", "--name", "s"]])
+        {
+            string name = command[0] == "schedule" ? "schedule list" : command[0];
+            await AssertRefusedAsync([.. command, "--nats-url", Nowhere, option, "/dev/zero"],
+                $"{name}: {option} /dev/zero: the file is over 1 MiB; a creds, nkey or certificate file is a few KB: check the path",
+                TimeSpan.FromSeconds(10));
+            await AssertRefusedAsync([.. command, "--nats-url", Nowhere, option, folder],
+                $"{name}: {option} {folder}: is a directory; name the file itself", TimeSpan.FromSeconds(10));
+        }
+    }
+
+    [Fact]
+    public async Task A_creds_file_that_is_a_fifo_without_a_writer_is_refused_after_the_configs_wait()
+    {
+        string fifo = Fifo();
+        await AssertRefusedAsync(["run", "--config", Repo.Config("scheduler.example.yaml"), "--nats-url", Nowhere, "--nats-creds", fifo],
+            $"run: --nats-creds {fifo}: could not be read within 10 s: is it a FIFO or a device waiting for input, or on a file system that does not answer?",
+            TimeSpan.FromSeconds(20));
+    }
+}
