@@ -86,4 +86,26 @@ public sealed class CliFileArgumentFacts
             $"run: --nats-creds {fifo}: could not be read within 10 s: is it a FIFO or a device waiting for input, or on a file system that does not answer?",
             TimeSpan.FromSeconds(20));
     }
+
+    [Theory]
+    [InlineData("plan: --svg is empty; name the file to write, e.g. --svg plan.svg", "plan", "x.yaml", "--svg", "")]
+    [InlineData("schedule create: the path is empty; name the file holding the entry (- for stdin)", "schedule", "create", "", "--name", "rt")]
+    [InlineData("schedule update: the path is empty; name the file holding the entry (- for stdin)", "schedule", "update", "", "--name", "rt")]
+    [InlineData("next: the path is empty; name the config file", "next", "")]
+    [InlineData("plan: the path is empty; name the config file", "plan", "")]
+    [InlineData("run: --config is empty; name the config file", "run", "--config", "")]
+    [InlineData("status: --nats-creds is empty; name the file", "status", "--name", "s", "--nats-creds", "")]
+    public async Task An_empty_path_is_a_usage_error_saying_which_is_empty(string message, params string[] args)
+    {
+        await AssertRefusedAsync(args, message, TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task An_empty_LOOMSCHED_CONFIG_is_named_in_the_usage_error()
+    {
+        var (code, output, error) = await Loomsched.ExecAsync(new Dictionary<string, string> { ["LOOMSCHED_CONFIG"] = "" }, "run", "--nats-url", Nowhere);
+        Assert.Equal(2, code);
+        Assert.Empty(output);
+        Assert.Equal("loomsched: error: run: LOOMSCHED_CONFIG is empty; name the config file in it or with --config PATH\n", error);
+    }
 }

@@ -65,8 +65,17 @@ internal static partial class Cli
         {
             throw new UsageException($"run: unexpected argument \"{parsed.Positionals[0]}\"; the config goes after --config");
         }
-        string path = parsed.Get("--config") ?? Environment.GetEnvironmentVariable("LOOMSCHED_CONFIG")
-            ?? throw new UsageException("run: name the config with --config PATH (or LOOMSCHED_CONFIG)");
+        string path = parsed.Get("--config") switch
+        {
+            "" => throw new UsageException("run: --config is empty; name the config file"),
+            { } given => given,
+            null => Environment.GetEnvironmentVariable("LOOMSCHED_CONFIG") switch
+            {
+                "" => throw new UsageException("run: LOOMSCHED_CONFIG is empty; name the config file in it or with --config PATH"),
+                { } variable => variable,
+                null => throw new UsageException("run: name the config with --config PATH (or LOOMSCHED_CONFIG)"),
+            },
+        };
         var options = new DaemonOptions
         {
             ConfigPath = path,

@@ -84,7 +84,7 @@ internal static partial class Cli
         bool json = parsed.Has("--json");
         // Interval schedules count from when the daemon starts: here, from now or --from.
         var from = parsed.Get("--from") is { } text ? ParseFrom("next", text) : TimeProvider.System.GetUtcNow();
-        var config = LoadOrReport(parsed.Positionals[0], json: json);
+        var config = LoadOrReport(ConfigPath("next", parsed.Positionals[0]), json: json);
         if (config is null)
         {
             return 2;

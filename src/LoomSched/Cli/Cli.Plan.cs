@@ -20,7 +20,11 @@ internal static partial class Cli
         }
         int hours = parsed.GetInt("plan", "--hours", 24, 1, 168);
         var from = parsed.Get("--from") is { } text ? ParseFrom("plan", text) : TimeProvider.System.GetUtcNow();
-        var config = LoadOrReport(parsed.Positionals[0]);
+        if (parsed.Get("--svg") is "")
+        {
+            throw new UsageException("plan: --svg is empty; name the file to write, e.g. --svg plan.svg");
+        }
+        var config = LoadOrReport(ConfigPath("plan", parsed.Positionals[0]));
         if (config is null)
         {
             return 2;

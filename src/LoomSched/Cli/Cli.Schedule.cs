@@ -61,6 +61,10 @@ internal static partial class Cli
                 _ => $"{command}: name one schedule, e.g. loomsched schedule {verb} nightly --name default_scheduler",
             });
         }
+        if (verb is "create" or "update" && parsed.Positionals[0].Length == 0)
+        {
+            throw new UsageException($"{command}: the path is empty; name the file holding the entry (- for stdin)");
+        }
         string? entry = verb is "create" or "update" ? EntryJson(command, parsed.Positionals[0]) : null;
         var nats = NatsFrom(parsed, command);
         var body = new MemoryStream();

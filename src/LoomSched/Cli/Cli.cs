@@ -218,6 +218,10 @@ internal static partial class Cli
         }
     }
 
+    /// <summary>A config path of the command line; an empty one is a usage error, not a file that cannot be found.</summary>
+    private static string ConfigPath(string command, string path) =>
+        path.Length > 0 ? path : throw new UsageException($"{command}: the path is empty; name the config file");
+
     private static int PrintVersion()
     {
         Console.Out.WriteLine($"loomsched {Version}");
