@@ -108,4 +108,22 @@ public sealed class CliFileArgumentFacts
         Assert.Empty(output);
         Assert.Equal("loomsched: error: run: LOOMSCHED_CONFIG is empty; name the config file in it or with --config PATH\n", error);
     }
+
+    [Theory]
+    [InlineData("run: --config is given twice; give it once", "run", "--config", "a.yaml", "--config", "b.yaml")]
+    [InlineData("next: --count is given twice; give it once", "next", "a.yaml", "--count", "2", "--count=3")]
+    [InlineData("status: --nats-url is given twice (as --nats-url and -s); give it once", "status", "--name", "s", "--nats-url", Nowhere, "-s", Nowhere)]
+    [InlineData("validate: --strict is given twice; give it once", "validate", "a.yaml", "--strict", "--strict")]
+    public async Task An_option_given_twice_is_a_usage_error_naming_it(string message, params string[] args)
+    {
+        await AssertRefusedAsync(args, message, TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task Status_help_shows_format_in_its_usage_line()
+    {
+        var (code, output, _) = await Loomsched.ExecAsync("status", "--help");
+        Assert.Equal(0, code);
+        Assert.StartsWith("usage: loomsched status --name N [--subject-prefix P] [--timeout SECONDS] [--format json|prometheus] [--nats-url URL]", output);
+    }
 }

@@ -161,7 +161,9 @@ internal static partial class Cli
                 stdout.Write("usage: loomsched "u8);
                 stdout.Write(System.Text.Encoding.UTF8.GetBytes(command));
                 stdout.Write(command is "status" or "reload" ? ""u8 : " SCHEDULE"u8);
-                stdout.Write(" --name N [--subject-prefix P] [--timeout SECONDS] [--nats-url URL] [connection options]"u8);
+                stdout.Write(" --name N [--subject-prefix P] [--timeout SECONDS]"u8);
+                stdout.Write(command is "status" ? " [--format json|prometheus]"u8 : ""u8);
+                stdout.Write(" [--nats-url URL] [connection options]"u8);
                 stdout.Write(command switch
                 {
                     "status" => "\nasks a running daemon for its state and prints its JSON reply.\n  --format prometheus    print it as Prometheus text instead (for node_exporter's textfile collector);\n                         loomsched_up 0 when the daemon does not answer\n"u8,

@@ -20,6 +20,9 @@ internal sealed class CliArgs
 
     private readonly Dictionary<string, string> _options = new(StringComparer.Ordinal);
 
+    // How each option was spelt on the command line, to name both when it is given twice.
+    private readonly Dictionary<string, string> _spellings = new(StringComparer.Ordinal);
+
     private CliArgs(List<string> positionals) => Positionals = positionals;
 
     public List<string> Positionals { get; }
@@ -43,7 +46,8 @@ internal sealed class CliArgs
         using var e = args.GetEnumerator();
         while (e.MoveNext())
         {
-            string arg = Respelt(e.Current, allowed);
+            string given = e.Current;
+            string arg = Respelt(given, allowed);
             if (arg == "--")
             {
                 while (e.MoveNext())
@@ -76,7 +80,7 @@ internal sealed class CliArgs
                 }
                 if (Switches.Contains(name))
                 {
-                    parsed._options[name] = "";
+                    parsed.Set(command, name, given, "");
                     continue;
                 }
                 if (!e.MoveNext())
@@ -89,9 +93,22 @@ internal sealed class CliArgs
             {
                 throw new UsageException(UnknownOption(command, name, allowed));
             }
-            parsed._options[name] = value;
+            parsed.Set(command, name, given.Split('=', 2)[0], value);
         }
         return parsed;
+    }
+
+    /// <summary>Keeps an option's value; an option given twice is a mistake, not the last one winning unseen.</summary>
+    private void Set(string command, string name, string spelt, string value)
+    {
+        if (_spellings.TryGetValue(name, out var first))
+        {
+            throw new UsageException(first == spelt
+                ? $"{command}: {name} is given twice; give it once"
+                : $"{command}: {name} is given twice (as {first} and {spelt}); give it once");
+        }
+        _spellings[name] = spelt;
+        _options[name] = value;
     }
 
     /// <summary><c>--server=URL</c> → <c>--nats-url=URL</c>, when the command takes <c>--nats-url</c>.</summary>
