@@ -435,6 +435,37 @@ public sealed class WatchCliFacts
         Assert.DoesNotContain("   at ", watch.Log);
     }
 
+    [Theory]
+    [InlineData(false, "w.pipe schedule=- slot=- {\"n\":1}")]
+    [InlineData(true, "{\"subject\":\"w.pipe\",")]
+    public async Task Watch_ends_with_0_once_the_reader_of_its_output_is_gone(bool json, string firstLine)
+    {
+        await using var server = await NatsServer.StartAsync();
+        await using var client = new NATS.Client.Core.NatsConnection(NATS.Client.Core.NatsOpts.Default with { Url = server.Url });
+        // head takes one line and leaves: the next line watch writes finds no reader.
+        var info = ChildProcess.Info("bash",
+            ["-c", "\"$0\" watch w.pipe --nats-url \"$1\" $2 | head -n 1; echo \"watch exited ${PIPESTATUS[0]}\"", Repo.Binary, server.Url, json ? "--json" : ""]);
+        using var pipeline = System.Diagnostics.Process.Start(info)!;
+        var output = pipeline.StandardOutput.ReadToEndAsync();
+        var error = pipeline.StandardError.ReadToEndAsync();
+        var deadline = System.Diagnostics.Stopwatch.StartNew();
+        while (!pipeline.HasExited)
+        {
+            if (deadline.Elapsed > TimeSpan.FromSeconds(15))
+            {
+                pipeline.Kill(entireProcessTree: true);
+                Assert.Fail($"watch ran on with no reader; stderr: {await error}");
+            }
+            await client.PublishAsync("w.pipe", "{\"n\":1}");
+            await Task.Delay(100);
+        }
+        var lines = (await output).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, lines.Length);
+        Assert.StartsWith(firstLine, lines[0]);
+        Assert.Equal("watch exited 0", lines[1]);
+        Assert.DoesNotContain("   at ", await error);
+    }
+
     private static Task PublishUntilSeenAsync(NATS.Client.Core.NatsConnection client, Loomsched watch, string subject, string body) =>
         PublishUntilSeenAsync(client, watch, subject, body, body);
 

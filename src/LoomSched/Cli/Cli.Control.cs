@@ -213,19 +213,28 @@ internal static partial class Cli
             return stop.IsCancellationRequested ? 0 : 1;
         }
         Console.Error.WriteLine($"watching {subject} on {nats.RedactedUrl} (Ctrl-C stops)");
+        using var output = new WatchOutput();
         try
         {
             await foreach (var msg in connection.SubscribeAsync(subject, serializer: Raw, cancellationToken: refusal.Token).ConfigureAwait(false))
             {
+                bool written;
                 if (json)
                 {
-                    CliJson.Message(msg, TimeProvider.System.GetUtcNow());
-                    continue;
+                    written = output.Write(CliJson.Message(msg, TimeProvider.System.GetUtcNow()));
                 }
-                string schedule = msg.Headers?.TryGetValue("Loom-Schedule", out var s) == true ? s.ToString() : "-";
-                string slot = msg.Headers?.TryGetValue("Loom-Scheduled-For", out var f) == true ? f.ToString() : "-";
-                // Anyone who may publish on the subject writes this line: escaped, it cannot restyle the terminal or span lines.
-                Console.Out.WriteLine(UserText.Escape($"{msg.Subject} schedule={schedule} slot={slot} {Encoding.UTF8.GetString(msg.Data ?? [])}"));
+                else
+                {
+                    string schedule = msg.Headers?.TryGetValue("Loom-Schedule", out var s) == true ? s.ToString() : "-";
+                    string slot = msg.Headers?.TryGetValue("Loom-Scheduled-For", out var f) == true ? f.ToString() : "-";
+                    // Anyone who may publish on the subject writes this line: escaped, it cannot restyle the terminal or span lines.
+                    written = output.WriteLine(UserText.Escape($"{msg.Subject} schedule={schedule} slot={slot} {Encoding.UTF8.GetString(msg.Data ?? [])}"));
+                }
+                if (!written)
+                {
+                    // The reader is gone (… | head): end quietly with 0, as a filter whose reader has what it wanted.
+                    return 0;
+                }
             }
         }
         catch (OperationCanceledException) when (refusal.IsCancellationRequested)

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -13,12 +14,9 @@ internal static class CliJson
     /// <summary>Writes one JSON document (indented, for people and jq alike) and a newline on stdout.</summary>
     public static void Print(Action<Utf8JsonWriter> write) => Print(write, ReadableJson.Indented);
 
-    /// <summary>Writes one JSON line on stdout (for a stream of them: <c>watch --json</c>).</summary>
-    public static void PrintLine(Action<Utf8JsonWriter> write) => Print(write, ReadableJson.OneLine);
-
     private static void Print(Action<Utf8JsonWriter> write, JsonWriterOptions options)
     {
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        var buffer = new ArrayBufferWriter<byte>();
         using (var w = new Utf8JsonWriter(buffer, options))
         {
             write(w);
@@ -46,30 +44,39 @@ internal static class CliJson
     public static string Slot(DateTimeOffset slot) =>
         slot.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFzzz", CultureInfo.InvariantCulture);
 
-    /// <summary>A message as <c>watch --json</c> prints it: the body as JSON when it is JSON, else as text.</summary>
-    public static void Message(NatsMsg<byte[]> msg, DateTimeOffset receivedAt) => PrintLine(w =>
+    /// <summary>
+    /// A message as <c>watch --json</c> prints it, one JSON line with its line break: the body as JSON when it is JSON,
+    /// else as text.
+    /// </summary>
+    public static byte[] Message(NatsMsg<byte[]> msg, DateTimeOffset receivedAt)
     {
-        w.WriteStartObject();
-        w.WriteString("subject", msg.Subject);
-        w.WriteString("received_at", LoomTime.Format(receivedAt));
-        w.WriteStartObject("headers");
-        foreach (var (name, values) in msg.Headers ?? [])
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var w = new Utf8JsonWriter(buffer, ReadableJson.OneLine))
         {
-            w.WriteString(name, values.ToString());
+            w.WriteStartObject();
+            w.WriteString("subject", msg.Subject);
+            w.WriteString("received_at", LoomTime.Format(receivedAt));
+            w.WriteStartObject("headers");
+            foreach (var (name, values) in msg.Headers ?? [])
+            {
+                w.WriteString(name, values.ToString());
+            }
+            w.WriteEndObject();
+            var data = msg.Data ?? [];
+            if (IsJson(data))
+            {
+                w.WritePropertyName("data");
+                w.WriteRawValue(data, skipInputValidation: true);
+            }
+            else
+            {
+                w.WriteString("text", Encoding.UTF8.GetString(data));
+            }
+            w.WriteEndObject();
         }
-        w.WriteEndObject();
-        var data = msg.Data ?? [];
-        if (IsJson(data))
-        {
-            w.WritePropertyName("data");
-            w.WriteRawValue(data, skipInputValidation: true);
-        }
-        else
-        {
-            w.WriteString("text", Encoding.UTF8.GetString(data));
-        }
-        w.WriteEndObject();
-    });
+        buffer.Write("\n"u8);
+        return buffer.WrittenSpan.ToArray();
+    }
 
     private static bool IsJson(byte[] data)
     {
