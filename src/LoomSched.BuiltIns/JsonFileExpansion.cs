@@ -50,7 +50,16 @@ internal static class JsonFileExpansion
                     throw new ExpansionException(
                         $"{Name}: element {index} of the array in '{path}' is {JsonValues.Describe(element.ValueKind)}; every element must be an object");
                 }
-                maps.Add(JsonValues.ToMap(element));
+                try
+                {
+                    maps.Add(JsonValues.ToMap(element));
+                }
+                catch (InvalidOperationException e)
+                {
+                    // JSON may escape half a surrogate pair ("\ud800"); a .NET string read from it, or a message, cannot hold one.
+                    throw new ExpansionException(
+                        $"{Name}: element {index} of the array in '{path}' holds text that is not Unicode (an escaped lone surrogate such as \"\\ud800\"), which no message can carry", e);
+                }
                 index++;
             }
             return maps;

@@ -34,6 +34,19 @@ public sealed class JsonFileFacts : IDisposable
         Assert.Equal(new Dictionary<string, object?> { ["id"] = "s2" }, maps[1]);
     }
 
+    [Theory]
+    [InlineData("""[{"a": 1}, {"s": "\ud800"}]""")]
+    [InlineData("""[{"a": 1}, {"\udc00": 1}]""")]
+    [InlineData("""[{"a": 1}, {"l": ["x", {"s": "a\ud800b"}]}]""")]
+    public async Task Text_with_an_escaped_lone_surrogate_fails_the_fire_in_the_functions_own_words(string json)
+    {
+        var path = _dir.File("surrogate.json", json);
+
+        var error = await Assert.ThrowsAsync<ExpansionException>(() => Expand("json_file", Args(("path", path))));
+
+        Assert.Equal($"json_file: element 1 of the array in '{path}' holds text that is not Unicode (an escaped lone surrogate such as \"\\ud800\"), which no message can carry", error.Message);
+    }
+
     [Fact]
     public async Task The_file_is_read_again_at_every_fire()
     {

@@ -296,6 +296,35 @@ public sealed class LoadingFacts : IDisposable
         Assert.All(tasks, t => Assert.Equal(("w", 1L), (t.WorkerType, t.Payload["tier"])));
     }
 
+    [Theory]
+    [InlineData("[]")]
+    [InlineData("[trigger, pause]")]
+    public void Control_actions_without_status_load_with_a_note_that_health_checks_get_no_answer(string actions)
+    {
+        var result = ConfigLoader.LoadText($"name: t\ncontrol: {{actions: {actions}}}\nschedules:\n  - {{name: a, interval_seconds: 60, goal: {{instruction: x}}}}\n", "t.yaml");
+
+        Assert.True(result.Success, string.Join("\n", result.Errors));
+        var note = Assert.Single(result.Notes);
+        Assert.Equal("control.actions", note.Path);
+        Assert.StartsWith("has no status: `loomsched status`, the image's health check", note.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(200, true)]
+    [InlineData(201, false)]
+    public void A_schedule_name_is_measured_in_characters_not_utf16_units(int rockets, bool loads)
+    {
+        string name = string.Concat(Enumerable.Repeat("\U0001F680", rockets));
+
+        var result = ConfigLoader.LoadText($"name: t\nschedules:\n  - {{name: \"{name}\", interval_seconds: 60, goal: {{instruction: x}}}}\n", "t.yaml");
+
+        Assert.Equal(loads, result.Success);
+        if (!loads)
+        {
+            Assert.Contains("is 201 characters long; a schedule name may have at most 200", Assert.Single(result.Errors).Message, StringComparison.Ordinal);
+        }
+    }
+
     [Fact]
     public void Top_level_options_are_read()
     {

@@ -32,6 +32,11 @@ internal static class OptionsReader
             ok &= action is not null;
             allowed |= action ?? ControlActions.None;
         }
+        if (ok && (allowed & ControlActions.Status) == 0)
+        {
+            fields.Diagnostics.Note(actionsNode, map.PathOf("actions"),
+                "has no status: `loomsched status`, the image's health check and the health timer get no answer and report the daemon down; add status, which changes nothing");
+        }
         return ok ? allowed : null;
     }
 

@@ -106,9 +106,11 @@ internal sealed class ScheduleReader(FieldReader fields, IExpansionRegistry? reg
         {
             return null;
         }
-        if (name.Length > MaxNameLength)
+        // Characters as a reader counts them (a rocket emoji is one, though two UTF-16 units).
+        int length = name.EnumerateRunes().Count();
+        if (length > MaxNameLength)
         {
-            Diagnostics.Error(node, path, $"is {name.Length} characters long; a schedule name may have at most {MaxNameLength} (it travels in NATS headers)");
+            Diagnostics.Error(node, path, $"is {length} characters long; a schedule name may have at most {MaxNameLength} (it travels in NATS headers)");
             return null;
         }
         if (name.Any(char.IsControl))
