@@ -60,17 +60,8 @@ public sealed class LifecycleFacts(NatsFixture nats)
     public async Task A_second_standalone_daemon_of_the_same_name_warns_that_both_fire_every_schedule()
     {
         var prefix = TempConfig.UniqueName("twice");
-        var config = TempConfig.Write($$"""
-            name: twice
-            subject_prefix: {{prefix}}
-            schedules:
-              - name: a
-                interval_seconds: 3600
-                task: {worker_type: w}
-            """);
-        await using var first = Loomsched.Run(config, nats.Server.Url);
-        await first.WaitForLogAsync("nats connected");
-        await StatusAsync($"{prefix}.scheduler.twice"); // the first answers on its control subject
+        var (first, config) = await FirstOfTwinsAsync(prefix);
+        await using var _ = first;
 
         await using var second = Loomsched.Run(config, nats.Server.Url);
         await second.WaitForLogAsync($"another scheduler named twice answers on {prefix}.scheduler.twice, started ");
@@ -82,6 +73,20 @@ public sealed class LifecycleFacts(NatsFixture nats)
     public async Task The_json_log_of_a_second_daemon_of_the_same_name_gives_the_first_ones_start_as_a_field()
     {
         var prefix = TempConfig.UniqueName("twicej");
+        var (first, config) = await FirstOfTwinsAsync(prefix);
+        await using var _ = first;
+
+        await using var second = Loomsched.Run(config, nats.Server.Url, "--log-format", "json");
+        await second.WaitForLogAsync("another scheduler named twice");
+        using var line = System.Text.Json.JsonDocument.Parse(second.Stderr.First(l => l.Contains("another scheduler named twice", StringComparison.Ordinal)));
+
+        Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$", line.RootElement.GetProperty("started").GetString());
+        Assert.Equal($"{prefix}.scheduler.twice", line.RootElement.GetProperty("subject").GetString());
+    }
+
+    /// <summary>A daemon named "twice", running and answering on its control subject, and its config for a second one.</summary>
+    private async Task<(Loomsched First, string Config)> FirstOfTwinsAsync(string prefix)
+    {
         var config = TempConfig.Write($$"""
             name: twice
             subject_prefix: {{prefix}}
@@ -90,16 +95,10 @@ public sealed class LifecycleFacts(NatsFixture nats)
                 interval_seconds: 3600
                 task: {worker_type: w}
             """);
-        await using var first = Loomsched.Run(config, nats.Server.Url);
+        var first = Loomsched.Run(config, nats.Server.Url);
         await first.WaitForLogAsync("nats connected");
-        await StatusAsync($"{prefix}.scheduler.twice");
-
-        await using var second = Loomsched.Run(config, nats.Server.Url, "--log-format", "json");
-        await second.WaitForLogAsync("another scheduler named twice");
-        using var line = System.Text.Json.JsonDocument.Parse(second.Stderr.First(l => l.Contains("another scheduler named twice", StringComparison.Ordinal)));
-
-        Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$", line.RootElement.GetProperty("started").GetString());
-        Assert.Equal($"{prefix}.scheduler.twice", line.RootElement.GetProperty("subject").GetString());
+        await StatusAsync($"{prefix}.scheduler.twice"); // the first answers on its control subject
+        return (first, config);
     }
 
     [Fact]
