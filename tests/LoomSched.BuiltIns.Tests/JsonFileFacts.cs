@@ -80,8 +80,8 @@ public sealed class JsonFileFacts : IDisposable
         Assert.Equal("json_file: '/dev/zero' is larger than 256 MiB, which it reads whole at every fire: is it the file meant?", error.Message);
     }
 
-    [Fact]
-    public async Task Fires_on_a_fifo_without_a_writer_wait_for_one_read_of_it_instead_of_each_holding_a_thread()
+    /// <summary>A FIFO without a writer, and json_file with a context that reads it.</summary>
+    private async Task<(string Path, ExpansionFunction Function, ExpansionContext Context)> JsonFileOnAFifoAsync()
     {
         var path = System.IO.Path.Combine(_dir.Path, "feed.json");
         using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", path))
@@ -89,7 +89,13 @@ public sealed class JsonFileFacts : IDisposable
             await mkfifo.WaitForExitAsync();
         }
         Assert.True(Registry.TryGet("json_file", out var function));
-        var context = new ExpansionContext { ScheduleName = "s", ScheduledFor = DateTimeOffset.UnixEpoch, Args = Args(("path", path)) };
+        return (path, function, new ExpansionContext { ScheduleName = "s", ScheduledFor = DateTimeOffset.UnixEpoch, Args = Args(("path", path)) });
+    }
+
+    [Fact]
+    public async Task Fires_on_a_fifo_without_a_writer_wait_for_one_read_of_it_instead_of_each_holding_a_thread()
+    {
+        var (path, function, context) = await JsonFileOnAFifoAsync();
 
         // Five fires, each cut by its expand_timeout_seconds while the open waits for a writer.
         for (int i = 0; i < 5; i++)
@@ -128,13 +134,7 @@ public sealed class JsonFileFacts : IDisposable
     [Fact]
     public async Task A_fifo_replaced_by_a_file_is_read_at_the_next_fire_though_the_fifos_read_still_waits()
     {
-        var path = System.IO.Path.Combine(_dir.Path, "feed.json");
-        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", path))
-        {
-            await mkfifo.WaitForExitAsync();
-        }
-        Assert.True(Registry.TryGet("json_file", out var function));
-        var context = new ExpansionContext { ScheduleName = "s", ScheduledFor = DateTimeOffset.UnixEpoch, Args = Args(("path", path)) };
+        var (path, function, context) = await JsonFileOnAFifoAsync();
         using (var timeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(100)))
         {
             await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await function.Invoke(context, timeout.Token));
