@@ -81,6 +81,7 @@ public sealed class FirePlan
             int counted = 0;
             // As a daemon started at `from` would: interval grids start there.
             var at = from;
+            var last = DateTimeOffset.MinValue;
             while (schedule.Trigger.NextAfter(at, from) is { } slot && slot < end)
             {
                 if (++counted > SlotCap)
@@ -89,7 +90,10 @@ public sealed class FirePlan
                     break;
                 }
                 at = slot;
+                // In slot order, as the engine fires them: a slot jittered before the one ahead of it waits for it.
                 var fires = jitter?.FireTimeOf(slot) ?? slot;
+                fires = last > fires ? last : fires;
+                last = fires;
                 if (fires >= end)
                 {
                     continue;

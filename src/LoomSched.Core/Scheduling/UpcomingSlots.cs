@@ -29,4 +29,19 @@ public static class UpcomingSlots
         }
         return slots;
     }
+
+    /// <summary>
+    /// When each of <paramref name="slots"/> (in order) fires: its jittered time, or the fire before it when that is
+    /// later, since the engine fires slots in order and a slot waits for the one before.
+    /// </summary>
+    public static IReadOnlyList<DateTimeOffset> FireTimes(ScheduleDefinition schedule, IReadOnlyList<DateTimeOffset> slots)
+    {
+        var fires = new List<DateTimeOffset>(slots.Count);
+        foreach (var slot in slots)
+        {
+            var fire = schedule.FireTimeOf(slot);
+            fires.Add(fires.Count > 0 && fires[^1] > fire ? fires[^1].ToOffset(fire.Offset) : fire);
+        }
+        return fires;
+    }
 }

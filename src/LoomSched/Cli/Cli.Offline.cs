@@ -119,11 +119,11 @@ internal static partial class Cli
                         w.WriteStringValue(CliJson.Slot(slot));
                     }
                     w.WriteEndArray();
-                    // When each slot fires: the slot itself, or with jitter_seconds the slot plus its delay.
+                    // When each slot fires: the slot itself, or with jitter_seconds the slot plus its delay (in slot order).
                     w.WriteStartArray("fires");
-                    foreach (var slot in slots)
+                    foreach (var fire in UpcomingSlots.FireTimes(schedule, slots))
                     {
-                        w.WriteStringValue(CliJson.Slot(schedule.FireTimeOf(slot)));
+                        w.WriteStringValue(CliJson.Slot(fire));
                     }
                     w.WriteEndArray();
                     // False when the trigger has no slot after the last one listed (a cron no date matches, the calendar's end).
@@ -151,11 +151,12 @@ internal static partial class Cli
                 Console.Out.WriteLine("  (disabled: enabled: false, it never fires)");
                 continue;
             }
-            foreach (var slot in slots)
+            var fireTimes = UpcomingSlots.FireTimes(schedule, slots);
+            for (int i = 0; i < slots.Count; i++)
             {
                 // A jittered slot fires later than the slot its messages carry: both are shown.
-                string fires = schedule.Jitter is null ? "" : $"  fires {LoomTime.Format(schedule.FireTimeOf(slot))}";
-                Console.Out.WriteLine($"  {CliJson.Slot(slot)}  {LoomTime.Format(slot)}{fires}");
+                string fires = schedule.Jitter is null ? "" : $"  fires {LoomTime.Format(fireTimes[i])}";
+                Console.Out.WriteLine($"  {CliJson.Slot(slots[i])}  {LoomTime.Format(slots[i])}{fires}");
             }
             if (slots.Count < count)
             {

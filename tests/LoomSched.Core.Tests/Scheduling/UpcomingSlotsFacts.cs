@@ -25,6 +25,24 @@ public class UpcomingSlotsFacts
     }
 
     [Fact]
+    public void Jittered_fires_are_listed_in_slot_order_a_slot_waiting_for_the_one_before_as_the_engine_fires_them()
+    {
+        var schedule = LoomSched.Config.ConfigLoader.LoadText(
+            "name: t\nschedules:\n  - {name: j, cron: \"* * * * * *\", jitter_seconds: 3, goal: {instruction: x}}\n", "t.yaml").Config!.Schedules[0];
+        var slots = UpcomingSlots.Of(schedule, Now, 200);
+
+        var fires = UpcomingSlots.FireTimes(schedule, slots);
+
+        // Jitter alone would put some slot before the one ahead of it; the listing does not.
+        Assert.Contains(Enumerable.Range(1, slots.Count - 1), i => schedule.FireTimeOf(slots[i]) < schedule.FireTimeOf(slots[i - 1]));
+        for (int i = 0; i < slots.Count; i++)
+        {
+            var own = schedule.FireTimeOf(slots[i]);
+            Assert.Equal(i > 0 && fires[i - 1] > own ? fires[i - 1] : own, fires[i]);
+        }
+    }
+
+    [Fact]
     public void A_cron_without_further_slots_yields_fewer()
     {
         // 30 February never comes.
