@@ -18,43 +18,28 @@ internal static class ConfigSource
 
     public static string? ReadFile(string path, Diagnostics diagnostics)
     {
-        if (path.Length == 0)
-        {
-            diagnostics.FileError("the path is empty; name the config file");
-            return null;
-        }
-        if (Directory.Exists(path))
-        {
-            diagnostics.FileError("this is a directory; name the config file itself");
-            return null;
-        }
         // On a thread of its own: an open or a read that never returns (a FIFO without a writer, a network file system
         // that stopped answering) fails this load instead of holding the reload, every later one and the stop; the
         // next load waits for that read instead of starting one more.
-        byte[] bytes;
-        using (var timeout = new CancellationTokenSource(ReadWait))
+        var read = FileRead.Within(path, MaxBytes, ReadWait, "config read");
+        if (read.Bytes is null)
         {
-            try
+            diagnostics.FileError(read.Problem switch
             {
-                bytes = BoundedRead.ReadAsync(path, MaxBytes, "config read", wrap: null, fail: null, timeout.Token).GetAwaiter().GetResult();
-            }
-            catch (OperationCanceledException) when (timeout.IsCancellationRequested)
-            {
-                diagnostics.FileError($"the config file could not be read within {ReadWait.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s: is it a FIFO or a device waiting for input, or on a file system that does not answer?");
-                return null;
-            }
-            catch (FileTooLargeException e)
-            {
-                diagnostics.FileError(TooLarge(e.Size));
-                return null;
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-            {
-                diagnostics.FileError(CannotRead(ex));
-                return null;
-            }
+                FileReadProblem.EmptyPath => "the path is empty; name the config file",
+                FileReadProblem.Directory => "this is a directory; name the config file itself",
+                FileReadProblem.TimedOut => $"the config file could not be read {FileRead.WaitText(ReadWait)}: is it a FIFO or a device waiting for input, or on a file system that does not answer?",
+                FileReadProblem.TooLarge => TooLarge(read.Size),
+                FileReadProblem.NotFound => "the config file does not exist; check the path",
+                FileReadProblem.Denied => "the config file cannot be read: permission denied",
+                // The runtime's own messages for these are bare resource keys in the published binary: said here.
+                FileReadProblem.PathTooLong => "the path is too long for the file system; check the path",
+                FileReadProblem.InvalidPath => "the path is not valid; check the path",
+                _ => $"the config file cannot be read: {read.Detail}",
+            });
+            return null;
         }
-        return Decode(bytes, diagnostics);
+        return Decode(read.Bytes, diagnostics);
     }
 
     /// <summary>Checks text handed over in memory as a file would be checked.</summary>
@@ -135,16 +120,6 @@ internal static class ConfigSource
         }
         return true;
     }
-
-    private static string CannotRead(Exception ex) => ex switch
-    {
-        FileNotFoundException or DirectoryNotFoundException => "the config file does not exist; check the path",
-        UnauthorizedAccessException => "the config file cannot be read: permission denied",
-        // The runtime's own messages for these are bare resource keys in the published binary: said here.
-        PathTooLongException => "the path is too long for the file system; check the path",
-        ArgumentException or NotSupportedException => "the path is not valid; check the path",
-        _ => $"the config file cannot be read: {ex.Message}",
-    };
 
     private static string TooLarge(long size) =>
         $"the file is {size.ToString("N0", CultureInfo.InvariantCulture)} bytes, over the limit of {MaxBytes.ToString("N0", CultureInfo.InvariantCulture)} bytes (8 MiB); a scheduler config should be far smaller";

@@ -17,43 +17,21 @@ internal static class CliFile
     /// </summary>
     public static byte[]? Read(string path, int limit, string threadName, string tooLarge, out string? problem)
     {
-        problem = null;
-        if (path.Length == 0)
+        var read = FileRead.Within(path, limit, ConfigSource.ReadWait, threadName);
+        // The read of a FIFO that timed out goes on, on a background thread of its own: the process ends without it.
+        problem = read.Problem switch
         {
-            problem = "the path is empty; name the file";
-            return null;
-        }
-        if (Directory.Exists(path))
-        {
-            problem = "is a directory; name the file itself";
-            return null;
-        }
-        using var timeout = new CancellationTokenSource(ConfigSource.ReadWait);
-        try
-        {
-            return BoundedRead.ReadAsync(path, limit, threadName, wrap: null, fail: null, timeout.Token).GetAwaiter().GetResult();
-        }
-        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
-        {
-            // The read goes on, on a background thread of its own: the process ends without it.
-            problem = $"could not be read within {ConfigSource.ReadWait.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s: is it a FIFO or a device waiting for input, or on a file system that does not answer?";
-        }
-        catch (FileTooLargeException)
-        {
-            problem = tooLarge;
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-        {
-            problem = ex switch
-            {
-                FileNotFoundException or DirectoryNotFoundException => "no such file",
-                UnauthorizedAccessException => "cannot be read: permission denied",
-                // The runtime's own messages for these are bare resource keys in the published binary: said here.
-                PathTooLongException => "the path is too long for the file system; check the path",
-                ArgumentException or NotSupportedException => "the path is not valid; check the path",
-                _ => $"cannot be read: {ex.Message}",
-            };
-        }
-        return null;
+            FileReadProblem.None => null,
+            FileReadProblem.EmptyPath => "the path is empty; name the file",
+            FileReadProblem.Directory => "is a directory; name the file itself",
+            FileReadProblem.TimedOut => $"could not be read {FileRead.WaitText(ConfigSource.ReadWait)}: is it a FIFO or a device waiting for input, or on a file system that does not answer?",
+            FileReadProblem.TooLarge => tooLarge,
+            FileReadProblem.NotFound => "no such file",
+            FileReadProblem.Denied => "cannot be read: permission denied",
+            FileReadProblem.PathTooLong => "the path is too long for the file system; check the path",
+            FileReadProblem.InvalidPath => "the path is not valid; check the path",
+            _ => $"cannot be read: {read.Detail}",
+        };
+        return read.Bytes;
     }
 }
