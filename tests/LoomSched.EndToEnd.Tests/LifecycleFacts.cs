@@ -158,6 +158,39 @@ public sealed class LifecycleFacts(NatsFixture nats)
         Assert.False(daemon.HasExited);
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(2)]
+    [InlineData(5)]
+    [InlineData(10)]
+    [InlineData(20)]
+    public async Task Sighups_while_the_daemon_starts_do_not_end_it_and_make_one_reload_once_it_is_ready(int afterMs)
+    {
+        // Thousands of schedules make the start last well past the signals: they all come before the daemon is ready.
+        var prefix = TempConfig.UniqueName("hs");
+        var config = TempConfig.Write($"name: early\nsubject_prefix: {prefix}\nschedules:\n"
+            + string.Concat(Enumerable.Range(0, 2_000).Select(i => $"  - {{name: s{i}, cron: \"0 3 * * *\", task: {{worker_type: w}}}}\n")));
+        await using var daemon = Loomsched.Run(config, nats.Server.Url);
+        // From the moment the runtime's own start hands over to loomsched, which takes SIGHUP first of all.
+        await daemon.WaitUntilItCatchesAsync(Signals.SIGHUP);
+        if (afterMs > 0)
+        {
+            await Task.Delay(afterMs);
+        }
+        daemon.Signal(Signals.SIGHUP);
+        daemon.Signal(Signals.SIGHUP);
+        daemon.Signal(Signals.SIGHUP);
+
+        await daemon.WaitForLogAsync("reloaded: 0 added, 0 removed, 0 changed, 2000 unchanged", TimeSpan.FromSeconds(30));
+        await daemon.WaitForLogAsync("nats connected", TimeSpan.FromSeconds(30));
+        var status = await StatusAsync($"{prefix}.scheduler.early");
+        Assert.Equal(2_000, status.GetProperty("schedules").GetArrayLength());
+        Assert.True(status.GetProperty("last_reload").GetProperty("ok").GetBoolean());
+        Assert.Single(daemon.Stderr, l => l.Contains("info reload requested during start-up: reloading now", StringComparison.Ordinal));
+        Assert.Single(daemon.Stderr, l => l.Contains("reloaded: ", StringComparison.Ordinal));
+        Assert.False(daemon.HasExited);
+    }
+
     [Fact]
     public async Task A_config_that_became_a_fifo_refuses_its_reload_and_later_reloads_and_the_stop_still_work()
     {

@@ -113,12 +113,13 @@ internal sealed partial class SchedulerService(
             ? Task.CompletedTask
             : Task.Run(() => coordinator.RunAsync(engine, stoppingToken), CancellationToken.None);
 
-        using var hangup = System.Runtime.InteropServices.PosixSignalRegistration.Create(
-            System.Runtime.InteropServices.PosixSignal.SIGHUP, context =>
-            {
-                context.Cancel = true;
-                _ = Task.Run(Reload, CancellationToken.None);
-            });
+        using var hangup = Hangup.Attach(() => _ = Task.Run(Reload, CancellationToken.None), out bool askedWhileStarting);
+        if (askedWhileStarting)
+        {
+            // The file may have changed after it was read: the SIGHUPs that came meanwhile make one reload now.
+            LogReloadAskedWhileStarting();
+            _ = Task.Run(Reload, CancellationToken.None);
+        }
 
         // Subscribing waits for the first connection; the schedules must not, so this runs beside the loop.
         var control = Task.Run(() => responder.ServeAsync(config, stoppingToken), CancellationToken.None);
@@ -409,6 +410,9 @@ internal sealed partial class SchedulerService(
 
     [LoggerMessage(EventId = 44, Level = LogLevel.Error, Message = "reload: {Error}")]
     private partial void LogReloadError(string error);
+
+    [LoggerMessage(EventId = 47, Level = LogLevel.Information, Message = "reload requested during start-up: reloading now")]
+    private partial void LogReloadAskedWhileStarting();
 
     [LoggerMessage(EventId = 45, Level = LogLevel.Warning, Message = "reload: {Keys} changed; the running daemon keeps the old value until it restarts")]
     private partial void LogRestartNeeded(string keys);

@@ -80,6 +80,27 @@ public sealed class Loomsched : IAsyncDisposable
 
     public void Signal(int signal) => Signals.Send(_process.Id, signal);
 
+    /// <summary>Waits until the process catches <paramref name="signal"/> (its SigCgt mask in /proc), polling each millisecond.</summary>
+    public async Task WaitUntilItCatchesAsync(int signal, TimeSpan? timeout = null)
+    {
+        var deadline = Stopwatch.StartNew();
+        ulong bit = 1UL << (signal - 1);
+        while (!_process.HasExited)
+        {
+            var caught = File.ReadLines($"/proc/{_process.Id}/status").FirstOrDefault(l => l.StartsWith("SigCgt:", StringComparison.Ordinal));
+            if (caught is not null && (Convert.ToUInt64(caught["SigCgt:".Length..].Trim(), 16) & bit) != 0)
+            {
+                return;
+            }
+            if (deadline.Elapsed > (timeout ?? TimeSpan.FromSeconds(10)))
+            {
+                Assert.Fail($"the daemon did not catch signal {signal} in time; its log:\n{Log}");
+            }
+            await Task.Delay(1);
+        }
+        Assert.Fail($"the daemon exited ({_process.ExitCode}) before catching signal {signal}; its log:\n{Log}");
+    }
+
     /// <summary>Sends SIGTERM and waits for the exit; returns the exit code and how long it took.</summary>
     public async Task<(int Code, TimeSpan Took)> TerminateAsync(TimeSpan timeout)
     {
