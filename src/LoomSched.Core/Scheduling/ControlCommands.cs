@@ -73,9 +73,10 @@ internal sealed class ControlCommands(
             state.Paused = false;
             var now = time.GetUtcNow();
             table.PlanAfter(state, now, now);
-            log.LogResumed(name, state.NextSlot);
+            string next = ScheduleTable.Format(state.NextSlot);
+            log.LogResumed(name, next);
             wake();
-            return ControlResult.Done($"schedule \"{name}\" resumed; next fire {ScheduleTable.Format(state.NextSlot)}");
+            return ControlResult.Done($"schedule \"{name}\" resumed; next fire {next}");
         }
     }
 

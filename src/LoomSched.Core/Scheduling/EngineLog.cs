@@ -99,7 +99,7 @@ internal sealed partial class EngineLog(ILogger log)
     public partial void LogPaused(string schedule);
 
     [LoggerMessage(EventId = 7, Level = LogLevel.Information, Message = "resumed {Schedule} next={Next}")]
-    public partial void LogResumed(string schedule, DateTimeOffset? next);
+    public partial void LogResumed(string schedule, string next);
 
     [LoggerMessage(EventId = 8, Level = LogLevel.Information, Message = "reloaded: {Summary}")]
     public partial void LogReloaded(string summary);

@@ -113,7 +113,15 @@ internal sealed partial class LeaderLease(Task<INatsKVStore> store, string insta
                 return;
             }
             var result = await store.Result.TryDeleteAsync(Key, new NatsKVDeleteOpts { Revision = revision }, timeout.Token).ConfigureAwait(false);
-            LogReleased(result.Success);
+            if (result.Success)
+            {
+                LogReleased();
+            }
+            else
+            {
+                // Refused, as when the key changed since the last renew (it is no longer this instance's): the error says why.
+                LogNotReleased(result.Error.Message);
+            }
         }
         catch (Exception ex) when (ex is NatsException or OperationCanceledException)
         {
@@ -210,8 +218,11 @@ internal sealed partial class LeaderLease(Task<INatsKVStore> store, string insta
     [LoggerMessage(EventId = 62, Level = LogLevel.Warning, Message = "follower: {Instance} stepped down, its lease lapsed without a renew")]
     private partial void LogLapsed(string instance);
 
-    [LoggerMessage(EventId = 63, Level = LogLevel.Information, Message = "lease released (ok={Ok})")]
-    private partial void LogReleased(bool ok);
+    [LoggerMessage(EventId = 63, Level = LogLevel.Information, Message = "lease released")]
+    private partial void LogReleased();
+
+    [LoggerMessage(EventId = 65, Level = LogLevel.Information, Message = "lease not released ({Reason}); a follower takes over once the lease's ttl runs out")]
+    private partial void LogNotReleased(string reason);
 
     [LoggerMessage(EventId = 64, Level = LogLevel.Warning, Message = "lease: {Reason}")]
     private partial void LogLeaseError(string reason);

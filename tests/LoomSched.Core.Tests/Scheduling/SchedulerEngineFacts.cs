@@ -4,6 +4,7 @@ using LoomSched.Dispatch;
 using LoomSched.Expansion;
 using LoomSched.Scheduling;
 using LoomSched.Tests.Support;
+using LoomSched.Triggers;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 
@@ -543,6 +544,23 @@ public sealed class SchedulerEngineFacts() : EngineHarness(T0)
         await AdvanceAsync(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5));
         await RecordingPort.Eventually(() => Port.Of("poll").Count == 1, "poll fires after resume");
         Assert.Equal("2026-11-27T03:00:00Z", Port.Of("poll")[0].ScheduledFor);
+    }
+
+    [Fact]
+    public void Resume_logs_the_next_fire_as_every_other_time_of_the_log_and_none_when_there_is_none()
+    {
+        var log = new RecordingLogger();
+        var engine = StartWith(new EngineOptions { LoggerFactory = log },
+            TestSchedules.Interval("fast", 2.25), TestSchedules.Interval("past", 10, trigger: new OneShotTrigger(T0.AddSeconds(-1))));
+        Assert.True(engine.Pause("fast").Ok);
+        Assert.True(engine.Pause("past").Ok);
+
+        Assert.True(engine.Resume("fast").Ok);
+        Assert.True(engine.Resume("past").Ok);
+        var resumed = log.Lines.Where(l => l.Text.StartsWith("resumed ", StringComparison.Ordinal)).Select(l => l.Text);
+        Assert.Equal(["resumed fast next=2026-11-27T02:59:32.250000Z", "resumed past next=none"], resumed);
+        var fields = log.Fields.Where(f => f.EventId == 7).Select(f => f.Fields.Single(p => p.Key == "Next").Value);
+        Assert.Equal(["2026-11-27T02:59:32.250000Z", "none"], fields);
     }
 
     [Fact]

@@ -416,6 +416,7 @@ public sealed class HighAvailabilityFacts(NatsFixture nats, ITestOutputHelper ou
         await leader.WaitForLogAsync(" leader: ", TimeSpan.FromSeconds(10));
         await seen.WaitForAsync(1, TimeSpan.FromSeconds(10), m => Slot(m) > liftedAt.AddSeconds(1));
         Assert.Equal(0, (await leader.TerminateAsync(TimeSpan.FromSeconds(10))).Code);
+        Assert.Contains(leader.Stderr, l => l.EndsWith(" info lease released", StringComparison.Ordinal));
 
         Replicas.Print(output, "leader", leader);
         var slots = seen.Messages.Select(Slot).ToList();
