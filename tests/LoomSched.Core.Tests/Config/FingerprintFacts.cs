@@ -69,4 +69,43 @@ public sealed class FingerprintFacts
         Assert.NotEqual(plain, Fingerprint(Entry, top: "catch_up: {policy: all}\n"));
         Assert.Equal(plain, Fingerprint(Entry, top: "time_zone: UTC\n"));
     }
+
+    private static string FingerprintOf(string entry, string top)
+    {
+        var result = ConfigLoader.LoadText($"name: t\n{top}\nschedules:\n  - name: poll\n    task: {{worker_type: w}}\n    {entry}\n", "t.yaml");
+        Assert.True(result.Success, string.Join("\n", result.Errors));
+        return result.Config!.Schedules.Single().Fingerprint;
+    }
+
+    [Theory]
+    // the entry's timing, the top level before, after → whether the schedule changes (restarts) on reload
+    [InlineData("interval_seconds: 86400", "time_zone: UTC", "time_zone: Europe/Paris", false)]
+    [InlineData("interval_seconds: 86400", "", "time_zone: America/New_York", false)]
+    [InlineData("cron: \"0 3 * * *\"", "time_zone: UTC", "time_zone: Europe/Paris", true)]
+    [InlineData("cron: \"@daily\"", "time_zone: UTC", "time_zone: Europe/Paris", true)]
+    [InlineData("cron: \"0 3 * * *\"\n    time_zone: Asia/Tokyo", "time_zone: UTC", "time_zone: Europe/Paris", false)]
+    [InlineData("at: \"2030-01-01T00:00:00Z\"", "time_zone: UTC", "time_zone: Europe/Paris", false)]
+    [InlineData("at: \"2030-06-01T00:00:00+02:00\"", "time_zone: UTC", "time_zone: Asia/Tokyo", false)]
+    [InlineData("at: \"2030-06-01T00:00:00\"", "time_zone: UTC", "time_zone: Europe/Paris", true)]
+    [InlineData("at: \"2030-01-01T00:00:00\"", "time_zone: UTC", "time_zone: Europe/London", false)] // the same instant in winter
+    [InlineData("interval_seconds: 60\n    start_at: \"2030-06-01T08:00:00Z\"", "time_zone: UTC", "time_zone: Europe/Paris", false)]
+    [InlineData("interval_seconds: 60\n    start_at: \"2030-06-01T08:00:00\"", "time_zone: UTC", "time_zone: Europe/Paris", true)]
+    [InlineData("interval_seconds: 60\n    end_at: \"2030-06-01T08:00:00\"", "time_zone: UTC", "time_zone: Europe/Paris", true)]
+    [InlineData("interval_seconds: 60", "cron_seconds: first", "cron_seconds: last", false)]
+    [InlineData("interval_seconds: 60", "", "cron_seconds: last", false)]
+    [InlineData("cron: \"0 3 * * *\"", "cron_seconds: first", "cron_seconds: last", false)]
+    [InlineData("cron: \"@hourly\"", "cron_seconds: first", "cron_seconds: last", false)]
+    [InlineData("at: \"2030-01-01T00:00:00Z\"", "cron_seconds: first", "cron_seconds: last", false)]
+    [InlineData("cron: \"0 0 3 * * *\"", "cron_seconds: first", "cron_seconds: last", true)]
+    [InlineData("cron: \"0 0 0 * * *\"", "", "cron_seconds: first", true)]
+    [InlineData("cron: \"0 0 3 * * *\"\n    cron_seconds: first", "cron_seconds: first", "cron_seconds: last", false)]
+    [InlineData("interval_seconds: 60", "catch_up: {policy: skip}", "catch_up: {policy: all}", true)]
+    [InlineData("interval_seconds: 60", "max_pending: 5", "max_pending: 50", false)]
+    public void A_top_level_default_changes_a_schedule_only_when_the_schedule_reads_it(string timing, string before, string after, bool changes)
+    {
+        string was = FingerprintOf(timing, before);
+        string now = FingerprintOf(timing, after);
+
+        Assert.Equal(changes, was != now);
+    }
 }

@@ -564,6 +564,28 @@ public sealed class SchedulerEngineFacts() : EngineHarness(T0)
     }
 
     [Fact]
+    public async Task Reload_after_a_default_zone_change_keeps_the_interval_and_the_offset_instant_and_restarts_the_cron()
+    {
+        static SchedulerConfig Loaded(string zone) => ConfigLoader.LoadText($$$"""
+            name: t
+            time_zone: {{{zone}}}
+            schedules:
+              - {name: daily, interval_seconds: 10, task: {worker_type: w}}
+              - {name: once, at: "2030-01-01T00:00:00Z", task: {worker_type: w}}
+              - {name: nightly, cron: "0 3 * * *", task: {worker_type: w}}
+            """, "t.yaml").Config!;
+        var engine = StartWith(Loaded("UTC"), new EngineOptions());
+        await AdvanceAsync(TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(5));
+        await RecordingPort.Eventually(() => Port.Of("daily").Count == 1, "first fire");
+
+        var summary = engine.Reload(Loaded("Europe/Paris"));
+        Assert.Equal(["daily", "once"], summary.Unchanged);
+        Assert.Equal(["nightly"], summary.Changed);
+        Assert.Equal(1, StatusOf("daily").Fires);
+        Assert.Equal(T0.AddSeconds(20), StatusOf("daily").NextFire);
+    }
+
+    [Fact]
     public async Task Reload_keeps_unchanged_schedules_slots_and_counters_and_applies_the_rest()
     {
         var keep = TestSchedules.Interval("keep", 10);

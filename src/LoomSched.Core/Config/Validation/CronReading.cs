@@ -26,11 +26,11 @@ internal static class CronReading
     public static CronTrigger? Read(
         string text, TimeZoneInfo zone, CronSeconds? declared, YamlNode at, string path, Diagnostics diagnostics)
     {
-        string[] fields = text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
-        if (text.TrimStart().StartsWith('@') || fields.Length != 6)
+        if (!HasSixFields(text))
         {
             return Parse(text, zone, at, path, diagnostics);
         }
+        string[] fields = Split(text);
         // croniter's reading, written seconds first (the order Cronos reads).
         string last = string.Join(' ', [fields[5], .. fields[..5]]);
         switch (declared)
@@ -75,6 +75,11 @@ internal static class CronReading
         diagnostics.Error(at, path, firstError!);
         return null;
     }
+
+    /// <summary>Whether the expression has six fields: the only ones <c>cron_seconds</c> decides.</summary>
+    public static bool HasSixFields(string text) => !text.TrimStart().StartsWith('@') && Split(text).Length == 6;
+
+    private static string[] Split(string text) => text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
 
     private static CronTrigger? Parse(string text, TimeZoneInfo zone, YamlNode at, string path, Diagnostics diagnostics)
     {

@@ -89,7 +89,7 @@ internal sealed class ScheduleReader(FieldReader fields, IExpansionRegistry? reg
             MaxExpansion = expansion.MaxExpansion,
             CatchUp = catchUp,
             Location = new SourceLocation(Diagnostics.File, map.Node.Start.Line, map.Node.Start.Column),
-            Fingerprint = Fingerprint(map.Node, zone, catchUp ?? defaults.CatchUp),
+            Fingerprint = Fingerprint(map, zone, timing.At, activity, catchUp ?? defaults.CatchUp),
         };
     }
 
@@ -525,20 +525,35 @@ internal sealed class ScheduleReader(FieldReader fields, IExpansionRegistry? reg
     }
 
     /// <summary>
-    /// The entry's whole definition as written (aliases and merges resolved) plus what it inherits: equal texts mean
-    /// a reload may keep the schedule's slots.
+    /// The entry's whole definition as written (aliases and merges resolved) plus what it inherits and uses: equal
+    /// texts mean a reload may keep the schedule's slots. A top-level default a schedule does not read is left out, so
+    /// that changing it does not restart the schedule.
     /// </summary>
-    private string Fingerprint(MapNode entry, TimeZoneInfo zone, CatchUpOptions catchUp)
+    private string Fingerprint(StrictMap map, TimeZoneInfo zone, DateTimeOffset? at, Activity activity, CatchUpOptions catchUp)
     {
         var sb = new CanonicalHash();
         sb.Append("prefix=").Append(defaults.SubjectPrefix)
-          .Append(";zone=").Append(zone.Id)
-          .Append(";catch_up=").Append(catchUp.Policy.ToString()).Append('/').Append(catchUp.WindowSeconds.ToString("R", CultureInfo.InvariantCulture))
-          .Append(";cron_seconds=").Append(defaults.CronSeconds?.ToString() ?? "")
+          .Append(";catch_up=").Append(catchUp.Policy.ToString()).Append('/').Append(catchUp.WindowSeconds.ToString("R", CultureInfo.InvariantCulture));
+        if (map.Value("cron") is { } cron)
+        {
+            // A cron's slots are read in its zone; the default seconds order only reaches a six-field one without its own.
+            sb.Append(";zone=").Append(zone.Id);
+            if (map.Value("cron_seconds") is null && (cron is not ScalarNode text || CronReading.HasSixFields(text.Value)))
+            {
+                sb.Append(";cron_seconds=").Append(defaults.CronSeconds?.ToString() ?? "");
+            }
+        }
+        // An instant written without an offset is read in the zone: the instant it became tells whether that changed.
+        sb.Append(";at=").Append(Instant(at))
+          .Append(";start_at=").Append(Instant(activity.Start))
+          .Append(";end_at=").Append(Instant(activity.End))
           .Append(';');
-        CanonicalText.Write(entry, sb);
+        CanonicalText.Write(map.Node, sb);
         return sb.ToString();
     }
+
+    private static string Instant(DateTimeOffset? instant) =>
+        instant is { } t ? t.UtcTicks.ToString(CultureInfo.InvariantCulture) : "";
 }
 
 /// <summary>What entries inherit from the top level.</summary>
