@@ -60,6 +60,10 @@ internal static class JsonFileExpansion
                     throw new ExpansionException(
                         $"{Name}: element {index} of the array in '{path}' holds text that is not Unicode (an escaped lone surrogate such as \"\\ud800\"), which no message can carry", e);
                 }
+                catch (OverflowException e)
+                {
+                    throw new ExpansionException($"{Name}: element {index} of the array in '{path}' holds {e.Message}", e);
+                }
                 index++;
             }
             return maps;

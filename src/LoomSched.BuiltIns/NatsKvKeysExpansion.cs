@@ -79,7 +79,15 @@ internal static class NatsKvKeysExpansion
                 // silently be missing.
                 throw new ExpansionException($"{Name}: cannot read the key '{key}' of the KV bucket '{bucket}': {Reason(entry.Error)}", entry.Error);
             }
-            maps.Add(ToMap(key, entry.Value.Value));
+            try
+            {
+                maps.Add(ToMap(key, entry.Value.Value));
+            }
+            catch (OverflowException e)
+            {
+                // Loom's json.loads refuses such a value; dispatching the key alone would silently drop its fields.
+                throw new ExpansionException($"{Name}: the value of the key '{key}' of the KV bucket '{bucket}' holds {e.Message}", e);
+            }
         }
         return maps;
     }

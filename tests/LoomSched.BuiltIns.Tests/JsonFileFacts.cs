@@ -34,6 +34,29 @@ public sealed class JsonFileFacts : IDisposable
         Assert.Equal(new Dictionary<string, object?> { ["id"] = "s2" }, maps[1]);
     }
 
+    [Fact]
+    public async Task A_whole_number_beyond_64_bits_is_read_exactly_as_Python_reads_it()
+    {
+        var path = _dir.File("big.json", """[{"id": 123456789012345678901234567890, "u": 18446744073709551615, "neg": -9223372036854775809, "f": 1e20}]""");
+
+        var map = Assert.Single(await Expand("json_file", Args(("path", path))));
+
+        Assert.Equal(System.Numerics.BigInteger.Parse("123456789012345678901234567890"), map["id"]);
+        Assert.Equal((System.Numerics.BigInteger)ulong.MaxValue, map["u"]);
+        Assert.Equal(System.Numerics.BigInteger.Parse("-9223372036854775809"), map["neg"]);
+        Assert.Equal(1e20, map["f"]);
+    }
+
+    [Fact]
+    public async Task A_whole_number_of_more_digits_than_Python_reads_fails_the_fire_naming_its_element()
+    {
+        var path = _dir.File("huge.json", $$"""[{"a": 1}, {"n": -{{new string('9', 4300)}}}, {"n": 1{{new string('0', 4300)}}}]""");
+
+        var error = await Assert.ThrowsAsync<ExpansionException>(() => Expand("json_file", Args(("path", path))));
+
+        Assert.Equal($"json_file: element 2 of the array in '{path}' holds an integer of more than 4,300 digits, which Python (Loom) refuses to read or write as text", error.Message);
+    }
+
     [Theory]
     [InlineData("""[{"a": 1}, {"s": "\ud800"}]""")]
     [InlineData("""[{"a": 1}, {"\udc00": 1}]""")]

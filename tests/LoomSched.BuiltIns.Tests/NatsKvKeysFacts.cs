@@ -42,6 +42,26 @@ public sealed class NatsKvKeysFacts(NatsServerFixture server) : IClassFixture<Na
     }
 
     [Fact]
+    public void A_whole_number_beyond_64_bits_in_a_value_is_read_exactly_as_Python_reads_it()
+    {
+        var map = NatsKvKeysExpansion.ToMap("k", Encoding.UTF8.GetBytes("""{"u": 18446744073709551616, "id": -123456789012345678901234567890}"""));
+
+        Assert.Equal((System.Numerics.BigInteger)ulong.MaxValue + 1, map["u"]);
+        Assert.Equal(System.Numerics.BigInteger.Parse("-123456789012345678901234567890"), map["id"]);
+    }
+
+    [Fact]
+    public async Task A_value_with_a_whole_number_of_more_digits_than_Python_reads_fails_the_fire_naming_its_key()
+    {
+        var store = await CreateBucket("huge_numbers");
+        await store.PutAsync("k", Encoding.UTF8.GetBytes($$"""{"n": {{new string('9', 4301)}}}"""));
+
+        var error = await Assert.ThrowsAsync<ExpansionException>(() => Expand("nats_kv_keys", Args(("bucket", "huge_numbers")), new Services(_nats)));
+
+        Assert.Equal("nats_kv_keys: the value of the key 'k' of the KV bucket 'huge_numbers' holds an integer of more than 4,300 digits, which Python (Loom) refuses to read or write as text", error.Message);
+    }
+
+    [Fact]
     public async Task A_deleted_key_is_not_dispatched()
     {
         var store = await CreateBucket("with_deletes");

@@ -17,6 +17,12 @@ public class RangeFacts
     [Fact]
     public async Task A_count_of_zero_gives_no_maps() => Assert.Empty(await Expand("range", Args(("count", 0L))));
 
+    [Fact]
+    public void A_count_beyond_64_bits_is_a_validation_error_naming_its_digits() =>
+        Assert.Equal(
+            [new("count", "'count' must be a whole number from 0 to 2147483647, not 18446744073709551616")],
+            Validate("range", Args(("count", (System.Numerics.BigInteger)ulong.MaxValue + 1))));
+
     [Theory]
     [InlineData(-1L, "'count' must be a whole number from 0 to 2147483647, not -1")]
     [InlineData(2.5, "'count' must be a whole number from 0 to 2147483647, not 2.5")]

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Numerics;
 
 namespace LoomSched.Dispatch;
 
@@ -191,7 +192,7 @@ internal sealed class FireBodyCollector : IDisposable
     // Values that cannot change once read and always have a JSON form.
     private static bool IsPlain(object? value) => value switch
     {
-        null or string or bool or int or long or decimal or short or sbyte or byte or ushort or uint or ulong => true,
+        null or string or bool or int or long or decimal or short or sbyte or byte or ushort or uint or ulong or BigInteger => true,
         double d => double.IsFinite(d),
         float f => float.IsFinite(f),
         Guid or DateTimeOffset or DateTime => true,

@@ -1,14 +1,15 @@
 using System.Collections;
 using System.Globalization;
+using System.Numerics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace LoomSched.Dispatch;
 
 /// <summary>
-/// Writes the JSON-compatible values of free-form maps without reflection: null, string, bool, integers,
-/// finite floating point, decimal, <see cref="Guid"/>, <see cref="DateTimeOffset"/>/<see cref="DateTime"/>
-/// (as Loom timestamps), System.Text.Json nodes and elements, string-keyed maps and sequences.
+/// Writes the JSON-compatible values of free-form maps without reflection: null, string, bool, integers (exact at any
+/// size, as Python writes them), finite floating point, decimal, <see cref="Guid"/>, <see cref="DateTimeOffset"/>/
+/// <see cref="DateTime"/> (as Loom timestamps), System.Text.Json nodes and elements, string-keyed maps and sequences.
 /// Anything else is refused with <see cref="UnserializableValueException"/>, before any message is sent.
 /// </summary>
 public static class JsonValueWriter
@@ -46,6 +47,7 @@ public static class JsonValueWriter
             case decimal m: writer.WriteNumberValue(m); break;
             case short or sbyte or byte or ushort or uint: writer.WriteNumberValue(Convert.ToInt64(value, CultureInfo.InvariantCulture)); break;
             case ulong ul: writer.WriteNumberValue(ul); break;
+            case BigInteger n: writer.WriteRawValue(n.ToString(CultureInfo.InvariantCulture), skipInputValidation: true); break;
             case Guid g: writer.WriteStringValue(g.ToString("D")); break;
             case DateTimeOffset dto: writer.WriteStringValue(LoomTime.Format(dto)); break;
             case DateTime dt: writer.WriteStringValue(LoomTime.Format(new DateTimeOffset(dt.Kind == DateTimeKind.Unspecified ? DateTime.SpecifyKind(dt, DateTimeKind.Utc) : dt))); break;

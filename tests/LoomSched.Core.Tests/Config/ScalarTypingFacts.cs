@@ -111,9 +111,10 @@ public sealed class ScalarTypingFacts
     }
 
     [Fact]
-    public void Integer_beyond_long_becomes_a_double()
+    public void Integer_beyond_long_is_kept_exact_as_Python_keeps_it()
     {
-        Assert.Equal(1e20, Load("100000000000000000000"));
+        Assert.Equal(System.Numerics.BigInteger.Pow(10, 20), Load("100000000000000000000"));
+        Assert.Equal(-System.Numerics.BigInteger.Pow(2, 64), Load("-0x1_0000_0000_0000_0000"));
     }
 
     [Fact]

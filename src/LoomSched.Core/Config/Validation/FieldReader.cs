@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
+using System.Numerics;
 using LoomSched.Config.Yaml;
 
 namespace LoomSched.Config.Validation;
@@ -43,7 +44,7 @@ internal sealed class FieldReader(Diagnostics diagnostics)
             case bool:
                 Diagnostics.Error(node, path, $"must be {expected}, got \"{scalar.Value}\", which YAML 1.1 reads as a boolean; put it in quotes");
                 return null;
-            case long or double:
+            case long or double or BigInteger:
                 Diagnostics.Error(node, path, $"must be {expected}, got \"{scalar.Value}\", which YAML reads as a number; put it in quotes");
                 return null;
             default:
@@ -71,6 +72,10 @@ internal sealed class FieldReader(Diagnostics diagnostics)
         if (!TryScalar(node, path, expected, out var scalar, out var value))
         {
             return null;
+        }
+        if (value is BigInteger big)
+        {
+            value = (double)big; // beyond long, so too large for any field: refused as the float it nears
         }
         switch (value)
         {
@@ -108,7 +113,7 @@ internal sealed class FieldReader(Diagnostics diagnostics)
         {
             case long l when l >= min && l <= max:
                 return l;
-            case long or double:
+            case long or double or BigInteger:
                 Diagnostics.Error(node, path, $"must be {expected}, got {scalar.Value}");
                 return null;
             case string s when !scalar.IsPlain && LooksNumeric(s):

@@ -94,7 +94,7 @@ internal sealed class StrictMap
 
     /// <summary>What PyYAML makes of a null, boolean or number key ("the number 1"); null for a name or anything else.</summary>
     internal static string? NotAName(YamlNode key) =>
-        key is ScalarNode scalar && ScalarTyping.TryResolve(scalar, out object? value, out _) && value is null or bool or long or double
+        key is ScalarNode scalar && ScalarTyping.TryResolve(scalar, out object? value, out _) && value is null or bool or long or double or System.Numerics.BigInteger
             ? ScalarTyping.DescribeValue(value)
             : null;
 }

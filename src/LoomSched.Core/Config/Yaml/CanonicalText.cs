@@ -75,6 +75,9 @@ internal static class CanonicalText
             case long l:
                 sb.Append(l.ToString(CultureInfo.InvariantCulture));
                 break;
+            case System.Numerics.BigInteger n:
+                sb.Append(PythonInt.Digits(n));
+                break;
             case double d:
                 // Always with a point or an exponent, so a float never reads as the int of the same value.
                 sb.Append(PythonFloat.Repr(d));

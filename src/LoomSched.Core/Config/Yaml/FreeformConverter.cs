@@ -4,7 +4,7 @@ namespace LoomSched.Config.Yaml;
 
 /// <summary>
 /// Turns a free-form subtree (<c>context</c>, <c>payload</c>, <c>expand_args</c>) into CLR values typed as PyYAML
-/// types them: null, string, bool, long, double, ordered maps and lists. A node that aliases share is converted
+/// types them: null, string, bool, long (BigInteger beyond long), double, ordered maps and lists. A node that aliases share is converted
 /// once, where it is first met, and its value shared in turn (the values are read-only): what a config builds is
 /// bounded by what is written, not by what aliases repeat, and a bad value is reported once, not once per alias.
 /// </summary>
@@ -78,6 +78,12 @@ internal sealed class FreeformConverter(Diagnostics diagnostics)
             if (entry.KeyText is null)
             {
                 diagnostics.Error(entry.Key, path, "a key must be a plain value (a name or a number), not a map or a list");
+                continue;
+            }
+            if (entry.Key is ScalarNode key && !ScalarTyping.TryResolve(key, out _, out string? error))
+            {
+                // PyYAML cannot build such a key (or Python cannot write it), so Loom would fail as a value would.
+                diagnostics.Error(entry.Key, path, $"this key {error}");
                 continue;
             }
             result[entry.KeyText] = Convert(entry.Value, KeyPath.Child(path, entry.KeyText));

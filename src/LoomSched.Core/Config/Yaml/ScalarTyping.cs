@@ -13,7 +13,10 @@ internal static class ScalarTyping
 {
     private const string YamlTagPrefix = "tag:yaml.org,2002:";
 
-    /// <summary>The CLR value of a scalar: null, string, bool, long (double beyond long), double.</summary>
+    /// <summary>
+    /// The CLR value of a scalar: null, string, bool, long (<see cref="BigInteger"/> beyond long), double. An integer
+    /// Python cannot write as text (<see cref="PythonInt"/>) is an error.
+    /// </summary>
     public static bool TryResolve(ScalarNode scalar, out object? value, [NotNullWhen(false)] out string? error)
     {
         error = null;
@@ -39,15 +42,14 @@ internal static class ScalarTyping
             case YamlTagPrefix + "int":
                 if (ImplicitPatterns.IsInt(text))
                 {
-                    value = ConstructInt(text);
-                    return true;
+                    return TryConstructInt(text, out value, out error);
                 }
                 error = $"is tagged !!int but \"{text}\" is not an integer";
                 return false;
             case YamlTagPrefix + "float":
                 if (ImplicitPatterns.IsFloat(text) || ImplicitPatterns.IsInt(text))
                 {
-                    value = ImplicitPatterns.IsFloat(text) ? ConstructFloat(text) : Convert.ToDouble(ConstructInt(text), CultureInfo.InvariantCulture);
+                    value = ImplicitPatterns.IsFloat(text) ? ConstructFloat(text) : ToDouble(ConstructInteger(text));
                     return true;
                 }
                 error = $"is tagged !!float but \"{text}\" is not a number";
@@ -84,6 +86,7 @@ internal static class ScalarTyping
         string s => s,
         bool b => b ? "true" : "false",
         long l => l.ToString(CultureInfo.InvariantCulture),
+        BigInteger n => PythonInt.Digits(n),
         double d when !double.IsFinite(d) => "None",
         double d => PythonFloat.Repr(d),
         _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "",
@@ -96,6 +99,7 @@ internal static class ScalarTyping
         string s => $"the string \"{s}\"",
         bool b => b ? "the boolean true" : "the boolean false",
         long l => $"the number {l.ToString(CultureInfo.InvariantCulture)}",
+        BigInteger n => $"the number {PythonInt.Digits(n)}",
         double d => $"the number {PythonFloat.Repr(d)}",
         _ => "a value",
     };
@@ -130,8 +134,7 @@ internal static class ScalarTyping
         }
         if (ImplicitPatterns.IsInt(text))
         {
-            value = ConstructInt(text);
-            return true;
+            return TryConstructInt(text, out value, out error);
         }
         value = text;
         return true;
@@ -153,8 +156,31 @@ internal static class ScalarTyping
         }
     }
 
-    // SafeConstructor.construct_yaml_int.
-    private static object ConstructInt(string text)
+    // A long, or a BigInteger beyond long: both are written as their exact digits, as Python writes an int.
+    private static bool TryConstructInt(string text, out object? value, [NotNullWhen(false)] out string? error)
+    {
+        BigInteger n = ConstructInteger(text);
+        error = null;
+        value = null;
+        if (n >= long.MinValue && n <= long.MaxValue)
+        {
+            value = Box((long)n);
+            return true;
+        }
+        if (PythonInt.HasText(n))
+        {
+            value = n;
+            return true;
+        }
+        error = "is " + PythonInt.TooLong;
+        return false;
+    }
+
+    // Through long where it fits, rounding as before; beyond double's range, infinity, as Python's float() gives.
+    private static double ToDouble(BigInteger n) => n >= long.MinValue && n <= long.MaxValue ? (long)n : (double)n;
+
+    // SafeConstructor.construct_yaml_int; a magnitude past PythonInt.Limit is read as the limit (see ParseDigits).
+    private static BigInteger ConstructInteger(string text)
     {
         string v = text.Replace("_", "", StringComparison.Ordinal);
         bool negative = v[0] == '-';
@@ -184,15 +210,14 @@ internal static class ScalarTyping
             magnitude = BigInteger.Zero;
             foreach (string part in v.Split(':'))
             {
-                magnitude = BigInteger.Min((magnitude * 60) + ParseDigits(part, 10), BeyondDouble);
+                magnitude = BigInteger.Min((magnitude * 60) + ParseDigits(part, 10), PythonInt.Limit);
             }
         }
         else
         {
             magnitude = ParseDigits(v, 10);
         }
-        BigInteger signed = negative ? -magnitude : magnitude;
-        return signed >= long.MinValue && signed <= long.MaxValue ? Box((long)signed) : (double)signed;
+        return negative ? -magnitude : magnitude;
     }
 
     // Values are boxed once each for the commonest: a config repeats its booleans and small numbers many times.
@@ -210,18 +235,15 @@ internal static class ScalarTyping
         {
             int d = c <= '9' ? c - '0' : (char.ToLowerInvariant(c) - 'a') + 10;
             result = (result * radix) + d;
-            if (result > BeyondDouble)
+            if (result >= PythonInt.Limit)
             {
-                // The value ends up as a double, and past this it is infinity whatever digits follow: stop here,
-                // or a million-digit number would take minutes (each step costs as much as the number is long).
-                return BeyondDouble;
+                // Past the limit the value is refused (or, tagged !!float, infinity) whatever digits follow: stop
+                // here, or a million-digit number would take minutes (each step costs as much as the number is long).
+                return PythonInt.Limit;
             }
         }
         return result;
     }
-
-    // Larger than double.MaxValue (about 2^1024), so it converts to infinity as the exact value would.
-    private static readonly BigInteger BeyondDouble = BigInteger.One << 1100;
 
     // SafeConstructor.construct_yaml_float.
     private static double ConstructFloat(string text)
