@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using LoomSched.Config;
 using LoomSched.Control;
 using LoomSched.Daemon.Coordination;
@@ -137,6 +138,10 @@ internal sealed partial class SchedulerService(
         // and the flush gets what the fires left of it (a fifth at least).
         var started = time.GetTimestamp();
         var grace = options.ShutdownGrace;
+        LogStopping(grace.TotalSeconds, engine.FiresInFlight, port.Pending);
+        // A second stop signal ends the process at once, as an operator pressing Ctrl-C twice expects.
+        using var secondTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => StopNow(c, port));
+        using var secondInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => StopNow(c, port));
         var drain = await engine.DrainAsync(grace * 0.8).ConfigureAwait(false);
         var left = grace - time.GetElapsedTime(started);
         int unsent = await port.FlushAsync(left > grace * 0.2 ? left : grace * 0.2).ConfigureAwait(false);
@@ -163,6 +168,14 @@ internal sealed partial class SchedulerService(
         catch (Exception ex) when (ex is TimeoutException or OperationCanceledException or NatsException)
         {
         }
+    }
+
+    private void StopNow(PosixSignalContext context, NatsDispatchPort port)
+    {
+        context.Cancel = true;
+        // Logged as an error: such lines are written before the call returns, so before the exit.
+        LogStoppedNow(context.Signal == PosixSignal.SIGINT ? "SIGINT" : "SIGTERM", port.Published, port.Pending);
+        Environment.Exit(context.Signal == PosixSignal.SIGINT ? 130 : 143);
     }
 
     /// <summary>The status as numbers for <c>/metrics</c>, from the engine and the port; null while the service starts.</summary>
@@ -404,6 +417,14 @@ internal sealed partial class SchedulerService(
     [LoggerMessage(EventId = 42, Level = LogLevel.Information,
         Message = "stopped: published={Published} abandoned={Abandoned} dropped={Dropped} publish_errors={Errors}")]
     private partial void LogStopped(long published, long abandoned, long dropped, long errors);
+
+    [LoggerMessage(EventId = 48, Level = LogLevel.Information,
+        Message = "stopping: waiting up to {Grace} s for {Fires} running fire(s) and {Pending} message(s) to be sent; a second SIGTERM or SIGINT stops at once")]
+    private partial void LogStopping(double grace, int fires, int pending);
+
+    [LoggerMessage(EventId = 66, Level = LogLevel.Error,
+        Message = "stopped at once by a second {Signal}: published={Published}, {Pending} message(s) not sent or not confirmed are abandoned")]
+    private partial void LogStoppedNow(string signal, long published, int pending);
 
     [LoggerMessage(EventId = 43, Level = LogLevel.Error, Message = "reload rejected: {Path} has {Count} error(s); the running schedules are unchanged")]
     private partial void LogReloadRejected(string path, int count);

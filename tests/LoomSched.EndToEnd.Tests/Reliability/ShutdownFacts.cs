@@ -57,8 +57,8 @@ public sealed class ShutdownFacts
     [Fact]
     public async Task Sigterm_while_the_server_has_not_yet_confirmed_what_was_sent_exits_zero_counting_it_as_abandoned()
     {
-        // A link of 1 MB/s holds the client's 1 MiB write buffer for about a second: when the short grace ends, the
-        // PINGs that confirm the batches sent are still queued behind it, and their waits are cut.
+        // A link of 1 MB/s takes about ten seconds for the fan-out: when the short grace ends, the PINGs that confirm
+        // the batches sent are still queued behind it, and their waits are cut.
         const int count = 20_000;
         var prefix = TempConfig.UniqueName("slow");
         await using var server = await NatsServer.StartAsync();
@@ -113,6 +113,33 @@ public sealed class ShutdownFacts
         Assert.True(dropped >= 5, $"dropped={dropped}; log:\n{daemon.Log}");
         Assert.Equal(0, errors);
         Assert.True(seen.Count <= published, $"the subscriber has {seen.Count} messages; the daemon says {published} were published");
+    }
+
+    [Theory]
+    [InlineData(15, 143)] // SIGTERM
+    [InlineData(2, 130)] // SIGINT
+    public async Task A_second_stop_signal_during_a_long_grace_ends_the_process_at_once_saying_what_it_abandons(int signal, int exitCode)
+    {
+        var config = TempConfig.Write("""
+            name: twice
+            schedules:
+              - name: tick
+                interval_seconds: 0.1
+                task: {worker_type: w}
+            """);
+        // NATS never reached: every message waits in the buffer, and the stop waits out the grace for them.
+        await using var daemon = Loomsched.Run(config, $"nats://127.0.0.1:{NatsServer.FreePort()}", "--shutdown-grace", "60");
+        await daemon.WaitForLogAsync("fired tick");
+        await Task.Delay(300);
+
+        daemon.Signal(Signals.SIGTERM);
+        await daemon.WaitForLogAsync("stopping: waiting up to 60 s for ");
+        var (code, took) = await daemon.TerminateWithAsync(signal, TimeSpan.FromSeconds(10));
+
+        Assert.Equal(exitCode, code);
+        Assert.True(took < TwoSeconds, $"took {took.TotalMilliseconds:0} ms; log:\n{daemon.Log}");
+        Assert.Contains(daemon.Stderr, l => l.Contains($"stopped at once by a second {(signal == 2 ? "SIGINT" : "SIGTERM")}: published=0, ", StringComparison.Ordinal)
+            && l.Contains(" message(s) not sent or not confirmed are abandoned", StringComparison.Ordinal));
     }
 
     [Fact]

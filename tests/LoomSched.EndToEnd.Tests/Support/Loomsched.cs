@@ -102,10 +102,13 @@ public sealed class Loomsched : IAsyncDisposable
     }
 
     /// <summary>Sends SIGTERM and waits for the exit; returns the exit code and how long it took.</summary>
-    public async Task<(int Code, TimeSpan Took)> TerminateAsync(TimeSpan timeout)
+    public Task<(int Code, TimeSpan Took)> TerminateAsync(TimeSpan timeout) => TerminateWithAsync(Signals.SIGTERM, timeout);
+
+    /// <summary>Sends <paramref name="signal"/> and waits for the exit; returns the exit code and how long it took.</summary>
+    public async Task<(int Code, TimeSpan Took)> TerminateWithAsync(int signal, TimeSpan timeout)
     {
         var watch = Stopwatch.StartNew();
-        Signal(Signals.SIGTERM);
+        Signal(signal);
         await _process.WaitForExitAsync().WaitAsync(timeout);
         return (_process.ExitCode, watch.Elapsed);
     }
