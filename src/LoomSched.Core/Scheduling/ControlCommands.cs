@@ -25,7 +25,7 @@ internal sealed class ControlCommands(
             {
                 return ControlResult.Refused(Disabled(name));
             }
-            if (state.Running)
+            if (state.Running || state.EarlierFireRunning)
             {
                 return ControlResult.Refused($"schedule \"{name}\" is still running its previous fire; try again when it ends");
             }
@@ -243,6 +243,8 @@ internal sealed class ControlCommands(
         {
             ScheduleTable.Retire(old);
             state.Paused = old.Paused;
+            // The old definition's fire may still run: the new one's slots wait for it as for any fire of the name.
+            state.Predecessor = old.Running || old.EarlierFireRunning ? old : null;
         }
         if (!state.Paused)
         {
@@ -262,7 +264,7 @@ internal sealed class ControlCommands(
                     s.Definition.Name, s.Definition.Trigger.Describe(), s.NextSlot is { } n ? s.Definition.FireTimeOf(n) : null,
                     s.LastSlot, s.LastFireStartedAt,
                     s.LastLateness?.TotalMilliseconds, s.Fires, Interlocked.Read(ref s.Dispatched), s.Errors,
-                    s.SkippedOverlap, s.MissedSlots, s.Paused, s.Running, s.LastError, s.NotClaimed,
+                    s.SkippedOverlap, s.MissedSlots, s.Paused, s.Running || s.EarlierFireRunning, s.LastError, s.NotClaimed,
                     s.Lateness?.Snapshot() ?? LatenessSnapshot.None)
                 {
                     Dropped = Interlocked.Read(ref s.Dropped),

@@ -63,7 +63,7 @@ internal sealed class ReadyMessages(ScheduleTable table, IDispatchPort port, Tim
             {
                 var state = entry.State;
                 // A jittered schedule's entry comes due after its slot: its fire builds its own message.
-                if (!entry.Replan && entry.IsLive && !state.Running && state.Definition.ExpandFrom is null && state.Definition.Jitter is null)
+                if (!entry.Replan && entry.IsLive && !state.Running && !state.EarlierFireRunning && state.Definition.ExpandFrom is null && state.Definition.Jitter is null)
                 {
                     candidates.Add((state, state.Version, state.Definition));
                 }

@@ -32,6 +32,29 @@ internal sealed class ScheduleState(ScheduleDefinition definition, DateTimeOffse
     public bool Removed { get; set; }
     public bool Running { get; set; }
 
+    /// <summary>The state this one replaced when a reload changed the definition while its fire ran.</summary>
+    public ScheduleState? Predecessor { get; set; }
+
+    /// <summary>
+    /// A fire of an earlier definition of this name still runs: its slots are skipped as any overlap is. Under the
+    /// table's lock; forgets the earlier states once none runs.
+    /// </summary>
+    public bool EarlierFireRunning
+    {
+        get
+        {
+            for (var earlier = Predecessor; earlier is not null; earlier = earlier.Predecessor)
+            {
+                if (earlier.Running)
+                {
+                    return true;
+                }
+            }
+            Predecessor = null;
+            return false;
+        }
+    }
+
     /// <summary>The running fire waits for the slot gate's answer to its claim.</summary>
     public bool Claiming { get; set; }
 

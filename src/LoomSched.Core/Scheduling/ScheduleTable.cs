@@ -166,7 +166,8 @@ internal sealed class ScheduleTable
     private void Decide(ScheduleState state, DateTimeOffset slot, List<Fire> fires)
     {
         var catchUp = state.Definition.CatchUp ?? _config.CatchUp;
-        switch (SlotPolicy.Decide(state.Running, state.Claiming, state.Backlog is not null, state.BacklogPolicy?.Policy, catchUp.Policy))
+        // An earlier definition's fire counts as running, never as claiming: its own fire takes what comes while it claims.
+        switch (SlotPolicy.Decide(state.Running || state.EarlierFireRunning, state.Claiming, state.Backlog is not null, state.BacklogPolicy?.Policy, catchUp.Policy))
         {
             case SlotDecision.Fire:
                 fires.Add(PrepareFire(state, slot, manual: false, catchUp: null));
