@@ -64,6 +64,10 @@ internal readonly record struct FileRead(byte[]? Bytes, FileReadProblem Problem,
         }
     }
 
+    /// <summary>The bytes without a leading UTF-8 byte order mark (some Windows editors write one; it is not text).</summary>
+    public static ReadOnlySpan<byte> WithoutByteOrderMark(ReadOnlySpan<byte> bytes) =>
+        bytes.StartsWith("\uFEFF"u8) ? bytes[3..] : bytes;
+
     /// <summary>"within 10 s": how long a caller waited, as its message says it.</summary>
     public static string WaitText(TimeSpan wait) => $"within {wait.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s";
 }

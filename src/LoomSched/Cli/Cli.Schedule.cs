@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using LoomSched.Config;
+using LoomSched.Files;
 
 namespace LoomSched.Daemon;
 
@@ -109,7 +110,7 @@ internal static partial class Cli
                 var bytes = CliFile.Read(path, EntryLoader.MaxBytes, "entry read", tooLarge, out string? problem)
                     ?? throw new UsageException($"{command}: {path}: {problem}");
                 // As File.ReadAllText did: a UTF-8 byte order mark is not part of the text.
-                text = utf8.GetString(bytes.AsSpan().StartsWith("\uFEFF"u8) ? bytes.AsSpan(3) : bytes);
+                text = utf8.GetString(FileRead.WithoutByteOrderMark(bytes));
             }
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or DecoderFallbackException)

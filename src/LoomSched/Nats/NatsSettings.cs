@@ -1,4 +1,5 @@
 using System.Text;
+using LoomSched.Files;
 using NATS.Client.Core;
 
 namespace LoomSched.Daemon.Nats;
@@ -144,7 +145,7 @@ internal sealed record NatsSettings
             {
                 return $"{SourceOf(flag)} {path}: {problem}";
             }
-            texts[flag] = Encoding.UTF8.GetString(bytes.AsSpan().StartsWith("\uFEFF"u8) ? bytes.AsSpan(3) : bytes);
+            texts[flag] = Encoding.UTF8.GetString(FileRead.WithoutByteOrderMark(bytes));
         }
         if ((TlsCert is null) != (TlsKey is null))
         {
