@@ -9,8 +9,11 @@ public interface IPublishTransport
     /// <summary>Whether the link is up now.</summary>
     bool IsOpen { get; }
 
-    /// <summary>Completes once the transport can receive confirmations (e.g. its reply inbox is subscribed).</summary>
-    Task ReadyAsync(CancellationToken stop);
+    /// <summary>
+    /// Completes once <paramref name="next"/> can go out and its confirmations come back (e.g. the reply inbox is
+    /// subscribed, a stream captures its subjects); called before each session's first send.
+    /// </summary>
+    Task ReadyAsync(PublishBatch next, CancellationToken stop);
 
     /// <summary>Ties the next sends to the open connection; null when it changed or went meanwhile (try again).</summary>
     PublishSession? BeginSession(CancellationToken stop);

@@ -114,7 +114,7 @@ public sealed partial class Publisher
                         if (window.Count == 0)
                         {
                             await WaitForOpenAsync(stop).ConfigureAwait(false);
-                            await _transport.ReadyAsync(stop).ConfigureAwait(false);
+                            await _transport.ReadyAsync(unsent[0], stop).ConfigureAwait(false);
                             session = _transport.BeginSession(stop);
                         }
                         continue;

@@ -127,6 +127,8 @@ internal sealed partial class SchedulerService(
         var probe = coordinator is null
             ? Task.Run(() => WarnIfTheNameAnswersAsync(responder.ProbeToken!, stoppingToken), CancellationToken.None)
             : Task.CompletedTask;
+        var subjects = config.Schedules.Select(s => s.Template is GoalTemplate ? config.GoalSubject : config.TaskSubject).Distinct(StringComparer.Ordinal);
+        _ = Task.Run(() => port.SayMissingStreamsAsync(subjects, responder.Subscribed, stoppingToken), CancellationToken.None);
         if (Manager is { Enabled: true } notify)
         {
             _ = NotifyReadyAsync(notify, responder.Subscribed, stoppingToken);

@@ -10,8 +10,8 @@ namespace LoomSched.Daemon.Nats;
 /// </summary>
 internal interface IBatchConfirmer : IAsyncDisposable
 {
-    /// <summary>Completes once answers can be received.</summary>
-    Task ReadyAsync(CancellationToken stop);
+    /// <summary>Completes once answers to <paramref name="next"/> can be received.</summary>
+    Task ReadyAsync(PublishBatch next, CancellationToken stop);
 
     /// <summary>A new connection's session began: what the old one was told no longer applies.</summary>
     void SessionBegun();

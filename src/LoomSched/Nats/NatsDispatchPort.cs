@@ -72,6 +72,13 @@ internal sealed class NatsDispatchPort : IDispatchPort, IAsyncDisposable
     public ValueTask WhenSentAsync(CancellationToken cancellationToken) => _buffer.WhenSentAsync(cancellationToken);
 
     /// <summary>
+    /// With <c>publish: jetstream</c>, says which of <paramref name="subjects"/> no stream captures, once
+    /// <paramref name="connected"/> completes; nothing with <c>publish: core</c>.
+    /// </summary>
+    public Task SayMissingStreamsAsync(IEnumerable<string> subjects, Task connected, CancellationToken stop) =>
+        _confirmer is StreamAckConfirmer streams ? streams.SayMissingStreamsAsync(subjects, connected, stop) : Task.CompletedTask;
+
+    /// <summary>
     /// The server refused a message published on <paramref name="subject"/> (<c>-ERR 'Permissions Violation for
     /// Publish to …'</c>): counted as a publish error, not as published. Called on the client's reading thread.
     /// </summary>

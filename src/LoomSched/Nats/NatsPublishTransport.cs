@@ -41,7 +41,7 @@ internal sealed class NatsPublishTransport : IPublishTransport
 
     public bool IsOpen => _connection.ConnectionState == NatsConnectionState.Open;
 
-    public Task ReadyAsync(CancellationToken stop) => _confirmer.ReadyAsync(stop);
+    public Task ReadyAsync(PublishBatch next, CancellationToken stop) => _confirmer.ReadyAsync(next, stop);
 
     /// <summary>
     /// The session's token is cancelled by the client's reconnect hook, which runs before any new connection exists.

@@ -16,7 +16,7 @@ internal sealed class PingConfirmer(INatsConnection connection, PublishBuffer bu
     private readonly Lock _lock = new();
     private readonly Dictionary<string, int> _denied = new(StringComparer.Ordinal); // under _lock
 
-    public Task ReadyAsync(CancellationToken stop) => Task.CompletedTask;
+    public Task ReadyAsync(PublishBatch next, CancellationToken stop) => Task.CompletedTask;
 
     public void SessionBegun()
     {

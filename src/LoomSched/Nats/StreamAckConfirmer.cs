@@ -27,6 +27,7 @@ internal sealed class StreamAckConfirmer : IBatchConfirmer
     private readonly Dictionary<long, (StreamAckSend Send, DispatchMessage Message)> _awaiting = []; // under _lock
     private readonly Task<INatsSub<byte[]>> _subscribed;
     private readonly Task _reader;
+    private readonly StreamPresence _streams;
     private long _next; // the publisher's; read under _lock elsewhere
     private long _deniedFrom; // under _lock: the reply number after the last message the server refused (OnDenied)
 
@@ -38,16 +39,28 @@ internal sealed class StreamAckConfirmer : IBatchConfirmer
         // Under the inbox prefix that deployments' permissions allow for replies, but not under the connection's
         // own inbox (the client routes those through its request muxer, which takes one token only).
         _prefix = $"{connection.Opts.InboxPrefix}.ack{Guid.NewGuid():N}.";
+        _streams = new StreamPresence(connection, buffer, log);
         _subscribed = Task.Run(() => SubscribeAsync(stop), CancellationToken.None);
         _reader = Task.Run(() => ReadAsync(stop), CancellationToken.None);
     }
 
-    /// <summary>Completes once the inbox is subscribed, so that no answer can come before anyone listens.</summary>
-    public Task ReadyAsync(CancellationToken stop) => _subscribed.WaitAsync(stop);
+    /// <summary>
+    /// Completes once the inbox is subscribed, so that no answer can come before anyone listens, and a stream
+    /// captures the subjects of <paramref name="next"/>.
+    /// </summary>
+    public async Task ReadyAsync(PublishBatch next, CancellationToken stop)
+    {
+        await _subscribed.WaitAsync(stop).ConfigureAwait(false);
+        await _streams.WaitForStreamsAsync(next, stop).ConfigureAwait(false);
+    }
 
     public void SessionBegun()
     {
     }
+
+    /// <summary>Says at start which of the subjects no stream captures (see <see cref="StreamPresence.SayMissingAsync"/>).</summary>
+    public Task SayMissingStreamsAsync(IEnumerable<string> subjects, Task connected, CancellationToken stop) =>
+        _streams.SayMissingAsync(subjects, connected, stop);
 
     /// <summary>Starts a send of the batch: what the stream refused in an earlier send leaves it first.</summary>
     public void Begin(PublishBatch batch)
@@ -93,6 +106,7 @@ internal sealed class StreamAckConfirmer : IBatchConfirmer
         catch (TimeoutException)
         {
             batch.Failure ??= $"no PubAck from the stream within {AnswerTimeout.TotalSeconds:0} s";
+            _streams.Doubt(batch);
             return false;
         }
         catch (OperationCanceledException) when (!stop.IsCancellationRequested)
@@ -224,6 +238,7 @@ internal sealed class StreamAckConfirmer : IBatchConfirmer
                 return;
             case PubAck.Verdict.Retry:
                 send.Batch.Failure = reason;
+                _streams.Doubt(send.Batch);
                 send.TrySetResult(false);
                 return;
         }

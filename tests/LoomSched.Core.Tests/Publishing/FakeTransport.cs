@@ -34,7 +34,17 @@ internal sealed class FakeTransport(PublishBuffer buffer) : IPublishTransport
     /// <summary>The next send breaks off under the write (the connection went away).</summary>
     public void BreakNextSend() => Interlocked.Increment(ref _sendsToBreak);
 
-    public Task ReadyAsync(CancellationToken stop) => Task.CompletedTask;
+    /// <summary>The batch each session was readied for, in order.</summary>
+    public ConcurrentQueue<DispatchMessage[]> ReadiedFor { get; } = new();
+
+    /// <summary>What a session's readiness waits for (as a missing stream holds <c>publish: jetstream</c>); none by default.</summary>
+    public Task Readiness { get; set; } = Task.CompletedTask;
+
+    public Task ReadyAsync(PublishBatch next, CancellationToken stop)
+    {
+        ReadiedFor.Enqueue([.. next.Messages]);
+        return Readiness.WaitAsync(stop);
+    }
 
     public PublishSession? BeginSession(CancellationToken stop) => new(Interlocked.Increment(ref _sessions), stop);
 

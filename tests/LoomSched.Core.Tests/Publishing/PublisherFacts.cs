@@ -106,6 +106,31 @@ public sealed class PublisherFacts : IAsyncDisposable
     }
 
     [Fact]
+    public async Task A_session_starts_only_once_the_link_is_ready_for_the_batch_it_sends_first_and_nothing_goes_out_before()
+    {
+        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _link.Readiness = ready.Task;
+        var messages = Messages(300);
+        await _buffer.AcceptAsync(new ArraySegment<DispatchMessage>(messages), default);
+
+        await Until(() => !_link.ReadiedFor.IsEmpty);
+        await Task.Delay(50);
+        Assert.Empty(_link.Sent);
+        Assert.Equal(0, _link.SessionsBegun);
+        var first = Assert.Single(_link.ReadiedFor); // the head of the buffer (the publisher may take it before the rest arrives)
+        Assert.NotEmpty(first);
+        Assert.Equal(messages[..first.Length], first);
+        Assert.Equal(300, _buffer.Pending);
+
+        ready.SetResult();
+        await AllOutAsync(300);
+        ConfirmAll(true);
+        await Until(() => _buffer.Published == 300);
+        Assert.Equal(1, _link.SessionsBegun);
+        Assert.Equal(0, _buffer.Resent);
+    }
+
+    [Fact]
     public async Task A_failing_link_is_tried_again_after_a_pause_that_doubles_from_20_ms()
     {
         await _buffer.AcceptAsync(Messages(1)[0], default);

@@ -62,11 +62,14 @@ public sealed class StreamAckFacts(NatsFixture nats)
     }
 
     [Fact]
-    public async Task With_publish_jetstream_messages_wait_for_a_missing_stream_say_why_and_go_in_once_it_exists()
+    public async Task With_publish_jetstream_messages_wait_unsent_for_a_missing_stream_say_why_and_go_in_once_it_exists()
     {
         var prefix = TempConfig.UniqueName("sn");
-        string stream = prefix.ToUpperInvariant();
+        string stream = prefix.ToUpperInvariant(), tasks = $"{prefix}.tasks.incoming";
         var js = new NatsJSContext(nats.Client);
+        // A core subscriber of the subject, as Loom's workers are: while no stream stores the messages, sending them
+        // again and again would hand it a copy each time.
+        await using var worker = await Captured.StartAsync(nats.Client, tasks);
         var config = TempConfig.Write($$"""
             name: sn
             subject_prefix: {{prefix}}
@@ -77,27 +80,112 @@ public sealed class StreamAckFacts(NatsFixture nats)
                 task: {worker_type: w}
             """);
         await using var daemon = Loomsched.Run(config, nats.Server.Url);
-        await daemon.WaitForLogAsync($"no JetStream stream answered for {prefix}.tasks.incoming", TimeSpan.FromSeconds(15));
-        await Task.Delay(TimeSpan.FromSeconds(1));
+        await daemon.WaitForLogAsync($"no JetStream stream captures {tasks}: its messages wait unsent until one does", TimeSpan.FromSeconds(15));
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
         string subject = $"{prefix}.scheduler.sn";
         var waiting = await Control.StatusAsync(nats.Client, subject);
         Assert.Equal(0, waiting.GetProperty("published").GetInt64());
         Assert.Equal(0, waiting.GetProperty("publish_errors").GetInt64());
         Assert.True(waiting.GetProperty("pending").GetInt64() >= 5, waiting.GetRawText());
+        Assert.Empty(worker.Messages);
 
-        await js.CreateStreamAsync(new StreamConfig(stream, [$"{prefix}.tasks.incoming"]));
+        await js.CreateStreamAsync(new StreamConfig(stream, [tasks]));
         try
         {
-            await daemon.WaitForLogAsync("messages confirmed again after", TimeSpan.FromSeconds(10));
+            await daemon.WaitForLogAsync($"stream {stream} now captures {tasks}: its waiting messages go out", TimeSpan.FromSeconds(10));
             await Task.Delay(TimeSpan.FromSeconds(1));
             Assert.Equal(0, (await daemon.TerminateAsync(TimeSpan.FromSeconds(10))).Code);
             var (published, abandoned, dropped, errors) = Control.Stopped(daemon);
             Assert.Equal((0L, 0L, 0L), (abandoned, dropped, errors));
-            // Nothing fired while the stream was missing is lost: every slot from the first is in it.
+            // Nothing fired while the stream was missing is lost: every slot from the first is in it, and the worker
+            // got each message once.
             var info = (await js.GetStreamAsync(stream)).Info;
             Assert.Equal(published, (long)info.State.Messages);
             Assert.True(published >= 10, $"only {published} published");
+            var copies = await worker.WaitForAsync((int)published, TimeSpan.FromSeconds(5));
+            Assert.Equal(copies.Count, copies.Select(m => m.Header("Nats-Msg-Id")).Distinct().Count());
             Assert.DoesNotContain(daemon.Stderr, l => l.Contains("   at ", StringComparison.Ordinal));
+        }
+        finally
+        {
+            await js.DeleteStreamAsync(stream);
+        }
+    }
+
+    [Fact]
+    public async Task With_publish_jetstream_a_subject_no_stream_captures_is_said_at_start_before_any_fire()
+    {
+        var prefix = TempConfig.UniqueName("ss");
+        string stream = prefix.ToUpperInvariant(), goals = $"{prefix}.goals.incoming", tasks = $"{prefix}.tasks.incoming";
+        var js = new NatsJSContext(nats.Client);
+        await js.CreateStreamAsync(new StreamConfig(stream, [goals]));
+        try
+        {
+            var config = TempConfig.Write($$"""
+                name: ss
+                subject_prefix: {{prefix}}
+                publish: jetstream
+                schedules:
+                  - name: daily-goal
+                    interval_seconds: 86400
+                    goal: {instruction: summarise}
+                  - name: daily-task
+                    interval_seconds: 86400
+                    task: {worker_type: w}
+                """);
+            await using var daemon = Loomsched.Run(config, nats.Server.Url);
+            await daemon.WaitForLogAsync($"publish: jetstream, but no JetStream stream captures {tasks}: messages to it will wait unsent until one does",
+                TimeSpan.FromSeconds(15));
+            await Control.StatusAsync(nats.Client, $"{prefix}.scheduler.ss");
+            Assert.DoesNotContain(daemon.Stderr, l => l.Contains($"captures {goals}", StringComparison.Ordinal));
+            Assert.Equal(0, (await daemon.TerminateAsync(TimeSpan.FromSeconds(10))).Code);
+        }
+        finally
+        {
+            await js.DeleteStreamAsync(stream);
+        }
+    }
+
+    [Fact]
+    public async Task With_publish_jetstream_a_stream_deleted_under_the_daemon_stops_its_resends_until_it_is_back()
+    {
+        var prefix = TempConfig.UniqueName("sd");
+        string stream = prefix.ToUpperInvariant(), tasks = $"{prefix}.tasks.incoming";
+        var js = new NatsJSContext(nats.Client);
+        await js.CreateStreamAsync(new StreamConfig(stream, [tasks]) { DuplicateWindow = TimeSpan.FromMinutes(2) });
+        await using var worker = await Captured.StartAsync(nats.Client, tasks);
+        var config = TempConfig.Write($$"""
+            name: sd
+            subject_prefix: {{prefix}}
+            publish: jetstream
+            schedules:
+              - name: tick
+                interval_seconds: 0.2
+                task: {worker_type: w}
+            """);
+        await using var daemon = Loomsched.Run(config, nats.Server.Url);
+        await worker.WaitForAsync(5, TimeSpan.FromSeconds(15));
+
+        await js.DeleteStreamAsync(stream);
+        // The batch out when the stream went gets no PubAck (5 s); then the daemon asks, finds no stream, and waits.
+        await daemon.WaitForLogAsync($"no JetStream stream captures {tasks}", TimeSpan.FromSeconds(20));
+        int before = worker.Messages.Count;
+        // Longer than a PubAck's wait: without the question, the batch would have gone again meanwhile.
+        await Task.Delay(TimeSpan.FromSeconds(6.5));
+        Assert.Equal(before, worker.Messages.Count);
+        Assert.Equal(before, worker.Messages.Select(m => m.Header("Nats-Msg-Id")).Distinct().Count());
+
+        await js.CreateStreamAsync(new StreamConfig(stream, [tasks]) { DuplicateWindow = TimeSpan.FromMinutes(2) });
+        try
+        {
+            await daemon.WaitForLogAsync($"stream {stream} now captures {tasks}", TimeSpan.FromSeconds(10));
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            Assert.Equal(0, (await daemon.TerminateAsync(TimeSpan.FromSeconds(10))).Code);
+            var (_, abandoned, dropped, errors) = Control.Stopped(daemon);
+            Assert.Equal((0L, 0L, 0L), (abandoned, dropped, errors));
+            // What waited went into the new stream: its first message is the one of the batch left unanswered.
+            var info = (await js.GetStreamAsync(stream)).Info;
+            Assert.True(info.State.Messages > 5, $"{info.State.Messages} in the new stream");
         }
         finally
         {
