@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using LoomSched.Config;
 using LoomSched.Dispatch;
 using LoomSched.Scheduling;
@@ -12,6 +13,10 @@ namespace LoomSched.Expansion;
 /// </summary>
 internal sealed class ExpansionRunner(EngineOptions options, TimeProvider time)
 {
+    // A call or a reading left running past its timeout, by schedule: the function is not called again for that
+    // schedule until it ends, so that a function that ignores its cancellation holds one thread, not one per slot.
+    private readonly ConcurrentDictionary<string, Task> _leftBehind = new(StringComparer.Ordinal);
+
     /// <summary>
     /// The bodies of a fire: one without an expansion, else body i for map i. A big fire's later bodies may still be
     /// building when this returns (what is left cannot fail: <see cref="FireBodyCollector"/>).
@@ -27,6 +32,11 @@ internal sealed class ExpansionRunner(EngineOptions options, TimeProvider time)
         if (!options.Registry.TryGet(functionName, out var function))
         {
             throw new FireFailedException($"expansion function \"{functionName}\" is not registered");
+        }
+        if (_leftBehind.TryGetValue(definition.Name, out var earlier) && !earlier.IsCompleted)
+        {
+            throw new FireFailedException(
+                $"expansion \"{functionName}\" still runs from an earlier fire that passed its timeout (it does not stop when cancelled); it is not called again until that call returns");
         }
 
         var context = new ExpansionContext
@@ -52,6 +62,7 @@ internal sealed class ExpansionRunner(EngineOptions options, TimeProvider time)
             catch (TimeoutException)
             {
                 await timeout.CancelAsync().ConfigureAwait(false);
+                LeaveBehind(definition.Name, call);
                 throw new FireFailedException(
                     $"expansion \"{functionName}\" did not finish within {definition.ExpandTimeout.TotalSeconds:0.###} s (expand_timeout_seconds)");
             }
@@ -89,9 +100,19 @@ internal sealed class ExpansionRunner(EngineOptions options, TimeProvider time)
         {
             await reading.CancelAsync().ConfigureAwait(false);
             _ = read.ContinueWith(static t => t.Result.Dispose(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+            LeaveBehind(definition.Name, read);
             throw new FireFailedException(
                 $"expansion \"{functionName}\" did not hand over its maps within {definition.ExpandTimeout.TotalSeconds:0.###} s (expand_timeout_seconds); nothing was sent");
         }
+    }
+
+    /// <summary>Remembers a call or reading still running past its timeout until it ends.</summary>
+    private void LeaveBehind(string schedule, Task running)
+    {
+        _leftBehind[schedule] = running;
+        _ = running.ContinueWith(
+            t => _leftBehind.TryRemove(new KeyValuePair<string, Task>(schedule, t)),
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     /// <summary>Reads every map of a fire into its bodies; disposes them on failure.</summary>

@@ -486,6 +486,43 @@ public sealed class SchedulerEngineFacts() : EngineHarness(T0)
     }
 
     [Fact]
+    public async Task An_expansion_left_running_past_its_timeout_is_not_called_again_for_its_schedule_until_it_returns()
+    {
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        int calls = 0;
+        var registry = Registry("hangs", async (_, _) =>
+        {
+            Interlocked.Increment(ref calls);
+            await release.Task; // ignores its token on purpose, as a blocking call would
+            return [[new("i", 0L)]];
+        });
+        StuckOnPurpose = 1;
+        Start(registry, TestSchedules.Interval("slow", 10, expandFrom: "hangs", expandTimeoutSeconds: 2));
+        await AdvanceAsync(TimeSpan.FromSeconds(12), TimeSpan.FromSeconds(1));
+        await RecordingPort.Eventually(() => StatusOf("slow").Errors == 1, "the first fire times out");
+
+        // Two more slots while the first call still runs: each fails at once, without a second call.
+        await AdvanceAsync(TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(1));
+        await RecordingPort.Eventually(() => StatusOf("slow").Errors == 3, "the later fires fail");
+        Assert.Equal(1, Volatile.Read(ref calls));
+        Assert.Equal(
+            "expansion \"hangs\" still runs from an earlier fire that passed its timeout (it does not stop when cancelled); it is not called again until that call returns",
+            StatusOf("slow").LastError);
+        Assert.False(StatusOf("slow").Running);
+
+        // The call returns: a later slot calls the function again, once, and fires (the call's end is noticed on its
+        // own thread, so the very next slot may still find it running).
+        release.SetResult();
+        for (int slot = 0; slot < 3 && Port.Seen.Count == 0; slot++)
+        {
+            await AdvanceAsync(TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(1));
+            await Settle();
+        }
+        await RecordingPort.Eventually(() => Port.Seen.Count == 1, "a later fire sends its message");
+        Assert.Equal(2, Volatile.Read(ref calls));
+    }
+
+    [Fact]
     public async Task A_lazy_expansion_that_hangs_while_its_maps_are_read_fails_the_fire_at_its_timeout_and_frees_the_schedule()
     {
         using var never = new ManualResetEventSlim();
