@@ -102,6 +102,31 @@ public sealed class LifecycleFacts(NatsFixture nats)
     }
 
     [Fact]
+    public async Task Sighup_reloads_a_daemon_started_under_nohup_which_ignores_it()
+    {
+        var prefix = TempConfig.UniqueName("nh");
+        string Yaml(string name) => $$"""
+            name: nohup
+            subject_prefix: {{prefix}}
+            schedules:
+              - name: {{name}}
+                interval_seconds: 3600
+                task: {worker_type: w}
+            """;
+        var config = TempConfig.Write(Yaml("first"));
+        // nohup starts the daemon with SIGHUP ignored, which the runtime would keep: a reload by signal did nothing.
+        await using var daemon = Loomsched.Start(ChildProcess.Info("nohup", [Repo.Binary, "run", "--config", config, "--nats-url", nats.Server.Url]));
+        await daemon.WaitForLogAsync("nats connected");
+
+        await File.WriteAllTextAsync(config, Yaml("second"));
+        daemon.Signal(Signals.SIGHUP);
+        await daemon.WaitForLogAsync("reloaded: 1 added, 1 removed, 0 changed, 0 unchanged");
+        var status = await StatusAsync($"{prefix}.scheduler.nohup");
+        Assert.Equal("second", status.GetProperty("schedules")[0].GetProperty("name").GetString());
+        Assert.Equal(0, (await daemon.TerminateAsync(TimeSpan.FromSeconds(10))).Code);
+    }
+
+    [Fact]
     public async Task Sighup_applies_a_valid_config_and_keeps_the_old_one_when_the_new_is_invalid()
     {
         var prefix = TempConfig.UniqueName("r");

@@ -13,12 +13,25 @@ internal static class Hangup
     private static Action? s_reload;
     private static bool s_pending;
 
+    private const int SigHup = 1; // the same number on every Linux architecture
+    private const nint SigDefault = 0, SigIgnore = 1;
+
     /// <summary>Takes SIGHUP from now until the process ends; until a reload is attached, a signal is only held.</summary>
     public static void Take()
     {
         lock (Gate)
         {
-            s_registration ??= PosixSignalRegistration.Create(PosixSignal.SIGHUP, OnSignal);
+            if (s_registration is null)
+            {
+                // Started with SIGHUP ignored (nohup, some supervisors), the runtime leaves it ignored and a reload by
+                // signal would silently do nothing: the daemon takes it over, as its action is a reload, not an exit.
+                nint previous = Signal(SigHup, SigDefault);
+                if (previous != SigIgnore && previous != SigDefault)
+                {
+                    Signal(SigHup, previous);
+                }
+                s_registration = PosixSignalRegistration.Create(PosixSignal.SIGHUP, OnSignal);
+            }
         }
     }
 
@@ -49,6 +62,10 @@ internal static class Hangup
         }
         reload?.Invoke();
     }
+
+    // signal(2) takes and returns a handler as a number: a blittable call (the binary is for Linux only).
+    [DllImport("libc", EntryPoint = "signal")]
+    private static extern nint Signal(int signal, nint handler);
 
     private sealed class Detach(Action reload) : IDisposable
     {
