@@ -70,15 +70,7 @@ public sealed class StreamAckFacts(NatsFixture nats)
         // A core subscriber of the subject, as Loom's workers are: while no stream stores the messages, sending them
         // again and again would hand it a copy each time.
         await using var worker = await Captured.StartAsync(nats.Client, tasks);
-        var config = TempConfig.Write($$"""
-            name: sn
-            subject_prefix: {{prefix}}
-            publish: jetstream
-            schedules:
-              - name: tick
-                interval_seconds: 0.2
-                task: {worker_type: w}
-            """);
+        var config = TempConfig.Write(Ticking("sn", prefix));
         await using var daemon = Loomsched.Run(config, nats.Server.Url);
         await daemon.WaitForLogAsync($"no JetStream stream captures {tasks}: its messages wait unsent until one does", TimeSpan.FromSeconds(15));
         await Task.Delay(TimeSpan.FromSeconds(1.5));
@@ -154,15 +146,7 @@ public sealed class StreamAckFacts(NatsFixture nats)
         var js = new NatsJSContext(nats.Client);
         await js.CreateStreamAsync(new StreamConfig(stream, [tasks]) { DuplicateWindow = TimeSpan.FromMinutes(2) });
         await using var worker = await Captured.StartAsync(nats.Client, tasks);
-        var config = TempConfig.Write($$"""
-            name: sd
-            subject_prefix: {{prefix}}
-            publish: jetstream
-            schedules:
-              - name: tick
-                interval_seconds: 0.2
-                task: {worker_type: w}
-            """);
+        var config = TempConfig.Write(Ticking("sd", prefix));
         await using var daemon = Loomsched.Run(config, nats.Server.Url);
         await worker.WaitForAsync(5, TimeSpan.FromSeconds(15));
 
@@ -192,4 +176,15 @@ public sealed class StreamAckFacts(NatsFixture nats)
             await js.DeleteStreamAsync(stream);
         }
     }
+
+    /// <summary>A daemon with <c>publish: jetstream</c> and one task schedule every 0.2 s.</summary>
+    private static string Ticking(string name, string prefix) => $$"""
+        name: {{name}}
+        subject_prefix: {{prefix}}
+        publish: jetstream
+        schedules:
+          - name: tick
+            interval_seconds: 0.2
+            task: {worker_type: w}
+        """;
 }
