@@ -160,4 +160,60 @@ public sealed class JsonOutputFacts(NatsFixture nats)
         Assert.Equal("not json {", text.GetProperty("text").GetString());
         Assert.False(text.TryGetProperty("data", out _));
     }
+
+    [Fact]
+    public async Task Watch_json_escapes_direction_marks_in_names_and_subjects()
+    {
+        string config = TempConfig.Write("""
+            name: bidi_watch
+            subject_prefix: jb
+            schedules:
+              - name: "abc\u202Edef"
+                interval_seconds: 0.2
+                task: {worker_type: w}
+            """);
+        // A publisher that writes subjects and headers as UTF-8, as nats-py and nats.go do.
+        await using var client = new NATS.Client.Core.NatsConnection(NATS.Client.Core.NatsOpts.Default with
+        {
+            Url = nats.Server.Url,
+            SubjectEncoding = System.Text.Encoding.UTF8,
+            HeaderEncoding = System.Text.Encoding.UTF8,
+        });
+        await using var watch = Loomsched.Start("watch", "jb.>", "--json", "--nats-url", nats.Server.Url);
+        await watch.WaitForLogAsync("watching jb.> on ");
+        await using var daemon = Loomsched.Run(config, nats.Server.Url);
+        var deadline = System.Diagnostics.Stopwatch.StartNew();
+        while (!watch.Stdout.Any(l => l.Contains("\"jb.tasks.incoming\"", StringComparison.Ordinal))
+            || !watch.Stdout.Any(l => l.Contains("\"text\"", StringComparison.Ordinal))
+            || !watch.Stdout.Any(l => l.Contains("\"jb.json\"", StringComparison.Ordinal)))
+        {
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(15), watch.Log);
+            await client.PublishAsync("jb.a\u202Eb", "plain \u202E text \u2066x\u2069"u8.ToArray());
+            // JSON as someone else wrote it: indented over lines, a direction mark and a DEL raw inside its strings.
+            await client.PublishAsync("jb.json", "{\n  \"k\": \"v\u200Fw\u007F\",\r\n  \"n\": [1, 2.50]\n}"u8.ToArray());
+            await Task.Delay(200);
+        }
+
+        foreach (string line in watch.Stdout)
+        {
+            Assert.DoesNotContain(line, TextModeEscapes);
+            Assert.Equal(JsonValueKind.Object, JsonDocument.Parse(line).RootElement.ValueKind);
+        }
+        var fired = JsonDocument.Parse(watch.Stdout.First(l => l.Contains("\"jb.tasks.incoming\"", StringComparison.Ordinal))).RootElement;
+        Assert.Equal("abc\u202Edef", fired.GetProperty("headers").GetProperty("Loom-Schedule").GetString());
+        Assert.Equal("abc\u202Edef", fired.GetProperty("data").GetProperty("metadata").GetProperty("scheduled_by").GetString());
+        string textLine = watch.Stdout.First(l => l.Contains("\"text\"", StringComparison.Ordinal));
+        Assert.Contains(@"""subject"":""jb.a\u202Eb""", textLine, StringComparison.Ordinal);
+        Assert.Contains(@"""text"":""plain \u202E text \u2066x\u2069""", textLine, StringComparison.Ordinal);
+        var text = JsonDocument.Parse(textLine).RootElement;
+        Assert.Equal("jb.a\u202Eb", text.GetProperty("subject").GetString());
+        Assert.Equal("plain \u202E text \u2066x\u2069", text.GetProperty("text").GetString());
+        // The publisher's JSON keeps its tokens as written (2.50 stays 2.50); only the line breaks and marks change.
+        string jsonLine = watch.Stdout.First(l => l.Contains("\"jb.json\"", StringComparison.Ordinal));
+        Assert.EndsWith(@"""data"":{   ""k"": ""v\u200Fw\u007F"",    ""n"": [1, 2.50] }}", jsonLine, StringComparison.Ordinal);
+    }
+
+    /// <summary>What text mode escapes: control characters, line separators and the marks that reorder a line.</summary>
+    private static bool TextModeEscapes(char c) =>
+        char.IsControl(c) || c is '\u2028' or '\u2029' or '\u200e' or '\u200f' or '\u061c' or >= '\u202a' and <= '\u202e' or >= '\u2066' and <= '\u2069';
 }

@@ -89,7 +89,8 @@ public static class UserText
         return -1;
     }
 
-    private static bool IsUnsafe(char c) =>
+    /// <summary>A character <see cref="Escape"/> escapes; <see cref="ReadableJson"/> escapes the same.</summary>
+    internal static bool IsUnsafe(char c) =>
         char.IsControl(c)
         || c is '\u2028' or '\u2029'                                  // line and paragraph separators
         || c is '\u200e' or '\u200f' or '\u061c'                       // directional marks

@@ -46,7 +46,7 @@ internal static class CliJson
 
     /// <summary>
     /// A message as <c>watch --json</c> prints it, one JSON line with its line break: the body as JSON when it is JSON,
-    /// else as text.
+    /// else as text. Whoever publishes on the subject writes it: what text mode escapes is escaped here too.
     /// </summary>
     public static byte[] Message(NatsMsg<byte[]> msg, DateTimeOffset receivedAt)
     {
@@ -65,8 +65,9 @@ internal static class CliJson
             var data = msg.Data ?? [];
             if (IsJson(data))
             {
+                // The publisher's own JSON, kept as written but for what would break the line or reverse it.
                 w.WritePropertyName("data");
-                w.WriteRawValue(data, skipInputValidation: true);
+                w.WriteRawValue(ReadableJson.OneLineRaw(data), skipInputValidation: true);
             }
             else
             {
