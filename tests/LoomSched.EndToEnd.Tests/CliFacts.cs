@@ -163,8 +163,8 @@ public sealed class CliFacts
         Assert.All(lines.Skip(1), l => Assert.Matches(@"^  \d{4}-\d\d-\d\dT09:00:00\+0[12]:00  \d{4}-\d\d-\d\dT0[78]:00:00Z$", l));
     }
 
+    // An empty path is a usage error, before any file is read (CliFileArgumentFacts).
     [Theory]
-    [InlineData("", "the path is empty; name the config file")]
     [InlineData("long", "the path is too long for the file system; check the path")]
     public async Task Validate_of_a_path_that_names_no_file_says_why_in_plain_words(string path, string why)
     {

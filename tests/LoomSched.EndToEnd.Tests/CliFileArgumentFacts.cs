@@ -93,6 +93,9 @@ public sealed class CliFileArgumentFacts
     [InlineData("schedule update: the path is empty; name the file holding the entry (- for stdin)", "schedule", "update", "", "--name", "rt")]
     [InlineData("next: the path is empty; name the config file", "next", "")]
     [InlineData("plan: the path is empty; name the config file", "plan", "")]
+    [InlineData("validate: the path is empty; name the config file", "validate", "")]
+    [InlineData("validate: the path is empty; name the config file", "validate", "--json", "")]
+    [InlineData("validate: the path is empty; name the config file", "validate", "config.yaml", "")]
     [InlineData("run: --config is empty; name the config file", "run", "--config", "")]
     [InlineData("status: --nats-creds is empty; name the file", "status", "--name", "s", "--nats-creds", "")]
     public async Task An_empty_path_is_a_usage_error_saying_which_is_empty(string message, params string[] args)

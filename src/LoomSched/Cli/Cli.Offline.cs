@@ -14,6 +14,10 @@ internal static partial class Cli
         {
             throw new UsageException("validate: name at least one config file");
         }
+        foreach (string path in parsed.Positionals)
+        {
+            _ = ConfigPath("validate", path); // before any file is read, as the other commands check theirs
+        }
         bool json = parsed.Has("--json");
         var results = parsed.Positionals.Select(path =>
         {
