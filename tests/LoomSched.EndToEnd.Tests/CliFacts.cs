@@ -289,16 +289,38 @@ public sealed class CliFacts
     }
 
     [Theory]
-    [InlineData("2027-03-27T00:00:00")]
-    [InlineData("2027-03-27")]
-    [InlineData("tomorrow")]
-    [InlineData("2027-13-01T00:00:00Z")]
-    public async Task Next_with_a_from_that_is_not_a_time_with_an_offset_exits_2_naming_the_option(string from)
+    [InlineData("2027-03-27", "--from must be a time with its offset, such as 2027-03-27T00:00:00Z or 2027-03-27T01:00:00+01:00, got \"2027-03-27\"")]
+    [InlineData("tomorrow", "--from must be a time with its offset, such as 2027-03-27T00:00:00Z or 2027-03-27T01:00:00+01:00, got \"tomorrow\"")]
+    [InlineData("2027-03-27T00:00:00", "--from \"2027-03-27T00:00:00\" has no offset; add Z for UTC or ±hh:mm, such as 2027-03-27T00:00:00Z or 2027-03-27T00:00:00+01:00")]
+    [InlineData("2026-12-08T10:00:00+14:30", "--from \"2026-12-08T10:00:00+14:30\" has the offset +14:30, out of range: an offset is Z or ±hh:mm from -14:00 to +14:00 (minutes 00 to 59), such as 2026-12-08T10:00:00+14:00")]
+    [InlineData("2026-12-08T10:00:00-15:00", "--from \"2026-12-08T10:00:00-15:00\" has the offset -15:00, out of range: an offset is Z or ±hh:mm from -14:00 to +14:00 (minutes 00 to 59), such as 2026-12-08T10:00:00+14:00")]
+    [InlineData("2026-12-08T10:00+05:60", "--from \"2026-12-08T10:00+05:60\" has the offset +05:60, out of range: an offset is Z or ±hh:mm from -14:00 to +14:00 (minutes 00 to 59), such as 2026-12-08T10:00+14:00")]
+    [InlineData("2026-12-08T10:00:00+0530", "--from \"2026-12-08T10:00:00+0530\" ends in \"+0530\", which is no offset; write Z for UTC or ±hh:mm, such as 2026-12-08T10:00:00Z or 2026-12-08T10:00:00+01:00")]
+    [InlineData("2026-12-08T10:00:00 UTC", "--from \"2026-12-08T10:00:00 UTC\" ends in \" UTC\", which is no offset; write Z for UTC or ±hh:mm, such as 2026-12-08T10:00:00Z or 2026-12-08T10:00:00+01:00")]
+    [InlineData("2026-12-08T10:00:00Z\n", "--from \"2026-12-08T10:00:00Z\\n\" ends in \"Z\\n\", which is no offset; write Z for UTC or ±hh:mm, such as 2026-12-08T10:00:00Z or 2026-12-08T10:00:00+01:00")]
+    [InlineData("2027-13-01T00:00:00Z", "--from \"2027-13-01T00:00:00Z\" is no date-time on the calendar (month 1–12, a day the month has, hours 00–23, minutes and seconds 00–59)")]
+    [InlineData("0001-01-01T00:00:00+01:00", "--from must be in the years 1970 to 9000, got \"0001-01-01T00:00:00+01:00\"")]
+    public async Task Next_with_a_from_it_cannot_read_exits_2_saying_what_is_wrong_and_what_is_taken(string from, string message)
     {
         var (code, output, error) = await Loomsched.ExecAsync("next", Repo.Config("loom.example.yaml"), "--from", from);
         Assert.Equal(2, code);
         Assert.Empty(output);
-        Assert.Equal($"loomsched: error: next: --from must be a time with its offset, such as 2027-03-27T00:00:00Z or 2027-03-27T01:00:00+01:00, got \"{from}\"\n", error);
+        Assert.Equal($"loomsched: error: next: {message}\n", error);
+        (code, output, error) = await Loomsched.ExecAsync("plan", Repo.Config("loom.example.yaml"), "--from", from);
+        Assert.Equal((2, "", $"loomsched: error: plan: {message}\n"), (code, output, error));
+    }
+
+    [Theory]
+    [InlineData("2026-12-08T10:00:00+14:00", "2026-12-07T20:00:00Z")]
+    [InlineData("2026-12-08T10:00:00-12:00", "2026-12-08T22:00:00Z")]
+    [InlineData("2026-12-08T10:00:00-14:00", "2026-12-09T00:00:00Z")]
+    [InlineData("2026-12-08t10:00:00.5z", "2026-12-08T10:00:00.500000Z")]
+    [InlineData("2026-12-08T10:00Z", "2026-12-08T10:00:00Z")]
+    public async Task Next_from_takes_any_offset_from_minus_to_plus_14_hours_and_Z(string from, string utc)
+    {
+        var (code, output, error) = await Loomsched.ExecAsync("next", Repo.Config("loom.example.yaml"), "--json", "--from", from);
+        Assert.True(code == 0, error);
+        Assert.Equal(utc, System.Text.Json.JsonDocument.Parse(output).RootElement.GetProperty("from").GetString());
     }
 
     [Theory]

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.RegularExpressions;
 using LoomSched.Config;
 using LoomSched.Dispatch;
 using LoomSched.Scheduling;
@@ -173,14 +174,47 @@ internal static partial class Cli
     /// <summary>An instant with its offset: ISO-8601 with Z or ±hh:mm, as the slots are printed.</summary>
     private static DateTimeOffset ParseFrom(string command, string text)
     {
-        string[] formats = ["yyyy-MM-dd'T'HH:mm:ss.FFFFFFFK", "yyyy-MM-dd'T'HH:mmK"];
-        // K also matches no offset at all; a time without one would silently be taken as UTC here.
-        bool hasOffset = text.EndsWith('Z') || text.EndsWith('z') || (text.Length > 6 && text[^6] is '+' or '-' && text[^3] == ':');
-        if (!hasOffset || !DateTimeOffset.TryParseExact(text.ToUpperInvariant(), formats, CultureInfo.InvariantCulture,
-                DateTimeStyles.AdjustToUniversal, out var from))
+        var match = FromPattern().Match(text);
+        if (!match.Success)
         {
             throw new UsageException($"{command}: --from must be a time with its offset, such as 2027-03-27T00:00:00Z or 2027-03-27T01:00:00+01:00, got \"{text}\"");
         }
+        string local = match.Groups["local"].Value, offsetText = match.Groups["offset"].Value;
+        // A time without an offset would be read in some zone; which one is for the user to say.
+        if (offsetText.Length == 0)
+        {
+            throw new UsageException($"{command}: --from \"{text}\" has no offset; add Z for UTC or ±hh:mm, such as {local}Z or {local}+01:00");
+        }
+        var offsetMatch = OffsetPattern().Match(offsetText);
+        if (!offsetMatch.Success)
+        {
+            throw new UsageException($"{command}: --from \"{text}\" ends in \"{offsetText}\", which is no offset; write Z for UTC or ±hh:mm, such as {local}Z or {local}+01:00");
+        }
+        var offset = TimeSpan.Zero;
+        if (offsetMatch.Groups["hours"].Success)
+        {
+            int hours = int.Parse(offsetMatch.Groups["hours"].Value, CultureInfo.InvariantCulture);
+            int minutes = int.Parse(offsetMatch.Groups["minutes"].Value, CultureInfo.InvariantCulture);
+            if (hours > 14 || minutes > 59 || (hours == 14 && minutes > 0))
+            {
+                throw new UsageException($"{command}: --from \"{text}\" has the offset {offsetText}, out of range: an offset is Z or ±hh:mm from -14:00 to +14:00 (minutes 00 to 59), such as {local}+14:00");
+            }
+            offset = new TimeSpan(offsetText[0] == '-' ? -hours : hours, offsetText[0] == '-' ? -minutes : minutes, 0);
+        }
+        string time = match.Groups["time"].Value.Length == 5 ? match.Groups["time"].Value + ":00" : match.Groups["time"].Value;
+        if (!DateTime.TryParseExact($"{match.Groups["date"].Value}T{time}", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFF", CultureInfo.InvariantCulture,
+                DateTimeStyles.None, out var wall))
+        {
+            throw new UsageException($"{command}: --from \"{text}\" is no date-time on the calendar (month 1–12, a day the month has, hours 00–23, minutes and seconds 00–59)");
+        }
+        // The wall year first: a year such as 0001 with an offset is before the first instant DateTimeOffset holds.
+        var from = wall.Year is >= 1970 and <= 9000 ? new DateTimeOffset(wall, offset).ToUniversalTime() : default;
         return from.Year is >= 1970 and <= 9000 ? from : throw new UsageException($"{command}: --from must be in the years 1970 to 9000, got \"{text}\"");
     }
+
+    [GeneratedRegex(@"^(?<local>(?<date>[0-9]{4}-[0-9]{2}-[0-9]{2})[Tt](?<time>[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,7})?)?))(?<offset>.*)\z", RegexOptions.CultureInvariant | RegexOptions.Singleline)]
+    private static partial Regex FromPattern();
+
+    [GeneratedRegex(@"^(?:[Zz]|[+-](?<hours>[0-9]{2}):(?<minutes>[0-9]{2}))\z", RegexOptions.CultureInvariant)]
+    private static partial Regex OffsetPattern();
 }
