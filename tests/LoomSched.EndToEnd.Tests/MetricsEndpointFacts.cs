@@ -118,6 +118,32 @@ public sealed class MetricsEndpointFacts(NatsFixture nats)
     }
 
     [Fact]
+    public async Task A_method_other_than_get_or_head_is_refused_with_405_naming_the_methods_allowed()
+    {
+        int port = NatsServer.FreePort();
+        await using var daemon = Loomsched.Run(YearlyConfig("allow_http"), nats.Server.Url, "--metrics-address", $"127.0.0.1:{port}");
+        await daemon.WaitForLogAsync("nats connected");
+
+        foreach (var (method, path, body) in new[]
+        {
+            (HttpMethod.Post, "/metrics", "x"), (HttpMethod.Post, "/metrics", ""), (HttpMethod.Put, "/healthz", "x"),
+            (HttpMethod.Delete, "/metrics", null), (HttpMethod.Options, "/metrics", null), (HttpMethod.Patch, "/nowhere", "x"),
+        })
+        {
+            using var request = new HttpRequestMessage(method, new Uri($"http://127.0.0.1:{port}{path}"))
+            {
+                Content = body is null ? null : new StringContent(body),
+            };
+            using var response = await Http.SendAsync(request);
+            Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
+            Assert.Equal(new[] { "GET", "HEAD" }, response.Content.Headers.Allow);
+            Assert.Equal("only GET and HEAD are served\n", await response.Content.ReadAsStringAsync());
+        }
+        using var head = await Http.SendAsync(new HttpRequestMessage(HttpMethod.Head, new Uri($"http://127.0.0.1:{port}/metrics")));
+        Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+    }
+
+    [Fact]
     public async Task Healthz_judges_an_idle_timer_loop_without_waking_it()
     {
         int port = NatsServer.FreePort();

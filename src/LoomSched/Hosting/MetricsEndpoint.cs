@@ -96,6 +96,11 @@ internal sealed partial class MetricsEndpoint(MetricsAddress address, SchedulerS
             byte[] bytes = Encoding.UTF8.GetBytes(body);
             response.StatusCode = code;
             response.ContentType = type;
+            if (code == 405)
+            {
+                // A 405 names the methods the resource takes (RFC 9110, 15.5.6).
+                response.AddHeader("Allow", "GET, HEAD");
+            }
             response.ContentLength64 = bytes.Length;
             if (context.Request.HttpMethod != "HEAD")
             {
