@@ -77,6 +77,7 @@ internal static partial class InstantReading
         return new DateTimeOffset(local, zoneOffset).ToUniversalTime();
     }
 
-    [GeneratedRegex(@"^(?<date>\d{4}-\d{2}-\d{2})(?:[Tt ](?<time>\d{2}:\d{2}(?::\d{2}(?:\.\d{1,7})?)?)(?<offset>[Zz]|[+-]\d{2}:\d{2})?)?$", RegexOptions.CultureInvariant)]
+    // [0-9], not \d: \d takes any Unicode digit, which the parsers after it refuse.
+    [GeneratedRegex(@"^(?<date>[0-9]{4}-[0-9]{2}-[0-9]{2})(?:[Tt ](?<time>[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,7})?)?)(?<offset>[Zz]|[+-][0-9]{2}:[0-9]{2})?)?$", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();
 }
