@@ -19,7 +19,7 @@ public static class StatusMetrics
         ("dropped", "loomsched_schedule_dropped_total", "counter", "Of those, messages dropped: NATS was away and max_pending reached."),
         ("errors", "loomsched_schedule_errors_total", "counter", "Fires that failed (expansion, values, publish)."),
         ("skipped", "loomsched_schedule_skipped_total", "counter", "Slots skipped while the previous fire still ran."),
-        ("missed", "loomsched_schedule_missed_total", "counter", "Slots passed over after a stall (the schedule fired once for them)."),
+        ("missed", "loomsched_schedule_missed_total", "counter", "Slots that never fired: passed over after a stall, or missed while nothing ran and not caught up."),
         ("not_claimed", "loomsched_schedule_not_claimed_total", "counter", "Slots another replica owned."),
         ("last_late_ms", "loomsched_schedule_last_late_milliseconds", "gauge", "How late the last fire started after its slot."),
     ];

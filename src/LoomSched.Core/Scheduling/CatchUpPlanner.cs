@@ -9,11 +9,19 @@ public static class CatchUpPlanner
     /// <summary>The most slots <c>all</c> fires, whatever the window: a catch-up must never flood.</summary>
     public const int MaxSlots = 1000;
 
+    /// <summary>The slots a schedule fires on taking over: <see cref="TakeOver"/>'s <see cref="TakeOverPlan.Slots"/>.</summary>
+    public static IReadOnlyList<DateTimeOffset> TakeOverSlots(
+        ITrigger trigger, DateTimeOffset anchor, DateTimeOffset? recorded, bool leftClaimed, DateTimeOffset? cameDue,
+        bool paused, DateTimeOffset now, CatchUpOptions policy) =>
+        TakeOver(trigger, anchor, recorded, leftClaimed, cameDue, paused, now, policy, now).Slots;
+
     /// <summary>
-    /// The slots a schedule fires on taking over (a new leader, or a restart with state), oldest first: the slot its
-    /// previous owner left claimed (<paramref name="leftClaimed"/>), sent again; unless paused, the slots missed since
-    /// the recorded one by <paramref name="policy"/>; and a one-shot's instant that came due in this process
+    /// What a schedule does on taking over (a new leader, or a restart with state). It fires, oldest first: the slot
+    /// its previous owner left claimed (<paramref name="leftClaimed"/>), sent again; unless paused, the slots missed
+    /// since the recorded one by <paramref name="policy"/>; and a one-shot's instant that came due in this process
     /// (<paramref name="cameDue"/>) while no owner claimed it — its only slot, so late rather than never, by any policy.
+    /// The slots after the recorded one up to <paramref name="waitingSince"/> are the ones missed while nothing ran;
+    /// the later ones came due in this process, which decides them as it decides any slot.
     /// </summary>
     /// <param name="trigger">The schedule's trigger.</param>
     /// <param name="anchor">The anchor of its interval grid.</param>
@@ -23,18 +31,25 @@ public static class CatchUpPlanner
     /// <param name="paused">The schedule is paused here.</param>
     /// <param name="now">The take-over's time.</param>
     /// <param name="policy">The schedule's <c>catch_up</c>.</param>
-    public static IReadOnlyList<DateTimeOffset> TakeOverSlots(
+    /// <param name="waitingSince">
+    /// Since when this process's fires wait for the take-over instead of being refused as a follower's: its start in
+    /// <c>state</c> mode, the won lease for a leader.
+    /// </param>
+    public static TakeOverPlan TakeOver(
         ITrigger trigger, DateTimeOffset anchor, DateTimeOffset? recorded, bool leftClaimed, DateTimeOffset? cameDue,
-        bool paused, DateTimeOffset now, CatchUpOptions policy)
+        bool paused, DateTimeOffset now, CatchUpOptions policy, DateTimeOffset waitingSince)
     {
         var slots = new List<DateTimeOffset>();
+        DateTimeOffset? resent = null, oneShot = null;
         if (recorded is { } claimed && leftClaimed)
         {
             slots.Add(claimed);
+            resent = claimed;
         }
         if (paused)
         {
-            return slots;
+            // A paused schedule fires none of its slots: passing them over is what its pause is for.
+            return new TakeOverPlan(slots, resent, null, null);
         }
         if (recorded is { } last)
         {
@@ -44,8 +59,39 @@ public static class CatchUpPlanner
         if (once is { At: var at } && cameDue == at && at <= now && (recorded is null || recorded < at) && !slots.Contains(at))
         {
             slots.Add(at);
+            oneShot = at;
         }
-        return slots;
+        var missed = recorded is { } after
+            ? Missed(trigger, anchor, after, waitingSince < now ? waitingSince : now, slots, policy.Policy)
+            : null;
+        return new TakeOverPlan(slots, resent, oneShot, missed);
+    }
+
+    /// <summary>The slots strictly after <paramref name="after"/> up to <paramref name="until"/>, and which of them <paramref name="slots"/> fires.</summary>
+    private static MissedWhileDown? Missed(
+        ITrigger trigger, DateTimeOffset anchor, DateTimeOffset after, DateTimeOffset until, List<DateTimeOffset> slots, CatchUpPolicy policy)
+    {
+        if (trigger.NextAfter(after, anchor) is not { } first || first > until)
+        {
+            return null;
+        }
+        long count;
+        DateTimeOffset last;
+        if (trigger is IntervalTrigger interval)
+        {
+            count = SlotPolicy.CountSlots(trigger, anchor, after, until);
+            last = first + TimeSpan.FromTicks((count - 1) * interval.Interval.Ticks);
+        }
+        else
+        {
+            // As a stall counts them: a cron's at most SlotPolicy.MaxCounted.
+            (count, last) = (1, first);
+            for (var t = trigger.NextAfter(first, anchor); t is { } v && v <= until && count < SlotPolicy.MaxCounted; t = trigger.NextAfter(v, anchor))
+            {
+                (count, last) = (count + 1, v);
+            }
+        }
+        return new MissedWhileDown(count, first, last, [.. slots.Where(s => s >= first && s <= last)], policy);
     }
 
     /// <summary>
@@ -77,4 +123,24 @@ public static class CatchUpPlanner
         }
         return [.. slots];
     }
+}
+
+/// <summary>What a take-over does for one schedule (<see cref="CatchUpPlanner.TakeOver"/>).</summary>
+/// <param name="Slots">The slots it fires, oldest first.</param>
+/// <param name="Resent">Of them, the slot its previous owner claimed and did not mark done, sent again.</param>
+/// <param name="OneShot">Of them, a one-shot's instant that came due in this process while no owner claimed it.</param>
+/// <param name="Missed">The slots it missed while nothing ran, and what became of them; null when none.</param>
+public sealed record TakeOverPlan(
+    IReadOnlyList<DateTimeOffset> Slots, DateTimeOffset? Resent, DateTimeOffset? OneShot, MissedWhileDown? Missed);
+
+/// <summary>The slots a schedule missed while nothing ran (after the recorded one), and which its catch-up fires.</summary>
+/// <param name="Count">How many there are (a cron's at most <see cref="SlotPolicy.MaxCounted"/>, as after a stall).</param>
+/// <param name="First">The first of them.</param>
+/// <param name="Last">The last of them.</param>
+/// <param name="Fired">Those the catch-up fires, oldest first.</param>
+/// <param name="Policy">The schedule's <c>catch_up</c> policy, which chose them.</param>
+public sealed record MissedWhileDown(long Count, DateTimeOffset First, DateTimeOffset Last, IReadOnlyList<DateTimeOffset> Fired, CatchUpPolicy Policy)
+{
+    /// <summary>The ones that never go out: the schedule's <c>missed</c> counter counts them, as it counts a stall's.</summary>
+    public long PassedOver => Math.Max(0, Count - Fired.Count);
 }

@@ -80,6 +80,52 @@ internal sealed class ControlCommands(
         }
     }
 
+    public ControlResult TakeOver(string name, TakeOverPlan plan)
+    {
+        lock (table.Gate)
+        {
+            if (!table.TryGet(name, out var state))
+            {
+                return ControlResult.Refused(UnknownSchedule(name));
+            }
+            if (!state.Definition.Enabled)
+            {
+                return ControlResult.Done($"schedule \"{name}\" is disabled (enabled: false): no slot caught up");
+            }
+            if (plan.Resent is { } resent)
+            {
+                log.LogResent(name, LoomTime.Format(resent));
+            }
+            if (plan.Missed is { } missed)
+            {
+                // Counted as a stall counts: the slots that never go out, whether the host stalled or nothing ran.
+                state.MissedSlots += missed.PassedOver;
+                log.LogCatchUp(name, missed.Count, LoomTime.Format(missed.First), LoomTime.Format(missed.Last),
+                    PolicyName(missed.Policy), Fired(missed.Fired), missed.PassedOver);
+            }
+            if (plan.OneShot is { } oneShot)
+            {
+                log.LogOneShotLate(name, LoomTime.Format(oneShot));
+            }
+        }
+        return CatchUp(name, plan.Slots);
+    }
+
+    private static string PolicyName(CatchUpPolicy policy) => policy switch
+    {
+        CatchUpPolicy.Once => "once",
+        CatchUpPolicy.All => "all",
+        _ => "skip",
+    };
+
+    /// <summary>"0 of them", "1 of them (A)", "6 of them (A to F)".</summary>
+    private static string Fired(IReadOnlyList<DateTimeOffset> fired) => fired.Count switch
+    {
+        0 => "0 of them",
+        1 => $"1 of them ({LoomTime.Format(fired[0])})",
+        _ => $"{fired.Count} of them ({LoomTime.Format(fired[0])} to {LoomTime.Format(fired[^1])})",
+    };
+
     public ControlResult CatchUp(string name, IReadOnlyList<DateTimeOffset> slots)
     {
         Fire fire;
@@ -97,7 +143,6 @@ internal sealed class ControlCommands(
             {
                 return ControlResult.Done($"schedule \"{name}\" is disabled (enabled: false): no slot caught up");
             }
-            log.LogCatchUp(name, slots.Count, LoomTime.Format(slots[0]), LoomTime.Format(slots[^1]));
             if (state.Running)
             {
                 // A fire in flight (one that waits for its claim, say): the slots join the ones queued behind it.

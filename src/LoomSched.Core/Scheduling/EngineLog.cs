@@ -105,6 +105,14 @@ internal sealed partial class EngineLog(ILogger log)
     public partial void LogReloaded(string summary);
 
     [LoggerMessage(EventId = 9, Level = LogLevel.Information,
-        Message = "catch-up {Schedule}: {Count} missed slot(s) from {First} to {Last}")]
-    public partial void LogCatchUp(string schedule, int count, string first, string last);
+        Message = "catch-up {Schedule}: {Missed} missed slot(s) from {First} to {Last}; catch_up {Policy} fires {Fired}, {PassedOver} counted missed")]
+    public partial void LogCatchUp(string schedule, long missed, string first, string last, string policy, string fired, long passedOver);
+
+    [LoggerMessage(EventId = 15, Level = LogLevel.Information,
+        Message = "catch-up {Schedule}: sends {Slot} again, which its previous owner claimed and did not mark done")]
+    public partial void LogResent(string schedule, string slot);
+
+    [LoggerMessage(EventId = 16, Level = LogLevel.Information,
+        Message = "catch-up {Schedule}: fires its one-shot {Slot}, whose instant came while no owner ran")]
+    public partial void LogOneShotLate(string schedule, string slot);
 }

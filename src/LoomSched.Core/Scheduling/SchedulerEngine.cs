@@ -84,6 +84,12 @@ public sealed class SchedulerEngine
     /// </summary>
     public ControlResult CatchUp(string name, IReadOnlyList<DateTimeOffset> slots) => _commands.CatchUp(name, slots);
 
+    /// <summary>
+    /// Carries out a take-over's plan for a schedule (<see cref="CatchUpPlanner.TakeOver"/>): counts and logs the slots
+    /// it missed while nothing ran, then fires its slots as <see cref="CatchUp"/> does.
+    /// </summary>
+    public ControlResult TakeOver(string name, TakeOverPlan plan) => _commands.TakeOver(name, plan);
+
     /// <summary>The anchor of a schedule's interval grid (for catch-up planning).</summary>
     public DateTimeOffset? AnchorOf(string name) => _commands.AnchorOf(name);
 

@@ -26,7 +26,10 @@ public sealed record SchedulerStatus(
 /// <param name="Dispatched">Messages handed to the output port.</param>
 /// <param name="Errors">Fires that failed (expansion, serialisation, publish).</param>
 /// <param name="Skipped">Slots skipped because the previous fire was still running.</param>
-/// <param name="Missed">Slots passed over after a stall (the schedule fired once for them).</param>
+/// <param name="Missed">
+/// Slots that never fired: passed over after a stall (the schedule fired once for them), or missed while nothing ran
+/// and left out by the take-over's <c>catch_up</c> policy.
+/// </param>
 /// <param name="Paused">True while paused.</param>
 /// <param name="Running">True while a fire is in progress.</param>
 /// <param name="LastError">The last failure, as a sentence.</param>

@@ -105,6 +105,7 @@ internal sealed partial class Coordinator
             // Fires wait at the gate from the won lease until the catch-ups are queued (a follower's are refused).
             leaseHolder.Electing += async ct =>
             {
+                _waitingSince = _time.GetUtcNow();
                 Gate.Close();
                 try
                 {
@@ -125,6 +126,8 @@ internal sealed partial class Coordinator
         }
         else
         {
+            // Closed from the start: every slot of this process waits for the take-over.
+            _waitingSince = engine.StartedAt;
             TakeOver(CatchUps(await PlanAsync(stoppingToken).ConfigureAwait(false)));
         }
     }
@@ -134,10 +137,18 @@ internal sealed partial class Coordinator
     /// as a run of its own whose first fire waits there too — then opens it, each fire that waited asking
     /// <see cref="Held"/>.
     /// </summary>
-    private void TakeOver(Dictionary<string, List<DateTimeOffset>> catchUps)
+    private void TakeOver(List<(string Schedule, TakeOverPlan Plan)> plans)
     {
         var paused = PausedNow();
-        CatchUp(catchUps);
+        var catchUps = new Dictionary<string, List<DateTimeOffset>>(StringComparer.Ordinal);
+        foreach (var (schedule, plan) in plans)
+        {
+            if (plan.Slots.Count > 0)
+            {
+                catchUps[schedule] = [.. plan.Slots];
+            }
+            _engine!.TakeOver(schedule, plan);
+        }
         Gate.Open((schedule, slot) => Held(catchUps, paused, schedule, slot));
     }
 
@@ -169,6 +180,9 @@ internal sealed partial class Coordinator
     }
 
     private IReadOnlyList<(ScheduleDefinition Schedule, SlotRecord? Record)> _plan = [];
+
+    // Slots up to here were missed while nothing ran; later ones wait at the gate and are this process's to decide.
+    private DateTimeOffset _waitingSince;
 
     /// <summary>
     /// Uses a bucket as it exists (an operator may have made it R3 on a cluster, or set other limits), and
@@ -378,38 +392,30 @@ internal sealed partial class Coordinator
     }
 
     /// <summary>
-    /// The slots each schedule fires on taking over (<see cref="CatchUpPlanner.TakeOverSlots"/>): the one a previous
-    /// owner left claimed (re-published), those missed since the recorded one up to now by its <c>catch_up</c> policy
-    /// — which includes any slot that came while the take-over ran; the gate keeps it from firing twice — and a
-    /// one-shot whose instant came here while nobody led. A paused schedule misses its slots (resume does not catch
-    /// them up either); a slot its previous owner had claimed before the pause still goes out.
+    /// What each schedule does on taking over (<see cref="CatchUpPlanner.TakeOver"/>): the slot a previous owner left
+    /// claimed (re-published), those missed since the recorded one up to now by its <c>catch_up</c> policy — which
+    /// includes any slot that came while the take-over ran; the gate keeps it from firing twice — and a one-shot whose
+    /// instant came here while nobody led; the slots missed while nothing ran are counted. A paused schedule misses
+    /// its slots (resume does not catch them up either); a slot its previous owner had claimed before the pause still
+    /// goes out.
     /// </summary>
-    private Dictionary<string, List<DateTimeOffset>> CatchUps(IReadOnlyList<(ScheduleDefinition Schedule, SlotRecord? Record)> plan)
+    private List<(string Schedule, TakeOverPlan Plan)> CatchUps(IReadOnlyList<(ScheduleDefinition Schedule, SlotRecord? Record)> plan)
     {
         var now = _time.GetUtcNow();
         var here = _engine!.Status().Schedules.ToDictionary(s => s.Name, StringComparer.Ordinal);
-        var catchUps = new Dictionary<string, List<DateTimeOffset>>(StringComparer.Ordinal);
+        var plans = new List<(string, TakeOverPlan)>();
         foreach (var (schedule, record) in plan)
         {
             var status = here.GetValueOrDefault(schedule.Name);
-            var slots = CatchUpPlanner.TakeOverSlots(
+            var takeOver = CatchUpPlanner.TakeOver(
                 schedule.Trigger, GridAnchor, record?.Slot, record is { Phase: SlotRecord.Claimed } r && r.By != InstanceId,
-                status?.LastDue, status?.Paused == true, now, schedule.CatchUp ?? _config.CatchUp);
-            if (slots.Count > 0)
+                status?.LastDue, status?.Paused == true, now, schedule.CatchUp ?? _config.CatchUp, _waitingSince);
+            if (takeOver.Slots.Count > 0 || takeOver.Missed is not null)
             {
-                catchUps[schedule.Name] = [.. slots];
+                plans.Add((schedule.Name, takeOver));
             }
         }
-        return catchUps;
-    }
-
-    /// <summary>Fires each schedule's catch-up (<see cref="CatchUps"/>): after its fire in flight, if one is.</summary>
-    private void CatchUp(Dictionary<string, List<DateTimeOffset>> catchUps)
-    {
-        foreach (var (schedule, slots) in catchUps)
-        {
-            _engine!.CatchUp(schedule, slots);
-        }
+        return plans;
     }
 
     /// <summary>Writes the coordination part of <c>status</c>.</summary>

@@ -192,6 +192,32 @@ public sealed class SlotGateFacts() : EngineHarness(T0)
         Assert.Equal(inOrder, _gate.Claimed);
     }
 
+    [Theory]
+    // A restart with state: the record says 02:59:52, so 02:59:53 to 02:59:58 were missed while nothing ran.
+    [InlineData(CatchUpPolicy.Skip, new string[0], 6, "0 of them, 6 counted missed")]
+    [InlineData(CatchUpPolicy.Once, new[] { "2026-11-27T02:59:58Z" }, 5, "1 of them (2026-11-27T02:59:58Z), 5 counted missed")]
+    [InlineData(CatchUpPolicy.All, new[] { "2026-11-27T02:59:56Z", "2026-11-27T02:59:57Z", "2026-11-27T02:59:58Z" }, 3,
+        "3 of them (2026-11-27T02:59:56Z to 2026-11-27T02:59:58Z), 3 counted missed")]
+    public async Task A_take_over_says_how_many_slots_were_missed_while_nothing_ran_and_counts_those_it_does_not_fire(
+        CatchUpPolicy policy, string[] fired, long missed, string said)
+    {
+        var log = new RecordingLogger();
+        var schedule = TestSchedules.Interval("tick", 1, catchUp: new CatchUpOptions(policy, 3));
+        var engine = StartGated(null, log, schedule);
+        await Settle();
+        var plan = CatchUpPlanner.TakeOver(schedule.Trigger, DateTimeOffset.UnixEpoch, T0.AddSeconds(-6.5), false, null, false,
+            Time.GetUtcNow(), schedule.CatchUp!, engine.StartedAt);
+
+        Assert.True(engine.TakeOver("tick", plan).Ok);
+        await RecordingPort.Eventually(() => Port.Seen.Count == fired.Length && !StatusOf("tick").Running, "the catch-up");
+        await Settle();
+
+        Assert.Equal(fired, Port.Seen.Select(s => s.Message.ScheduledFor));
+        Assert.Equal(missed, StatusOf("tick").Missed);
+        var line = Assert.Single(log.Lines, l => l.EventId == 9);
+        Assert.Equal($"catch-up tick: 6 missed slot(s) from 2026-11-27T02:59:53Z to 2026-11-27T02:59:58Z; catch_up {policy.ToString().ToLowerInvariant()} fires {said}", line.Text);
+    }
+
     [Fact]
     public async Task Pausing_a_schedule_whose_fire_waits_on_its_claim_drops_the_slots_queued_behind_it()
     {

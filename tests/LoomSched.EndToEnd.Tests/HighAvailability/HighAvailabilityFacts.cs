@@ -454,6 +454,9 @@ public sealed class HighAvailabilityFacts(NatsFixture nats, ITestOutputHelper ou
         var restartedAt = DateTimeOffset.UtcNow;
         await using var second = Loomsched.Run(config, nats.Server.Url);
         await seen.WaitForAsync(1, TimeSpan.FromSeconds(10), m => Slot(m) > restartedAt.AddSeconds(1));
+        var status = await nats.Client.RequestAsync<byte[], byte[]>($"{prefix}.scheduler.cu", "{}"u8.ToArray(),
+            requestSerializer: NatsRawSerializer<byte[]>.Default, replySerializer: NatsRawSerializer<byte[]>.Default);
+        long missedCounted = JsonDocument.Parse(status.Data!).RootElement.GetProperty("schedules")[0].GetProperty("missed").GetInt64();
         Assert.Equal(0, (await second.TerminateAsync(TimeSpan.FromSeconds(10))).Code);
 
         var slots = seen.Messages.Select(Slot).ToList();
@@ -474,5 +477,17 @@ public sealed class HighAvailabilityFacts(NatsFixture nats, ITestOutputHelper ou
                 Assert.Equal(missed, gap);
                 break;
         }
+        // The log says how many were missed and which fire; the status counts the rest missed, as after a stall.
+        static string At(DateTimeOffset slot) => slot.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+        string fired = gap.Count switch
+        {
+            0 => "0 of them",
+            1 => $"1 of them ({At(gap[0])})",
+            _ => $"{gap.Count} of them ({At(gap[0])} to {At(gap[^1])})",
+        };
+        Assert.Contains(second.Stderr, l => l.EndsWith(
+            $" info catch-up every_second: {missed.Count} missed slot(s) from {At(missed[0])} to {At(missed[^1])}; catch_up {policy} fires {fired}, {missed.Count - gap.Count} counted missed",
+            StringComparison.Ordinal));
+        Assert.Equal(missed.Count - gap.Count, missedCounted);
     }
 }
