@@ -256,9 +256,13 @@ internal sealed partial class SchedulerService(
         var engine = _engine;
         var port = _port;
         int schedules = engine?.Config.Schedules.Count ?? config.Schedules.Count;
-        return port is null
+        string line = port is null
             ? $"{schedules} schedule(s); starting"
             : $"{schedules} schedule(s); published {port.Published}, pending {port.Pending}, dropped {port.Dropped}, publish errors {port.PublishErrors}; NATS {(connection.ConnectionState == NatsConnectionState.Open ? "connected" : "not connected")}";
+        // The file on disk is not what runs until a reload succeeds: every refresh keeps saying so.
+        return Volatile.Read(ref _lastReload) is { Outcome: { Ok: false } refused }
+            ? $"{line}; last reload refused: {UserText.Elide(refused.Errors.Count > 0 ? refused.Errors[0] : refused.Message, UserText.LongestShown)}"
+            : line;
     }
 
     private sealed class LastReload(DateTimeOffset at, ReloadOutcome outcome)

@@ -142,6 +142,47 @@ public sealed class SystemdNotifyFacts(NatsFixture nats)
     }
 
     [Fact]
+    public async Task A_refused_reload_stays_in_the_status_line_until_a_reload_succeeds()
+    {
+        using var notify = new NotifySocket();
+        var prefix = TempConfig.UniqueName("sdr");
+        var config = TempConfig.Write(TickConfig(prefix));
+        var env = new Dictionary<string, string> { ["NOTIFY_SOCKET"] = notify.Path, ["WATCHDOG_USEC"] = "2000000" };
+        await using var daemon = Loomsched.Start(env, "run", "--config", config, "--nats-url", nats.Server.Url);
+        await notify.WaitForAsync("READY=1");
+
+        await File.WriteAllTextAsync(config, "name: notified\nschedules: [{name: broken}]\n");
+        int before = notify.Seen.Count;
+        daemon.Signal(Signals.SIGHUP);
+        string refused = await notify.WaitForAsync("READY=1", before);
+        Assert.Contains("STATUS=reload refused: ", refused);
+        string said = $"; last reload refused: {config}:";
+        Assert.Contains(said, refused);
+
+        // The heartbeat refreshes STATUS about every second: each refresh still says it.
+        int afterRefusal = notify.Seen.Count;
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        var refreshed = Statuses(notify.Seen.Skip(afterRefusal));
+        Assert.True(refreshed.Count >= 2, $"{refreshed.Count} STATUS refreshes in 3 s");
+        Assert.All(refreshed, status => Assert.Contains(said, status));
+
+        // A reload that succeeds ends it.
+        await File.WriteAllTextAsync(config, TickConfig(prefix));
+        before = notify.Seen.Count;
+        daemon.Signal(Signals.SIGHUP);
+        Assert.DoesNotContain("refused", await notify.WaitForAsync("READY=1", before));
+        int afterSuccess = notify.Seen.Count;
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        refreshed = Statuses(notify.Seen.Skip(afterSuccess));
+        Assert.NotEmpty(refreshed);
+        Assert.All(refreshed, status => Assert.DoesNotContain("refused", status));
+        Assert.Equal(0, (await daemon.TerminateAsync(TimeSpan.FromSeconds(10))).Code);
+
+        static List<string> Statuses(IEnumerable<(string Text, long At)> seen) =>
+            [.. seen.SelectMany(s => s.Text.Split('\n')).Where(l => l.StartsWith("STATUS=", StringComparison.Ordinal))];
+    }
+
+    [Fact]
     public async Task Without_nats_the_daemon_is_ready_after_ten_seconds_and_says_its_messages_wait()
     {
         using var notify = new NotifySocket();
