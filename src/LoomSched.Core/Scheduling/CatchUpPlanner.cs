@@ -9,12 +9,6 @@ public static class CatchUpPlanner
     /// <summary>The most slots <c>all</c> fires, whatever the window: a catch-up must never flood.</summary>
     public const int MaxSlots = 1000;
 
-    /// <summary>The slots a schedule fires on taking over: <see cref="TakeOver"/>'s <see cref="TakeOverPlan.Slots"/>.</summary>
-    public static IReadOnlyList<DateTimeOffset> TakeOverSlots(
-        ITrigger trigger, DateTimeOffset anchor, DateTimeOffset? recorded, bool leftClaimed, DateTimeOffset? cameDue,
-        bool paused, DateTimeOffset now, CatchUpOptions policy) =>
-        TakeOver(trigger, anchor, recorded, leftClaimed, cameDue, paused, now, policy, now).Slots;
-
     /// <summary>
     /// What a schedule does on taking over (a new leader, or a restart with state). It fires, oldest first: the slot
     /// its previous owner left claimed (<paramref name="leftClaimed"/>), sent again; unless paused, the slots missed

@@ -9,7 +9,7 @@ namespace LoomSched.Tests.Scheduling;
 /// <summary>
 /// A one-shot under coordination: two engines share one record per schedule, claimed and completed by the rule of the
 /// state bucket's gate (a slot at or before a done one, or claimed by another, is not claimable). The take-over plans
-/// as the coordinator does (<see cref="CatchUpPlanner.TakeOverSlots"/>): it re-publishes a slot its previous owner
+/// as the coordinator does (<see cref="CatchUpPlanner.TakeOver"/>): it re-publishes a slot its previous owner
 /// left claimed, catches up the slots after the recorded one by the catch-up policy (a one-shot has none after its
 /// instant), and fires a one-shot whose instant came due in the new owner while nobody claimed it.
 /// </summary>
@@ -68,8 +68,9 @@ public sealed class OneShotFailoverFacts() : EngineHarness(T0)
         var schedule = config.Schedules[0];
         var here = engine.Status().Schedules.Single(s => s.Name == schedule.Name);
         var record = _records.TryGetValue(schedule.Name, out var r) ? r : null;
-        return [.. CatchUpPlanner.TakeOverSlots(schedule.Trigger, DateTimeOffset.UnixEpoch, record?.Slot, record is { Done: false } && record.By != instance,
-            here.LastDue, here.Paused, Time.GetUtcNow(), schedule.CatchUp ?? config.CatchUp)];
+        var now = Time.GetUtcNow();
+        return [.. CatchUpPlanner.TakeOver(schedule.Trigger, DateTimeOffset.UnixEpoch, record?.Slot, record is { Done: false } && record.By != instance,
+            here.LastDue, here.Paused, now, schedule.CatchUp ?? config.CatchUp, waitingSince: now).Slots];
     }
 
     private (SharedGate Gate, RecordingPort Port, SchedulerEngine Engine, Task Loop) Replica(SchedulerConfig config, string instance)

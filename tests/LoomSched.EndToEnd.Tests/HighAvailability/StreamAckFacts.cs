@@ -19,46 +19,39 @@ public sealed class StreamAckFacts(NatsFixture nats)
         var prefix = TempConfig.UniqueName("sa");
         string stream = prefix.ToUpperInvariant();
         var js = new NatsJSContext(nats.Client);
-        await js.CreateStreamAsync(new StreamConfig(stream, [$"{prefix}.tasks.incoming"]) { DuplicateWindow = TimeSpan.FromMinutes(2) });
-        try
-        {
-            var config = TempConfig.Write($$"""
-                name: sa
-                subject_prefix: {{prefix}}
-                publish: jetstream
-                schedules:
-                  - name: tick
-                    interval_seconds: 0.2
-                    task: {worker_type: w}
-                  - name: fan
-                    interval_seconds: 3600
-                    task: {worker_type: w}
-                    expand_from: range
-                    expand_args: {count: {{burst}}}
-                """);
-            await using var daemon = Loomsched.Run(config, nats.Server.Url);
-            await daemon.WaitForLogAsync("nats connected");
-            string subject = $"{prefix}.scheduler.sa";
-            await Control.StatusAsync(nats.Client, subject);
-            await Control.TriggerAsync(nats.Client, subject, "fan");
-            await Task.Delay(TimeSpan.FromSeconds(2));
+        await using var made = await TestStream.CreateAsync(js, new StreamConfig(stream, [$"{prefix}.tasks.incoming"]) { DuplicateWindow = TimeSpan.FromMinutes(2) });
+        var config = TempConfig.Write($$"""
+            name: sa
+            subject_prefix: {{prefix}}
+            publish: jetstream
+            schedules:
+              - name: tick
+                interval_seconds: 0.2
+                task: {worker_type: w}
+              - name: fan
+                interval_seconds: 3600
+                task: {worker_type: w}
+                expand_from: range
+                expand_args: {count: {{burst}}}
+            """);
+        await using var daemon = Loomsched.Run(config, nats.Server.Url);
+        await daemon.WaitForLogAsync("nats connected");
+        string subject = $"{prefix}.scheduler.sa";
+        await Control.StatusAsync(nats.Client, subject);
+        await Control.TriggerAsync(nats.Client, subject, "fan");
+        await Task.Delay(TimeSpan.FromSeconds(2));
 
-            var status = await Control.StatusAsync(nats.Client, subject);
-            Assert.Equal("jetstream", status.GetProperty("publish").GetString());
-            Assert.Equal(0, status.GetProperty("publish_errors").GetInt64());
-            Assert.Equal(0, (await daemon.TerminateAsync(TimeSpan.FromSeconds(10))).Code);
+        var status = await Control.StatusAsync(nats.Client, subject);
+        Assert.Equal("jetstream", status.GetProperty("publish").GetString());
+        Assert.Equal(0, status.GetProperty("publish_errors").GetInt64());
+        Assert.Equal(0, (await daemon.TerminateAsync(TimeSpan.FromSeconds(10))).Code);
 
-            var (published, abandoned, dropped, errors) = Control.Stopped(daemon);
-            var info = (await js.GetStreamAsync(stream)).Info;
-            Assert.Equal((0L, 0L, 0L), (abandoned, dropped, errors));
-            Assert.True(published > burst, $"only {published} published");
-            // Every message counted as published is in the stream, and nothing else is.
-            Assert.Equal(published, (long)info.State.Messages);
-        }
-        finally
-        {
-            await js.DeleteStreamAsync(stream);
-        }
+        var (published, abandoned, dropped, errors) = Control.Stopped(daemon);
+        var info = (await js.GetStreamAsync(stream)).Info;
+        Assert.Equal((0L, 0L, 0L), (abandoned, dropped, errors));
+        Assert.True(published > burst, $"only {published} published");
+        // Every message counted as published is in the stream, and nothing else is.
+        Assert.Equal(published, (long)info.State.Messages);
     }
 
     [Fact]
@@ -81,27 +74,20 @@ public sealed class StreamAckFacts(NatsFixture nats)
         Assert.True(waiting.GetProperty("pending").GetInt64() >= 5, waiting.GetRawText());
         Assert.Empty(worker.Messages);
 
-        await js.CreateStreamAsync(new StreamConfig(stream, [tasks]));
-        try
-        {
-            await daemon.WaitForLogAsync($"stream {stream} now captures {tasks}: its waiting messages go out", TimeSpan.FromSeconds(10));
-            await Task.Delay(TimeSpan.FromSeconds(1));
-            Assert.Equal(0, (await daemon.TerminateAsync(TimeSpan.FromSeconds(10))).Code);
-            var (published, abandoned, dropped, errors) = Control.Stopped(daemon);
-            Assert.Equal((0L, 0L, 0L), (abandoned, dropped, errors));
-            // Nothing fired while the stream was missing is lost: every slot from the first is in it, and the worker
-            // got each message once.
-            var info = (await js.GetStreamAsync(stream)).Info;
-            Assert.Equal(published, (long)info.State.Messages);
-            Assert.True(published >= 10, $"only {published} published");
-            var copies = await worker.WaitForAsync((int)published, TimeSpan.FromSeconds(5));
-            Assert.Equal(copies.Count, copies.Select(m => m.Header("Nats-Msg-Id")).Distinct().Count());
-            Assert.DoesNotContain(daemon.Stderr, l => l.Contains("   at ", StringComparison.Ordinal));
-        }
-        finally
-        {
-            await js.DeleteStreamAsync(stream);
-        }
+        await using var made = await TestStream.CreateAsync(js, new StreamConfig(stream, [tasks]));
+        await daemon.WaitForLogAsync($"stream {stream} now captures {tasks}: its waiting messages go out", TimeSpan.FromSeconds(10));
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.Equal(0, (await daemon.TerminateAsync(TimeSpan.FromSeconds(10))).Code);
+        var (published, abandoned, dropped, errors) = Control.Stopped(daemon);
+        Assert.Equal((0L, 0L, 0L), (abandoned, dropped, errors));
+        // Nothing fired while the stream was missing is lost: every slot from the first is in it, and the worker
+        // got each message once.
+        var info = (await js.GetStreamAsync(stream)).Info;
+        Assert.Equal(published, (long)info.State.Messages);
+        Assert.True(published >= 10, $"only {published} published");
+        var copies = await worker.WaitForAsync((int)published, TimeSpan.FromSeconds(5));
+        Assert.Equal(copies.Count, copies.Select(m => m.Header("Nats-Msg-Id")).Distinct().Count());
+        Assert.DoesNotContain(daemon.Stderr, l => l.Contains("   at ", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -110,32 +96,25 @@ public sealed class StreamAckFacts(NatsFixture nats)
         var prefix = TempConfig.UniqueName("ss");
         string stream = prefix.ToUpperInvariant(), goals = $"{prefix}.goals.incoming", tasks = $"{prefix}.tasks.incoming";
         var js = new NatsJSContext(nats.Client);
-        await js.CreateStreamAsync(new StreamConfig(stream, [goals]));
-        try
-        {
-            var config = TempConfig.Write($$"""
-                name: ss
-                subject_prefix: {{prefix}}
-                publish: jetstream
-                schedules:
-                  - name: daily-goal
-                    interval_seconds: 86400
-                    goal: {instruction: summarise}
-                  - name: daily-task
-                    interval_seconds: 86400
-                    task: {worker_type: w}
-                """);
-            await using var daemon = Loomsched.Run(config, nats.Server.Url);
-            await daemon.WaitForLogAsync($"publish: jetstream, but no JetStream stream captures {tasks}: messages to it will wait unsent until one does",
-                TimeSpan.FromSeconds(15));
-            await Control.StatusAsync(nats.Client, $"{prefix}.scheduler.ss");
-            Assert.DoesNotContain(daemon.Stderr, l => l.Contains($"captures {goals}", StringComparison.Ordinal));
-            Assert.Equal(0, (await daemon.TerminateAsync(TimeSpan.FromSeconds(10))).Code);
-        }
-        finally
-        {
-            await js.DeleteStreamAsync(stream);
-        }
+        await using var made = await TestStream.CreateAsync(js, new StreamConfig(stream, [goals]));
+        var config = TempConfig.Write($$"""
+            name: ss
+            subject_prefix: {{prefix}}
+            publish: jetstream
+            schedules:
+              - name: daily-goal
+                interval_seconds: 86400
+                goal: {instruction: summarise}
+              - name: daily-task
+                interval_seconds: 86400
+                task: {worker_type: w}
+            """);
+        await using var daemon = Loomsched.Run(config, nats.Server.Url);
+        await daemon.WaitForLogAsync($"publish: jetstream, but no JetStream stream captures {tasks}: messages to it will wait unsent until one does",
+            TimeSpan.FromSeconds(15));
+        await Control.StatusAsync(nats.Client, $"{prefix}.scheduler.ss");
+        Assert.DoesNotContain(daemon.Stderr, l => l.Contains($"captures {goals}", StringComparison.Ordinal));
+        Assert.Equal(0, (await daemon.TerminateAsync(TimeSpan.FromSeconds(10))).Code);
     }
 
     [Fact]
@@ -144,7 +123,7 @@ public sealed class StreamAckFacts(NatsFixture nats)
         var prefix = TempConfig.UniqueName("sd");
         string stream = prefix.ToUpperInvariant(), tasks = $"{prefix}.tasks.incoming";
         var js = new NatsJSContext(nats.Client);
-        await js.CreateStreamAsync(new StreamConfig(stream, [tasks]) { DuplicateWindow = TimeSpan.FromMinutes(2) });
+        await using var first = await TestStream.CreateAsync(js, new StreamConfig(stream, [tasks]) { DuplicateWindow = TimeSpan.FromMinutes(2) });
         await using var worker = await Captured.StartAsync(nats.Client, tasks);
         var config = TempConfig.Write(Ticking("sd", prefix));
         await using var daemon = Loomsched.Run(config, nats.Server.Url);
@@ -159,22 +138,15 @@ public sealed class StreamAckFacts(NatsFixture nats)
         Assert.Equal(before, worker.Messages.Count);
         Assert.Equal(before, worker.Messages.Select(m => m.Header("Nats-Msg-Id")).Distinct().Count());
 
-        await js.CreateStreamAsync(new StreamConfig(stream, [tasks]) { DuplicateWindow = TimeSpan.FromMinutes(2) });
-        try
-        {
-            await daemon.WaitForLogAsync($"stream {stream} now captures {tasks}", TimeSpan.FromSeconds(10));
-            await Task.Delay(TimeSpan.FromSeconds(1));
-            Assert.Equal(0, (await daemon.TerminateAsync(TimeSpan.FromSeconds(10))).Code);
-            var (_, abandoned, dropped, errors) = Control.Stopped(daemon);
-            Assert.Equal((0L, 0L, 0L), (abandoned, dropped, errors));
-            // What waited went into the new stream: its first message is the one of the batch left unanswered.
-            var info = (await js.GetStreamAsync(stream)).Info;
-            Assert.True(info.State.Messages > 5, $"{info.State.Messages} in the new stream");
-        }
-        finally
-        {
-            await js.DeleteStreamAsync(stream);
-        }
+        await using var again = await TestStream.CreateAsync(js, new StreamConfig(stream, [tasks]) { DuplicateWindow = TimeSpan.FromMinutes(2) });
+        await daemon.WaitForLogAsync($"stream {stream} now captures {tasks}", TimeSpan.FromSeconds(10));
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.Equal(0, (await daemon.TerminateAsync(TimeSpan.FromSeconds(10))).Code);
+        var (_, abandoned, dropped, errors) = Control.Stopped(daemon);
+        Assert.Equal((0L, 0L, 0L), (abandoned, dropped, errors));
+        // What waited went into the new stream.
+        var info = (await js.GetStreamAsync(stream)).Info;
+        Assert.True(info.State.Messages > 5, $"{info.State.Messages} in the new stream");
     }
 
     /// <summary>A daemon with <c>publish: jetstream</c> and one task schedule every 0.2 s.</summary>
@@ -187,4 +159,26 @@ public sealed class StreamAckFacts(NatsFixture nats)
             interval_seconds: 0.2
             task: {worker_type: w}
         """;
+
+    /// <summary>A stream made for a test, deleted when disposed unless it is gone already.</summary>
+    private sealed class TestStream(NatsJSContext js, string name) : IAsyncDisposable
+    {
+        public static async Task<TestStream> CreateAsync(NatsJSContext js, StreamConfig config)
+        {
+            await js.CreateStreamAsync(config);
+            return new TestStream(js, config.Name!);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            try
+            {
+                await js.DeleteStreamAsync(name);
+            }
+            catch (NatsJSApiException)
+            {
+                // deleted by the test (a stream that went away under the daemon)
+            }
+        }
+    }
 }
