@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using LoomSched.Config;
+using LoomSched.Config.Validation;
 using LoomSched.Dispatch;
 using LoomSched.Scheduling;
 
@@ -185,36 +186,27 @@ internal static partial class Cli
         {
             throw new UsageException($"{command}: --from \"{text}\" has no offset; add Z for UTC or ±hh:mm, such as {local}Z or {local}+01:00");
         }
-        var offsetMatch = OffsetPattern().Match(offsetText);
-        if (!offsetMatch.Success)
+        if (!OffsetPattern().IsMatch(offsetText))
         {
             throw new UsageException($"{command}: --from \"{text}\" ends in \"{offsetText}\", which is no offset; write Z for UTC or ±hh:mm, such as {local}Z or {local}+01:00");
         }
-        var offset = TimeSpan.Zero;
-        if (offsetMatch.Groups["hours"].Success)
+        if (InstantReading.OffsetOf(offsetText) is not { } offset)
         {
-            int hours = int.Parse(offsetMatch.Groups["hours"].Value, CultureInfo.InvariantCulture);
-            int minutes = int.Parse(offsetMatch.Groups["minutes"].Value, CultureInfo.InvariantCulture);
-            if (hours > 14 || minutes > 59 || (hours == 14 && minutes > 0))
-            {
-                throw new UsageException($"{command}: --from \"{text}\" has the offset {offsetText}, out of range: an offset is Z or ±hh:mm from -14:00 to +14:00 (minutes 00 to 59), such as {local}+14:00");
-            }
-            offset = new TimeSpan(offsetText[0] == '-' ? -hours : hours, offsetText[0] == '-' ? -minutes : minutes, 0);
+            throw new UsageException($"{command}: --from \"{text}\" has the offset {offsetText}, out of range: an offset is Z or ±hh:mm from -14:00 to +14:00 (minutes 00 to 59), such as {local}+14:00");
         }
-        string time = match.Groups["time"].Value.Length == 5 ? match.Groups["time"].Value + ":00" : match.Groups["time"].Value;
-        if (!DateTime.TryParseExact($"{match.Groups["date"].Value}T{time}", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFF", CultureInfo.InvariantCulture,
-                DateTimeStyles.None, out var wall))
+        if (!InstantReading.TryWallTime(match.Groups["date"].Value, match.Groups["time"].Value, out var wall))
         {
             throw new UsageException($"{command}: --from \"{text}\" is no date-time on the calendar (month 1–12, a day the month has, hours 00–23, minutes and seconds 00–59)");
         }
         // The wall year first: a year such as 0001 with an offset is before the first instant DateTimeOffset holds.
-        var from = wall.Year is >= 1970 and <= 9000 ? new DateTimeOffset(wall, offset).ToUniversalTime() : default;
-        return from.Year is >= 1970 and <= 9000 ? from : throw new UsageException($"{command}: --from must be in the years 1970 to 9000, got \"{text}\"");
+        const int First = InstantReading.FirstYear, Last = InstantReading.LastYear;
+        var from = wall.Year is >= First and <= Last ? new DateTimeOffset(wall, offset).ToUniversalTime() : default;
+        return from.Year is >= First and <= Last ? from : throw new UsageException($"{command}: --from must be in the years {First} to {Last}, got \"{text}\"");
     }
 
     [GeneratedRegex(@"^(?<local>(?<date>[0-9]{4}-[0-9]{2}-[0-9]{2})[Tt](?<time>[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,7})?)?))(?<offset>.*)\z", RegexOptions.CultureInvariant | RegexOptions.Singleline)]
     private static partial Regex FromPattern();
 
-    [GeneratedRegex(@"^(?:[Zz]|[+-](?<hours>[0-9]{2}):(?<minutes>[0-9]{2}))\z", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^(?:[Zz]|[+-][0-9]{2}:[0-9]{2})\z", RegexOptions.CultureInvariant)]
     private static partial Regex OffsetPattern();
 }

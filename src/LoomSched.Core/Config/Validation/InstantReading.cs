@@ -11,8 +11,8 @@ namespace LoomSched.Config.Validation;
 /// </summary>
 internal static partial class InstantReading
 {
-    private const int FirstYear = 1970;
-    private const int LastYear = 9000;
+    /// <summary>The first and last years an instant may be in (config and CLI alike).</summary>
+    internal const int FirstYear = 1970, LastYear = 9000;
 
     public static DateTimeOffset? Read(FieldReader fields, YamlNode node, string path, TimeZoneInfo zone)
     {
@@ -30,13 +30,7 @@ internal static partial class InstantReading
             diagnostics.Error(node, path, $"must be {Wanted}, got \"{shown}\"");
             return null;
         }
-        string time = match.Groups["time"].Success ? match.Groups["time"].Value : "00:00";
-        if (time.Length == 5)
-        {
-            time += ":00";
-        }
-        if (!DateTime.TryParseExact($"{match.Groups["date"].Value}T{time}", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFF",
-                CultureInfo.InvariantCulture, DateTimeStyles.None, out var local))
+        if (!TryWallTime(match.Groups["date"].Value, match.Groups["time"].Success ? match.Groups["time"].Value : "00:00", out var local))
         {
             diagnostics.Error(node, path, $"\"{shown}\" is no date-time on the calendar (month 1–12, a day the month has, hours 00–23)");
             return null;
@@ -49,21 +43,10 @@ internal static partial class InstantReading
         if (match.Groups["offset"].Success)
         {
             string offsetText = match.Groups["offset"].Value;
-            var offset = TimeSpan.Zero;
-            if (offsetText is not ("Z" or "z"))
+            if (OffsetOf(offsetText) is not { } offset)
             {
-                int hours = int.Parse(offsetText.AsSpan(1, 2), CultureInfo.InvariantCulture);
-                int minutes = int.Parse(offsetText.AsSpan(4, 2), CultureInfo.InvariantCulture);
-                if (hours > 14 || minutes > 59 || (hours == 14 && minutes > 0))
-                {
-                    diagnostics.Error(node, path, $"\"{shown}\" has the offset {offsetText}; an offset is at most ±14:00");
-                    return null;
-                }
-                offset = new TimeSpan(hours, minutes, 0);
-                if (offsetText[0] == '-')
-                {
-                    offset = -offset;
-                }
+                diagnostics.Error(node, path, $"\"{shown}\" has the offset {offsetText}; an offset is at most ±14:00");
+                return null;
             }
             return new DateTimeOffset(local, offset).ToUniversalTime();
         }
@@ -75,6 +58,31 @@ internal static partial class InstantReading
         }
         var zoneOffset = zone.IsAmbiguousTime(local) ? zone.GetAmbiguousTimeOffsets(local).Max() : zone.GetUtcOffset(local);
         return new DateTimeOffset(local, zoneOffset).ToUniversalTime();
+    }
+
+    /// <summary>
+    /// A date (<c>yyyy-MM-dd</c>) and a time (<c>HH:mm</c>, <c>HH:mm:ss</c> or with a fraction) as a wall time; false
+    /// when it is not on the calendar.
+    /// </summary>
+    internal static bool TryWallTime(string date, string time, out DateTime wall) =>
+        DateTime.TryParseExact($"{date}T{(time.Length == 5 ? time + ":00" : time)}", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFF",
+            CultureInfo.InvariantCulture, DateTimeStyles.None, out wall);
+
+    /// <summary>The offset <c>Z</c> or <c>±hh:mm</c> (already of that shape) stands for; null beyond ±14:00 or past minute 59.</summary>
+    internal static TimeSpan? OffsetOf(string text)
+    {
+        if (text is "Z" or "z")
+        {
+            return TimeSpan.Zero;
+        }
+        int hours = int.Parse(text.AsSpan(1, 2), CultureInfo.InvariantCulture);
+        int minutes = int.Parse(text.AsSpan(4, 2), CultureInfo.InvariantCulture);
+        if (hours > 14 || minutes > 59 || (hours == 14 && minutes > 0))
+        {
+            return null;
+        }
+        var offset = new TimeSpan(hours, minutes, 0);
+        return text[0] == '-' ? -offset : offset;
     }
 
     // [0-9], not \d: \d takes any Unicode digit, which the parsers after it refuse.
