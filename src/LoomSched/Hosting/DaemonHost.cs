@@ -76,7 +76,7 @@ internal static partial class DaemonHost
         {
             // A port in use is the operator's to fix: one line, no stack trace; exit 1 (a restart may find it free).
             LogCannotStart(lines.CreateLogger("loomsched"), problem!);
-            await ((IAsyncDisposable)host).DisposeAsync().ConfigureAwait(false);
+            await DisposeAsync(host, lines.CreateLogger("loomsched")).ConfigureAwait(false);
             return 1;
         }
         // Closing the connection cancels the client's socket loops, which it logs as errors: none while stopping.
@@ -85,7 +85,8 @@ internal static partial class DaemonHost
         // Runs until the lifetime stops it, then disposes the host (and the NATS connection with it).
         try
         {
-            await host.RunAsync().ConfigureAwait(false);
+            await host.StartAsync().ConfigureAwait(false);
+            await host.WaitForShutdownAsync().ConfigureAwait(false);
         }
         catch (OptionsValidationException)
         {
@@ -93,8 +94,36 @@ internal static partial class DaemonHost
             // invalid config, exit 2 (a restart cannot help until the settings change).
             return 2;
         }
+        finally
+        {
+            await DisposeAsync(host, lines.CreateLogger("loomsched")).ConfigureAwait(false);
+        }
         return scheduler.ExecuteTask is { IsFaulted: true } ? 1 : 0;
     }
+
+    /// <summary>How long the exit waits for the host's disposal, once every message is accounted for.</summary>
+    internal static readonly TimeSpan DisposeBound = TimeSpan.FromSeconds(0.5);
+
+    /// <summary>
+    /// Disposes the host, waiting at most <see cref="DisposeBound"/>: over a slow link the NATS client's last commands
+    /// wait behind what it still has to write, up to its command timeout per subscription, and then it throws.
+    /// </summary>
+    private static async Task DisposeAsync(IHost host, ILogger log)
+    {
+        var disposing = ((IAsyncDisposable)host).DisposeAsync().AsTask();
+        try
+        {
+            await disposing.WaitAsync(DisposeBound).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is TimeoutException or NatsException or OperationCanceledException)
+        {
+            LogCloseCut(log, DisposeBound.TotalSeconds, ex is TimeoutException ? "it still writes what it holds" : ex.Message);
+        }
+    }
+
+    [LoggerMessage(EventId = 67, Level = LogLevel.Warning,
+        Message = "the NATS connection did not close within {Seconds} s ({Reason}); exiting without it")]
+    private static partial void LogCloseCut(ILogger logger, double seconds, string reason);
 
     [LoggerMessage(EventId = 61, Level = LogLevel.Critical, Message = "{Problem}; not started")]
     private static partial void LogCannotStart(ILogger logger, string problem);

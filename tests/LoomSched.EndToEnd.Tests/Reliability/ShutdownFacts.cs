@@ -83,6 +83,44 @@ public sealed class ShutdownFacts
     }
 
     [Fact]
+    public async Task Sigterm_over_a_link_too_slow_to_take_the_clients_last_commands_exits_zero_at_once_without_a_stack_trace()
+    {
+        // Messages of about 4 kB at 200 kB/s: what the daemon wrote before the SIGTERM fills the socket and the
+        // client's buffer, and the client's unsubscribe at close waits behind it, up to its 5 s command timeout per
+        // subscription, and then throws.
+        const int count = 20_000;
+        var prefix = TempConfig.UniqueName("crawl");
+        await using var server = await NatsServer.StartAsync();
+        await using var client = new NatsConnection(NatsOpts.Default with { Url = server.Url });
+        var text = new string('x', 4000);
+        var config = TempConfig.Write($$"""
+            name: crawl
+            subject_prefix: {{prefix}}
+            schedules:
+              - name: fan
+                interval_seconds: 3600
+                task: {worker_type: w, payload: {text: {{text}}} }
+                expand_from: range
+                expand_args: {count: {{count}}}
+            """);
+        await using var link = Link.Open(server.Port, bytesPerSecond: 200_000);
+        await using var daemon = Loomsched.Run(config, link.Url, "--shutdown-grace", "0.3");
+        await daemon.WaitForLogAsync("nats connected");
+        string subject = $"{prefix}.scheduler.crawl";
+        await Control.StatusAsync(client, subject);
+
+        await Control.TriggerAsync(client, subject, "fan");
+        await Task.Delay(1000);
+        var (code, took) = await daemon.TerminateAsync(TimeSpan.FromSeconds(30));
+
+        Assert.True(code == 0, $"exit code {code}; log:\n{daemon.Log}");
+        Assert.True(took < TimeSpan.FromSeconds(3), $"took {took.TotalMilliseconds:0} ms; log:\n{daemon.Log}");
+        Assert.DoesNotContain("Unhandled exception", daemon.Log, StringComparison.Ordinal);
+        var (published, abandoned, dropped, errors) = Control.Stopped(daemon);
+        Assert.Equal(count, published + abandoned + dropped + errors);
+    }
+
+    [Fact]
     public async Task Sigterm_while_nats_is_down_exits_zero_within_two_seconds_counting_buffered_messages_as_abandoned_and_overflow_as_dropped()
     {
         var prefix = TempConfig.UniqueName("down");
