@@ -22,18 +22,19 @@ public sealed class PublishBufferFacts : IDisposable
     public void Dispose() => _buffer?.Dispose();
 
     [Fact]
-    public async Task Messages_are_given_out_in_batches_of_at_most_256_in_the_order_they_were_accepted()
+    public async Task Messages_are_given_out_in_batches_of_at_most_1024_in_the_order_they_were_accepted()
     {
-        var buffer = Buffer(maxPending: 1000);
-        var messages = Messages(600);
+        Assert.Equal(1024, PublishBuffer.BatchSize);
+        var buffer = Buffer(maxPending: 4000);
+        var messages = Messages(2400);
 
         await buffer.AcceptAsync(new ArraySegment<DispatchMessage>(messages, 0, 100), default);
         await buffer.AcceptAsync(messages[100], default);
-        await buffer.AcceptAsync(new ArraySegment<DispatchMessage>(messages, 101, 499), default);
+        await buffer.AcceptAsync(new ArraySegment<DispatchMessage>(messages, 101, 2299), default);
 
         var batches = TakeAll(buffer);
-        Assert.Equal([256, 256, 88], batches.Select(b => b.Messages.Count));
-        Assert.Equal([256L, 512L, 600L], batches.Select(b => b.Through));
+        Assert.Equal([1024, 1024, 352], batches.Select(b => b.Messages.Count));
+        Assert.Equal([1024L, 2048L, 2400L], batches.Select(b => b.Through));
         Assert.Equal(messages, batches.SelectMany(b => b.Messages));
         Assert.Null(buffer.TakeBatch());
     }
@@ -155,18 +156,21 @@ public sealed class PublishBufferFacts : IDisposable
     [Fact]
     public async Task Waiting_for_sent_completes_only_once_every_message_accepted_before_it_is_settled()
     {
-        var buffer = Buffer(maxPending: 1000);
-        await buffer.AcceptAsync(new ArraySegment<DispatchMessage>(Messages(300)), default);
+        // Each half is more than a batch and less than two: the first half ends inside the second batch.
+        const int half = PublishBuffer.BatchSize + PublishBuffer.BatchSize / 2;
+        var buffer = Buffer(maxPending: 4 * PublishBuffer.BatchSize);
+        await buffer.AcceptAsync(new ArraySegment<DispatchMessage>(Messages(half)), default);
         var sent = buffer.WhenSentAsync(default).AsTask();
-        await buffer.AcceptAsync(new ArraySegment<DispatchMessage>(Messages(300)), default);
+        await buffer.AcceptAsync(new ArraySegment<DispatchMessage>(Messages(half)), default);
         var batches = TakeAll(buffer);
+        Assert.Equal(3, batches.Count);
 
         buffer.Settle(batches[0]);
         Assert.False(sent.IsCompleted);
         buffer.Settle(batches[1]);
         await sent.WaitAsync(Patience);
 
-        Assert.False(buffer.WhenSentAsync(default).IsCompleted); // the later 300 are not settled yet
+        Assert.False(buffer.WhenSentAsync(default).IsCompleted); // the later half is not settled yet
         buffer.Settle(batches[2]);
         Assert.True(buffer.WhenSentAsync(default).IsCompletedSuccessfully);
     }

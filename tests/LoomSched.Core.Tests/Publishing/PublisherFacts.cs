@@ -14,6 +14,10 @@ public sealed class PublisherFacts : IAsyncDisposable
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(5);
 
+    // Messages enough for at least three batches, and for at least two.
+    private const int Many = 2 * PublishBuffer.BatchSize + 88;
+    private const int Some = PublishBuffer.BatchSize + 44;
+
     private readonly FakeTimeProvider _clock = new(DateTimeOffset.Parse("2026-12-07T06:00:00Z"));
     private readonly RecordingLogger _log = new();
     private readonly CancellationTokenSource _stop = new();
@@ -40,19 +44,19 @@ public sealed class PublisherFacts : IAsyncDisposable
     [Fact]
     public async Task Batches_go_out_in_order_without_waiting_for_each_other_and_count_as_published_only_once_confirmed()
     {
-        var messages = Messages(600);
+        var messages = Messages(Many);
         await _buffer.AcceptAsync(new ArraySegment<DispatchMessage>(messages), default);
 
-        int batches = await AllOutAsync(600); // all out before any is confirmed
+        int batches = await AllOutAsync(Many); // all out before any is confirmed
         Assert.InRange(batches, 3, 16);
         Assert.Equal(messages, _link.Sent.SelectMany(s => s.Messages));
         Assert.All(_link.Sent, s => Assert.Equal(1, s.Session));
         Assert.Equal(0, _buffer.Published);
-        Assert.Equal(600, _buffer.Pending);
+        Assert.Equal(Many, _buffer.Pending);
 
         ConfirmAll(true);
 
-        await Until(() => _buffer.Published == 600);
+        await Until(() => _buffer.Published == Many);
         Assert.Equal(0, _buffer.Pending);
         Assert.Equal(0, _buffer.Resent);
     }
@@ -60,8 +64,8 @@ public sealed class PublisherFacts : IAsyncDisposable
     [Fact]
     public async Task Batches_settle_in_the_order_they_went_out_even_when_a_later_one_is_confirmed_first()
     {
-        await _buffer.AcceptAsync(new ArraySegment<DispatchMessage>(Messages(300)), default);
-        int batches = await AllOutAsync(300);
+        await _buffer.AcceptAsync(new ArraySegment<DispatchMessage>(Messages(Some)), default);
+        int batches = await AllOutAsync(Some);
         Assert.True(batches >= 2, $"{batches} batch(es)");
 
         for (int i = 1; i < batches; i++)
@@ -72,36 +76,36 @@ public sealed class PublisherFacts : IAsyncDisposable
         Assert.Equal(0, _buffer.Published);
 
         _link.Confirmation(0).SetResult(true);
-        await Until(() => _buffer.Published == 300);
+        await Until(() => _buffer.Published == Some);
     }
 
     [Fact]
     public async Task A_batch_not_confirmed_goes_again_from_its_start_with_every_batch_after_it_in_order_on_a_new_session()
     {
-        var messages = Messages(600);
+        var messages = Messages(Many);
         await _buffer.AcceptAsync(new ArraySegment<DispatchMessage>(messages), default);
-        int batches = await AllOutAsync(600);
+        int batches = await AllOutAsync(Many);
 
         _link.Confirmation(0).SetResult(false);
-        await Until(() => _buffer.Resent == 600);
-        await WhenWaiting(() => _link.Sent.Skip(batches).Sum(s => s.Messages.Length) == 600,
+        await Until(() => _buffer.Resent == Many);
+        await WhenWaiting(() => _link.Sent.Skip(batches).Sum(s => s.Messages.Length) == Many,
             () => _clock.Advance(TimeSpan.FromMilliseconds(20)));
 
         var again = _link.Sent.Skip(batches).ToList();
         Assert.Equal(messages, again.SelectMany(s => s.Messages));
         Assert.All(again, s => Assert.Equal(2, s.Session));
         Assert.Equal(0, _buffer.Published);
-        Assert.Equal(600, _buffer.Pending);
+        Assert.Equal(Many, _buffer.Pending);
 
         await Until(() => _link.Confirmations.Count == batches + again.Count);
         foreach (var (_, confirm) in _link.Confirmations.Skip(batches))
         {
             confirm.SetResult(true);
         }
-        await Until(() => _buffer.Published == 600);
+        await Until(() => _buffer.Published == Many);
         Assert.Equal(0, _buffer.Pending);
-        Assert.Equal(600, _buffer.Resent);
-        Assert.Contains(_log.Lines, l => l.EventId == 22 && l.Text.StartsWith("resending 600 message(s) from nightly", StringComparison.Ordinal));
+        Assert.Equal(Many, _buffer.Resent);
+        Assert.Contains(_log.Lines, l => l.EventId == 22 && l.Text.StartsWith($"resending {Many} message(s) from nightly", StringComparison.Ordinal));
         Assert.Contains(_log.Lines, l => l.EventId == 23 && l.Text.Contains("after 1 failed attempt", StringComparison.Ordinal));
     }
 
@@ -110,7 +114,7 @@ public sealed class PublisherFacts : IAsyncDisposable
     {
         var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _link.Readiness = ready.Task;
-        var messages = Messages(300);
+        var messages = Messages(Some);
         await _buffer.AcceptAsync(new ArraySegment<DispatchMessage>(messages), default);
 
         await Until(() => !_link.ReadiedFor.IsEmpty);
@@ -120,12 +124,12 @@ public sealed class PublisherFacts : IAsyncDisposable
         var first = Assert.Single(_link.ReadiedFor); // the head of the buffer (the publisher may take it before the rest arrives)
         Assert.NotEmpty(first);
         Assert.Equal(messages[..first.Length], first);
-        Assert.Equal(300, _buffer.Pending);
+        Assert.Equal(Some, _buffer.Pending);
 
         ready.SetResult();
-        await AllOutAsync(300);
+        await AllOutAsync(Some);
         ConfirmAll(true);
-        await Until(() => _buffer.Published == 300);
+        await Until(() => _buffer.Published == Some);
         Assert.Equal(1, _link.SessionsBegun);
         Assert.Equal(0, _buffer.Resent);
     }
@@ -253,7 +257,7 @@ public sealed class PublisherFacts : IAsyncDisposable
 
     /// <summary>
     /// Waits until all <paramref name="count"/> messages are sent and each batch awaits its confirmation; returns how
-    /// many batches they went in (at least count / 256: the publisher may take a batch while messages still arrive).
+    /// many batches they went in (at least count / 1,024: the publisher may take a batch while messages still arrive).
     /// </summary>
     private async Task<int> AllOutAsync(int count)
     {

@@ -120,9 +120,9 @@ public sealed partial class IsolationFacts
 
         Assert.Equal(1000, refused);
         Assert.True(took < TimeSpan.FromSeconds(2.5), $"1,000 refusals took {took.TotalMilliseconds:0} ms");
-        // Said once per batch (up to 256 messages), with how many, not a thousand lines.
+        // Said once per batch (up to 1,024 messages), with how many, not a thousand lines.
         var lines = daemon.Stderr.Where(l => l.Contains("publish failed oversize slot=", StringComparison.Ordinal)).ToList();
-        Assert.InRange(lines.Count, 4, 8);
+        Assert.InRange(lines.Count, 1, 8);
         Assert.Equal(1000, lines.Sum(l => RefusedCount().Match(l) is { Success: true } m ? int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : 1));
         Assert.All(lines, l => Assert.Contains("8192", l, StringComparison.Ordinal));
         Assert.All(seen.Of("healthy"), m => Assert.InRange((m.At - m.SlotTime).TotalMilliseconds, -5, OnTime.TotalMilliseconds));
