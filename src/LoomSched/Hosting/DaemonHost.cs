@@ -121,7 +121,7 @@ internal static partial class DaemonHost
         }
     }
 
-    [LoggerMessage(EventId = 67, Level = LogLevel.Warning,
+    [LoggerMessage(EventId = 67, Level = LogLevel.Information,
         Message = "the NATS connection did not close within {Seconds} s ({Reason}); exiting without it")]
     private static partial void LogCloseCut(ILogger logger, double seconds, string reason);
 

@@ -60,23 +60,11 @@ public sealed class ShutdownFacts
         // A link of 1 MB/s takes about ten seconds for the fan-out: when the short grace ends, the PINGs that confirm
         // the batches sent are still queued behind it, and their waits are cut.
         const int count = 20_000;
-        var prefix = TempConfig.UniqueName("slow");
-        await using var server = await NatsServer.StartAsync();
-        await using var client = new NatsConnection(NatsOpts.Default with { Url = server.Url });
-        var config = RangeFanOut("slow", prefix, count);
-        await using var link = Link.Open(server.Port, bytesPerSecond: 1_000_000);
-        await using var daemon = Loomsched.Run(config, link.Url, "--shutdown-grace", "0.3");
-        await daemon.WaitForLogAsync("nats connected");
-        string subject = $"{prefix}.scheduler.slow";
-        await Control.StatusAsync(client, subject);
+        var stop = await SigtermDuringSlowFanOutAsync("slow", count, bytesPerSecond: 1_000_000, TimeSpan.FromMilliseconds(500));
 
-        await Control.TriggerAsync(client, subject, "fan");
-        await Task.Delay(500);
-        var (code, took) = await daemon.TerminateAsync(TimeSpan.FromSeconds(10));
-
-        Assert.True(code == 0, $"exit code {code}; log:\n{daemon.Log}");
-        Assert.True(took < TwoSeconds, $"took {took.TotalMilliseconds:0} ms; log:\n{daemon.Log}");
-        var (published, abandoned, dropped, errors) = Control.Stopped(daemon);
+        Assert.True(stop.Code == 0, $"exit code {stop.Code}; log:\n{stop.Log}");
+        Assert.True(stop.Took < TwoSeconds, $"took {stop.Took.TotalMilliseconds:0} ms; log:\n{stop.Log}");
+        var (published, abandoned, dropped, errors) = stop.Counts;
         Assert.Equal(count, published + abandoned + dropped + errors);
         Assert.True(abandoned > 0, $"published={published}: the SIGTERM must come before the server confirmed everything");
         Assert.Equal(0, dropped + errors);
@@ -89,35 +77,38 @@ public sealed class ShutdownFacts
         // client's buffer, and the client's unsubscribe at close waits behind it, up to its 5 s command timeout per
         // subscription, and then throws.
         const int count = 20_000;
-        var prefix = TempConfig.UniqueName("crawl");
+        var stop = await SigtermDuringSlowFanOutAsync("crawl", count, bytesPerSecond: 200_000, TimeSpan.FromSeconds(1), text: new string('x', 4000));
+
+        Assert.True(stop.Code == 0, $"exit code {stop.Code}; log:\n{stop.Log}");
+        Assert.True(stop.Took < TimeSpan.FromSeconds(3), $"took {stop.Took.TotalMilliseconds:0} ms; log:\n{stop.Log}");
+        Assert.DoesNotContain("Unhandled exception", stop.Log, StringComparison.Ordinal);
+        var (published, abandoned, dropped, errors) = stop.Counts;
+        Assert.Equal(count, published + abandoned + dropped + errors);
+    }
+
+    /// <summary>How a SIGTERM went: the exit code, how long the exit took, the log and the counts of its last line.</summary>
+    private sealed record Stop(int Code, TimeSpan Took, string Log, (long Published, long Abandoned, long Dropped, long Errors) Counts);
+
+    /// <summary>
+    /// Triggers a fan-out of <paramref name="count"/> (of <paramref name="text"/> each, when given) over a link of
+    /// <paramref name="bytesPerSecond"/>, and sends SIGTERM <paramref name="after"/> that; the grace is 0.3 s.
+    /// </summary>
+    private static async Task<Stop> SigtermDuringSlowFanOutAsync(string name, int count, int bytesPerSecond, TimeSpan after, string? text = null)
+    {
+        var prefix = TempConfig.UniqueName(name);
         await using var server = await NatsServer.StartAsync();
         await using var client = new NatsConnection(NatsOpts.Default with { Url = server.Url });
-        var text = new string('x', 4000);
-        var config = TempConfig.Write($$"""
-            name: crawl
-            subject_prefix: {{prefix}}
-            schedules:
-              - name: fan
-                interval_seconds: 3600
-                task: {worker_type: w, payload: {text: {{text}}} }
-                expand_from: range
-                expand_args: {count: {{count}}}
-            """);
-        await using var link = Link.Open(server.Port, bytesPerSecond: 200_000);
+        var config = RangeFanOut(name, prefix, count, text);
+        await using var link = Link.Open(server.Port, bytesPerSecond);
         await using var daemon = Loomsched.Run(config, link.Url, "--shutdown-grace", "0.3");
         await daemon.WaitForLogAsync("nats connected");
-        string subject = $"{prefix}.scheduler.crawl";
+        string subject = $"{prefix}.scheduler.{name}";
         await Control.StatusAsync(client, subject);
 
         await Control.TriggerAsync(client, subject, "fan");
-        await Task.Delay(1000);
+        await Task.Delay(after);
         var (code, took) = await daemon.TerminateAsync(TimeSpan.FromSeconds(30));
-
-        Assert.True(code == 0, $"exit code {code}; log:\n{daemon.Log}");
-        Assert.True(took < TimeSpan.FromSeconds(3), $"took {took.TotalMilliseconds:0} ms; log:\n{daemon.Log}");
-        Assert.DoesNotContain("Unhandled exception", daemon.Log, StringComparison.Ordinal);
-        var (published, abandoned, dropped, errors) = Control.Stopped(daemon);
-        Assert.Equal(count, published + abandoned + dropped + errors);
+        return new Stop(code, took, daemon.Log, code == 0 ? Control.Stopped(daemon) : default);
     }
 
     [Fact]
@@ -228,14 +219,17 @@ public sealed class ShutdownFacts
         Assert.True(fired >= 120, $"fired {fired}; log:\n{daemon.Log}");
     }
 
-    /// <summary>A config of one schedule, <c>fan</c>, expanding (<c>range</c>) to <paramref name="count"/> messages.</summary>
-    private static string RangeFanOut(string name, string prefix, int count) => TempConfig.Write($$"""
+    /// <summary>
+    /// A config of one schedule, <c>fan</c>, expanding (<c>range</c>) to <paramref name="count"/> messages, each
+    /// carrying <paramref name="text"/> in its payload when given.
+    /// </summary>
+    private static string RangeFanOut(string name, string prefix, int count, string? text = null) => TempConfig.Write($$"""
         name: {{name}}
         subject_prefix: {{prefix}}
         schedules:
           - name: fan
             interval_seconds: 3600
-            task: {worker_type: w}
+            task: {worker_type: w{{(text is null ? "" : $", payload: {{text: {text}}}")}}}
             expand_from: range
             expand_args: {count: {{count}}}
         """);
