@@ -267,6 +267,11 @@ public sealed class ControlHandler
         {
             return null;
         }
+        if (JsonErrorText.LoneSurrogate(request, MaxRequestDepth) is { } lone)
+        {
+            // Valid JSON, but no text: the action, a name or a key with it could not be read as a string.
+            return Error($"request is not valid text {lone}; send e.g. {{\"action\": \"status\"}}");
+        }
         try
         {
             using var doc = JsonDocument.Parse(request.ToArray(), new JsonDocumentOptions { MaxDepth = MaxRequestDepth });

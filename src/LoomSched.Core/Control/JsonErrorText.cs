@@ -84,6 +84,93 @@ internal static class JsonErrorText
         return $"at line {(error.LineNumber ?? 0) + 1}, column {column} ({reason})";
     }
 
+    /// <summary>
+    /// Where a string of <paramref name="json"/> escapes half a UTF-16 surrogate pair without the other (<c>\ud800</c>
+    /// alone), which no string can hold, described as <see cref="Describe"/> does; null when none does, or when the JSON
+    /// is not valid (<see cref="Describe"/> says so).
+    /// </summary>
+    public static string? LoneSurrogate(ReadOnlySpan<byte> json, int maxDepth)
+    {
+        if (json.IndexOf("\\u"u8) < 0)
+        {
+            return null;
+        }
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = maxDepth });
+        try
+        {
+            while (reader.Read())
+            {
+                if (reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName && reader.ValueIsEscaped
+                    && LoneEscapeIn(reader.ValueSpan) is int offset)
+                {
+                    // The value starts one byte after the token's opening quote.
+                    int at = (int)reader.TokenStartIndex + 1 + offset;
+                    string escape = Encoding.ASCII.GetString(json.Slice(at, 6));
+                    return $"at {Place(json, at)} ({escape} is half of a UTF-16 surrogate pair, without the other half; "
+                        + "write a character beyond U+FFFF as both halves, or as UTF-8)";
+                }
+            }
+        }
+        catch (JsonException)
+        {
+        }
+        return null;
+    }
+
+    // The offset of the first \uD800–\uDFFF escape in an escaped string's bytes that is not a high half followed by a low.
+    private static int? LoneEscapeIn(ReadOnlySpan<byte> value)
+    {
+        for (int i = 0; i < value.Length; i++)
+        {
+            if (value[i] != (byte)'\\')
+            {
+                continue;
+            }
+            if (value[i + 1] != (byte)'u')
+            {
+                i++;
+                continue;
+            }
+            int unit = HexUnit(value.Slice(i + 2, 4));
+            if (unit is >= 0xD800 and <= 0xDBFF && i + 12 <= value.Length && value[i + 6] == (byte)'\\' && value[i + 7] == (byte)'u'
+                && HexUnit(value.Slice(i + 8, 4)) is >= 0xDC00 and <= 0xDFFF)
+            {
+                i += 11;
+            }
+            else if (unit is >= 0xD800 and <= 0xDFFF)
+            {
+                return i;
+            }
+            else
+            {
+                i += 5;
+            }
+        }
+        return null;
+    }
+
+    private static int HexUnit(ReadOnlySpan<byte> hex) =>
+        int.Parse(hex, System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture);
+
+    // "line L, column C" of byte `at`, both 1-based, the column counted in characters.
+    private static string Place(ReadOnlySpan<byte> json, int at)
+    {
+        int line = 1, column = 1;
+        for (int i = 0; i < at; i++)
+        {
+            if (json[i] == (byte)'\n')
+            {
+                line++;
+                column = 1;
+            }
+            else if ((json[i] & 0xC0) != 0x80)
+            {
+                column++;
+            }
+        }
+        return $"line {line}, column {column}";
+    }
+
     private static string Unexpected(ReadOnlySpan<byte> rest) =>
         Rune.DecodeFromUtf8(rest, out var rune, out _) == System.Buffers.OperationStatus.Done
             ? $"unexpected '{rune.ToString()}'"

@@ -110,4 +110,34 @@ public sealed class ControlHandlerFacts
         Assert.False(reply.GetProperty("ok").GetBoolean());
         Assert.Equal("request is not UTF-8 text: byte 14 (0x80) is not valid UTF-8; send JSON in UTF-8", reply.GetProperty("error").GetString());
     }
+
+    [Theory]
+    [InlineData("""{"action":"\ud800"}""", 12, @"\ud800")]
+    [InlineData("""{"action":"trigger","schedule":"a\udc00b"}""", 34, @"\udc00")]
+    [InlineData("""{"\ud800":"status"}""", 3, @"\ud800")]
+    [InlineData("""{"action":"status","x":["\ud83d\ude00","\\\udbff"]}""", 43, @"\udbff")]
+    [InlineData("{\"action\":\"pause\",\n \"schedule\":\"é\\ud83d\"}", 15, @"\ud83d")]
+    public void A_request_with_half_a_surrogate_pair_is_refused_naming_the_escape_not_as_an_internal_error(
+        string request, int column, string escape)
+    {
+        // Valid JSON, but no string can hold it: reading the action or a name threw, answered as our fault.
+        var reply = JsonDocument.Parse(Handler().Handle(Request(request))).RootElement;
+
+        Assert.False(reply.GetProperty("ok").GetBoolean());
+        int line = request.Contains('\n', StringComparison.Ordinal) ? 2 : 1;
+        Assert.Equal(
+            $"request is not valid text at line {line}, column {column} ({escape} is half of a UTF-16 surrogate pair, without the "
+            + "other half; write a character beyond U+FFFF as both halves, or as UTF-8); send e.g. {\"action\": \"status\"}",
+            reply.GetProperty("error").GetString());
+        Assert.Empty(_applied);
+    }
+
+    [Fact]
+    public void A_whole_surrogate_pair_escaped_is_read_as_its_character()
+    {
+        string error = JsonDocument.Parse(Handler().Handle(Request("""{"action":"trigger","schedule":"\ud83d\ude00"}""")))
+            .RootElement.GetProperty("error").GetString()!;
+
+        Assert.StartsWith("no schedule is named \"\U0001F600\"", error, StringComparison.Ordinal);
+    }
 }

@@ -29,6 +29,7 @@ public sealed class ControlAbuseFacts
         yield return Encoding.UTF8.GetBytes("""{"action":"pause"}""");
         yield return Encoding.UTF8.GetBytes("""{"action":"pause","schedule":"no_such_schedule"}""");
         yield return Encoding.UTF8.GetBytes("""{"action":"trigger","schedule":["tick"]}""");
+        yield return Encoding.UTF8.GetBytes("""{"action":"trigger","schedule":"tick\ud800"}""");
         yield return Encoding.UTF8.GetBytes(new string('[', 100_000) + new string(']', 100_000));
         yield return Encoding.UTF8.GetBytes("{\"action\":\"status\",\"pad\":\"" + new string('x', 900_000) + "\"}");
         yield return Encoding.UTF8.GetBytes("{\"" + string.Concat(Enumerable.Range(0, 5000).Select(i => $"k{i}\":1,\"")) + "action\":\"nope\"}");
@@ -70,6 +71,7 @@ public sealed class ControlAbuseFacts
             {
                 Assert.False(reply.GetProperty("ok").GetBoolean(), reply.GetRawText());
                 Assert.False(string.IsNullOrEmpty(reply.GetProperty("error").GetString()));
+                Assert.DoesNotContain("internal error", reply.GetProperty("error").GetString(), StringComparison.Ordinal);
             }
             // The reload broadcast has no reply to give; garbage there must simply be ignored.
             await client.PublishAsync($"{prefix}.control.reload", garbage[answered % garbage.Count]);
