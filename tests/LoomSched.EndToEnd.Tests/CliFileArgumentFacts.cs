@@ -122,6 +122,15 @@ public sealed class CliFileArgumentFacts
         await AssertRefusedAsync(args, message, TimeSpan.FromSeconds(10));
     }
 
+    [Theory]
+    [InlineData("validate: --strict takes no value, got \"--strict=false\"; give --strict alone, or leave it out", "validate", "a.yaml", "--strict=false")]
+    [InlineData("next: --json takes no value, got \"--json=\"; give --json alone, or leave it out", "next", "a.yaml", "--json=")]
+    [InlineData("run: --strict takes no value, got \"--strict=0\"; give --strict alone, or leave it out", "run", "--config", "a.yaml", "--strict=0")]
+    public async Task A_switch_given_a_value_is_a_usage_error_not_turned_on(string message, params string[] args)
+    {
+        await AssertRefusedAsync(args, message, TimeSpan.FromSeconds(10));
+    }
+
     [Fact]
     public async Task Status_help_shows_format_in_its_usage_line()
     {

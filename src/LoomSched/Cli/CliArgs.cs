@@ -93,6 +93,11 @@ internal sealed class CliArgs
             {
                 throw new UsageException(UnknownOption(command, name, allowed));
             }
+            if (Switches.Contains(name))
+            {
+                // --strict=false would otherwise turn it on: a switch is on when given, whatever follows the =.
+                throw new UsageException($"{command}: {name} takes no value, got \"{arg}\"; give {name} alone, or leave it out");
+            }
             parsed.Set(command, name, given.Split('=', 2)[0], value);
         }
         return parsed;
