@@ -112,12 +112,44 @@ public class CronTriggerFacts
     [Theory]
     [InlineData("0 0 30 2 *", true)]
     [InlineData("0 0 31 4 *", true)]
-    [InlineData("0 0 31 2 MON", true)]
+    [InlineData("0 0 31 2 MON", false)] // no 31 February, but its Mondays: either day field matching fires
     [InlineData("0 0 29 2 *", false)]
     [InlineData("0 0 29 2 MON", false)]
     [InlineData("0 0 31 * *", false)]
     public void An_expression_no_date_matches_is_told_apart(string cron, bool matchesNoDate) =>
         Assert.Equal(matchesNoDate, Parse(cron).MatchesNoDate());
+
+    // --- both day fields restricted: a day matching either fires, as in cron and Loom's croniter ---
+
+    [Theory]
+    [InlineData("0 0 13 * 5", "2027-01-08T00:00:00Z 2027-01-13T00:00:00Z 2027-01-15T00:00:00Z")]
+    [InlineData("0 9 1 * MON", "2027-01-01T09:00:00Z 2027-01-04T09:00:00Z 2027-01-11T09:00:00Z")]
+    [InlineData("0 9 1-7 * 1", "2027-01-01T09:00:00Z 2027-01-02T09:00:00Z 2027-01-03T09:00:00Z")]
+    [InlineData("0 0 30 2 1", "2027-02-01T00:00:00Z 2027-02-08T00:00:00Z 2027-02-15T00:00:00Z")]
+    [InlineData("0 0 0 13 * FRI", "2027-01-08T00:00:00Z 2027-01-13T00:00:00Z 2027-01-15T00:00:00Z")]
+    [InlineData("0 0 L * 3", "2027-01-06T00:00:00Z 2027-01-13T00:00:00Z 2027-01-20T00:00:00Z")]
+    [InlineData("0 0 15 * 1#1", "2027-01-04T00:00:00Z 2027-01-15T00:00:00Z 2027-02-01T00:00:00Z")]
+    [InlineData("0 0 1-31 * MON", "2027-01-02T00:00:00Z 2027-01-03T00:00:00Z 2027-01-04T00:00:00Z")]
+    // One field unrestricted (*, ?, or every day beside a field written with a *): the other alone decides.
+    [InlineData("0 0 * * 5", "2027-01-08T00:00:00Z 2027-01-15T00:00:00Z 2027-01-22T00:00:00Z")]
+    [InlineData("0 0 ? * 5", "2027-01-08T00:00:00Z 2027-01-15T00:00:00Z 2027-01-22T00:00:00Z")]
+    [InlineData("0 0 13 * ?", "2027-01-13T00:00:00Z 2027-02-13T00:00:00Z 2027-03-13T00:00:00Z")]
+    [InlineData("0 0 1-31 * */2", "2027-01-02T00:00:00Z 2027-01-03T00:00:00Z 2027-01-05T00:00:00Z")]
+    [InlineData("0 0 */2 * 0-6", "2027-01-03T00:00:00Z 2027-01-05T00:00:00Z 2027-01-07T00:00:00Z")]
+    public void With_both_day_fields_restricted_a_day_matching_either_fires(string cron, string expected)
+    {
+        // Cronos alone fires only on a day matching both ("0 0 13 * 5": Friday the 13th), where Loom fires on each.
+        Assert.Equal(expected.Split(' '), Slots(Parse(cron), "2027-01-01T00:00:00Z", 3));
+    }
+
+    [Fact]
+    public void Either_day_field_keeps_the_zone_and_its_daylight_saving()
+    {
+        // 31 March 2027 is a Wednesday; Sunday 28 March is the spring change, 02:30 then fires at 03:00 CEST.
+        Assert.Equal(
+            ["2027-03-28T01:00:00Z", "2027-03-31T00:30:00Z", "2027-04-04T00:30:00Z"],
+            Slots(Parse("30 2 31 * SUN", "Europe/Berlin"), "2027-03-27T00:00:00Z", 3));
+    }
 
     // --- zones ---
 
