@@ -247,6 +247,18 @@ public sealed class LoadingFacts : IDisposable
         Assert.Equal($"must be a number greater than 0 (seconds), got \"{word}\"", Assert.Single(result.Errors).Message);
     }
 
+    [Theory]
+    [InlineData("1e3", "an exponent needs a point and a sign, as in 1.0e+3); write it as a plain number")]
+    [InlineData("09", "a leading 0 makes an octal number, which has no digit 8 or 9); write 9")]
+    [InlineData("-0080", "a leading 0 makes an octal number, which has no digit 8 or 9); write -80")]
+    public void A_numeral_yaml_reads_as_text_is_refused_saying_why(string numeral, string why)
+    {
+        var result = ConfigLoader.LoadText($"name: t\nschedules:\n  - name: a\n    interval_seconds: {numeral}\n    task: {{worker_type: w}}\n", "cfg.yaml");
+
+        Assert.Equal($"must be a number greater than 0 (seconds), got \"{numeral}\", which YAML 1.1 reads as text ({why}",
+            Assert.Single(result.Errors).Message);
+    }
+
     [Fact]
     public void A_cron_no_date_matches_loads_with_a_note_that_it_never_fires()
     {

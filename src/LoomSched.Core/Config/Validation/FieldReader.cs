@@ -93,8 +93,7 @@ internal sealed class FieldReader(Diagnostics diagnostics)
                 Diagnostics.Error(node, path, $"must be {expected}, not a string: write {s.Trim()} without quotes");
                 return null;
             case string s when scalar.IsPlain && LooksNumeric(s):
-                Diagnostics.Error(node, path,
-                    $"must be {expected}, got \"{s}\", which YAML 1.1 reads as text (an exponent needs a point and a sign, as in 1.0e+3); write it as a plain number");
+                Diagnostics.Error(node, path, $"must be {expected}, got \"{s}\", which YAML 1.1 reads as text ({TextBecause(s)}");
                 return null;
             default:
                 Diagnostics.Error(node, path, $"must be {expected}, got {Shown(scalar, value)}");
@@ -202,6 +201,19 @@ internal sealed class FieldReader(Diagnostics diagnostics)
         value is null && scalar.Value.Length == 0 && scalar.IsPlain ? "an empty value" : $"\"{scalar.Value}\"";
 
     // With a digit: .NET also reads "NaN" and "Infinity", which no one writes as a number of seconds.
+    // Why YAML 1.1 (so PyYAML, so Loom) reads a numeral .NET would read as text: its floats need a point and a signed
+    // exponent (1e3), and a leading 0 makes an octal integer, which has no digit 8 or 9 (09).
+    private static string TextBecause(string s)
+    {
+        if (s.Contains('e', StringComparison.OrdinalIgnoreCase))
+        {
+            return "an exponent needs a point and a sign, as in 1.0e+3); write it as a plain number";
+        }
+        string digits = s.TrimStart('+', '-');
+        string plain = s[..(s.Length - digits.Length)] + (digits.TrimStart('0') is { Length: > 0 } rest ? rest : "0");
+        return $"a leading 0 makes an octal number, which has no digit 8 or 9); write {plain}";
+    }
+
     private static bool LooksNumeric(string s) =>
         s.AsSpan().ContainsAnyInRange('0', '9') && double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out _);
 
