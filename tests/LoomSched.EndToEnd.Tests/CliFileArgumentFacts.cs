@@ -123,6 +123,16 @@ public sealed class CliFileArgumentFacts
     }
 
     [Theory]
+    [InlineData("trigger: the schedule name is empty; name the schedule, e.g. loomsched trigger hourly_summarize --name default_scheduler", "trigger", "", "--name", "s", "--nats-url", Nowhere)]
+    [InlineData("pause: the schedule name is empty; name the schedule, e.g. loomsched pause hourly_summarize --name default_scheduler", "pause", "", "--name", "s", "--nats-url", Nowhere)]
+    [InlineData("schedule delete: the schedule name is empty; name the schedule, e.g. loomsched schedule delete nightly --name default_scheduler", "schedule", "delete", "", "--name", "s", "--nats-url", Nowhere)]
+    [InlineData("schedule get: the schedule name is empty; name the schedule, e.g. loomsched schedule get nightly --name default_scheduler", "schedule", "get", "", "--name", "s", "--nats-url", Nowhere)]
+    public async Task An_empty_schedule_name_is_a_usage_error_before_connecting(string message, params string[] args)
+    {
+        await AssertRefusedAsync(args, message, TimeSpan.FromSeconds(10));
+    }
+
+    [Theory]
     [InlineData("validate: --strict takes no value, got \"--strict=false\"; give --strict alone, or leave it out", "validate", "a.yaml", "--strict=false")]
     [InlineData("next: --json takes no value, got \"--json=\"; give --json alone, or leave it out", "next", "a.yaml", "--json=")]
     [InlineData("run: --strict takes no value, got \"--strict=0\"; give --strict alone, or leave it out", "run", "--config", "a.yaml", "--strict=0")]

@@ -47,7 +47,9 @@ internal static partial class Cli
             {
                 throw new UsageException($"{command}: name one schedule, e.g. loomsched {command} hourly_summarize --name default_scheduler");
             }
-            schedule = parsed.Positionals[0];
+            schedule = parsed.Positionals[0].Length > 0
+                ? parsed.Positionals[0]
+                : throw new UsageException($"{command}: the schedule name is empty; name the schedule, e.g. loomsched {command} hourly_summarize --name default_scheduler");
         }
         else if (parsed.Positionals.Count > 0)
         {

@@ -66,6 +66,10 @@ internal static partial class Cli
         {
             throw new UsageException($"{command}: the path is empty; name the file holding the entry (- for stdin)");
         }
+        if (verb is "delete" or "get" && parsed.Positionals[0].Length == 0)
+        {
+            throw new UsageException($"{command}: the schedule name is empty; name the schedule, e.g. loomsched schedule {verb} nightly --name default_scheduler");
+        }
         string? entry = verb is "create" or "update" ? EntryJson(command, parsed.Positionals[0]) : null;
         var nats = NatsFrom(parsed, command);
         var body = new MemoryStream();
