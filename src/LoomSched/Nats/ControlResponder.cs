@@ -206,8 +206,10 @@ internal sealed partial class ControlResponder(INatsConnection connection, Contr
                 && doc.RootElement.TryGetProperty("action", out var a)
                 && a.ValueKind == JsonValueKind.String && a.GetString() == "reload";
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
+            // Not JSON, or an action holding half a surrogate pair (no string can): not a reload, and the
+            // subscription must live on for the next broadcast.
             return false;
         }
     }

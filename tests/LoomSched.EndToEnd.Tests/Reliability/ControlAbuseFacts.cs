@@ -30,6 +30,7 @@ public sealed class ControlAbuseFacts
         yield return Encoding.UTF8.GetBytes("""{"action":"pause","schedule":"no_such_schedule"}""");
         yield return Encoding.UTF8.GetBytes("""{"action":"trigger","schedule":["tick"]}""");
         yield return Encoding.UTF8.GetBytes("""{"action":"trigger","schedule":"tick\ud800"}""");
+        yield return Encoding.UTF8.GetBytes("""{"action":"\ud800"}""");
         yield return Encoding.UTF8.GetBytes(new string('[', 100_000) + new string(']', 100_000));
         yield return Encoding.UTF8.GetBytes("{\"action\":\"status\",\"pad\":\"" + new string('x', 900_000) + "\"}");
         yield return Encoding.UTF8.GetBytes("{\"" + string.Concat(Enumerable.Range(0, 5000).Select(i => $"k{i}\":1,\"")) + "action\":\"nope\"}");
@@ -55,7 +56,7 @@ public sealed class ControlAbuseFacts
         string subject = $"{prefix}.scheduler.abused";
 
         var garbage = Garbage().ToList();
-        int answered = 0;
+        int answered = 0, rounds = 0;
         var watch = Stopwatch.StartNew();
         while (watch.Elapsed < TimeSpan.FromSeconds(3))
         {
@@ -74,13 +75,14 @@ public sealed class ControlAbuseFacts
                 Assert.DoesNotContain("internal error", reply.GetProperty("error").GetString(), StringComparison.Ordinal);
             }
             // The reload broadcast has no reply to give; garbage there must simply be ignored.
-            await client.PublishAsync($"{prefix}.control.reload", garbage[answered % garbage.Count]);
+            await client.PublishAsync($"{prefix}.control.reload", garbage[rounds++ % garbage.Count]);
             answered += replies.Length;
         }
         var end = DateTimeOffset.UtcNow;
         await Task.Delay(Tick * 2);
 
         Assert.True(answered >= garbage.Count, $"only {answered} requests were answered");
+        Assert.True(rounds >= garbage.Count, $"only {rounds} broadcasts were sent");
         var ticks = seen.Of("tick").Where(m => m.SlotTime <= end).ToList();
         var slots = Slots.Indexes(ticks, Tick);
         Assert.True(slots.SequenceEqual(Enumerable.Range(0, slots.Count).Select(i => (long)i)), Slots.Describe(slots));
@@ -92,5 +94,9 @@ public sealed class ControlAbuseFacts
         Assert.Equal(0, tick.GetProperty("errors").GetInt64());
         Assert.DoesNotContain(daemon.Stderr, l => l.Contains("reloaded", StringComparison.Ordinal) || l.Contains("internal error", StringComparison.Ordinal));
         Assert.False(daemon.HasExited);
+
+        // The garbage on the broadcast did not end its subscription: a real reload is still heard.
+        await client.PublishAsync($"{prefix}.control.reload", Encoding.UTF8.GetBytes("""{"action":"reload"}"""));
+        await daemon.WaitForLogAsync("reloaded", TimeSpan.FromSeconds(10));
     }
 }
