@@ -215,5 +215,6 @@ public sealed class JsonOutputFacts(NatsFixture nats)
 
     /// <summary>What text mode escapes: control characters, line separators and the marks that reorder a line.</summary>
     private static bool TextModeEscapes(char c) =>
-        char.IsControl(c) || c is '\u2028' or '\u2029' or '\u200e' or '\u200f' or '\u061c' or >= '\u202a' and <= '\u202e' or >= '\u2066' and <= '\u2069';
+        char.IsControl(c) || c is '\u2028' or '\u2029' or '\u200e' or '\u200f' or '\u061c' or >= '\u202a' and <= '\u202e' or >= '\u2066' and <= '\u2069'
+        || c is '\u200b' or '\ufeff';
 }

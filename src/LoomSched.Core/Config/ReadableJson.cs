@@ -72,9 +72,9 @@ internal sealed class TerminalSafeEncoder : JavaScriptEncoder
         var chars = new List<char>();
         var leads = new HashSet<byte>();
         Span<byte> utf8 = stackalloc byte[4];
-        for (int c = 0; c < 0xD800; c++)
+        for (int c = 0; c <= 0xFFFF; c++)
         {
-            if (UserText.IsUnsafe((char)c))
+            if (IsUnsafe(c))
             {
                 chars.Add((char)c);
                 new Rune(c).EncodeToUtf8(utf8);
@@ -153,5 +153,6 @@ internal sealed class TerminalSafeEncoder : JavaScriptEncoder
         }
     }
 
-    private static bool IsUnsafe(int scalar) => scalar < 0xD800 && UserText.IsUnsafe((char)scalar);
+    // The basic plane's characters, surrogates aside (UserText judges UTF-16 units).
+    private static bool IsUnsafe(int scalar) => scalar <= 0xFFFF && !char.IsSurrogate((char)scalar) && UserText.IsUnsafe((char)scalar);
 }

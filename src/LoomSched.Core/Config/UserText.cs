@@ -94,5 +94,6 @@ public static class UserText
         char.IsControl(c)
         || c is '\u2028' or '\u2029'                                  // line and paragraph separators
         || c is '\u200e' or '\u200f' or '\u061c'                       // directional marks
-        || c is >= '\u202a' and <= '\u202e' or >= '\u2066' and <= '\u2069'; // embeddings, overrides, isolates
+        || c is >= '\u202a' and <= '\u202e' or >= '\u2066' and <= '\u2069' // embeddings, overrides, isolates
+        || c is '\u200b' or '\ufeff';                                 // invisible: zero-width space, byte order mark
 }

@@ -28,7 +28,8 @@ public sealed class ReadableJsonFacts
     [InlineData("line\u2028para\u2029", @"line\u2028para\u2029")]
     [InlineData("a\nb\t\u001b[31m", @"a\nb\t\u001B[31m")]
     [InlineData("del\u007f next\u0085", @"del\u007F next\u0085")]
-    public void Direction_marks_and_control_characters_are_escaped_in_values_and_names(string text, string escaped)
+    [InlineData("bom\ufeff zero\u200bwidth", @"bom\uFEFF zero\u200Bwidth")]
+    public void Direction_marks_control_and_invisible_characters_are_escaped_in_values_and_names(string text, string escaped)
     {
         Assert.Equal($"{{\"{escaped}\":\"{escaped}\"}}", Written(text, ReadableJson.OneLine));
         string indented = Written(text, ReadableJson.Indented);

@@ -16,7 +16,9 @@ public sealed class UserTextFacts
     [InlineData("line\u2028separator", @"line\u2028separator")]
     [InlineData("abc\u202edef", @"abc\u202edef")]
     [InlineData("isolate\u2066x\u2069", @"isolate\u2066x\u2069")]
-    public void Control_and_direction_characters_are_written_as_escapes(string text, string escaped)
+    [InlineData("\ufeffname", @"\ufeffname")]
+    [InlineData("zero\u200bwidth", @"zero\u200bwidth")]
+    public void Control_direction_and_invisible_characters_are_written_as_escapes(string text, string escaped)
     {
         Assert.Equal(escaped, UserText.Escape(text));
         Assert.True(UserText.NeedsEscape(text));

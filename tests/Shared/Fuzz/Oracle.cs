@@ -51,7 +51,7 @@ public static partial class Oracle
     /// <summary>A character a message must escape: control characters, line and paragraph separators, bidi controls.</summary>
     public static bool IsRaw(char c) =>
         char.IsControl(c) || c is '\u2028' or '\u2029' or '\u200e' or '\u200f' or '\u061c'
-        || c is >= '\u202a' and <= '\u202e' or >= '\u2066' and <= '\u2069';
+        || c is >= '\u202a' and <= '\u202e' or >= '\u2066' and <= '\u2069' or '\u200b' or '\ufeff';
 
     // Exception type names, the runtime's resource keys (Arg_…, IO_…, InvalidOperation_…, net_…) and stack frames.
     [GeneratedRegex(@"\b\w*Exception\b|\b(?:Arg|Argument|ArgumentOutOfRange|InvalidOperation|IO|Format|Overflow|NotSupported|UnauthorizedAccess|ObjectDisposed|Arithmetic|InvalidCast|Serialization|Globalization|Security|Cryptography|Interop|Collection|Text|Threading)_\w+|\bnet_[a-z]\w*|^\s+at \S|   at ")]
