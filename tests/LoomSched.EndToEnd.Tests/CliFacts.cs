@@ -248,6 +248,15 @@ public sealed class CliFacts
     }
 
     [Fact]
+    public async Task Help_for_a_command_that_does_not_exist_is_a_usage_error()
+    {
+        var (code, output, error) = await Loomsched.ExecAsync("help", "nonsense");
+        Assert.Equal(2, code);
+        Assert.Empty(output);
+        Assert.Equal("loomsched: error: help: unknown command \"nonsense\"; expected run, validate, next, plan, status, trigger, pause, resume, reload, watch, schedule\n", error);
+    }
+
+    [Fact]
     public async Task Help_lists_the_options_of_next_including_from()
     {
         var (code, output, _) = await Loomsched.ExecAsync("next", "--help");

@@ -176,12 +176,17 @@ internal static partial class Cli
                 stdout.Write(ConnectionUsage);
                 stdout.Write("exit 0 when the daemon answers ok, 1 when it refuses or none answers, 2 for a usage mistake.\n"u8);
                 break;
-            default:
+            case null or "help" or "--help" or "-h":
                 stdout.Write(Usage);
                 break;
+            default:
+                throw new UsageException($"help: {UnknownCommand(command)}");
         }
         return 0;
     }
+
+    private static string UnknownCommand(string command) =>
+        $"unknown command \"{UserText.Escape(command)}\"; expected run, validate, next, plan, status, trigger, pause, resume, reload, watch, schedule";
 
     public static int Run(string[] args)
     {
@@ -205,7 +210,7 @@ internal static partial class Cli
                 "status" or "trigger" or "pause" or "resume" or "reload" => Control(command, rest),
                 "watch" => Watch(rest),
                 "schedule" => Schedule(rest),
-                _ => throw new UsageException($"unknown command \"{command}\"; expected run, validate, next, plan, status, trigger, pause, resume, reload, watch, schedule"),
+                _ => throw new UsageException(UnknownCommand(command)),
             };
         }
         catch (HelpRequest help)
