@@ -64,5 +64,10 @@ public sealed class PlanFacts
         (code, _, error) = await Loomsched.ExecAsync("plan", yearly, "--svg", folder);
         Assert.Equal(2, code);
         Assert.Equal($"loomsched: error: plan: --svg {folder} is a directory; name the file to write\n", error);
+
+        string nowhere = Path.Combine(folder, "no-such-folder", "plan.svg");
+        (code, _, error) = await Loomsched.ExecAsync("plan", yearly, "--svg", nowhere);
+        Assert.Equal(2, code);
+        Assert.Equal($"loomsched: error: plan: --svg {nowhere}: cannot write it: the folder {Path.GetDirectoryName(nowhere)} does not exist\n", error);
     }
 }

@@ -84,7 +84,8 @@ internal static partial class Cli
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                throw new UsageException($"plan: --svg {svg}: cannot write it: {ex.Message}");
+                string why = ex is DirectoryNotFoundException ? $"the folder {Path.GetDirectoryName(Path.GetFullPath(svg))} does not exist" : ex.Message;
+                throw new UsageException($"plan: --svg {svg}: cannot write it: {why}");
             }
             out_.Append(CultureInfo.InvariantCulture, $"timeline written to {UserText.Escape(svg)}\n");
         }
