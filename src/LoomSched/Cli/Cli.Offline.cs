@@ -204,7 +204,7 @@ internal static partial class Cli
         return from.Year is >= First and <= Last ? from : throw new UsageException($"{command}: --from must be in the years {First} to {Last}, got \"{text}\"");
     }
 
-    [GeneratedRegex(@"^(?<local>(?<date>[0-9]{4}-[0-9]{2}-[0-9]{2})[Tt](?<time>[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,7})?)?))(?<offset>.*)\z", RegexOptions.CultureInvariant | RegexOptions.Singleline)]
+    [GeneratedRegex(@"^(?<local>(?<date>[0-9]{4}-[0-9]{2}-[0-9]{2})[Tt](?<time>[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]+)?)?))(?<offset>.*)\z", RegexOptions.CultureInvariant | RegexOptions.Singleline)]
     private static partial Regex FromPattern();
 
     [GeneratedRegex(@"^(?:[Zz]|[+-][0-9]{2}:[0-9]{2})\z", RegexOptions.CultureInvariant)]

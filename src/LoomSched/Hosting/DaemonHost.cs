@@ -102,7 +102,7 @@ internal static partial class DaemonHost
     }
 
     /// <summary>How long the exit waits for the host's disposal, once every message is accounted for.</summary>
-    internal static readonly TimeSpan DisposeBound = TimeSpan.FromSeconds(0.5);
+    private static readonly TimeSpan DisposeBound = TimeSpan.FromSeconds(0.5);
 
     /// <summary>
     /// Disposes the host, waiting at most <see cref="DisposeBound"/>: over a slow link the NATS client's last commands

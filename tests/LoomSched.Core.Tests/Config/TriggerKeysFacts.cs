@@ -22,6 +22,8 @@ public sealed class TriggerKeysFacts
     [Theory]
     [InlineData("2027-03-01T09:00:00Z", "", "2027-03-01T09:00:00Z")]
     [InlineData("2027-03-01T09:00:00.25z", "", "2027-03-01T09:00:00.25Z")]
+    [InlineData("2027-03-01T09:00:00.123456789Z", "", "2027-03-01T09:00:00.1234567Z")] // to the 100 ns a time holds
+    [InlineData("2027-03-01T09:00:00,5+01:00", "", "2027-03-01T08:00:00.5Z")] // ISO 8601's comma, as date -Ins writes it
     [InlineData("2027-03-01T09:00:00+01:00", "", "2027-03-01T08:00:00Z")]
     [InlineData("2027-03-01T09:00:00-05:30", "    time_zone: Europe/Berlin\n", "2027-03-01T14:30:00Z")] // an offset wins over the zone
     [InlineData("2027-03-01T09:00", "", "2027-03-01T09:00:00Z")] // local, in UTC by default

@@ -64,9 +64,18 @@ internal static partial class InstantReading
     /// A date (<c>yyyy-MM-dd</c>) and a time (<c>HH:mm</c>, <c>HH:mm:ss</c> or with a fraction) as a wall time; false
     /// when it is not on the calendar.
     /// </summary>
-    internal static bool TryWallTime(string date, string time, out DateTime wall) =>
-        DateTime.TryParseExact($"{date}T{(time.Length == 5 ? time + ":00" : time)}", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFF",
+    internal static bool TryWallTime(string date, string time, out DateTime wall)
+    {
+        // ISO 8601 bounds neither the fraction's digits nor forbids its comma (date -Ins writes ",123456789"):
+        // read to the 100 ns a DateTime holds.
+        int point = time.IndexOfAny(['.', ',']);
+        if (point >= 0)
+        {
+            time = string.Concat(time.AsSpan(0, point), ".", time.AsSpan(point + 1, Math.Min(7, time.Length - point - 1)));
+        }
+        return DateTime.TryParseExact($"{date}T{(time.Length == 5 ? time + ":00" : time)}", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFF",
             CultureInfo.InvariantCulture, DateTimeStyles.None, out wall);
+    }
 
     /// <summary>The offset <c>Z</c> or <c>±hh:mm</c> (already of that shape) stands for; null beyond ±14:00 or past minute 59.</summary>
     internal static TimeSpan? OffsetOf(string text)
@@ -86,6 +95,6 @@ internal static partial class InstantReading
     }
 
     // [0-9], not \d: \d takes any Unicode digit, which the parsers after it refuse.
-    [GeneratedRegex(@"^(?<date>[0-9]{4}-[0-9]{2}-[0-9]{2})(?:[Tt ](?<time>[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,7})?)?)(?<offset>[Zz]|[+-][0-9]{2}:[0-9]{2})?)?$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^(?<date>[0-9]{4}-[0-9]{2}-[0-9]{2})(?:[Tt ](?<time>[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]+)?)?)(?<offset>[Zz]|[+-][0-9]{2}:[0-9]{2})?)?$", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();
 }
