@@ -140,10 +140,11 @@ internal sealed partial class SchedulerService(
         // and the flush gets what the fires left of it (a fifth at least).
         var started = time.GetTimestamp();
         var grace = options.ShutdownGrace;
-        LogStopping(grace.TotalSeconds, engine.FiresInFlight, port.Pending);
-        // A second stop signal ends the process at once, as an operator pressing Ctrl-C twice expects.
+        // A second stop signal ends the process at once, as an operator pressing Ctrl-C twice expects. Taken before
+        // the line that says so: a signal sent as soon as it shows must find the handler.
         using var secondTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => StopNow(c, port));
         using var secondInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => StopNow(c, port));
+        LogStopping(grace.TotalSeconds, engine.FiresInFlight, port.Pending);
         var drain = await engine.DrainAsync(grace * 0.8).ConfigureAwait(false);
         var left = grace - time.GetElapsedTime(started);
         int unsent = await port.FlushAsync(left > grace * 0.2 ? left : grace * 0.2).ConfigureAwait(false);
