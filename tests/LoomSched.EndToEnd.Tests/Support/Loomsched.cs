@@ -109,7 +109,14 @@ public sealed class Loomsched : IAsyncDisposable
     {
         var watch = Stopwatch.StartNew();
         Signal(signal);
-        await _process.WaitForExitAsync().WaitAsync(timeout);
+        try
+        {
+            await _process.WaitForExitAsync().WaitAsync(timeout);
+        }
+        catch (TimeoutException)
+        {
+            Assert.Fail($"the daemon did not exit within {timeout.TotalSeconds:0.#} s of signal {signal}; its log:\n{Log}");
+        }
         return (_process.ExitCode, watch.Elapsed);
     }
 
