@@ -156,8 +156,10 @@ public sealed class ShutdownFacts
                 interval_seconds: 0.1
                 task: {worker_type: w}
             """);
-        // NATS never reached: every message waits in the buffer, and the stop waits out the grace for them.
-        await using var daemon = Loomsched.Run(config, $"nats://127.0.0.1:{NatsServer.FreePort()}", "--shutdown-grace", "60");
+        // NATS never reached: every message waits in the buffer, and the stop waits out the grace for them. A suite
+        // started as a shell's background job ignores SIGINT, and the daemon would inherit that: env resets it.
+        await using var daemon = Loomsched.Start(ChildProcess.Info("/usr/bin/env", ["--default-signal=INT", Repo.Binary,
+            "run", "--config", config, "--nats-url", $"nats://127.0.0.1:{NatsServer.FreePort()}", "--shutdown-grace", "60"], new Dictionary<string, string>()));
         await daemon.WaitForLogAsync("fired tick");
         await Task.Delay(300);
 
