@@ -73,15 +73,7 @@ internal static class JsonErrorText
                 _ => Unexpected(json[at..]),
             };
         }
-        int column = 1;
-        for (int i = lineStart; i < at; i++)
-        {
-            if ((json[i] & 0xC0) != 0x80)
-            {
-                column++;
-            }
-        }
-        return $"at line {(error.LineNumber ?? 0) + 1}, column {column} ({reason})";
+        return $"at {Place(json, at)} ({reason})";
     }
 
     /// <summary>
